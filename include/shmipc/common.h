@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmipc/common.h - conventions shared by every part of the shmipc API.
+ *
+ * Every function that can fail returns 0 (or a non-negative count) on success and a negative errno value
+ * on failure; shmipc_strerror() turns one into text. Handles are opaque pointers created by a *_create or
+ * *_open function and destroyed by the matching *_close. Options structures have an *_init() function and
+ * zero-valued fields mean "default", so a caller can also pass NULL for all defaults.
+ */
+#ifndef SHMIPC_COMMON_H
+#define SHMIPC_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHMIPC_API __attribute__((visibility("default")))
+
+#define SHMIPC_VERSION_MAJOR 0
+#define SHMIPC_VERSION_MINOR 1
+#define SHMIPC_VERSION_PATCH 0
+
+/* Size of a cache line on the platforms shmipc supports; shared indices written by different processes
+ * are kept on separate lines of this size. */
+#define SHMIPC_CACHELINE 64
+
+/*
+ * shmipc_strerror - describe an error code returned by any shmipc function.
+ * err may be negative (as returned) or positive. Never returns NULL; the string is static.
+ * Thread-safe.
+ */
+SHMIPC_API const char *shmipc_strerror(int err);
+
+/* shmipc_version - the library's version as "MAJOR.MINOR.PATCH". */
+SHMIPC_API const char *shmipc_version(void);
+
+/*
+ * How a call waits when it cannot complete at once. Every blocking call takes a timeout in milliseconds:
+ * 0 = do not wait (return -EAGAIN), negative = wait without limit, positive = wait at most that long
+ * (then -ETIMEDOUT).
+ */
+typedef enum shmipc_wait_mode {
+    SHMIPC_WAIT_DEFAULT = 0, /* the endpoint's own mode (SHMIPC_WAIT_HYBRID unless set otherwise) */
+    SHMIPC_WAIT_SPIN = 1,    /* busy-poll: lowest latency, burns a core while waiting */
+    SHMIPC_WAIT_BLOCK = 2,   /* sleep on a futex at once: no CPU while waiting */
+    SHMIPC_WAIT_HYBRID = 3,  /* spin briefly, then sleep on the futex */
+} shmipc_wait_mode;
+
+#define SHMIPC_TIMEOUT_INFINITE (-1)
+#define SHMIPC_TIMEOUT_NONE 0
+
+/*
+ * Identity of a process that survives pid reuse: the pid plus its start time in clock ticks since boot
+ * (field 22 of /proc/PID/stat).
+ */
+typedef struct shmipc_proc_id {
+    int32_t pid;
+    uint32_t reserved;
+    uint64_t start_time;
+} shmipc_proc_id;
+
+/* shmipc_proc_self - fill *id with the calling process's identity. Returns 0 or -errno. */
+SHMIPC_API int shmipc_proc_self(shmipc_proc_id *id);
+
+/*
+ * shmipc_proc_alive - is the process *id still running?
+ * Returns 1 if a process with that pid and start time exists and is not a zombie, 0 if it is gone (exited,
+ * zombie, or the pid now belongs to another process). A pid of 0 or less is never alive.
+ */
+SHMIPC_API int shmipc_proc_alive(const shmipc_proc_id *id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

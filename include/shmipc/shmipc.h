@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+/* shmipc/shmipc.h - the whole public API in one include. */
+#ifndef SHMIPC_H
+#define SHMIPC_H
+#include <shmipc/common.h>
+#include <shmipc/segment.h>
+#include <shmipc/phys.h>
+#endif

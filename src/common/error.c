@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* common/error.c - error strings (shmipc returns negative errno values) and the version string. */
+#include "common/internal.h"
+
+#include <string.h>
+
+const char *shmipc_strerror(int err)
+{
+    if (err < 0)
+        err = -err;
+    switch (err) {
+    case 0: return "Success";
+    /* Codes whose libc text would mislead in shmipc's context. */
+    case EBADMSG: return "Not a valid shmipc object (corrupt or foreign header or indices)";
+    case EPROTO: return "Unsupported shmipc layout version";
+    case EPROTOTYPE: return "Object is of another type or has incompatible settings";
+    case EPIPE: return "Peer process is gone";
+    case ENOTRECOVERABLE: return "Object was left unusable by a process that died";
+    case EOWNERDEAD: return "Previous owner died holding the lock; data may be inconsistent";
+    default: return strerror(err); /* glibc's strerror returns static text for valid codes */
+    }
+}
+
+const char *shmipc_version(void)
+{
+#define SHMIPC_STR2(x) #x
+#define SHMIPC_STR(x) SHMIPC_STR2(x)
+    return SHMIPC_STR(SHMIPC_VERSION_MAJOR) "." SHMIPC_STR(SHMIPC_VERSION_MINOR) "." SHMIPC_STR(
+        SHMIPC_VERSION_PATCH);
+}

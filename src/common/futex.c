@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * common/futex.c - shared (inter-process) futex wait and wake, and the notify protocol built on them
+ * (see internal.h): a waker makes a system call only when a sleeper has announced itself.
+ */
+#include "common/internal.h"
+
+#include <linux/futex.h>
+#include <limits.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int shmipc__futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns)
+{
+    struct timespec ts, *tsp = NULL;
+    if (deadline_ns != SHMIPC_DEADLINE_NEVER) {
+        if (shmipc__now_ns() >= deadline_ns)
+            return -ETIMEDOUT;
+        ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
+        ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+        tsp = &ts;
+    }
+    /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so retries after EINTR do not
+     * stretch the timeout. No FUTEX_PRIVATE_FLAG: the word lives in memory shared between processes. */
+    long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_BITSET, expected, tsp, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
+    if (r == 0)
+        return 0;
+    if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR)
+        return -errno;
+    return -errno;
+}
+
+int shmipc__futex_wake(_Atomic uint32_t *word, int n)
+{
+    long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, n, NULL, NULL, 0);
+    return r < 0 ? -errno : (int)r;
+}
+
+void shmipc__notify_init(shmipc__notify *n)
+{
+    atomic_store_explicit(&n->seq, 0, memory_order_relaxed);
+    atomic_store_explicit(&n->waiters, 0, memory_order_relaxed);
+}
+
+uint32_t shmipc__notify_prepare(shmipc__notify *n)
+{
+    /* seq_cst: the announcement must be ordered before the caller's re-check of its condition, and
+     * pair with the waker's seq_cst bump + load of waiters. */
+    atomic_fetch_add_explicit(&n->waiters, 1, memory_order_seq_cst);
+    return atomic_load_explicit(&n->seq, memory_order_seq_cst);
+}
+
+static void notify_retract(shmipc__notify *n)
+{
+    /* A hostile peer may have zeroed the count: never wrap it below zero. */
+    uint32_t w = atomic_load_explicit(&n->waiters, memory_order_relaxed);
+    while (w != 0 && !atomic_compare_exchange_weak_explicit(&n->waiters, &w, w - 1, memory_order_relaxed,
+                                                             memory_order_relaxed))
+        ;
+}
+
+int shmipc__notify_sleep(shmipc__notify *n, uint32_t seen, uint64_t deadline_ns)
+{
+    int r = shmipc__futex_wait(&n->seq, seen, deadline_ns);
+    notify_retract(n);
+    return r;
+}
+
+void shmipc__notify_cancel(shmipc__notify *n) { notify_retract(n); }
+
+int shmipc__notify_wake(shmipc__notify *n, int count)
+{
+    atomic_fetch_add_explicit(&n->seq, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&n->waiters, memory_order_seq_cst) == 0)
+        return 0;
+    shmipc__futex_wake(&n->seq, count);
+    return 1;
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * segment/attach.c - mapping an existing segment: owner check, bounded wait for a creator still
+ * initialising it, and validation of every header field against the object's real size before use.
+ */
+#include "segment/segment_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SEG_OPEN_FLAGS (SHMIPC_SEG_ALLOW_FOREIGN | SHMIPC_SEG_RDONLY | SHMIPC_SEG_ANY_TYPE)
+#define SEG_DEFAULT_READY_TIMEOUT_MS 1000
+
+/* Validate a ready header against the object size; returns 0 or a negative error. */
+static int seg_validate(const shmipc__seg_hdr *h, uint64_t file_size, const shmipc_segment_opts *opts)
+{
+    if (h->magic != SHMIPC_SEG_MAGIC)
+        return -EBADMSG;
+    if (h->version != SHMIPC_SEG_VERSION)
+        return -EPROTO;
+    if (h->header_size != SHMIPC_SEGMENT_HEADER_SIZE)
+        return -EBADMSG;
+    uint64_t size = atomic_load_explicit(&((shmipc__seg_hdr *)h)->size, memory_order_acquire);
+    /* A size beyond the object would make us touch pages past EOF (SIGBUS); a size that is not a whole
+     * number of cache lines was never written by shmipc. */
+    if (size <= SHMIPC_SEGMENT_HEADER_SIZE || size > file_size || size % SHMIPC_CACHELINE != 0 ||
+        size > (uint64_t)SIZE_MAX)
+        return -EBADMSG;
+    if (!(opts->flags & SHMIPC_SEG_ANY_TYPE) && h->type != opts->type)
+        return -EPROTOTYPE;
+    return 0;
+}
+
+int shmipc__seg_attach_fd(int fd, shmipc_backing backing, const char *name, const shmipc_segment_opts *opts,
+                          bool close_on_fail, shmipc_segment **out)
+{
+    shmipc_segment_opts def = {0};
+    if (!opts)
+        opts = &def;
+    if (opts->flags & ~SEG_OPEN_FLAGS) {
+        if (close_on_fail)
+            close(fd);
+        return -EINVAL;
+    }
+    bool rdonly = opts->flags & SHMIPC_SEG_RDONLY;
+    int prot = PROT_READ | (rdonly ? 0 : PROT_WRITE);
+    int timeout = opts->ready_timeout_ms == 0 ? SEG_DEFAULT_READY_TIMEOUT_MS : opts->ready_timeout_ms;
+    uint64_t deadline = shmipc__deadline(timeout < 0 ? 0 : timeout);
+    shmipc__seg_hdr *h = NULL;
+    struct stat st;
+    int err;
+
+    if (fstat(fd, &st) < 0) {
+        err = -errno;
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err = -EBADMSG;
+        goto fail;
+    }
+    if (st.st_uid != geteuid() && !(opts->flags & SHMIPC_SEG_ALLOW_FOREIGN)) {
+        err = -EPERM;
+        goto fail;
+    }
+    /* Wait (bounded) for the creator: first for the object to be sized, then for ready. */
+    for (;;) {
+        if (fstat(fd, &st) < 0) {
+            err = -errno;
+            goto fail;
+        }
+        if (!h && (uint64_t)st.st_size >= SHMIPC_SEGMENT_HEADER_SIZE) {
+            h = mmap(NULL, SHMIPC_SEGMENT_HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+            if (h == MAP_FAILED) {
+                h = NULL;
+                err = -errno;
+                goto fail;
+            }
+        }
+        if (h) {
+            if (atomic_load_explicit(&h->ready, memory_order_acquire) == SHMIPC_SEG_READY)
+                break;
+            /* relaxed loads: the creator may be writing these right now. */
+            uint64_t magic = __atomic_load_n(&h->magic, __ATOMIC_RELAXED);
+            if (magic != 0 && magic != SHMIPC_SEG_MAGIC) {
+                err = -EBADMSG;
+                goto fail;
+            }
+            shmipc_proc_id creator = {.pid = __atomic_load_n(&h->creator_pid, __ATOMIC_RELAXED),
+                                      .start_time = __atomic_load_n(&h->creator_start, __ATOMIC_RELAXED)};
+            if (magic == SHMIPC_SEG_MAGIC && creator.pid > 0 && !shmipc_proc_alive(&creator)) {
+                err = -ENOTRECOVERABLE;
+                goto fail;
+            }
+        }
+        uint64_t now = shmipc__now_ns();
+        if (now >= deadline) {
+            err = h ? -ETIMEDOUT : (st.st_size == 0 ? -ETIMEDOUT : -EBADMSG);
+            goto fail;
+        }
+        uint64_t slice = now + 10 * 1000000u; /* re-check creator liveness every 10 ms */
+        if (h)
+            shmipc__futex_wait(&h->ready, 0, slice < deadline ? slice : deadline);
+        else
+            nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+    }
+    if (fstat(fd, &st) < 0) {
+        err = -errno;
+        goto fail;
+    }
+    err = seg_validate(h, (uint64_t)st.st_size, opts);
+    if (err)
+        goto fail;
+    size_t total = (size_t)atomic_load_explicit(&h->size, memory_order_acquire);
+    uint32_t gen = atomic_load_explicit(&h->generation, memory_order_acquire);
+    munmap(h, SHMIPC_SEGMENT_HEADER_SIZE);
+    h = NULL;
+    void *base = mmap(NULL, total, prot, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        err = -errno;
+        goto fail;
+    }
+    shmipc_segment *s = calloc(1, sizeof *s);
+    if (!s) {
+        munmap(base, total);
+        err = -ENOMEM;
+        goto fail;
+    }
+    s->fd = fd;
+    s->backing = backing;
+    s->flags = opts->flags;
+    s->published = true;
+    s->base = base;
+    s->map_size = total;
+    s->generation = gen;
+    snprintf(s->name, sizeof s->name, "%s", name ? name : "");
+    *out = s;
+    return 0;
+fail:
+    if (h)
+        munmap(h, SHMIPC_SEGMENT_HEADER_SIZE);
+    if (close_on_fail)
+        close(fd);
+    return err;
+}

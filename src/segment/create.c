@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * segment/create.c - turning a freshly created descriptor into a ready segment: exact mode, size,
+ * reserved memory (so a full /dev/shm fails here, not with SIGBUS later), mapping and header.
+ */
+#include "segment/segment_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SEG_CREATE_FLAGS (SHMIPC_SEG_DEFER_READY | SHMIPC_SEG_NO_RESERVE)
+
+int shmipc__seg_create_fd(int fd, shmipc_backing backing, const char *name, size_t size,
+                          const shmipc_segment_opts *opts, shmipc_segment **out)
+{
+    shmipc_segment_opts def = {0};
+    if (!opts)
+        opts = &def;
+    int err;
+    unsigned mode = opts->mode ? opts->mode : 0600;
+    if (size == 0 || (mode & ~07777u) || (opts->flags & ~(SEG_CREATE_FLAGS | SHMIPC_SEG_ALLOW_FOREIGN))) {
+        err = -EINVAL;
+        goto fail;
+    }
+    if (size > (size_t)INT64_MAX - 2 * SHMIPC_SEGMENT_HEADER_SIZE) {
+        err = -EFBIG;
+        goto fail;
+    }
+    size_t total = SHMIPC_SEGMENT_HEADER_SIZE + shmipc__align_up(size, SHMIPC_CACHELINE);
+
+    /* fchmod sets the bits exactly: the umask applied by shm_open/open must not silently narrow (or the
+     * caller's intent widen) sharing. */
+    if (fchmod(fd, mode) < 0 || ftruncate(fd, (off_t)total) < 0) {
+        err = -errno;
+        goto fail;
+    }
+    if (!(opts->flags & SHMIPC_SEG_NO_RESERVE)) {
+        int r = posix_fallocate(fd, 0, (off_t)total);
+        if (r != 0 && r != EOPNOTSUPP && r != EINVAL) {
+            err = -r;
+            goto fail;
+        }
+    }
+    void *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        err = -errno;
+        goto fail;
+    }
+    shmipc_segment *s = calloc(1, sizeof *s);
+    if (!s) {
+        munmap(base, total);
+        err = -ENOMEM;
+        goto fail;
+    }
+    s->fd = fd;
+    s->backing = backing;
+    s->flags = opts->flags;
+    s->base = base;
+    s->map_size = total;
+    snprintf(s->name, sizeof s->name, "%s", name ? name : "");
+
+    shmipc__seg_hdr *h = base;
+    shmipc_proc_id self;
+    shmipc_proc_self(&self);
+    h->magic = SHMIPC_SEG_MAGIC;
+    h->version = SHMIPC_SEG_VERSION;
+    h->header_size = SHMIPC_SEGMENT_HEADER_SIZE;
+    atomic_store_explicit(&h->size, total, memory_order_relaxed);
+    h->type = opts->type;
+    h->backing = (uint32_t)backing;
+    h->creator_pid = self.pid;
+    h->creator_start = self.start_time;
+    h->created_ns = shmipc__realtime_ns();
+    atomic_store_explicit(&h->generation, 0, memory_order_relaxed);
+    if (!(opts->flags & SHMIPC_SEG_DEFER_READY))
+        shmipc_segment_publish(s);
+    *out = s;
+    return 0;
+fail:
+    close(fd);
+    return err;
+}
+
+int shmipc_segment_publish(shmipc_segment *s)
+{
+    if (!s || s->published)
+        return -EINVAL;
+    shmipc__seg_hdr *h = shmipc__seg_hdr_of(s);
+    /* release: everything the creator wrote (header and the layer's own structures) is visible to an
+     * opener that loads ready with acquire. */
+    atomic_store_explicit(&h->ready, SHMIPC_SEG_READY, memory_order_release);
+    shmipc__futex_wake(&h->ready, INT32_MAX);
+    s->published = true;
+    return 0;
+}
+
+void shmipc_segment_opts_init(shmipc_segment_opts *opts)
+{
+    if (opts)
+        memset(opts, 0, sizeof *opts);
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * segment/map.c - what a handle does with its mapping: accessors, close, grow (serialised by flock,
+ * announced through the header's generation counter) and refresh (remap after another process grew it).
+ */
+#include "segment/segment_internal.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void *shmipc_segment_data(const shmipc_segment *s)
+{
+    return s ? (char *)s->base + SHMIPC_SEGMENT_HEADER_SIZE : NULL;
+}
+
+size_t shmipc_segment_data_size(const shmipc_segment *s)
+{
+    return s ? s->map_size - SHMIPC_SEGMENT_HEADER_SIZE : 0;
+}
+
+int shmipc_segment_fd(const shmipc_segment *s) { return s ? s->fd : -1; }
+
+int shmipc_segment_close(shmipc_segment *s)
+{
+    if (!s)
+        return 0;
+    munmap(s->base, s->map_size);
+    close(s->fd);
+    free(s);
+    return 0;
+}
+
+static int seg_remap(shmipc_segment *s, size_t total)
+{
+    if (total == s->map_size)
+        return 0;
+    void *p = mremap(s->base, s->map_size, total, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED)
+        return -errno;
+    s->base = p;
+    s->map_size = total;
+    return 1;
+}
+
+int shmipc_segment_grow(shmipc_segment *s, size_t new_size)
+{
+    if (!s)
+        return -EINVAL;
+    if (s->flags & SHMIPC_SEG_RDONLY)
+        return -EPERM;
+    if (new_size > (size_t)INT64_MAX - 2 * SHMIPC_SEGMENT_HEADER_SIZE)
+        return -EFBIG;
+    size_t total = SHMIPC_SEGMENT_HEADER_SIZE + shmipc__align_up(new_size, SHMIPC_CACHELINE);
+    shmipc__seg_hdr *h = shmipc__seg_hdr_of(s);
+    /* flock, not a lock word in the segment: the kernel drops it if the grower dies mid-way. */
+    if (flock(s->fd, LOCK_EX) < 0)
+        return -errno;
+    int err = 0;
+    uint64_t cur = atomic_load_explicit(&h->size, memory_order_acquire);
+    struct stat st;
+    if (fstat(s->fd, &st) < 0) {
+        err = -errno;
+        goto out;
+    }
+    if (cur > (uint64_t)st.st_size) {
+        err = -EBADMSG;
+        goto out;
+    }
+    if (total < cur) {
+        err = -EINVAL;
+        goto out;
+    }
+    if (total > cur) {
+        if ((uint64_t)st.st_size < total && ftruncate(s->fd, (off_t)total) < 0) {
+            err = -errno;
+            goto out;
+        }
+        int r = posix_fallocate(s->fd, (off_t)cur, (off_t)(total - cur));
+        if (r != 0 && r != EOPNOTSUPP && r != EINVAL) {
+            err = -r; /* the object is now larger than the header says; harmless, reclaimed by the next grow */
+            goto out;
+        }
+        /* Order: object sized, then size (release), then generation (release). A reader that sees the
+         * new generation (acquire) therefore sees the new size, and the object is already that large. */
+        atomic_store_explicit(&h->size, total, memory_order_release);
+        atomic_fetch_add_explicit(&h->generation, 1, memory_order_release);
+    }
+    err = seg_remap(s, (size_t)atomic_load_explicit(&h->size, memory_order_acquire));
+    if (err >= 0) {
+        s->generation = atomic_load_explicit(&shmipc__seg_hdr_of(s)->generation, memory_order_acquire);
+        err = 0;
+    }
+out:
+    flock(s->fd, LOCK_UN);
+    return err;
+}
+
+int shmipc_segment_refresh(shmipc_segment *s)
+{
+    if (!s)
+        return -EINVAL;
+    shmipc__seg_hdr *h = shmipc__seg_hdr_of(s);
+    uint32_t gen = atomic_load_explicit(&h->generation, memory_order_acquire);
+    if (gen == s->generation)
+        return 0;
+    uint64_t total = atomic_load_explicit(&h->size, memory_order_acquire);
+    struct stat st;
+    if (fstat(s->fd, &st) < 0)
+        return -errno;
+    if (total < s->map_size || total > (uint64_t)st.st_size || total % SHMIPC_CACHELINE)
+        return -EBADMSG;
+    int r = seg_remap(s, (size_t)total);
+    if (r < 0)
+        return r;
+    s->generation = gen;
+    return 1;
+}
+
+int shmipc__seg_describe(int fd, const shmipc__seg_hdr *h, shmipc_segment_info *info)
+{
+    struct stat st;
+    memset(info, 0, sizeof *info);
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    info->file_size = (uint64_t)st.st_size;
+    info->mode = st.st_mode & 07777;
+    info->uid = st.st_uid;
+    info->gid = st.st_gid;
+    if (!h)
+        return -EBADMSG;
+    info->ready = atomic_load_explicit(&((shmipc__seg_hdr *)h)->ready, memory_order_acquire) == SHMIPC_SEG_READY;
+    if (__atomic_load_n(&h->magic, __ATOMIC_RELAXED) != SHMIPC_SEG_MAGIC)
+        return info->ready || st.st_size > 0 ? -EBADMSG : 0;
+    info->version = h->version;
+    info->type = h->type;
+    info->size = atomic_load_explicit(&((shmipc__seg_hdr *)h)->size, memory_order_acquire);
+    info->data_size = info->size > SHMIPC_SEGMENT_HEADER_SIZE ? info->size - SHMIPC_SEGMENT_HEADER_SIZE : 0;
+    info->creator.pid = h->creator_pid;
+    info->creator.start_time = h->creator_start;
+    info->creator_alive = shmipc_proc_alive(&info->creator);
+    info->generation = atomic_load_explicit(&((shmipc__seg_hdr *)h)->generation, memory_order_relaxed);
+    info->created_ns = h->created_ns;
+    if (info->ready && h->version != SHMIPC_SEG_VERSION)
+        return -EPROTO;
+    if (info->ready && (info->size > info->file_size || info->size <= SHMIPC_SEGMENT_HEADER_SIZE))
+        return -EBADMSG;
+    return 0;
+}
+
+int shmipc_segment_info_get(const shmipc_segment *s, shmipc_segment_info *info)
+{
+    if (!s || !info)
+        return -EINVAL;
+    int err = shmipc__seg_describe(s->fd, shmipc__seg_hdr_of(s), info);
+    memcpy(info->name, s->name, sizeof info->name);
+    info->backing = s->backing;
+    return err;
+}

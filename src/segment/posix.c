@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* segment/posix.c - named POSIX shared-memory segments (shm_open under /dev/shm): names, create, open,
+ * open-or-create, unlink and stat. */
+#include "segment/segment_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int shmipc_segment_name_check(const char *name)
+{
+    if (!name || name[0] != '/')
+        return -EINVAL;
+    size_t len = strnlen(name, SHMIPC_NAME_MAX + 1);
+    if (len > SHMIPC_NAME_MAX)
+        return -ENAMETOOLONG;
+    if (len < 2 || strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
+        return -EINVAL;
+    for (size_t i = 1; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c <= 0x20 || c >= 0x7f || c == '/')
+            return -EINVAL;
+    }
+    return 0;
+}
+
+int shmipc_segment_create(const char *name, size_t size, const shmipc_segment_opts *opts, shmipc_segment **out)
+{
+    int err = shmipc_segment_name_check(name);
+    if (err)
+        return err;
+    if (!out)
+        return -EINVAL;
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    err = shmipc__seg_create_fd(fd, SHMIPC_BACKING_POSIX, name, size, opts, out);
+    if (err)
+        shm_unlink(name); /* we created it exclusively: nobody else can be using it yet */
+    return err;
+}
+
+int shmipc_segment_open(const char *name, const shmipc_segment_opts *opts, shmipc_segment **out)
+{
+    int err = shmipc_segment_name_check(name);
+    if (err)
+        return err;
+    if (!out)
+        return -EINVAL;
+    bool rdonly = opts && (opts->flags & SHMIPC_SEG_RDONLY);
+    int fd = shm_open(name, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    return shmipc__seg_attach_fd(fd, SHMIPC_BACKING_POSIX, name, opts, true, out);
+}
+
+int shmipc_segment_open_or_create(const char *name, size_t size, const shmipc_segment_opts *opts,
+                                  shmipc_segment **out)
+{
+    /* Racing creators: exactly one wins O_EXCL; the others open and wait for its ready word. */
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int err = shmipc_segment_create(name, size, opts, out);
+        if (err == 0)
+            return 1;
+        if (err != -EEXIST)
+            return err;
+        shmipc_segment_opts o = {0};
+        if (opts)
+            o = *opts;
+        o.flags &= ~(SHMIPC_SEG_DEFER_READY | SHMIPC_SEG_NO_RESERVE);
+        err = shmipc_segment_open(name, &o, out);
+        if (err != -ENOENT) /* ENOENT: it was unlinked between our two calls; try again */
+            return err == 0 ? 0 : err;
+    }
+    return -EAGAIN;
+}
+
+int shmipc_segment_unlink(const char *name)
+{
+    int err = shmipc_segment_name_check(name);
+    if (err)
+        return err;
+    return shm_unlink(name) < 0 ? -errno : 0;
+}
+
+int shmipc_segment_stat(const char *name, shmipc_segment_info *info)
+{
+    int err = shmipc_segment_name_check(name);
+    if (err)
+        return err;
+    if (!info)
+        return -EINVAL;
+    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        err = -errno;
+        close(fd);
+        return err;
+    }
+    const shmipc__seg_hdr *h = NULL;
+    if ((uint64_t)st.st_size >= SHMIPC_SEGMENT_HEADER_SIZE) {
+        h = mmap(NULL, SHMIPC_SEGMENT_HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+        if (h == MAP_FAILED)
+            h = NULL;
+    }
+    err = shmipc__seg_describe(fd, h, info);
+    snprintf(info->name, sizeof info->name, "%s", name);
+    info->backing = SHMIPC_BACKING_POSIX;
+    if (h)
+        munmap((void *)h, SHMIPC_SEGMENT_HEADER_SIZE);
+    close(fd);
+    return err;
+}
