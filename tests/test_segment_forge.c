@@ -260,6 +260,10 @@ static void empty_and_short(void **state)
     uint64_t dt = test_now_ms() - t0;
     assert_true(dt >= 40 && dt < 5000);
     assert_int_equal(try_open(name, 0, -1), -ETIMEDOUT); /* negative: do not wait at all */
+    shmipc_segment_info info;
+    assert_int_equal(shmipc_segment_stat(name, &info), 0); /* stat: not ready yet, not an error */
+    assert_int_equal(info.ready, 0);
+    assert_int_equal(info.file_size, 0);
     shmipc_segment_unlink(name);
 
     /* Shorter than a header: -EBADMSG once the timeout has given a creator its chance. */
@@ -270,6 +274,7 @@ static void empty_and_short(void **state)
     t0 = test_now_ms();
     assert_int_equal(try_open(name, 0, 50), -EBADMSG);
     assert_true(test_now_ms() - t0 < 5000);
+    assert_int_equal(shmipc_segment_stat(name, &info), -EBADMSG);
     shmipc_segment_unlink(name);
 
     /* A zeroed header (sized but never written): still waiting for its creator. */
@@ -279,7 +284,6 @@ static void empty_and_short(void **state)
     assert_int_equal(ftruncate(fd, 4096), 0);
     close(fd);
     assert_int_equal(try_open(name, 0, 50), -ETIMEDOUT);
-    shmipc_segment_info info;
     assert_int_equal(shmipc_segment_stat(name, &info), 0);
     assert_int_equal(info.ready, 0);
     shmipc_segment_unlink(name);

@@ -2,12 +2,13 @@
 /* common/error.c - error strings (shmipc returns negative errno values) and the version string. */
 #include "common/internal.h"
 
+#include <limits.h>
 #include <string.h>
 
 const char *shmipc_strerror(int err)
 {
     if (err < 0)
-        err = -err;
+        err = err == INT_MIN ? INT_MAX : -err; /* -INT_MIN overflows */
     switch (err) {
     case 0: return "Success";
     /* Codes whose libc text would mislead in shmipc's context. */
