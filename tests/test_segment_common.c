@@ -38,6 +38,13 @@ static void strerror_codes(void **state)
         assert_non_null(s);
         assert_true(s[0] != '\0');
     }
+    /* The text is static: a later call for another code does not change it. */
+    const char *a = shmipc_strerror(4095);
+    char copy[128];
+    snprintf(copy, sizeof copy, "%s", a);
+    (void)shmipc_strerror(4094);
+    (void)strerror(4093);
+    assert_string_equal(a, copy);
     assert_non_null(shmipc_strerror(-2147483647 - 1)); /* INT_MIN has no positive counterpart */
 }
 
