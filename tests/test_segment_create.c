@@ -214,8 +214,8 @@ static int racer(void *arg)
     o.ready_timeout_ms = 20000;
     shmipc_segment *s = NULL;
     int created = shmipc_segment_open_or_create(r->name, sizeof(race_data), &o, &s);
-    if (created < 0)
-        return 2;
+    if (created < 0) /* report which error: 30 + errno (the ones expected here are small) */
+        return 30 + (-created < 200 ? -created : 199);
     race_data *d = shmipc_segment_data(s);
     if (created) {
         d->marker = 0x5eed5eed5eedull;
@@ -251,7 +251,8 @@ static void open_or_create_race(void **state)
             else if (st == 20)
                 openers++;
             else
-                fail_msg("round %d racer %d exited %d", round, i, st);
+                fail_msg("round %d racer %d exited %d%s%s", round, i, st, st >= 30 ? ": " : "",
+                         st >= 30 ? shmipc_strerror(st - 30) : "");
         }
         assert_int_equal(creators, 1);
         assert_int_equal(openers, RACERS - 1);

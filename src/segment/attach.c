@@ -96,6 +96,10 @@ int shmipc__seg_attach_fd(int fd, shmipc_backing backing, const char *name, cons
             shmipc_proc_id creator = {.pid = __atomic_load_n(&h->creator_pid, __ATOMIC_RELAXED),
                                       .start_time = __atomic_load_n(&h->creator_start, __ATOMIC_RELAXED)};
             if (magic == SHMIPC_SEG_MAGIC && creator.pid > 0 && !shmipc_proc_alive(&creator)) {
+                /* It may have published and exited since our load of ready: only a creator that died
+                 * with ready still unset left the segment unusable. */
+                if (atomic_load_explicit(&h->ready, memory_order_acquire) == SHMIPC_SEG_READY)
+                    break;
                 err = -ENOTRECOVERABLE;
                 goto fail;
             }
