@@ -250,9 +250,11 @@ static void open_or_create_race(void **state)
                 creators++;
             else if (st == 20)
                 openers++;
-            else
+            else {
+                shmipc_segment_unlink(name); /* leave nothing behind in /dev/shm */
                 fail_msg("round %d racer %d exited %d%s%s", round, i, st, st >= 30 ? ": " : "",
                          st >= 30 ? shmipc_strerror(st - 30) : "");
+            }
         }
         assert_int_equal(creators, 1);
         assert_int_equal(openers, RACERS - 1);

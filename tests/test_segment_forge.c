@@ -236,10 +236,10 @@ static void garbage(void **state)
         assert_int_equal(write(fd, buf, n), (ssize_t)n);
         close(fd);
         uint64_t t0 = test_now_ms();
-        int r = try_open(name, SHMIPC_SEG_ANY_TYPE, 5000);
+        int r = try_open(name, SHMIPC_SEG_ANY_TYPE, 30000);
         /* Random magic is refused at once, without waiting for a "creator" that does not exist. */
         assert_int_equal(r, -EBADMSG);
-        assert_true(test_now_ms() - t0 < 4000);
+        assert_true(test_now_ms() - t0 < 10000);
         shmipc_segment_info info;
         assert_int_equal(shmipc_segment_stat(name, &info), -EBADMSG);
         shmipc_segment_unlink(name);

