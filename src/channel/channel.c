@@ -77,17 +77,23 @@ static shmipc__chan_slot *peer_slot(shmipc_channel *ch)
 
 bool shmipc__chan_peer_gone(shmipc_channel *ch)
 {
-    /* relaxed: the owner word only tells us whom to watch; no data is read on the strength of it. */
-    uint64_t o = atomic_load_explicit(&peer_slot(ch)->owner, memory_order_relaxed);
+    /* acquire: pairs with the release CAS in close, so that after seeing CLOSED our next load of the
+     * peer's index sees its final value (a receive delivers everything committed before the close). */
+    uint64_t o = atomic_load_explicit(&peer_slot(ch)->owner, memory_order_acquire);
     if (o == CHAN_OWNER_CLOSED)
         return true;
     if (o == CHAN_OWNER_VACANT)
         return false; /* nobody opened it yet: wait for one */
+    if (o == ch->dead_owner)
+        return true; /* pid + start time never come back */
     uint64_t now = shmipc__now_ns();
     if (now < ch->next_proc_check)
         return false;
     ch->next_proc_check = now + PROC_CHECK_NS;
-    return !shmipc__chan_owner_alive(o);
+    if (shmipc__chan_owner_alive(o))
+        return false;
+    ch->dead_owner = o;
+    return true;
 }
 
 /* The configuration of a channel, once read from shared memory and checked: the handle uses only this

@@ -126,6 +126,7 @@ struct shmipc_channel {
     /* peer watch */
     uint64_t owner;    /* our owner word */
     uint64_t next_proc_check; /* monotonic ns before which the peer's /proc entry is not read again */
+    uint64_t dead_owner;      /* the peer owner word last found dead (0: none) */
     shmipc_segment *seg;
     bool owns_seg;
 };
