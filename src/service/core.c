@@ -190,7 +190,7 @@ static int type_check(const shmipc_type_info *have, const shmipc_type_info *want
     static const shmipc_type_info zero;
     if (!want || !memcmp(want, &zero, sizeof zero))
         return 0;
-    if (strncmp(have->name, want->name, sizeof have->name)) {
+    if (strncmp(have->name, want->name, sizeof have->name) != 0) {
         shmipc__svc_set_detail("payload type: service has \"%s\", caller asked \"%s\"", have->name, want->name);
         return -EPROTOTYPE;
     }
