@@ -38,6 +38,15 @@ lint: build
 	cppcheck --enable=warning,portability,performance --std=c11 --inline-suppr --error-exitcode=1 -q \
 	    -I include -I src -D_GNU_SOURCE --suppress=missingIncludeSystem src tools
 
+# libFuzzer harnesses (clang), each run FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/).
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@scripts/install-deps.sh clang libclang-rt-dev
+	CC=clang cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=Debug -DSHMIPC_FUZZ=ON \
+	    -DSHMIPC_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	cmake --build $(BUILD)-fuzz -j $(JOBS)
+	ctest --test-dir $(BUILD)-fuzz --output-on-failure -L fuzz
+
 bench: build
 	$(BUILD)/tools/shmipc/shmipc bench
 
@@ -45,4 +54,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz
