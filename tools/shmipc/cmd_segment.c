@@ -604,7 +604,7 @@ static int seg_read(int argc, char **argv)
     if (rc != CLI_RUN)
         return rc;
     seg_name_buf name;
-    uint64_t off = 0, len = UINT64_MAX;
+    uint64_t off = 0, len = 0;
     if ((rc = seg_name(&spec, args[0], name)) || (off_s && (rc = opt_size(&spec, "offset", off_s, &off))) ||
         (len_s && (rc = opt_size(&spec, "length", len_s, &len))))
         return rc;
@@ -617,8 +617,8 @@ static int seg_read(int argc, char **argv)
         return cli_fail(name, err);
     const unsigned char *data = shmipc_segment_data(seg);
     uint64_t size = shmipc_segment_data_size(seg);
-    if (len == UINT64_MAX && off <= size)
-        len = size - off;
+    if (!len_s && off <= size)
+        len = size - off; /* default: to the end (an offset past it is refused just below) */
     if ((rc = check_range(name, off, len, size))) {
         shmipc_segment_close(seg);
         return rc;
