@@ -116,7 +116,7 @@ for bad in "a/b" "/a/b" "." ".." "/" "with space" "$(printf 'ctl\001x')" "$long"
     expect 2 "bad segment name" -- "$CLI" segment create "$bad" 4K
     expect 2 "bad segment name" -- "$CLI" segment info "$bad"
 done
-check "a rejected create left $P-x behind" test ! -e "/dev/shm/$P-x"
+check "rejected creates leave no $P-x behind" test ! -e "/dev/shm/$P-x"
 expect 0 -- "$CLI" segment create "/$P-b" 64K --type 7
 expect 0 -- "$CLI" segment create "$P-u" 100 --type 70000
 
@@ -138,11 +138,11 @@ weird="$P-we\"ird \\ $(printf '\001\033[31m\377')"
 printf 'not a segment' >"/dev/shm/$weird"
 printf 'short' >"/dev/shm/$P-foreign"
 expect 0 -- "$CLI" segment ls
-check "ls without --all lists a foreign file" test -z "$(ls_row "$P-foreign")"
+check "ls without --all hides foreign files" test -z "$(ls_row "$P-foreign")"
 expect 0 -- "$CLI" segment ls --all
 check "ls --all marks $P-foreign as foreign" grep -Eq "^/$P-foreign +5 +[0-7]{4} +$me +foreign +- +- +-$" "$TMP/out"
-check "ls --all prints a raw control character" bash -c "! grep -q \$'\\x01\\|\\x1b' '$TMP/out'"
-check "ls --all does not show the weird name escaped" grep -Fq '\x01\x1b[31m\xff' "$TMP/out"
+check "ls --all prints no raw control characters" bash -c "! grep -q \$'\\x01\\|\\x1b' '$TMP/out'"
+check "ls --all shows the weird name escaped" grep -Fq '\x01\x1b[31m\xff' "$TMP/out"
 expect 0 -- "$CLI" segment ls --json
 check "ls --json is valid JSON" json_ok "$TMP/out"
 expect 0 -- "$CLI" segment ls --all --json
@@ -186,6 +186,15 @@ EOF
 fi
 expect 1 "Not a valid shmipc object" -- "$CLI" segment info "$P-foreign"
 expect 1 "No such file" -- "$CLI" segment info "$P-missing"
+# A FIFO in /dev/shm would block shm_open forever: refused as not a segment, without hanging.
+mkfifo "/dev/shm/$P-fifo"
+expect 1 "Not a valid shmipc object" -- timeout 20 "$CLI" segment info "$P-fifo"
+expect 1 "Not a valid shmipc object" -- timeout 20 "$CLI" segment read "$P-fifo"
+expect 1 "not a shmipc segment" -- timeout 20 "$CLI" segment rm "$P-fifo"
+expect 0 -- timeout 20 "$CLI" segment ls --all
+check "ls --all skips a FIFO" test -z "$(ls_row "$P-fifo")"
+expect 0 -- timeout 20 "$CLI" segment rm --force "$P-fifo"
+check "rm --force removed the FIFO" test ! -e "/dev/shm/$P-fifo"
 
 # --- write and read -------------------------------------------------------------------------------------
 head -c 5000 /dev/urandom >"$TMP/rand"
@@ -319,7 +328,7 @@ fi
 
 # --- rm -------------------------------------------------------------------------------------------------
 expect 1 "not a shmipc segment.*--force" -- "$CLI" segment rm "$P-foreign"
-check "rm without --force kept the foreign file" test -e "/dev/shm/$P-foreign"
+check "rm without --force keeps the foreign file" test -e "/dev/shm/$P-foreign"
 expect 0 -- "$CLI" segment rm "$P-foreign" --force
 check "rm --force removed the foreign file" test ! -e "/dev/shm/$P-foreign"
 expect 0 -- "$CLI" segment rm "$P-a"

@@ -135,6 +135,31 @@ static void escape_name(const char *s, char *dst, size_t cap)
     dst[o] = '\0';
 }
 
+/* The library opens names with shm_open, which blocks forever on a FIFO that someone placed in /dev/shm;
+ * refuse anything but a regular file first (-EBADMSG, as for any other object that is not a segment).
+ * A FIFO swapped in after this check still blocks: the library itself should open with O_NONBLOCK. */
+static int seg_check_file(const char *name)
+{
+    char path[sizeof SHM_DIR + sizeof(seg_name_buf)];
+    snprintf(path, sizeof path, SHM_DIR "%s", name);
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? -ENOENT : 0; /* let the library report anything else its own way */
+    return S_ISREG(st.st_mode) ? 0 : -EBADMSG;
+}
+
+static int seg_stat(const char *name, shmipc_segment_info *info)
+{
+    int err = seg_check_file(name);
+    return err ? err : shmipc_segment_stat(name, info);
+}
+
+static int seg_open(const char *name, const shmipc_segment_opts *opts, shmipc_segment **out)
+{
+    int err = seg_check_file(name);
+    return err ? err : shmipc_segment_open(name, opts, out);
+}
+
 /* ---- create ------------------------------------------------------------------------------------------ */
 
 static int seg_create(int argc, char **argv)
@@ -470,7 +495,7 @@ static int seg_info(int argc, char **argv)
     if ((rc = seg_name(&spec, args[0], name)))
         return rc;
     shmipc_segment_info in;
-    int err = shmipc_segment_stat(name, &in);
+    int err = seg_stat(name, &in);
     if (err)
         return cli_fail(name, err);
     cli_procmaps pm;
@@ -612,7 +637,7 @@ static int seg_read(int argc, char **argv)
     shmipc_segment_opts_init(&o);
     o.flags = SHMIPC_SEG_RDONLY | SHMIPC_SEG_ANY_TYPE | SHMIPC_SEG_ALLOW_FOREIGN;
     shmipc_segment *seg;
-    int err = shmipc_segment_open(name, &o, &seg);
+    int err = seg_open(name, &o, &seg);
     if (err)
         return cli_fail(name, err);
     const unsigned char *data = shmipc_segment_data(seg);
@@ -719,7 +744,7 @@ static int seg_write(int argc, char **argv)
     shmipc_segment_opts_init(&o);
     o.flags = SHMIPC_SEG_ANY_TYPE;
     shmipc_segment *seg;
-    int err = shmipc_segment_open(name, &o, &seg);
+    int err = seg_open(name, &o, &seg);
     if (err == -EPERM) {
         fprintf(stderr, "shmipc: %s: %s (the segment belongs to another user)\n", name, shmipc_strerror(err));
         return CLI_ERR;
@@ -772,7 +797,7 @@ static int seg_grow(int argc, char **argv)
     shmipc_segment_opts_init(&o);
     o.flags = SHMIPC_SEG_ANY_TYPE;
     shmipc_segment *seg;
-    int err = shmipc_segment_open(name, &o, &seg);
+    int err = seg_open(name, &o, &seg);
     if (err)
         return cli_fail(name, err);
     size_t cur = shmipc_segment_data_size(seg);
@@ -812,7 +837,7 @@ static int seg_rm(int argc, char **argv)
     if ((rc = seg_name(&spec, args[0], name)))
         return rc;
     shmipc_segment_info in;
-    int err = shmipc_segment_stat(name, &in);
+    int err = seg_stat(name, &in);
     if ((err == -EBADMSG || err == -EPROTO) && !force) {
         fprintf(stderr, "shmipc: %s: not a shmipc segment (%s); use --force to remove it anyway\n", name,
                 shmipc_strerror(err));
