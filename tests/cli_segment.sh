@@ -302,6 +302,31 @@ expect 1 "Not a valid shmipc object" -- "$CLI" segment read "$P-b"
 expect 0 -- "$CLI" segment ls --all
 check "ls --all shows the truncated segment as foreign" grep -Eq "^/$P-b +4096 +[0-7]+ +$me +foreign " "$TMP/out"
 
+# --- hand-made headers: a segment still being initialised, one whose creator died doing so --------------
+if $have_python; then
+    mkhdr() { # mkhdr NAME PID START_TIME: a header with everything but the ready word, and 4 KiB of data
+        python3 - "/dev/shm/$1" "$2" "$3" <<'EOF2'
+import struct, sys, time
+hdr = struct.pack("<QIIQIIiIQQII64x", 0x31434950494d4853, 1, 128, 128 + 4096, 0, 1, int(sys.argv[2]), 0,
+                  int(sys.argv[3]), time.time_ns(), 0, 0)
+open(sys.argv[1], "wb").write(hdr + bytes(4096))
+EOF2
+    }
+    start=$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20) # field 22, counted after "pid (comm)"
+    mkhdr "$P-init" $$ "$start"
+    expect 1 "still being initialised" -- "$CLI" segment read "$P-init"
+    expect 0 "^ready: +no " -- "$CLI" segment info "$P-init"
+    check "info shows the creator (this shell) alive" grep -Eq "^creator: +pid $$, start time $start, alive$" "$TMP/out"
+    mkhdr "$P-dead" $$ 1
+    expect 1 "died" -- "$CLI" segment read "$P-dead"
+    expect 0 -- "$CLI" segment ls --json
+    check "ls --json: ready false, creator_alive false for $P-dead" python3 -c "
+import json
+d = {e['name']: e for e in json.load(open('$TMP/out'))}
+assert d['/$P-dead']['ready'] is False and d['/$P-dead']['creator_alive'] is False
+assert d['/$P-init']['ready'] is False and d['/$P-init']['creator_alive'] is True"
+fi
+
 # --- permissions ----------------------------------------------------------------------------------------
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
     setpriv --reuid=65534 --regid=65534 --clear-groups "$CLI" --version >/dev/null 2>&1; then

@@ -80,6 +80,17 @@ static int seg_name(const cli_spec *spec, const char *arg, seg_name_buf buf)
     return 0;
 }
 
+/* cli_parse for a command whose first argument is NAME, normalised into name. Returns CLI_RUN or an exit
+ * code. */
+static int seg_parse(const cli_spec *spec, int argc, char **argv, char ***args, seg_name_buf name)
+{
+    int nargs, rc = cli_parse(spec, argc, argv, args, &nargs);
+    if (rc != CLI_RUN)
+        return rc;
+    rc = seg_name(spec, (*args)[0], name);
+    return rc ? rc : CLI_RUN;
+}
+
 /* Parse a size-like option value (N with K/M/G suffix); returns 0 or (after saying why) CLI_USAGE. */
 static int opt_size(const cli_spec *spec, const char *what, const char *s, uint64_t *out)
 {
@@ -154,10 +165,20 @@ static int seg_stat(const char *name, shmipc_segment_info *info)
     return err ? err : shmipc_segment_stat(name, info);
 }
 
+/* Open name for read or write; on failure, say why (with more context than the errno text where it helps)
+ * and return CLI_ERR. */
 static int seg_open(const char *name, const shmipc_segment_opts *opts, shmipc_segment **out)
 {
     int err = seg_check_file(name);
-    return err ? err : shmipc_segment_open(name, opts, out);
+    if (!err)
+        err = shmipc_segment_open(name, opts, out);
+    if (err == -EPERM)
+        fprintf(stderr, "shmipc: %s: %s (the segment belongs to another user)\n", name, shmipc_strerror(err));
+    else if (err == -ETIMEDOUT)
+        fprintf(stderr, "shmipc: %s: still being initialised by its creator (timed out waiting)\n", name);
+    else if (err)
+        cli_fail(name, err);
+    return err ? CLI_ERR : CLI_OK;
 }
 
 /* ---- create ------------------------------------------------------------------------------------------ */
@@ -183,12 +204,12 @@ static int seg_create(int argc, char **argv)
         .max_args = 2,
     };
     char **args;
-    int nargs, rc = cli_parse(&spec, argc, argv, &args, &nargs);
-    if (rc != CLI_RUN)
-        return rc;
     seg_name_buf name;
     uint64_t size;
-    if ((rc = seg_name(&spec, args[0], name)) || (rc = opt_size(&spec, "size", args[1], &size)))
+    int rc = seg_parse(&spec, argc, argv, &args, name);
+    if (rc != CLI_RUN)
+        return rc;
+    if ((rc = opt_size(&spec, "size", args[1], &size)))
         return rc;
     if (size == 0)
         return cli_usage_error(&spec, "size must be at least 1 byte");
@@ -488,11 +509,9 @@ static int seg_info(int argc, char **argv)
         .max_args = 1,
     };
     char **args;
-    int nargs, rc = cli_parse(&spec, argc, argv, &args, &nargs);
-    if (rc != CLI_RUN)
-        return rc;
     seg_name_buf name;
-    if ((rc = seg_name(&spec, args[0], name)))
+    int rc = seg_parse(&spec, argc, argv, &args, name);
+    if (rc != CLI_RUN)
         return rc;
     shmipc_segment_info in;
     int err = seg_stat(name, &in);
@@ -625,21 +644,20 @@ static int seg_read(int argc, char **argv)
         .max_args = 1,
     };
     char **args;
-    int nargs, rc = cli_parse(&spec, argc, argv, &args, &nargs);
-    if (rc != CLI_RUN)
-        return rc;
     seg_name_buf name;
     uint64_t off = 0, len = 0;
-    if ((rc = seg_name(&spec, args[0], name)) || (off_s && (rc = opt_size(&spec, "offset", off_s, &off))) ||
+    int rc = seg_parse(&spec, argc, argv, &args, name);
+    if (rc != CLI_RUN)
+        return rc;
+    if ((off_s && (rc = opt_size(&spec, "offset", off_s, &off))) ||
         (len_s && (rc = opt_size(&spec, "length", len_s, &len))))
         return rc;
     shmipc_segment_opts o;
     shmipc_segment_opts_init(&o);
     o.flags = SHMIPC_SEG_RDONLY | SHMIPC_SEG_ANY_TYPE | SHMIPC_SEG_ALLOW_FOREIGN;
     shmipc_segment *seg;
-    int err = seg_open(name, &o, &seg);
-    if (err)
-        return cli_fail(name, err);
+    if (seg_open(name, &o, &seg))
+        return CLI_ERR;
     const unsigned char *data = shmipc_segment_data(seg);
     uint64_t size = shmipc_segment_data_size(seg);
     if (!len_s && off <= size)
@@ -733,30 +751,25 @@ static int seg_write(int argc, char **argv)
         .max_args = 1,
     };
     char **args;
-    int nargs, rc = cli_parse(&spec, argc, argv, &args, &nargs);
-    if (rc != CLI_RUN)
-        return rc;
     seg_name_buf name;
     uint64_t off = 0;
-    if ((rc = seg_name(&spec, args[0], name)) || (off_s && (rc = opt_size(&spec, "offset", off_s, &off))))
+    int rc = seg_parse(&spec, argc, argv, &args, name);
+    if (rc != CLI_RUN)
+        return rc;
+    if (off_s && (rc = opt_size(&spec, "offset", off_s, &off)))
         return rc;
     shmipc_segment_opts o;
     shmipc_segment_opts_init(&o);
     o.flags = SHMIPC_SEG_ANY_TYPE;
     shmipc_segment *seg;
-    int err = seg_open(name, &o, &seg);
-    if (err == -EPERM) {
-        fprintf(stderr, "shmipc: %s: %s (the segment belongs to another user)\n", name, shmipc_strerror(err));
+    if (seg_open(name, &o, &seg))
         return CLI_ERR;
-    }
-    if (err)
-        return cli_fail(name, err);
     unsigned char *data = shmipc_segment_data(seg);
     uint64_t size = shmipc_segment_data_size(seg);
     unsigned char *in = NULL;
     size_t n = 0;
     if ((rc = check_range(name, off, 0, size)) == CLI_OK) {
-        err = read_stdin(size - off, &in, &n);
+        int err = read_stdin(size - off, &in, &n);
         if (err)
             rc = cli_fail("stdin", err);
         else if (n > size - off)
@@ -784,12 +797,12 @@ static int seg_grow(int argc, char **argv)
         .max_args = 2,
     };
     char **args;
-    int nargs, rc = cli_parse(&spec, argc, argv, &args, &nargs);
-    if (rc != CLI_RUN)
-        return rc;
     seg_name_buf name;
     uint64_t size;
-    if ((rc = seg_name(&spec, args[0], name)) || (rc = opt_size(&spec, "size", args[1], &size)))
+    int rc = seg_parse(&spec, argc, argv, &args, name);
+    if (rc != CLI_RUN)
+        return rc;
+    if ((rc = opt_size(&spec, "size", args[1], &size)))
         return rc;
     if (size > SIZE_MAX)
         return cli_fail(name, -EFBIG);
@@ -797,10 +810,10 @@ static int seg_grow(int argc, char **argv)
     shmipc_segment_opts_init(&o);
     o.flags = SHMIPC_SEG_ANY_TYPE;
     shmipc_segment *seg;
-    int err = seg_open(name, &o, &seg);
-    if (err)
-        return cli_fail(name, err);
+    if (seg_open(name, &o, &seg))
+        return CLI_ERR;
     size_t cur = shmipc_segment_data_size(seg);
+    int err;
     if (size < cur) {
         fprintf(stderr, "shmipc: %s: cannot shrink: the data area already has %zu bytes\n", name, cur);
         rc = CLI_ERR;
@@ -830,11 +843,9 @@ static int seg_rm(int argc, char **argv)
         .max_args = 1,
     };
     char **args;
-    int nargs, rc = cli_parse(&spec, argc, argv, &args, &nargs);
-    if (rc != CLI_RUN)
-        return rc;
     seg_name_buf name;
-    if ((rc = seg_name(&spec, args[0], name)))
+    int rc = seg_parse(&spec, argc, argv, &args, name);
+    if (rc != CLI_RUN)
         return rc;
     shmipc_segment_info in;
     int err = seg_stat(name, &in);
