@@ -65,7 +65,7 @@ static int scan_pid(cli_procmaps *pm, pid_t pid, const char *prefix)
             continue;
         const char *path = line + start;
         size_t n = (size_t)len - (size_t)start;
-        if (n <= plen || memcmp(path, prefix, plen))
+        if (n <= plen || memcmp(path, prefix, plen) != 0)
             continue;
         bool deleted = false;
         size_t dl = strlen(DELETED_SUFFIX);
@@ -122,7 +122,7 @@ size_t cli_procmaps_pids(const cli_procmaps *pm, const char *path, bool deleted,
     size_t count = 0;
     for (size_t i = 0; i < pm->n; i++) {
         const cli_mapping *m = &pm->v[i];
-        if (m->deleted != deleted || strcmp(m->path, path))
+        if (m->deleted != deleted || strcmp(m->path, path) != 0)
             continue;
         if (count < cap)
             out[count] = m->pid;

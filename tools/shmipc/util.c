@@ -62,7 +62,7 @@ int cli_dispatch(const char *prog, const char *summary, const cli_command *cmds,
         help = true;
     }
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(name, cmds[i].name))
+        if (strcmp(name, cmds[i].name) != 0)
             continue;
         if (help) {
             char *hargv[] = {(char *)cmds[i].name, (char *)"--help", NULL};
@@ -122,7 +122,7 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, char ***args, int *na
         if (c == '?' || c == ':') {
             const char *bad = argv[optind - 1];
             char shortname[3] = {'-', (char)optopt, 0};
-            if (optopt && strncmp(bad, "--", 2))
+            if (optopt && strncmp(bad, "--", 2) != 0)
                 bad = shortname;
             return cli_usage_error(spec, c == '?' ? "unknown option '%s'" : "option '%s' needs a value", bad);
         }
@@ -214,8 +214,10 @@ int cli_copy_guarded(void *dst, const void *src, size_t n)
     sa.sa_handler = guard_on_sigbus;
     sigemptyset(&sa.sa_mask);
     guard_jmp = &jb;
-    if (sigaction(SIGBUS, &sa, &old) < 0)
+    if (sigaction(SIGBUS, &sa, &old) < 0) {
+        guard_jmp = NULL;
         return -errno;
+    }
     volatile int err = 0;
     if (sigsetjmp(jb, 1) == 0)
         memcpy(dst, src, n);
