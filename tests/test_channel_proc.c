@@ -460,44 +460,6 @@ static int blocked_receiver(void *arg)
     return r == -EPIPE ? 0 : 5;
 }
 
-static void producer_killed(void **state)
-{
-    (void)state;
-    char name[96];
-    test_name(name, sizeof name, "pdie");
-    shmipc_channel_opts o = opts_of(1024, 0, 0);
-    o.role = SHMIPC_CHANNEL_OBSERVER;
-    shmipc_channel *obs;
-    assert_int_equal(shmipc_channel_create(name, &o, &obs), 0);
-    peer_args pa = {name, SHMIPC_CHANNEL_PRODUCER, 3};
-    pid_t prod = test_fork(doomed_peer, &pa);
-    usleep(100000);
-    pid_t cons = test_fork(blocked_receiver, name);
-    usleep(300000);
-    /* a live producer cannot be displaced */
-    shmipc_channel *tx;
-    assert_int_equal(shmipc_channel_open(name, SHMIPC_CHANNEL_PRODUCER, NULL, &tx), -EBUSY);
-    kill(prod, SIGKILL);
-    assert_int_equal(test_wait(prod, 5000), 128 + SIGKILL);
-    assert_int_equal(test_wait(cons, 30000), 0);
-
-    /* a new process takes over the dead producer's endpoint and goes on with the stream */
-    assert_int_equal(shmipc_channel_open(name, SHMIPC_CHANNEL_PRODUCER, NULL, &tx), 0);
-    shmipc_channel *rx;
-    assert_int_equal(shmipc_channel_open(name, SHMIPC_CHANNEL_CONSUMER, NULL, &rx), 0); /* consumer closed */
-    assert_int_equal(shmipc_channel_send(tx, "next", 4, 0), 0);
-    char b[8];
-    assert_int_equal(shmipc_channel_recv(rx, b, sizeof b, 0), 4);
-    shmipc_channel_stats st;
-    assert_int_equal(shmipc_channel_stats_get(obs, &st), 0);
-    assert_int_equal(st.msgs_sent, 4);
-    assert_int_equal(st.producer.pid, getpid());
-    shmipc_channel_close(tx);
-    shmipc_channel_close(rx);
-    shmipc_channel_close(obs);
-    shmipc_channel_unlink(name);
-}
-
 static int blocked_sender(void *arg)
 {
     const char *name = arg;
@@ -519,26 +481,59 @@ static int blocked_sender(void *arg)
     return r == -EPIPE ? 0 : 5;
 }
 
+/* Create a channel (observer handle returned), start a peer owning doomed_role that sends msgs messages
+ * and stays, then the blocked side; check that the live role cannot be taken (-EBUSY); SIGKILL the peer
+ * and require the blocked side to see -EPIPE. */
+static shmipc_channel *kill_while_blocked(const char *name, shmipc_channel_role doomed_role, int msgs,
+                                          int (*blocked)(void *))
+{
+    shmipc_channel_opts o = opts_of(1024, 0, 0);
+    o.role = SHMIPC_CHANNEL_OBSERVER;
+    shmipc_channel *obs, *ch;
+    assert_int_equal(shmipc_channel_create(name, &o, &obs), 0);
+    peer_args pa = {name, doomed_role, msgs};
+    pid_t doomed = test_fork(doomed_peer, &pa);
+    usleep(100000);
+    pid_t other = test_fork(blocked, (void *)name);
+    usleep(300000);
+    assert_int_equal(shmipc_channel_open(name, doomed_role, NULL, &ch), -EBUSY);
+    kill(doomed, SIGKILL);
+    assert_int_equal(test_wait(doomed, 5000), 128 + SIGKILL);
+    assert_int_equal(test_wait(other, 30000), 0);
+    return obs;
+}
+
+static void producer_killed(void **state)
+{
+    (void)state;
+    char name[96];
+    test_name(name, sizeof name, "pdie");
+    shmipc_channel *obs = kill_while_blocked(name, SHMIPC_CHANNEL_PRODUCER, 3, blocked_receiver);
+    /* a new process takes over the dead producer's endpoint and goes on with the stream */
+    shmipc_channel *tx, *rx;
+    assert_int_equal(shmipc_channel_open(name, SHMIPC_CHANNEL_PRODUCER, NULL, &tx), 0);
+    assert_int_equal(shmipc_channel_open(name, SHMIPC_CHANNEL_CONSUMER, NULL, &rx), 0); /* consumer closed */
+    assert_int_equal(shmipc_channel_send(tx, "next", 4, 0), 0);
+    char b[8];
+    assert_int_equal(shmipc_channel_recv(rx, b, sizeof b, 0), 4);
+    shmipc_channel_stats st;
+    assert_int_equal(shmipc_channel_stats_get(obs, &st), 0);
+    assert_int_equal(st.msgs_sent, 4);
+    assert_int_equal(st.producer.pid, getpid());
+    shmipc_channel_close(tx);
+    shmipc_channel_close(rx);
+    shmipc_channel_close(obs);
+    shmipc_channel_unlink(name);
+}
+
 static void consumer_killed(void **state)
 {
     (void)state;
     char name[96];
     test_name(name, sizeof name, "cdie");
-    shmipc_channel_opts o = opts_of(1024, 0, 0);
-    o.role = SHMIPC_CHANNEL_OBSERVER;
-    shmipc_channel *obs;
-    assert_int_equal(shmipc_channel_create(name, &o, &obs), 0);
-    peer_args pa = {name, SHMIPC_CHANNEL_CONSUMER, 0};
-    pid_t cons = test_fork(doomed_peer, &pa);
-    usleep(100000);
-    pid_t prod = test_fork(blocked_sender, name);
-    usleep(300000);
-    shmipc_channel *rx;
-    assert_int_equal(shmipc_channel_open(name, SHMIPC_CHANNEL_CONSUMER, NULL, &rx), -EBUSY);
-    kill(cons, SIGKILL);
-    assert_int_equal(test_wait(cons, 5000), 128 + SIGKILL);
-    assert_int_equal(test_wait(prod, 30000), 0);
+    shmipc_channel *obs = kill_while_blocked(name, SHMIPC_CHANNEL_CONSUMER, 0, blocked_sender);
     /* the new consumer finds what the dead one left */
+    shmipc_channel *rx;
     assert_int_equal(shmipc_channel_open(name, SHMIPC_CHANNEL_CONSUMER, NULL, &rx), 0);
     unsigned char b[128];
     int n = 0;
