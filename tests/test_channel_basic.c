@@ -400,14 +400,18 @@ typedef void (*scribble_fn)(pair *p);
 
 static void sc_head_far(pair *p) { atomic_store(&hdr_of(p)->prod.head, 1u << 20); }
 static void sc_head_misaligned(pair *p) { atomic_store(&hdr_of(p)->prod.head, hdr_of(p)->prod.head + 8); }
-static void sc_len_huge(pair *p) { ((shmipc__chan_rec *)(p->rx->ring + (hdr_of(p)->cons.tail & p->rx->mask)))->len = 0x7fffffff; }
-static void sc_len_past_head(pair *p) { ((shmipc__chan_rec *)(p->rx->ring + (hdr_of(p)->cons.tail & p->rx->mask)))->len = 200; }
-static void sc_flags(pair *p) { ((shmipc__chan_rec *)(p->rx->ring + (hdr_of(p)->cons.tail & p->rx->mask)))->flags = 77; }
+/* The record the consumer reads next. */
+static shmipc__chan_rec *next_rec(pair *p)
+{
+    return (shmipc__chan_rec *)(p->rx->ring + (hdr_of(p)->cons.tail & p->rx->mask));
+}
+static void sc_len_huge(pair *p) { next_rec(p)->len = 0x7fffffff; }
+static void sc_len_past_head(pair *p) { next_rec(p)->len = 200; }
+static void sc_flags(pair *p) { next_rec(p)->flags = 77; }
 static void sc_pad_len(pair *p)
 {
-    shmipc__chan_rec *r = (shmipc__chan_rec *)(p->rx->ring + (hdr_of(p)->cons.tail & p->rx->mask));
-    r->flags = CHAN_REC_PAD;
-    r->len = 16;
+    next_rec(p)->flags = CHAN_REC_PAD;
+    next_rec(p)->len = 16;
 }
 
 static void corrupt_consumer_side(void **state)

@@ -260,6 +260,8 @@ static int init_in(shmipc_segment *seg, const shmipc_channel_opts *opts, shmipc_
     if (avail < CHAN_HDR_SIZE || cap > avail - CHAN_HDR_SIZE)
         return -ENOSPC;
 
+    chan_cfg cfg = {.cap = cap, .max_msg = (uint32_t)(cap / 2 - CHAN_REC_HDR),
+                    .policy = (uint32_t)opts->full_policy};
     shmipc__chan_hdr *h = shmipc_segment_data(seg);
     memset(h, 0, CHAN_HDR_SIZE);
     h->magic = CHAN_MAGIC;
@@ -267,13 +269,12 @@ static int init_in(shmipc_segment *seg, const shmipc_channel_opts *opts, shmipc_
     h->header_size = CHAN_HDR_SIZE;
     h->capacity = cap;
     h->ring_offset = CHAN_HDR_SIZE;
-    h->max_msg = (uint32_t)(cap / 2 - CHAN_REC_HDR);
-    h->policy = (uint32_t)opts->full_policy;
+    h->max_msg = cfg.max_msg;
+    h->policy = cfg.policy;
     shmipc__notify_init(&h->data.n);
     shmipc__notify_init(&h->space.n);
     /* Nothing here is shared yet: the segment is published (release) after this, or the caller shares
      * the memfd afterwards (fork and SCM_RIGHTS order it for us). */
-    chan_cfg cfg = {.cap = cap, .max_msg = h->max_msg, .policy = h->policy};
     return attach(seg, &cfg, role, opts, out);
 }
 

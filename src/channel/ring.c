@@ -12,7 +12,10 @@
 
 #define SLICE_NS (50u * 1000000u) /* longest single sleep: the peer's liveness is checked between slices */
 
-static inline uint64_t rec_size(uint64_t len) { return CHAN_REC_HDR + ((len + CHAN_REC_ALIGN - 1) & ~(uint64_t)(CHAN_REC_ALIGN - 1)); }
+static inline uint64_t rec_size(uint64_t len)
+{
+    return CHAN_REC_HDR + ((len + CHAN_REC_ALIGN - 1) & ~(uint64_t)(CHAN_REC_ALIGN - 1));
+}
 
 static inline shmipc__chan_rec *rec_at(const shmipc_channel *ch, uint64_t pos)
 {
