@@ -436,9 +436,15 @@ static void corrupt_consumer_side(void **state)
             shmipc_channel_stats st;
             assert_int_equal(shmipc_channel_stats_get(p.tx, &st), 0);
             assert_int_equal(st.broken, 1);
-            /* a broken channel is refused at open */
+            /* a broken channel is refused at open, except to an observer */
             shmipc_channel *obs;
-            assert_int_equal(shmipc_channel_open_in(p.seg, SHMIPC_CHANNEL_OBSERVER, NULL, &obs), -EBADMSG);
+            shmipc_channel_close(p.rx);
+            p.rx = NULL;
+            assert_int_equal(shmipc_channel_open_in(p.seg, SHMIPC_CHANNEL_CONSUMER, NULL, &p.rx), -EBADMSG);
+            assert_int_equal(shmipc_channel_open_in(p.seg, SHMIPC_CHANNEL_OBSERVER, NULL, &obs), 0);
+            assert_int_equal(shmipc_channel_stats_get(obs, &st), 0);
+            assert_int_equal(st.broken, 1);
+            shmipc_channel_close(obs);
             pair_close(&p);
         }
     }

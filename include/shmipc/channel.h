@@ -106,7 +106,7 @@ SHMIPC_API int shmipc_channel_create_in(shmipc_segment *seg, const shmipc_channe
  * shmipc_channel_open_in - open the channel in seg's data area as role (see shmipc_channel_open for the
  * role rules). seg is borrowed as by create_in. The channel header is validated first: magic, version,
  * ring offset and capacity (a power of two within the segment), policy, maximum message size; any
- * disagreement, or a channel already marked broken, gives -EBADMSG.
+ * disagreement, or a channel already marked broken (except for SHMIPC_CHANNEL_OBSERVER), gives -EBADMSG.
  * Errors: -EINVAL, -EBADMSG, -EBUSY, -EPERM (producer or consumer on a read-only segment), -ENOMEM.
  */
 SHMIPC_API int shmipc_channel_open_in(shmipc_segment *seg, shmipc_channel_role role,

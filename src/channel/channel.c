@@ -105,7 +105,7 @@ typedef struct chan_cfg {
 } chan_cfg;
 
 /* Validate the header of a channel found in shared memory; the values come from a peer, not from us. */
-static int check_header(const shmipc__chan_hdr *h, size_t data_size, chan_cfg *cfg)
+static int check_header(const shmipc__chan_hdr *h, size_t data_size, bool allow_broken, chan_cfg *cfg)
 {
     const volatile shmipc__chan_hdr *v = h; /* each field is fetched exactly once */
     uint64_t magic = v->magic, cap = v->capacity, off = v->ring_offset;
@@ -118,7 +118,8 @@ static int check_header(const shmipc__chan_hdr *h, size_t data_size, chan_cfg *c
         return -EBADMSG;
     if (max_msg != cap / 2 - CHAN_REC_HDR || policy > SHMIPC_CHANNEL_FULL_OVERWRITE)
         return -EBADMSG;
-    if (atomic_load_explicit(&h->broken, memory_order_relaxed))
+    /* An observer may still look at a broken channel (tools show it); the ends may not use it. */
+    if (!allow_broken && atomic_load_explicit(&h->broken, memory_order_relaxed))
         return -EBADMSG;
     *cfg = (chan_cfg){.cap = cap, .max_msg = max_msg, .policy = policy};
     return 0;
@@ -330,7 +331,7 @@ int shmipc_channel_open_in(shmipc_segment *seg, shmipc_channel_role role, const 
     if (avail < CHAN_HDR_SIZE)
         return -EBADMSG;
     chan_cfg cfg;
-    int err = check_header(shmipc_segment_data(seg), avail, &cfg);
+    int err = check_header(shmipc_segment_data(seg), avail, role == SHMIPC_CHANNEL_OBSERVER, &cfg);
     if (err)
         return err;
     return attach(seg, &cfg, role, opts, out);
