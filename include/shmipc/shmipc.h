@@ -5,4 +5,6 @@
 #include <shmipc/common.h>
 #include <shmipc/segment.h>
 #include <shmipc/phys.h>
+#include <shmipc/event.h>
+#include <shmipc/lock.h>
 #endif
