@@ -6,6 +6,11 @@
  */
 #include "sync/sync_internal.h"
 
+#include <limits.h>
+#include <linux/futex.h>
+#include <unistd.h>
+
+
 static bool mem_ok(const void *mem, size_t size, size_t need)
 {
     return mem && ((uintptr_t)mem % SHMIPC_LOCK_ALIGN) == 0 && size >= need;
@@ -57,18 +62,38 @@ int shmipc_lock_init(void *mem, size_t size)
     return 0;
 }
 
+/*
+ * glibc 2.36's pthread_mutex_trylock on a robust mutex left unrecoverable returns ENOTRECOVERABLE but
+ * leaves the lock word holding the caller's tid (it unlocks only when the value *before* its CAS was
+ * its tid), so every later locker would block for ever. Give the word back as glibc's own unlock does:
+ * store 0, and wake sleepers if one flagged itself.
+ */
+static int trylock(shmipc_lock *l)
+{
+    int r = pthread_mutex_trylock(&l->mutex);
+    if (r != ENOTRECOVERABLE)
+        return -r;
+    int *word = &l->mutex.__data.__lock;
+    if ((__atomic_load_n(word, __ATOMIC_RELAXED) & FUTEX_TID_MASK) == (int)gettid()) {
+        int old = __atomic_exchange_n(word, 0, __ATOMIC_RELEASE);
+        if (old & FUTEX_WAITERS)
+            shmipc__futex_wake((_Atomic uint32_t *)word, INT_MAX);
+    }
+    return -ENOTRECOVERABLE;
+}
+
 int shmipc_lock_destroy(shmipc_lock *l)
 {
     int r = lock_check(l);
     if (r)
         return r;
     /* glibc does not refuse to destroy a held robust mutex: take it ourselves to find out. */
-    r = pthread_mutex_trylock(&l->mutex);
-    if (r == EBUSY || r == EDEADLK)
+    r = trylock(l);
+    if (r == -EBUSY || r == -EDEADLK)
         return -EBUSY;
-    if (r == EOWNERDEAD)
+    if (r == -EOWNERDEAD)
         pthread_mutex_consistent(&l->mutex);
-    if (r == 0 || r == EOWNERDEAD)
+    if (r == 0 || r == -EOWNERDEAD)
         pthread_mutex_unlock(&l->mutex);
     atomic_store_explicit(&l->magic, 0, memory_order_relaxed);
     pthread_mutex_destroy(&l->mutex);
@@ -84,7 +109,7 @@ int shmipc_lock_lock(shmipc_lock *l)
 int shmipc_lock_trylock(shmipc_lock *l)
 {
     int r = lock_check(l);
-    return r ? r : -pthread_mutex_trylock(&l->mutex);
+    return r ? r : trylock(l);
 }
 
 static struct timespec mono_deadline(int timeout_ms)
@@ -101,8 +126,8 @@ int shmipc_lock_timedlock(shmipc_lock *l, int timeout_ms)
     if (timeout_ms < 0)
         return -pthread_mutex_lock(&l->mutex);
     if (timeout_ms == 0) {
-        r = pthread_mutex_trylock(&l->mutex);
-        return r == EBUSY ? -EAGAIN : -r;
+        r = trylock(l);
+        return r == -EBUSY ? -EAGAIN : r;
     }
     struct timespec ts = mono_deadline(timeout_ms);
     return -pthread_mutex_clocklock(&l->mutex, CLOCK_MONOTONIC, &ts);
