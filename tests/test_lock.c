@@ -350,6 +350,34 @@ static void cond_across_processes(void **state)
     shared_free(s);
 }
 
+static void cond_waiter_killed(void **state)
+{
+    (void)state;
+    struct shared *s = shared_new();
+    pid_t victim = test_fork(cond_waiter, s);
+    assert_true(victim > 0);
+    wait_waiting(s, 1);
+    /* The victim sleeps in the wait (it released the lock there): kill it, start a live waiter. */
+    assert_int_equal(shmipc_lock_lock(L(s)), 0);
+    kill(victim, SIGKILL);
+    assert_int_equal(shmipc_lock_unlock(L(s)), 0);
+    assert_int_equal(test_wait(victim, 20000), 128 + SIGKILL);
+    pid_t live = test_fork(cond_waiter, s);
+    assert_true(live > 0);
+    wait_waiting(s, 2); /* the victim's count stays */
+    assert_int_equal(shmipc_lock_lock(L(s)), 0);
+    s->flag = 1;
+    assert_int_equal(shmipc_cond_broadcast(C(s)), 0);
+    assert_int_equal(shmipc_lock_unlock(L(s)), 0);
+    assert_int_equal(test_wait(live, 30000), 0);
+    /* The lock was never held by the victim when it died, and destroy does not wait for it. */
+    assert_int_equal(shmipc_lock_lock(L(s)), 0);
+    assert_int_equal(shmipc_lock_unlock(L(s)), 0);
+    assert_int_equal(shmipc_cond_destroy(C(s)), 0);
+    assert_int_equal(shmipc_lock_destroy(L(s)), 0);
+    munmap(s, sizeof *s);
+}
+
 static int signal_and_die(void *arg)
 {
     struct shared *s = arg;
@@ -423,6 +451,7 @@ int main(void)
         cmocka_unit_test(trylock_and_timeouts),
         cmocka_unit_test(cond_across_processes),
         cmocka_unit_test(cond_wait_owner_dead),
+        cmocka_unit_test(cond_waiter_killed),
         cmocka_unit_test(threads_lock_and_cond),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

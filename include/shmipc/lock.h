@@ -104,8 +104,9 @@ SHMIPC_API int shmipc_lock_consistent(shmipc_lock *lock);
 SHMIPC_API int shmipc_cond_init(void *mem, size_t size);
 
 /*
- * shmipc_cond_destroy - destroy a condition variable nobody waits on and clear its magic word.
- * Returns 0, -EINVAL (NULL), -EBADMSG (not a condition variable).
+ * shmipc_cond_destroy - clear the magic word of a condition variable nobody waits on, so later use gives
+ * -EBADMSG. Unlike pthread_cond_destroy it never waits for waiters to confirm their wake-up (a waiter
+ * killed mid-wait never would). Returns 0, -EINVAL (NULL), -EBADMSG (not a condition variable).
  */
 SHMIPC_API int shmipc_cond_destroy(shmipc_cond *cond);
 
@@ -129,6 +130,8 @@ SHMIPC_API int shmipc_cond_timedwait(shmipc_cond *cond, shmipc_lock *lock, int t
 /*
  * shmipc_cond_signal - wake at least one waiter of cond, if any. shmipc_cond_broadcast - wake all.
  * May be called with or without the lock held. Return 0, -EBADMSG, -EINVAL.
+ * A waiter killed while waiting can absorb a later signal (glibc counts it as a waiter still): where
+ * waiters may die, prefer shmipc_cond_broadcast, or timed waits that re-check their predicate.
  */
 SHMIPC_API int shmipc_cond_signal(shmipc_cond *cond);
 SHMIPC_API int shmipc_cond_broadcast(shmipc_cond *cond);

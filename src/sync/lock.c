@@ -180,8 +180,10 @@ int shmipc_cond_destroy(shmipc_cond *c)
     int r = cond_check(c);
     if (r)
         return r;
+    /* Not pthread_cond_destroy: glibc's waits until every waiter has confirmed its wake-up, so a waiter
+     * killed in shmipc_cond_wait would make it block for ever. A process-shared condvar holds no other
+     * resource, so clearing the magic is all destruction needs. */
     atomic_store_explicit(&c->magic, 0, memory_order_relaxed);
-    pthread_cond_destroy(&c->cond);
     return 0;
 }
 
