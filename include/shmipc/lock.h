@@ -53,7 +53,7 @@ typedef struct shmipc_cond shmipc_cond;
  * mem must be SHMIPC_LOCK_ALIGN-aligned, shared by every user, and not in use as a lock (initialising a
  * lock others hold or wait for is undefined). The magic word is stored last, with release order.
  * Returns 0, -EINVAL (mem NULL or misaligned, size < SHMIPC_LOCK_SIZE), -ENOTSUP (this system has no
- * robust process-shared mutexes), -ENOMEM or -EAGAIN (from pthread_mutex_init).
+ * robust process-shared mutexes).
  */
 SHMIPC_API int shmipc_lock_init(void *mem, size_t size);
 
@@ -73,7 +73,8 @@ SHMIPC_API int shmipc_lock_lock(shmipc_lock *lock);
 
 /*
  * shmipc_lock_trylock - take the lock only if it is free now.
- * Returns as shmipc_lock_lock, and -EBUSY when another thread holds it (also when the caller does).
+ * Returns as shmipc_lock_lock (-EDEADLK when the calling thread holds it), and -EBUSY when another
+ * thread holds it.
  */
 SHMIPC_API int shmipc_lock_trylock(shmipc_lock *lock);
 
@@ -99,7 +100,7 @@ SHMIPC_API int shmipc_lock_consistent(shmipc_lock *lock);
 
 /*
  * shmipc_cond_init - lay out a process-shared condition variable (CLOCK_MONOTONIC) in size bytes at mem.
- * Same requirements as shmipc_lock_init. Returns 0, -EINVAL, -ENOMEM, -EAGAIN.
+ * Same requirements as shmipc_lock_init, with SHMIPC_COND_SIZE. Returns 0 or -EINVAL.
  */
 SHMIPC_API int shmipc_cond_init(void *mem, size_t size);
 
