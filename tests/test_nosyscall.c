@@ -237,18 +237,24 @@ static void traced_cleanup(struct traced *t)
     unlink(t->log);
 }
 
-static void no_syscall_without_sleeper(void **state)
+/* Run the helper traced; skip the test (with the reason) when strace cannot trace. */
+static void run_or_skip(struct traced *t, const char *posts, bool with_waiter)
 {
-    (void)state;
-    struct traced t;
     char why[512];
-    int st = run_helper(&t, "100000", false, why, sizeof why);
+    int st = run_helper(t, posts, with_waiter, why, sizeof why);
     if (st < 0) {
-        traced_cleanup(&t);
+        traced_cleanup(t);
         print_message("skipped: %s\n", why);
         skip();
     }
     assert_int_equal(st, 0);
+}
+
+static void no_syscall_without_sleeper(void **state)
+{
+    (void)state;
+    struct traced t;
+    run_or_skip(&t, "100000", false);
     long total, futex;
     assert_int_equal(syscount_between(t.trace, "notify", "futex", &total, &futex), 0);
     print_message("100000 notify wakes, no sleeper: %ld system calls (%ld futex)\n", total, futex);
@@ -263,14 +269,7 @@ static void syscall_with_sleeper(void **state)
 {
     (void)state;
     struct traced t;
-    char why[512];
-    int st = run_helper(&t, "1000", true, why, sizeof why);
-    if (st < 0) {
-        traced_cleanup(&t);
-        print_message("skipped: %s\n", why);
-        skip();
-    }
-    assert_int_equal(st, 0);
+    run_or_skip(&t, "1000", true);
     long total, futex;
     assert_int_equal(syscount_between(t.trace, "event", "futex", &total, &futex), 0);
     print_message("1000 event posts, one sleeper: %ld system calls (%ld futex)\n", total, futex);

@@ -30,6 +30,7 @@
 #define SHMIPC_EVENT_H
 
 #include <shmipc/common.h>
+#include <shmipc/segment.h> /* SHMIPC_SEG_ALLOW_FOREIGN, SHMIPC_TYPE_EVENT */
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,7 +46,7 @@ typedef struct shmipc_event_opts {
     shmipc_wait_mode wait_mode; /* how shmipc_event_wait waits; 0 = SHMIPC_WAIT_HYBRID */
     unsigned spin_count;        /* HYBRID: polls before sleeping; 0 = default (1000) */
     unsigned mode;              /* create: permission bits of the segment; 0 = 0600 */
-    unsigned flags;             /* open: 0 or SHMIPC_SEG_ALLOW_FOREIGN (from segment.h) */
+    unsigned flags;             /* open: 0 or SHMIPC_SEG_ALLOW_FOREIGN */
 } shmipc_event_opts;
 
 /* shmipc_event_opts_init - set *opts to the defaults (all zero). */

@@ -91,25 +91,30 @@ int shmipc_event_attach(void *mem, size_t size, const shmipc_event_opts *opts, s
     return handle_new(mem, opts, out);
 }
 
-static void seg_opts_of(const shmipc_event_opts *opts, shmipc_segment_opts *so)
-{
-    shmipc_segment_opts_init(so);
-    so->type = SHMIPC_TYPE_EVENT;
-    if (opts) {
-        so->mode = opts->mode;
-        so->flags = opts->flags;
-    }
-}
-
-int shmipc_event_create(const char *name, const shmipc_event_opts *opts, shmipc_event **out)
+/* The checks and segment options create and open share; *so is filled for a segment of type EVENT. */
+static int named_args(const char *name, const shmipc_event_opts *opts, shmipc_event **out,
+                      shmipc_segment_opts *so)
 {
     if (!name || !out)
         return -EINVAL;
     int r = opts_check(opts);
     if (r)
         return r;
+    shmipc_segment_opts_init(so);
+    so->type = SHMIPC_TYPE_EVENT;
+    if (opts) {
+        so->mode = opts->mode;
+        so->flags = opts->flags;
+    }
+    return 0;
+}
+
+int shmipc_event_create(const char *name, const shmipc_event_opts *opts, shmipc_event **out)
+{
     shmipc_segment_opts so;
-    seg_opts_of(opts, &so);
+    int r = named_args(name, opts, out, &so);
+    if (r)
+        return r;
     so.flags = SHMIPC_SEG_DEFER_READY; /* openers wait until the event is laid out */
     shmipc_segment *seg;
     r = shmipc_segment_create(name, SHMIPC_EVENT_SIZE, &so, &seg);
@@ -132,13 +137,10 @@ int shmipc_event_create(const char *name, const shmipc_event_opts *opts, shmipc_
 
 int shmipc_event_open(const char *name, const shmipc_event_opts *opts, shmipc_event **out)
 {
-    if (!name || !out)
-        return -EINVAL;
-    int r = opts_check(opts);
+    shmipc_segment_opts so;
+    int r = named_args(name, opts, out, &so);
     if (r)
         return r;
-    shmipc_segment_opts so;
-    seg_opts_of(opts, &so);
     shmipc_segment *seg;
     r = shmipc_segment_open(name, &so, &seg);
     if (r)
