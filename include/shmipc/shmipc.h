@@ -7,4 +7,5 @@
 #include <shmipc/phys.h>
 #include <shmipc/event.h>
 #include <shmipc/lock.h>
+#include <shmipc/service.h>
 #endif
