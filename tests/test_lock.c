@@ -71,6 +71,8 @@ static void basic_and_errors(void **state)
     assert_int_equal(shmipc_lock_lock(L(s)), 0);
     assert_int_equal(shmipc_lock_lock(L(s)), -EDEADLK); /* ERRORCHECK: no self-deadlock */
     assert_int_equal(shmipc_lock_trylock(L(s)), -EDEADLK);
+    assert_int_equal(shmipc_lock_timedlock(L(s), 0), -EDEADLK);
+    assert_int_equal(shmipc_lock_timedlock(L(s), 10), -EDEADLK);
     assert_int_equal(shmipc_lock_consistent(L(s)), -EINVAL); /* not in the owner-died state */
     assert_int_equal(shmipc_lock_destroy(L(s)), -EBUSY);
     assert_int_equal(shmipc_lock_unlock(L(s)), 0);
