@@ -199,6 +199,7 @@ static void run_stream(uint64_t n, size_t cap, shmipc_wait_mode mode)
     assert_int_equal(s.msgs_sent, n);
     assert_int_equal(s.msgs_recv, n);
     assert_int_equal(s.bytes_sent, s.bytes_recv);
+    printf("# %llu messages, %llu bytes, ring %zu\n", (unsigned long long)n, (unsigned long long)s.bytes_recv, cap);
 }
 
 static void stream_million(void **state)
