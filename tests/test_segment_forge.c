@@ -11,9 +11,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Layout of the segment header (ARCHITECTURE.md, "Segment header"). */
@@ -315,6 +317,26 @@ static void unready_dead_creator(void **state)
     shmipc_segment_unlink(name);
 }
 
+/* Something that is not a regular file planted under a segment name: refused, never waited on. */
+static void not_regular(void **state)
+{
+    (void)state;
+    char name[96], path[128];
+    test_name(name, sizeof name, "fifo");
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    if (mkfifo(path, 0600) < 0) {
+        print_message("skip: cannot make a FIFO in /dev/shm\n");
+        skip();
+    }
+    uint64_t t0 = test_now_ms();
+    assert_int_equal(try_open(name, 0, 30000), -EBADMSG);
+    assert_int_equal(try_open(name, SHMIPC_SEG_RDONLY, 30000), -EBADMSG);
+    assert_true(test_now_ms() - t0 < 10000);
+    shmipc_segment_info info;
+    assert_int_equal(shmipc_segment_stat(name, &info), -EBADMSG);
+    assert_int_equal(unlink(path), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +346,7 @@ int main(void)
         cmocka_unit_test(garbage),
         cmocka_unit_test(empty_and_short),
         cmocka_unit_test(unready_dead_creator),
+        cmocka_unit_test(not_regular),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

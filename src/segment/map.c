@@ -133,8 +133,8 @@ int shmipc__seg_describe(int fd, const shmipc__seg_hdr *h, shmipc_segment_info *
     info->mode = st.st_mode & 07777;
     info->uid = st.st_uid;
     info->gid = st.st_gid;
-    if (!h) /* shorter than a header: being sized by its creator if empty, else not a segment */
-        return st.st_size == 0 ? 0 : -EBADMSG;
+    if (!h) /* no header: an empty regular file is being sized by its creator; anything else is no segment */
+        return S_ISREG(st.st_mode) && st.st_size == 0 ? 0 : -EBADMSG;
     info->ready = atomic_load_explicit(&((shmipc__seg_hdr *)h)->ready, memory_order_acquire) == SHMIPC_SEG_READY;
     /* relaxed: a creator may still be writing the header; an unready one reads as "being initialised"
      * only while its magic is still zero, as open sees it. */
