@@ -111,7 +111,7 @@ int shmipc__svc_in_use(const shmipc__svc *svc)
 /* A name exists: is it a stale service nobody uses (creator dead before ready, or no live participant)? */
 static int svc_is_stale(shmipc_pattern pattern, const char *segname)
 {
-    shmipc_segment_info info;
+    shmipc_segment_info info = {.uid = UINT32_MAX}; /* not ours if stat cannot even open it */
     int err = shmipc_segment_stat(segname, &info);
     if (err == -ENOENT)
         return 1;

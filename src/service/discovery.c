@@ -159,7 +159,9 @@ static int svc_gc_one(shmipc_pattern pattern, const char *name, svc_gc_ctx *c, b
     int err = shmipc__svc_segname(pattern, name, NULL, segname, sizeof segname);
     if (err)
         return err;
-    shmipc_segment_info si;
+    /* stat fills nothing when it cannot open the object (-EACCES): an owner no process has then means
+     * "not ours" instead of an uninitialised value. */
+    shmipc_segment_info si = {.uid = UINT32_MAX};
     err = shmipc_segment_stat(segname, &si);
     if (err == -ENOENT)
         return named ? -ENOENT : 0;

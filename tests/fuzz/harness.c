@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/fuzz/harness.c - helpers shared by the fuzz harnesses (see harness.h). */
 #include "harness.h"
+#include "segment/segment_internal.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -40,4 +44,31 @@ int fuzz_named(const char *name, const uint8_t *data, size_t size)
     int r = write_all(fd, data, size);
     close(fd);
     return r;
+}
+
+int fuzz_segment(const uint8_t *data, size_t size, uint32_t type, unsigned flags, shmipc_segment **out)
+{
+    int fd = fuzz_memfd(data, size);
+    if (fd < 0)
+        return -EIO;
+    shmipc_segment_opts o = {.type = type, .flags = flags, .ready_timeout_ms = -1};
+    int err = shmipc_segment_from_fd(fd, &o, out);
+    if (err)
+        close(fd);
+    return err;
+}
+
+bool fuzz_ready(const uint8_t *data, size_t size)
+{
+    uint32_t ready;
+    if (size < SHMIPC_SEGMENT_HEADER_SIZE)
+        return false;
+    memcpy(&ready, data + offsetof(shmipc__seg_hdr, ready), sizeof ready);
+    return ready == SHMIPC_SEG_READY;
+}
+
+const char *fuzz_name(char *buf, size_t cap, const char *tag)
+{
+    snprintf(buf, cap, "/shmipc-fuzz-%s-%d", tag, (int)getpid());
+    return buf;
 }

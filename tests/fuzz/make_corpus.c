@@ -4,6 +4,10 @@
  * from the shapes a real peer produces. Usage: make_corpus OUTDIR. Each layer adds its generator here.
  */
 #include "segment/segment_internal.h"
+#include "service/service_internal.h"
+
+#include <shmipc/channel.h>
+#include <shmipc/event.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +18,7 @@
 static int dump(const char *dir, const char *harness, const char *file, const shmipc_segment *s)
 {
     char path[512];
+    mkdir(dir, 0755);
     snprintf(path, sizeof path, "%s/%s", dir, harness);
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/%s/%s", dir, harness, file);
@@ -45,13 +50,115 @@ static int seg_corpus(const char *dir)
     return 0;
 }
 
+/* Events: fresh, posted a few times, and one with an announced waiter left behind (a dead sleeper). */
+static int event_corpus(const char *dir)
+{
+    for (int i = 0; i < 3; i++) {
+        shmipc_segment *s;
+        shmipc_segment_opts o = {.type = SHMIPC_TYPE_EVENT};
+        if (shmipc_segment_memfd_create("corpus", SHMIPC_EVENT_SIZE, &o, &s))
+            return -1;
+        shmipc_event *ev;
+        if (shmipc_event_init(shmipc_segment_data(s), SHMIPC_EVENT_SIZE) ||
+            shmipc_event_attach(shmipc_segment_data(s), SHMIPC_EVENT_SIZE, NULL, &ev)) {
+            shmipc_segment_close(s);
+            return -1;
+        }
+        for (int k = 0; k < i * 3; k++)
+            shmipc_event_post(ev);
+        shmipc_event_close(ev);
+        if (i == 2) /* notify.waiters: a sleeper that never left */
+            ((uint32_t *)shmipc_segment_data(s))[3] = 1;
+        char file[64];
+        snprintf(file, sizeof file, "event-%d", i);
+        int err = dump(dir, "fuzz_event", file, s);
+        shmipc_segment_close(s);
+        if (err)
+            return -1;
+    }
+    return 0;
+}
+
+/* Channels of each policy and a few capacities, holding messages, some wrapped around the ring's end
+ * (a padding record), left by a producer and a consumer that have since exited. */
+static int channel_corpus(const char *dir)
+{
+    static const size_t caps[] = {64, 256, 1024};
+    static uint8_t msg[600];
+    memset(msg, 0x42, sizeof msg);
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+        for (int policy = 0; policy <= SHMIPC_CHANNEL_FULL_OVERWRITE; policy++) {
+            shmipc_segment *s;
+            shmipc_segment_opts so = {.type = SHMIPC_TYPE_CHANNEL};
+            if (shmipc_segment_memfd_create("corpus", shmipc_channel_size(caps[c]), &so, &s))
+                return -1;
+            shmipc_channel_opts o = {.capacity = caps[c], .full_policy = (shmipc_channel_full_policy)policy};
+            shmipc_channel *p, *q;
+            if (shmipc_channel_create_in(s, &o, &p) ||
+                shmipc_channel_open_in(s, SHMIPC_CHANNEL_CONSUMER, NULL, &q)) {
+                shmipc_segment_close(s);
+                return -1;
+            }
+            size_t max = shmipc_channel_max_msg(p);
+            /* Fill, drain part, refill: the indices wrap and messages straddle the end (padding). */
+            for (size_t k = 0; k < 12; k++)
+                shmipc_channel_send(p, msg, (k * 13 + c) % (max + 1), 0);
+            for (int k = 0; k < 3; k++)
+                shmipc_channel_recv(q, msg, sizeof msg, 0);
+            for (size_t k = 0; k < 5; k++)
+                shmipc_channel_send(p, msg, (k * 29) % (max + 1), 0);
+            shmipc_channel_close(p); /* the consumer's slot keeps its (soon dead) owner */
+            char file[64];
+            snprintf(file, sizeof file, "channel-%zu-%d", caps[c], policy);
+            int err = dump(dir, "fuzz_channel", file, s);
+            shmipc_channel_close(q);
+            shmipc_segment_close(s);
+            if (err)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Services of each pattern (and the core's test pattern), under the name fuzz_service substitutes, with
+ * participants: one that left, and one still registered by this process (dead when the fuzzer reads it,
+ * so reclaim runs). */
+static int service_corpus(const char *dir)
+{
+    static const shmipc_pattern pats[] = {SHMIPC_PATTERN_PUBSUB, SHMIPC_PATTERN_REQRESP, SHMIPC_PATTERN_BLACKBOARD,
+                                          SHMIPC_PATTERN_EVENT, SHMIPC__PATTERN_TEST};
+    static const char *const stats[] = {"sent", "received"};
+    static const shmipc_type_info type = {.name = "fuzz_t", .size = 8, .align = 8};
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+        shmipc__svc_params p = {.pattern = pats[i], .name = "fuzzsvc", .type = i % 2 ? &type : NULL,
+                                .max_participants = 4, .pattern_size = 128, .nstats = 2, .stat_names = stats};
+        shmipc__svc svc;
+        if (shmipc__svc_create(&p, &svc))
+            return -1;
+        shmipc__svc_publish(&svc);
+        int a = shmipc__svc_join(&svc, SHMIPC_ROLE_PUBLISHER, 0);
+        int b = shmipc__svc_join(&svc, SHMIPC_ROLE_SUBSCRIBER, 1);
+        if (a >= 0)
+            shmipc__svc_leave(&svc, (uint32_t)a);
+        shmipc__svc_stat_add(&svc, 0, 7);
+        char file[64];
+        snprintf(file, sizeof file, "service-%s", shmipc_pattern_name(pats[i]));
+        int err = b < 0 ? -1 : dump(dir, "fuzz_service", file, svc.seg);
+        shmipc_segment_unlink(svc.segname);
+        shmipc__svc_close(&svc);
+        if (err)
+            return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr, "usage: make_corpus OUTDIR\n");
         return 2;
     }
-    if (seg_corpus(argv[1])) {
+    if (seg_corpus(argv[1]) || event_corpus(argv[1]) || channel_corpus(argv[1]) || service_corpus(argv[1])) {
         perror("make_corpus");
         return 1;
     }
