@@ -77,7 +77,8 @@ SHMIPC_API int shmipc_queue_memory_size(const shmipc_queue_opts *opts, size_t *s
  * it. The segment is published only once the queue inside is initialised, so an opener never sees it
  * half-built. The name is exclusive (-EEXIST if it exists). opts may be NULL.
  * Errors: -EINVAL (bad name or options), -ENAMETOOLONG, -EEXIST, -ENOSPC, -EACCES, -EMFILE, -ENOMEM, or
- *         another error of shmipc_segment_create. On failure nothing is left behind.
+ *         another error of shmipc_segment_create; -ENOENT if this process's identity cannot be read
+ *         from /proc. On failure nothing is left behind.
  */
 SHMIPC_API int shmipc_queue_create(const char *name, const shmipc_queue_opts *opts, shmipc_queue **out);
 
@@ -88,7 +89,8 @@ SHMIPC_API int shmipc_queue_create(const char *name, const shmipc_queue_opts *op
  * Errors: those of shmipc_segment_open (-ENOENT, -EPERM, -EACCES, -ETIMEDOUT, -ENOTRECOVERABLE,
  *         -EPROTOTYPE if the segment is not a queue, ...), -EINVAL (bad options), -EBADMSG (invalid queue
  *         header, or the queue is marked broken), -EPROTO (queue layout version not understood), -EUSERS
- *         (participant table full of live processes), -ENOMEM.
+ *         (participant table full of live processes), -ENOMEM, -ENOENT (no such queue, or this process's
+ *         identity cannot be read from /proc).
  */
 SHMIPC_API int shmipc_queue_open(const char *name, const shmipc_queue_opts *opts, shmipc_queue **out);
 
@@ -104,7 +106,7 @@ SHMIPC_API int shmipc_queue_format(shmipc_segment *seg, const shmipc_queue_opts 
  * shmipc_queue_attach - open the queue that lives in the data area of seg, registering this handle.
  * The handle borrows seg: keep it open until shmipc_queue_close. Several handles may attach to one
  * segment (one per thread, for instance). Only opts->wait_mode and flags are used.
- * Errors: -EINVAL, -EBADMSG, -EPROTO, -EUSERS, -ENOMEM (as shmipc_queue_open).
+ * Errors: -EINVAL, -EBADMSG, -EPROTO, -EUSERS, -ENOMEM, -ENOENT (as shmipc_queue_open).
  */
 SHMIPC_API int shmipc_queue_attach(shmipc_segment *seg, const shmipc_queue_opts *opts, shmipc_queue **out);
 
