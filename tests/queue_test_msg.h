@@ -9,6 +9,9 @@
 
 #include "helpers.h"
 
+#include <shmipc/queue.h>
+
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -68,7 +71,7 @@ static inline void qmsg_accept(qmsg_board *b, const unsigned char *buf, int len,
     }
     memcpy(&h, buf, sizeof h);
     size_t pad = (size_t)len - sizeof h;
-    if (h.producer >= b->producers || h.seq >= b->per_producer ||
+    if (h.producer >= b->producers || h.producer >= 64 || h.seq >= b->per_producer ||
         qmsg_sum(buf + sizeof h, pad, qmsg_seed(h.producer, h.seq)) != h.checksum ||
         (int64_t)h.seq <= last[h.producer]) {
         atomic_fetch_add(&b->bad, 1);
@@ -77,6 +80,38 @@ static inline void qmsg_accept(qmsg_board *b, const unsigned char *buf, int len,
     last[h.producer] = h.seq;
     atomic_fetch_add(&b->seen[(size_t)h.producer * b->per_producer + h.seq], 1);
     atomic_fetch_add(&b->received, 1);
+}
+
+/*
+ * A consumer's loop: pop and check messages until all have arrived or *stop (may be NULL) is set, and the
+ * queue then stays empty for idle_ms. Returns 0 or the first error of pop other than -ETIMEDOUT.
+ */
+static inline int qmsg_consume(shmipc_queue *q, qmsg_board *b, int idle_ms, _Atomic int *stop)
+{
+    unsigned char buf[256];
+    int64_t last[64];
+    for (size_t i = 0; i < 64; i++)
+        last[i] = -1;
+    uint64_t want = (uint64_t)b->producers * b->per_producer;
+    for (;;) {
+        int n = shmipc_queue_pop(q, buf, sizeof buf, idle_ms);
+        if (n >= 0)
+            qmsg_accept(b, buf, n, last);
+        else if (n != -ETIMEDOUT)
+            return n;
+        else if (atomic_load(&b->received) >= want || (stop && atomic_load(stop)))
+            return 0;
+    }
+}
+
+/* Every message of every producer arrived exactly once, intact and in order. */
+static inline void qmsg_board_expect_all(qmsg_board *b)
+{
+    size_t total = (size_t)b->producers * b->per_producer;
+    assert_int_equal(atomic_load(&b->bad), 0);
+    assert_int_equal(atomic_load(&b->received), total);
+    for (size_t i = 0; i < total; i++)
+        assert_int_equal(atomic_load(&b->seen[i]), 1);
 }
 
 #endif

@@ -75,6 +75,17 @@ static int dying_consumer(void *p)
     return 3;
 }
 
+/* Pop the ints from..to-1 in order without waiting, then find the queue empty. */
+static void pop_expect(shmipc_queue *q, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        int v = -1;
+        assert_int_equal(shmipc_queue_pop(q, &v, sizeof v, 0), (int)sizeof v);
+        assert_int_equal(v, i);
+    }
+    assert_int_equal(shmipc_queue_pop(q, NULL, 0, 0), -EAGAIN);
+}
+
 static uint64_t lost_of(shmipc_queue *q)
 {
     shmipc_queue_stats st;
@@ -113,11 +124,8 @@ static void producer_killed_at(int point, shmipc_wait_mode mode, int poll)
     /* Several laps more: the repaired slot and the positions are sound. */
     for (int i = 0; i < 40; i++) {
         assert_int_equal(shmipc_queue_push(q, &i, sizeof i, 0), 0);
-        int v = -1;
-        assert_int_equal(shmipc_queue_pop(q, &v, sizeof v, 0), (int)sizeof v);
-        assert_int_equal(v, i);
+        pop_expect(q, i, i + 1);
     }
-    assert_int_equal(shmipc_queue_pop(q, NULL, 0, 0), -EAGAIN);
     shmipc_queue_close(q);
     assert_int_equal(shmipc_queue_unlink(name), 0);
 }
@@ -143,23 +151,14 @@ static void consumer_killed_at(int point, shmipc_wait_mode mode)
     pid_t pid = test_fork(dying_consumer, &a);
     assert_int_equal(test_wait(pid, 10000), 128 + SIGKILL);
     /* The dead consumer took 0 and 1 and died holding 2. */
-    for (int i = 3; i < 8; i++) {
-        int v = -1;
-        assert_int_equal(shmipc_queue_pop(q, &v, sizeof v, 0), (int)sizeof v);
-        assert_int_equal(v, i);
-    }
+    pop_expect(q, 3, 8);
     /* A full lap: the producer reaches the held slot and must not stall. */
     uint64_t t0 = test_now_ms();
     for (int i = 100; i < 108; i++)
         assert_int_equal(shmipc_queue_push(q, &i, sizeof i, 20000), 0);
     assert_true(test_now_ms() - t0 < 15000);
     assert_int_equal(lost_of(q), 1);
-    for (int i = 100; i < 108; i++) {
-        int v = -1;
-        assert_int_equal(shmipc_queue_pop(q, &v, sizeof v, 0), (int)sizeof v);
-        assert_int_equal(v, i);
-    }
-    assert_int_equal(shmipc_queue_pop(q, NULL, 0, 0), -EAGAIN);
+    pop_expect(q, 100, 108);
     shmipc_queue_close(q);
     assert_int_equal(shmipc_queue_unlink(name), 0);
 }
@@ -186,10 +185,7 @@ static void reclaim_repairs(void **state)
     shmipc_queue *q2;
     assert_int_equal(shmipc_queue_open(name, NULL, &q2), 0); /* table full: takes the dead entry */
     assert_int_equal(lost_of(q), 1);
-    int v = -1;
-    assert_int_equal(shmipc_queue_pop(q2, &v, sizeof v, 0), (int)sizeof v);
-    assert_int_equal(v, 0);
-    assert_int_equal(shmipc_queue_pop(q2, &v, sizeof v, 0), -EAGAIN);
+    pop_expect(q2, 0, 1);
     shmipc_queue_close(q2);
     shmipc_queue_close(q);
     assert_int_equal(shmipc_queue_unlink(name), 0);

@@ -57,29 +57,14 @@ static int consumer(void *p)
 {
     role *r = p;
     shmipc_queue *q;
-    unsigned char buf[SLOT_SIZE];
-    int64_t last[16];
-    for (size_t i = 0; i < 16; i++)
-        last[i] = -1;
     if (shmipc_queue_open(r->name, NULL, &q))
         return 1;
     shmipc_queue_set_wait_mode(q, r->mode);
-    uint64_t want = (uint64_t)r->board->producers * r->board->per_producer;
-    for (;;) {
-        int n = shmipc_queue_pop(q, buf, sizeof buf, 300);
-        if (n >= 0) {
-            qmsg_accept(r->board, buf, n, last);
-            continue;
-        }
-        if (n != -ETIMEDOUT) {
-            fprintf(stderr, "consumer %u: pop: %s\n", r->id, shmipc_strerror(n));
-            return 2;
-        }
-        if (atomic_load(&r->board->received) >= want || (r->stop && atomic_load(r->stop)))
-            break;
-    }
+    int e = qmsg_consume(q, r->board, 300, r->stop);
+    if (e)
+        fprintf(stderr, "consumer %u: pop: %s\n", r->id, shmipc_strerror(e));
     shmipc_queue_close(q);
-    return 0;
+    return e ? 2 : 0;
 }
 
 static qmsg_board *board_new(uint32_t producers, uint32_t per)
@@ -119,10 +104,7 @@ static void run_mpmc(uint32_t np, uint32_t nc, uint32_t total, uint32_t slots, s
     for (uint32_t i = 0; i < np + nc; i++)
         assert_int_equal(test_wait(pids[i], 120000), 0);
     uint64_t ms = test_now_ms() - t0;
-    assert_int_equal(atomic_load(&b->bad), 0);
-    assert_int_equal(atomic_load(&b->received), (uint64_t)np * per);
-    for (size_t i = 0; i < (size_t)np * per; i++)
-        assert_int_equal(atomic_load(&b->seen[i]), 1);
+    qmsg_board_expect_all(b);
     shmipc_queue_stats st;
     assert_int_equal(shmipc_queue_stats_get(q, &st), 0);
     assert_int_equal(st.pushes, (uint64_t)np * per);

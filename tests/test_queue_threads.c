@@ -55,8 +55,6 @@ static void *consumer(void *p)
 {
     worker *w = p;
     shmipc_queue *q = w->q;
-    unsigned char buf[SLOT_SIZE];
-    int64_t last[PRODUCERS] = {-1, -1, -1};
     if (!q) {
         shmipc_queue_opts o;
         shmipc_queue_opts_init(&o);
@@ -64,20 +62,7 @@ static void *consumer(void *p)
         if ((w->result = shmipc_queue_attach(w->seg, &o, &q)) != 0)
             return NULL;
     }
-    uint64_t want = (uint64_t)w->board->producers * w->board->per_producer;
-    for (;;) {
-        int n = shmipc_queue_pop(q, buf, sizeof buf, 200);
-        if (n >= 0) {
-            qmsg_accept(w->board, buf, n, last);
-            continue;
-        }
-        if (n != -ETIMEDOUT) {
-            w->result = n;
-            break;
-        }
-        if (atomic_load(&w->board->received) >= want)
-            break;
-    }
+    w->result = qmsg_consume(q, w->board, 200, NULL);
     if (!w->q)
         shmipc_queue_close(q);
     return NULL;
@@ -115,10 +100,7 @@ static void run_threads(shmipc_wait_mode mode)
         pthread_join(t[i], NULL);
         assert_int_equal(w[i].result, 0);
     }
-    assert_int_equal(atomic_load(&b->bad), 0);
-    assert_int_equal(atomic_load(&b->received), (uint64_t)PRODUCERS * per);
-    for (size_t i = 0; i < (size_t)PRODUCERS * per; i++)
-        assert_int_equal(atomic_load(&b->seen[i]), 1);
+    qmsg_board_expect_all(b);
     shmipc_queue_stats st;
     assert_int_equal(shmipc_queue_stats_get(shared, &st), 0);
     assert_int_equal(st.pushes, (uint64_t)PRODUCERS * per);
