@@ -6,6 +6,7 @@
  * dead one's participant entry, and a non-blocking poller that repairs.
  */
 #include "helpers.h"
+#include "queue_test_msg.h"
 
 #include "queue/queue_internal.h"
 #include <shmipc/queue.h>
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int kill_point;
@@ -229,6 +231,50 @@ static void sleeper_not_stranded(void **state)
     assert_int_equal(shmipc_queue_unlink(name), 0);
 }
 
+/* Three consumers blocked on the same hole: exactly one repairs it, and the rest of the stream arrives
+ * once each. */
+static int hole_consumer(void *p)
+{
+    void **args = p;
+    shmipc_queue *q;
+    if (shmipc_queue_open(args[0], NULL, &q))
+        return 1;
+    int e = qmsg_consume(q, args[1], 500, NULL);
+    shmipc_queue_close(q);
+    return e ? 2 : 0;
+}
+
+static void many_repairers(void **state)
+{
+    (void)state;
+    char name[96];
+    shmipc_queue *q = make_queue(name, sizeof name, 0);
+    qmsg_board *b = mmap(NULL, qmsg_board_size(1, 200), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(b != MAP_FAILED);
+    b->producers = 1;
+    b->per_producer = 200;
+    void *args[2] = {name, b};
+    pid_t cons[3];
+    for (int i = 0; i < 3; i++)
+        cons[i] = test_fork(hole_consumer, args);
+    nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000}, NULL); /* let them block on slot 0 */
+    child_arg a = {.name = name, .point = SHMIPC__QUEUE_HOOK_PUSH_WRITTEN, .before = 0};
+    pid_t pid = test_fork(dying_producer, &a);
+    assert_int_equal(test_wait(pid, 10000), 128 + SIGKILL);
+    unsigned char buf[32];
+    for (uint32_t s = 0; s < 200; s++) {
+        size_t len = qmsg_make(buf, sizeof buf, 0, s);
+        assert_int_equal(shmipc_queue_push(q, buf, len, 20000), 0);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(test_wait(cons[i], 30000), 0);
+    qmsg_board_expect_all(b);
+    assert_int_equal(lost_of(q), 1);
+    munmap(b, qmsg_board_size(1, 200));
+    shmipc_queue_close(q);
+    assert_int_equal(shmipc_queue_unlink(name), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +282,7 @@ int main(void)
         cmocka_unit_test(consumer_killed),
         cmocka_unit_test(reclaim_repairs),
         cmocka_unit_test(sleeper_not_stranded),
+        cmocka_unit_test(many_repairers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
