@@ -6,4 +6,5 @@
 #include <shmipc/segment.h>
 #include <shmipc/phys.h>
 #include <shmipc/queue.h>
+#include <shmipc/service.h>
 #endif
