@@ -319,7 +319,7 @@ int shmipc_queue_push(shmipc_queue *q, const void *buf, size_t len, int timeout_
     if (len > q->slot_size)
         return -EMSGSIZE;
     queue_op op = {.push = true, .src = buf, .len = len};
-    queue_block blk;
+    queue_block blk = {NULL, 0}; /* set by every -EAGAIN; initialised for the analyser */
     int r = queue_try(q, &op, &blk);
     return r == -EAGAIN ? queue_wait(q, &op, timeout_ms, &blk) : r;
 }
@@ -331,7 +331,7 @@ int shmipc_queue_pop(shmipc_queue *q, void *buf, size_t cap, int timeout_ms)
     if (q->part < 0)
         return -EPERM;
     queue_op op = {.push = false, .dst = buf, .len = cap};
-    queue_block blk;
+    queue_block blk = {NULL, 0}; /* set by every -EAGAIN; initialised for the analyser */
     int r = queue_try(q, &op, &blk);
     return r == -EAGAIN ? queue_wait(q, &op, timeout_ms, &blk) : r;
 }
