@@ -128,6 +128,19 @@ static void options(void **state)
     assert_int_equal(st.depth, 1);
     assert_int_equal(st.slot_count, SHMIPC_QUEUE_DEFAULT_SLOT_COUNT);
     shmipc_queue_close(q2);
+    /* A read-only mapping can only observe. */
+    shmipc_segment_opts so;
+    shmipc_segment_opts_init(&so);
+    so.type = SHMIPC_TYPE_QUEUE;
+    so.flags = SHMIPC_SEG_RDONLY;
+    shmipc_segment *ro;
+    assert_int_equal(shmipc_segment_open(name, &so, &ro), 0);
+    assert_int_equal(shmipc_queue_attach(ro, NULL, &q2), -EPERM);
+    assert_int_equal(shmipc_queue_attach(ro, &o, &q2), 0);
+    assert_int_equal(shmipc_queue_stats_get(q2, &st), 0);
+    assert_int_equal(st.depth, 1);
+    shmipc_queue_close(q2);
+    shmipc_segment_close(ro);
     shmipc_queue_close(q);
     /* A segment of another type is refused. */
     shmipc_queue_unlink(name);

@@ -106,7 +106,9 @@ SHMIPC_API int shmipc_queue_format(shmipc_segment *seg, const shmipc_queue_opts 
  * shmipc_queue_attach - open the queue that lives in the data area of seg, registering this handle.
  * The handle borrows seg: keep it open until shmipc_queue_close. Several handles may attach to one
  * segment (one per thread, for instance). Only opts->wait_mode and flags are used.
- * Errors: -EINVAL, -EBADMSG, -EPROTO, -EUSERS, -ENOMEM, -ENOENT (as shmipc_queue_open).
+ * A read-only segment (SHMIPC_SEG_RDONLY) can only be attached with SHMIPC_QUEUE_OBSERVE.
+ * Errors: -EINVAL, -EBADMSG, -EPROTO, -EUSERS, -ENOMEM, -ENOENT (as shmipc_queue_open), -EPERM (read-only
+ *         segment without SHMIPC_QUEUE_OBSERVE).
  */
 SHMIPC_API int shmipc_queue_attach(shmipc_segment *seg, const shmipc_queue_opts *opts, shmipc_queue **out);
 

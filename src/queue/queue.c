@@ -228,6 +228,9 @@ int shmipc_queue_attach(shmipc_segment *seg, const shmipc_queue_opts *opts, shmi
     int err = opts_check(opts);
     if (err)
         return err;
+    /* Registering, pushing and popping write to the area: a read-only mapping would fault. */
+    if ((seg->flags & SHMIPC_SEG_RDONLY) && !(opts->flags & SHMIPC_QUEUE_OBSERVE))
+        return -EPERM;
     unsigned char *base = shmipc_segment_data(seg);
     err = queue_validate((const shmipc__queue_hdr *)base, shmipc_segment_data_size(seg), &g);
     if (err)
