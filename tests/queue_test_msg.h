@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -86,7 +87,7 @@ static inline void qmsg_accept(qmsg_board *b, const unsigned char *buf, int len,
  * A consumer's loop: pop and check messages until all have arrived or *stop (may be NULL) is set, and the
  * queue then stays empty for idle_ms. Returns 0 or the first error of pop other than -ETIMEDOUT.
  */
-static inline int qmsg_consume(shmipc_queue *q, qmsg_board *b, int idle_ms, _Atomic int *stop)
+static inline int qmsg_consume(shmipc_queue *q, qmsg_board *b, int idle_ms, _Atomic int *stop, bool zero_copy)
 {
     unsigned char buf[256];
     int64_t last[64];
@@ -94,7 +95,19 @@ static inline int qmsg_consume(shmipc_queue *q, qmsg_board *b, int idle_ms, _Ato
         last[i] = -1;
     uint64_t want = (uint64_t)b->producers * b->per_producer;
     for (;;) {
-        int n = shmipc_queue_pop(q, buf, sizeof buf, idle_ms);
+        int n;
+        if (zero_copy) {
+            shmipc_queue_claim c;
+            n = shmipc_queue_pop_claim(q, &c, idle_ms);
+            if (n >= 0) {
+                qmsg_accept(b, c.data, n, last);
+                if (shmipc_queue_pop_release(q, &c))
+                    return -EINVAL;
+                continue;
+            }
+        } else {
+            n = shmipc_queue_pop(q, buf, sizeof buf, idle_ms);
+        }
         if (n >= 0)
             qmsg_accept(b, buf, n, last);
         else if (n != -ETIMEDOUT)

@@ -382,12 +382,50 @@ static void corrupt_owner(void **state)
     assert_int_equal(shmipc_queue_unlink(name), 0);
 }
 
+/* Zero-copy: claim a slot, write or read in place, commit or release. */
+static void zero_copy(void **state)
+{
+    (void)state;
+    char name[96];
+    shmipc_queue *q = make_queue(name, sizeof name, 2, 32, 0);
+    shmipc_queue_claim c, d;
+    assert_int_equal(shmipc_queue_push_claim(q, &c, 0), 0);
+    assert_int_equal(c.len, 32);
+    memcpy(c.data, "in place", 8);
+    assert_int_equal(shmipc_queue_pop_claim(q, &d, 0), -EAGAIN); /* claimed, not published */
+    assert_int_equal(shmipc_queue_push_commit(q, &c, 33), -EMSGSIZE);
+    assert_int_equal(shmipc_queue_push_commit(q, &c, 8), 0);
+    assert_int_equal(shmipc_queue_push_commit(q, &c, 8), -EINVAL); /* already committed */
+    assert_int_equal(shmipc_queue_push(q, "second", 6, 0), 0);
+    assert_int_equal(shmipc_queue_push_claim(q, &c, 0), -EAGAIN);  /* full */
+    assert_int_equal(shmipc_queue_pop_claim(q, &d, 0), 8);
+    assert_int_equal(d.len, 8);
+    assert_memory_equal(d.data, "in place", 8);
+    /* While the first slot is held, the second message can be taken. */
+    char out[32];
+    assert_int_equal(shmipc_queue_pop(q, out, sizeof out, 0), 6);
+    assert_int_equal(shmipc_queue_pop_release(q, &d), 0);
+    assert_int_equal(shmipc_queue_pop_release(q, &d), -EINVAL);
+    shmipc_queue_claim bogus = {.slot_ = out};
+    assert_int_equal(shmipc_queue_pop_release(q, &bogus), -EINVAL);
+    assert_int_equal(shmipc_queue_push_commit(q, &bogus, 0), -EINVAL);
+    assert_int_equal(shmipc_queue_push_claim(NULL, &c, 0), -EINVAL);
+    assert_int_equal(shmipc_queue_pop_claim(q, NULL, 0), -EINVAL);
+    shmipc_queue_stats st;
+    assert_int_equal(shmipc_queue_stats_get(q, &st), 0);
+    assert_int_equal(st.pushes, 2);
+    assert_int_equal(st.pops, 2);
+    assert_int_equal(st.depth, 0);
+    shmipc_queue_close(q);
+    assert_int_equal(shmipc_queue_unlink(name), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fill_drain_fifo), cmocka_unit_test(options),        cmocka_unit_test(participants),
         cmocka_unit_test(wait_modes),      cmocka_unit_test(memfd_fork),     cmocka_unit_test(corrupt_header),
-        cmocka_unit_test(corrupt_slots),   cmocka_unit_test(corrupt_owner),
+        cmocka_unit_test(corrupt_slots),   cmocka_unit_test(corrupt_owner),  cmocka_unit_test(zero_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -231,6 +231,38 @@ static void sleeper_not_stranded(void **state)
     assert_int_equal(shmipc_queue_unlink(name), 0);
 }
 
+/* A process that exits while holding zero-copy claims (one push, one pop) is repaired like a killed one. */
+static void claim_holder_exits(void **state)
+{
+    (void)state;
+    char name[96];
+    shmipc_queue *q = make_queue(name, sizeof name, 0);
+    int v = 7;
+    assert_int_equal(shmipc_queue_push(q, &v, sizeof v, 0), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        shmipc_queue *c;
+        shmipc_queue_claim pc, rc;
+        if (shmipc_queue_open(name, NULL, &c) || shmipc_queue_pop_claim(c, &rc, 0) != (int)sizeof v ||
+            shmipc_queue_push_claim(c, &pc, 0))
+            _exit(1);
+        _exit(0); /* neither released nor committed */
+    }
+    assert_int_equal(test_wait(pid, 10000), 0);
+    v = 8;
+    assert_int_equal(shmipc_queue_push(q, &v, sizeof v, 0), 0);
+    v = -1;
+    assert_int_equal(shmipc_queue_pop(q, &v, sizeof v, 10000), (int)sizeof v); /* past the push hole */
+    assert_int_equal(v, 8);
+    /* Eight more fill the queue, the sixth reaching (a lap later) the slot the reader held. */
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(shmipc_queue_push(q, &i, sizeof i, 10000), 0);
+    pop_expect(q, 0, 8);
+    assert_int_equal(lost_of(q), 2);
+    shmipc_queue_close(q);
+    assert_int_equal(shmipc_queue_unlink(name), 0);
+}
+
 /* Three consumers blocked on the same hole: exactly one repairs it, and the rest of the stream arrives
  * once each. */
 static int hole_consumer(void *p)
@@ -239,7 +271,7 @@ static int hole_consumer(void *p)
     shmipc_queue *q;
     if (shmipc_queue_open(args[0], NULL, &q))
         return 1;
-    int e = qmsg_consume(q, args[1], 500, NULL);
+    int e = qmsg_consume(q, args[1], 500, NULL, false);
     shmipc_queue_close(q);
     return e ? 2 : 0;
 }
@@ -283,6 +315,7 @@ int main(void)
         cmocka_unit_test(reclaim_repairs),
         cmocka_unit_test(sleeper_not_stranded),
         cmocka_unit_test(many_repairers),
+        cmocka_unit_test(claim_holder_exits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * tests/test_queue_mpmc.c - many producer and many consumer processes on one named queue: every message
  * arrives exactly once, intact, and in each producer's order as seen by each consumer; in each wait mode;
  * and with a producer SIGKILLed at a random moment mid-stream (nothing duplicated, at most one lost).
+ * Consumer 1 reads in place (zero-copy claims).
  */
 #include "helpers.h"
 #include "queue_test_msg.h"
@@ -60,7 +61,7 @@ static int consumer(void *p)
     if (shmipc_queue_open(r->name, NULL, &q))
         return 1;
     shmipc_queue_set_wait_mode(q, r->mode);
-    int e = qmsg_consume(q, r->board, 300, r->stop);
+    int e = qmsg_consume(q, r->board, 300, r->stop, r->id == 1);
     if (e)
         fprintf(stderr, "consumer %u: pop: %s\n", r->id, shmipc_strerror(e));
     shmipc_queue_close(q);

@@ -2,7 +2,8 @@
 /*
  * tests/test_queue_threads.c - many producer and consumer threads on one mapping (a memfd segment), so
  * that ThreadSanitizer sees every access of the queue protocol. Producers each attach their own handle;
- * two consumers share one handle (handles are thread-safe for push and pop), a third has its own.
+ * two consumers share one handle (handles are thread-safe for push and pop), a third has its own. The
+ * last producer and the third consumer use the zero-copy calls.
  */
 #include "helpers.h"
 #include "queue_test_msg.h"
@@ -43,6 +44,16 @@ static void *producer(void *p)
     if ((w->result = shmipc_queue_attach(w->seg, &o, &q)) != 0)
         return NULL;
     for (uint32_t s = 0; s < w->board->per_producer; s++) {
+        if (w->id == PRODUCERS - 1) {
+            /* The last producer writes in place. */
+            shmipc_queue_claim c;
+            if ((w->result = shmipc_queue_push_claim(q, &c, 30000)) != 0)
+                break;
+            size_t len = qmsg_make(c.data, c.len, w->id, s);
+            if ((w->result = shmipc_queue_push_commit(q, &c, len)) != 0)
+                break;
+            continue;
+        }
         size_t len = qmsg_make(buf, sizeof buf, w->id, s);
         if ((w->result = shmipc_queue_push(q, buf, len, 30000)) != 0)
             break;
@@ -62,7 +73,7 @@ static void *consumer(void *p)
         if ((w->result = shmipc_queue_attach(w->seg, &o, &q)) != 0)
             return NULL;
     }
-    w->result = qmsg_consume(q, w->board, 200, NULL);
+    w->result = qmsg_consume(q, w->board, 200, NULL, !w->q);
     if (!w->q)
         shmipc_queue_close(q);
     return NULL;

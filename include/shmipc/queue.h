@@ -144,6 +144,48 @@ SHMIPC_API int shmipc_queue_push(shmipc_queue *q, const void *buf, size_t len, i
 SHMIPC_API int shmipc_queue_pop(shmipc_queue *q, void *buf, size_t cap, int timeout_ms);
 
 /*
+ * Zero-copy use: a claim holds one slot between two calls, so that the message is written or read in
+ * place. data and len are for the caller; the other fields are private. While a slot is held, the
+ * positions behind it wait for it (FIFO order): hold it briefly. A process that dies holding a claim is
+ * handled like one that dies inside push or pop (the slot is repaired and counted as lost).
+ */
+typedef struct shmipc_queue_claim {
+    void *data;    /* push: where to write (len bytes of room); pop: the message, in shared memory */
+    size_t len;    /* push: slot_size; pop: the message length */
+    uint64_t pos_; /* private */
+    void *slot_;   /* private */
+} shmipc_queue_claim;
+
+/*
+ * shmipc_queue_push_claim - claim the next free slot for writing in place; publish it with
+ * shmipc_queue_push_commit. timeout_ms as for push. Returns 0.
+ * Errors: -EINVAL (NULL argument), -EAGAIN, -ETIMEDOUT, -EPERM, -EBADMSG (as shmipc_queue_push).
+ */
+SHMIPC_API int shmipc_queue_push_claim(shmipc_queue *q, shmipc_queue_claim *c, int timeout_ms);
+
+/*
+ * shmipc_queue_push_commit - publish a claimed slot holding len bytes at c->data. A claim cannot be
+ * abandoned: commit it, with len 0 if there is nothing to say. Returns 0.
+ * Errors: -EMSGSIZE (len > slot_size; the claim is still held), -EINVAL (NULL argument, or c is not a
+ *         claim of this handle still held: committed already, or taken over by a repairer).
+ */
+SHMIPC_API int shmipc_queue_push_commit(shmipc_queue *q, shmipc_queue_claim *c, size_t len);
+
+/*
+ * shmipc_queue_pop_claim - claim the oldest message for reading in place at c->data (c->len bytes);
+ * give the slot back with shmipc_queue_pop_release. The bytes are in shared memory: a hostile producer
+ * could still change them, so validate what you read once. timeout_ms as for pop.
+ * Returns the message length. Errors: -EINVAL (NULL argument), -EAGAIN, -ETIMEDOUT, -EPERM, -EBADMSG.
+ */
+SHMIPC_API int shmipc_queue_pop_claim(shmipc_queue *q, shmipc_queue_claim *c, int timeout_ms);
+
+/*
+ * shmipc_queue_pop_release - give a claimed message's slot back to the producers. Returns 0.
+ * Errors: -EINVAL (NULL argument, or c is not a claim of this handle still held).
+ */
+SHMIPC_API int shmipc_queue_pop_release(shmipc_queue *q, shmipc_queue_claim *c);
+
+/*
  * shmipc_queue_set_wait_mode - change how this handle waits in push and pop (SHMIPC_WAIT_DEFAULT means
  * hybrid). Returns 0 or -EINVAL (NULL q, unknown mode).
  */

@@ -128,15 +128,25 @@ static int queue_stall_check(shmipc_queue *q, const queue_block *blk)
     return shmipc__queue_repair(q, blk->slot, blk->word);
 }
 
+/* A claimed slot: what a successful attempt hands to the copy or to the zero-copy caller. */
+typedef struct queue_op {
+    bool push;
+    size_t cap;              /* pop: largest length accepted (SIZE_MAX for a zero-copy claim) */
+    shmipc__queue_slot *slot; /* out: the claimed slot */
+    uint64_t pos;            /* out: its position */
+    uint32_t len;            /* out, pop: the message length, checked against slot_size and cap */
+} queue_op;
+
 /*
- * One attempt to push. Producer at position p sees the slot word (turn t, state) with d = t - p:
+ * One attempt to claim a slot for pushing. Producer at position p sees the slot word (turn t, state) with
+ * d = t - p:
  *   d == 0, FREE            claim it
  *   d == 0, other           another producer claimed p: help advance enqueue_pos
  *   d == N, FREE            p was claimed and consumed already, enqueue_pos lags: help advance
  *   d == -N, not FREE       the previous lap is still there: full
  *   anything else           stale view or corruption (queue_unexpected)
  */
-static int queue_try_push(shmipc_queue *q, const void *buf, size_t len, queue_block *blk)
+static int queue_claim_push(shmipc_queue *q, queue_op *op, queue_block *blk)
 {
     shmipc__queue_hdr *h = q->hdr;
     const int64_t n = q->slot_count;
@@ -156,15 +166,8 @@ static int queue_try_push(shmipc_queue *q, const void *buf, size_t len, queue_bl
                 continue;
             queue_hook(SHMIPC__QUEUE_HOOK_PUSH_CLAIMED);
             queue_advance(&h->enqueue_pos, pos);
-            if (len)
-                memcpy(s->data, buf, len);
-            /* release: pairs with the consumer's acquire peek at len (see queue_try_pop). */
-            atomic_store_explicit(&s->len, (uint32_t)len, memory_order_release);
-            queue_hook(SHMIPC__QUEUE_HOOK_PUSH_WRITTEN);
-            /* The publication. seq_cst rather than release only for the sleeper handshake (queue_wake). */
-            atomic_store_explicit(&s->word, qw_make(pos, QS_FULL, 0), memory_order_seq_cst);
-            atomic_fetch_add_explicit(&q->table[q->part].pushes, 1, memory_order_relaxed);
-            queue_wake(&h->not_empty);
+            op->slot = s;
+            op->pos = pos;
             return 0;
         }
         if (d == 0 || (d == n && st == QS_FREE)) {
@@ -182,17 +185,40 @@ static int queue_try_push(shmipc_queue *q, const void *buf, size_t len, queue_bl
     }
 }
 
+/* Publish a slot claimed for pushing, holding len bytes (already checked against slot_size). */
+static void queue_publish(shmipc_queue *q, shmipc__queue_slot *s, uint64_t pos, size_t len)
+{
+    /* release: pairs with the consumer's acquire peek at len (see queue_claim_pop). */
+    atomic_store_explicit(&s->len, (uint32_t)len, memory_order_release);
+    queue_hook(SHMIPC__QUEUE_HOOK_PUSH_WRITTEN);
+    /* The publication. seq_cst rather than release only for the sleeper handshake (queue_wake). */
+    atomic_store_explicit(&s->word, qw_make(pos, QS_FULL, 0), memory_order_seq_cst);
+    atomic_fetch_add_explicit(&q->table[q->part].pushes, 1, memory_order_relaxed);
+    queue_wake(&q->hdr->not_empty);
+}
+
+/* Give a slot claimed for popping back to the producers (the message is consumed). */
+static void queue_release(shmipc_queue *q, shmipc__queue_slot *s, uint64_t pos)
+{
+    queue_hook(SHMIPC__QUEUE_HOOK_POP_COPIED);
+    /* release orders our reads of the payload before the next lap's writes; seq_cst for the sleeper
+     * handshake (queue_wake). */
+    atomic_store_explicit(&s->word, qw_make(pos + q->slot_count, QS_FREE, 0), memory_order_seq_cst);
+    atomic_fetch_add_explicit(&q->table[q->part].pops, 1, memory_order_relaxed);
+    queue_wake(&q->hdr->not_full);
+}
+
 /*
- * One attempt to pop. Consumer at position p, same notation:
- *   d == 0, FULL                 claim it (after checking the length fits the caller's buffer)
+ * One attempt to claim a message. Consumer at position p, same notation:
+ *   d == 0, FULL                 claim it (after checking the length fits op->cap)
  *   d == 0, READING              another consumer claimed p: help advance dequeue_pos
  *   d == 0, FREE or WRITING      nothing published at p yet: empty
  *   d == -N, READING             the previous lap is still being read, so nothing at p yet: empty
  *   d == N, not READING          p was consumed (or repaired) already, dequeue_pos lags: help advance
  *   anything else                stale view or corruption
- * Returns the length, -EAGAIN, -EMSGSIZE or -EBADMSG.
+ * Returns 0, -EAGAIN, -EMSGSIZE or -EBADMSG.
  */
-static int queue_try_pop(shmipc_queue *q, void *buf, size_t cap, queue_block *blk)
+static int queue_claim_pop(shmipc_queue *q, queue_op *op, queue_block *blk)
 {
     shmipc__queue_hdr *h = q->hdr;
     const int64_t n = q->slot_count;
@@ -207,7 +233,7 @@ static int queue_try_pop(shmipc_queue *q, void *buf, size_t cap, queue_block *bl
              * pairs with the producer's release store of len: if we read a later lap's length, that
              * producer's claim is visible to the re-load of the word, which then differs. */
             uint32_t len = atomic_load_explicit(&s->len, memory_order_acquire);
-            if (len > cap) {
+            if (len > op->cap) {
                 if (atomic_load_explicit(&s->word, memory_order_relaxed) != w)
                     continue;
                 return len > q->slot_size ? shmipc__queue_broken(q) : -EMSGSIZE;
@@ -220,18 +246,14 @@ static int queue_try_pop(shmipc_queue *q, void *buf, size_t cap, queue_block *bl
             queue_advance(&h->dequeue_pos, pos);
             /* The slot is ours now, but its length is still shared memory: load once, check, use. */
             len = atomic_load_explicit(&s->len, memory_order_relaxed);
-            int ret = (int)len;
-            if (len > cap || len > q->slot_size)
-                ret = shmipc__queue_broken(q);
-            else if (len)
-                memcpy(buf, s->data, len);
-            queue_hook(SHMIPC__QUEUE_HOOK_POP_COPIED);
-            /* Release the slot to the producer of the next lap: release orders our reads of the payload
-             * before its writes; seq_cst for the sleeper handshake (queue_wake). */
-            atomic_store_explicit(&s->word, qw_make(pos + (uint64_t)n, QS_FREE, 0), memory_order_seq_cst);
-            atomic_fetch_add_explicit(&q->table[q->part].pops, 1, memory_order_relaxed);
-            queue_wake(&h->not_full);
-            return ret;
+            if (len > op->cap || len > q->slot_size) {
+                queue_release(q, s, pos);
+                return shmipc__queue_broken(q);
+            }
+            op->slot = s;
+            op->pos = pos;
+            op->len = len;
+            return 0;
         }
         if ((d == 0 && st == QS_READING) || (d == n && st != QS_READING)) {
             pos = queue_advance(&h->dequeue_pos, pos);
@@ -248,34 +270,32 @@ static int queue_try_pop(shmipc_queue *q, void *buf, size_t cap, queue_block *bl
     }
 }
 
-typedef struct queue_op {
-    bool push;
-    const void *src; /* push */
-    void *dst;       /* pop */
-    size_t len;      /* push: message length; pop: capacity */
-} queue_op;
-
-static int queue_try(shmipc_queue *q, const queue_op *op, queue_block *blk)
+static int queue_try(shmipc_queue *q, queue_op *op, queue_block *blk)
 {
     if (SHMIPC_UNLIKELY(atomic_load_explicit(&q->hdr->broken, memory_order_relaxed)))
         return -EBADMSG;
-    return op->push ? queue_try_push(q, op->src, op->len, blk) : queue_try_pop(q, op->dst, op->len, blk);
+    return op->push ? queue_claim_push(q, op, blk) : queue_claim_pop(q, op, blk);
 }
 
 /*
- * The slow path after an attempt failed with -EAGAIN: spin, sleep on the notify word (not_full for a
- * producer, not_empty for a consumer), or both, until the attempt succeeds, the deadline passes, or a
- * dead claimer's slot is repaired. Sleeps are sliced so that a claimer that dies while we sleep is
- * noticed.
+ * Claim a slot, waiting as the handle's mode says: spin, sleep on the notify word (not_full for a
+ * producer, not_empty for a consumer), or both, until the attempt succeeds, the deadline passes, or a dead
+ * claimer's slot is repaired. Sleeps are sliced so that a claimer that dies while we sleep is noticed.
  */
-static int queue_wait(shmipc_queue *q, const queue_op *op, int timeout_ms, queue_block *blk)
+static int queue_acquire(shmipc_queue *q, queue_op *op, int timeout_ms)
 {
+    if (q->part < 0)
+        return -EPERM;
+    queue_block blk = {NULL, 0}; /* set by every -EAGAIN; initialised for the analyser */
+    int r = queue_try(q, op, &blk);
+    if (r != -EAGAIN)
+        return r;
     shmipc__notify *nw = op->push ? &q->hdr->not_full : &q->hdr->not_empty;
     int mode = atomic_load_explicit(&q->wait_mode, memory_order_relaxed);
     uint64_t deadline = timeout_ms == 0 ? 0 : shmipc__deadline(timeout_ms);
     unsigned spins = 0;
     for (;;) {
-        int r = queue_stall_check(q, blk);
+        r = queue_stall_check(q, &blk);
         if (r < 0)
             return r;
         if (r == 0) {
@@ -289,7 +309,7 @@ static int queue_wait(shmipc_queue *q, const queue_op *op, int timeout_ms, queue
             } else {
                 uint32_t seen = shmipc__notify_prepare(nw);
                 /* seq_cst: the re-check after announcing ourselves (see queue_wake). */
-                if (atomic_load_explicit(&blk->slot->word, memory_order_seq_cst) != blk->word) {
+                if (atomic_load_explicit(&blk.slot->word, memory_order_seq_cst) != blk.word) {
                     shmipc__notify_cancel(nw);
                 } else {
                     uint64_t now = shmipc__now_ns();
@@ -297,14 +317,14 @@ static int queue_wait(shmipc_queue *q, const queue_op *op, int timeout_ms, queue
                         shmipc__notify_cancel(nw);
                         return -ETIMEDOUT;
                     }
-                    unsigned st = qw_state(blk->word);
+                    unsigned st = qw_state(blk.word);
                     uint64_t slice = now + (st == QS_WRITING || st == QS_READING ? QUEUE_BUSY_SLICE_NS
                                                                                   : QUEUE_IDLE_SLICE_NS);
                     shmipc__notify_sleep(nw, seen, slice < deadline ? slice : deadline);
                 }
             }
         }
-        r = queue_try(q, op, blk);
+        r = queue_try(q, op, &blk);
         if (r != -EAGAIN)
             return r;
     }
@@ -314,24 +334,100 @@ int shmipc_queue_push(shmipc_queue *q, const void *buf, size_t len, int timeout_
 {
     if (!q || (!buf && len))
         return -EINVAL;
-    if (q->part < 0)
-        return -EPERM;
     if (len > q->slot_size)
         return -EMSGSIZE;
-    queue_op op = {.push = true, .src = buf, .len = len};
-    queue_block blk = {NULL, 0}; /* set by every -EAGAIN; initialised for the analyser */
-    int r = queue_try(q, &op, &blk);
-    return r == -EAGAIN ? queue_wait(q, &op, timeout_ms, &blk) : r;
+    queue_op op = {.push = true};
+    int r = queue_acquire(q, &op, timeout_ms);
+    if (r)
+        return r;
+    if (len)
+        memcpy(op.slot->data, buf, len);
+    queue_publish(q, op.slot, op.pos, len);
+    return 0;
 }
 
 int shmipc_queue_pop(shmipc_queue *q, void *buf, size_t cap, int timeout_ms)
 {
     if (!q || (!buf && cap))
         return -EINVAL;
-    if (q->part < 0)
-        return -EPERM;
-    queue_op op = {.push = false, .dst = buf, .len = cap};
-    queue_block blk = {NULL, 0}; /* set by every -EAGAIN; initialised for the analyser */
-    int r = queue_try(q, &op, &blk);
-    return r == -EAGAIN ? queue_wait(q, &op, timeout_ms, &blk) : r;
+    queue_op op = {.push = false, .cap = cap};
+    int r = queue_acquire(q, &op, timeout_ms);
+    if (r)
+        return r;
+    if (op.len)
+        memcpy(buf, op.slot->data, op.len);
+    queue_release(q, op.slot, op.pos);
+    return (int)op.len;
+}
+
+/* The slot of a claim handed out by this handle and still held in the expected state, or NULL. */
+static shmipc__queue_slot *queue_claimed_slot(const shmipc_queue *q, const shmipc_queue_claim *c, unsigned state)
+{
+    uintptr_t off = (uintptr_t)c->slot_ - (uintptr_t)q->slots;
+    if (!c->slot_ || (uintptr_t)c->slot_ < (uintptr_t)q->slots || off >= (uintptr_t)q->slot_count * q->slot_stride ||
+        off % q->slot_stride != 0)
+        return NULL;
+    shmipc__queue_slot *s = c->slot_;
+    /* relaxed: our own claim; only a repairer (believing us dead) or a hostile peer could have changed it. */
+    if (atomic_load_explicit(&s->word, memory_order_relaxed) != qw_make(c->pos_, state, (unsigned)q->part + 1))
+        return NULL;
+    return s;
+}
+
+int shmipc_queue_push_claim(shmipc_queue *q, shmipc_queue_claim *c, int timeout_ms)
+{
+    if (!q || !c)
+        return -EINVAL;
+    queue_op op = {.push = true};
+    int r = queue_acquire(q, &op, timeout_ms);
+    if (r)
+        return r;
+    c->data = op.slot->data;
+    c->len = q->slot_size;
+    c->pos_ = op.pos;
+    c->slot_ = op.slot;
+    return 0;
+}
+
+int shmipc_queue_push_commit(shmipc_queue *q, shmipc_queue_claim *c, size_t len)
+{
+    if (!q || !c || q->part < 0)
+        return -EINVAL;
+    if (len > q->slot_size)
+        return -EMSGSIZE;
+    shmipc__queue_slot *s = queue_claimed_slot(q, c, QS_WRITING);
+    if (!s)
+        return -EINVAL;
+    queue_publish(q, s, c->pos_, len);
+    c->slot_ = NULL;
+    c->data = NULL;
+    return 0;
+}
+
+int shmipc_queue_pop_claim(shmipc_queue *q, shmipc_queue_claim *c, int timeout_ms)
+{
+    if (!q || !c)
+        return -EINVAL;
+    queue_op op = {.push = false, .cap = SIZE_MAX};
+    int r = queue_acquire(q, &op, timeout_ms);
+    if (r)
+        return r;
+    c->data = op.slot->data;
+    c->len = op.len;
+    c->pos_ = op.pos;
+    c->slot_ = op.slot;
+    return (int)op.len;
+}
+
+int shmipc_queue_pop_release(shmipc_queue *q, shmipc_queue_claim *c)
+{
+    if (!q || !c || q->part < 0)
+        return -EINVAL;
+    shmipc__queue_slot *s = queue_claimed_slot(q, c, QS_READING);
+    if (!s)
+        return -EINVAL;
+    queue_release(q, s, c->pos_);
+    c->slot_ = NULL;
+    c->data = NULL;
+    return 0;
 }
