@@ -354,7 +354,7 @@ int shmipc_queue_pop(shmipc_queue *q, void *buf, size_t cap, int timeout_ms)
     int r = queue_acquire(q, &op, timeout_ms);
     if (r)
         return r;
-    if (op.len)
+    if (op.len && buf) /* op.len <= cap, so buf is set whenever op.len is not 0 */
         memcpy(buf, op.slot->data, op.len);
     queue_release(q, op.slot, op.pos);
     return (int)op.len;
