@@ -416,6 +416,15 @@ static void zero_copy(void **state)
     assert_int_equal(st.pushes, 2);
     assert_int_equal(st.pops, 2);
     assert_int_equal(st.depth, 0);
+    /* Closing with a claim held abandons it: the slot is freed at once, not left to a waiter. */
+    shmipc_queue *q2;
+    assert_int_equal(shmipc_queue_open(name, NULL, &q2), 0);
+    assert_int_equal(shmipc_queue_push_claim(q2, &c, 0), 0);
+    shmipc_queue_close(q2);
+    assert_int_equal(shmipc_queue_stats_get(q, &st), 0);
+    assert_int_equal(st.lost, 1);
+    assert_int_equal(shmipc_queue_push(q, "x", 1, 0), 0);
+    assert_int_equal(shmipc_queue_pop(q, out, sizeof out, 0), 1);
     shmipc_queue_close(q);
     assert_int_equal(shmipc_queue_unlink(name), 0);
 }

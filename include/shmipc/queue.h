@@ -115,6 +115,7 @@ SHMIPC_API int shmipc_queue_attach(shmipc_segment *seg, const shmipc_queue_opts 
 /*
  * shmipc_queue_close - unregister the handle and free it; for a handle from create or open the segment
  * is closed too (the name stays: see shmipc_queue_unlink). Must not race with calls on the handle.
+ * Zero-copy claims still held are abandoned: their slots are freed and counted as lost.
  * Closing NULL is a no-op. Returns 0.
  */
 SHMIPC_API int shmipc_queue_close(shmipc_queue *q);

@@ -168,13 +168,13 @@ static void queue_retire_counts(shmipc_queue *q, shmipc__queue_part *e)
 }
 
 /*
- * Take over entry i from a dead owner: its slots still WRITING or READING are repaired before this handle
- * is returned to the caller, so that no slot is ever owned by index i on behalf of a dead process while
- * entry i names a live one (the waiters' liveness check relies on that).
+ * Repair every slot still WRITING or READING under index i. Used when taking over entry i from a dead
+ * owner, before this handle is returned to the caller, and when a handle closes with zero-copy claims
+ * still held: no slot is ever owned by index i on behalf of a gone handle while entry i names a live
+ * process (the waiters' liveness check relies on that).
  */
-static void queue_reclaim(shmipc_queue *q, uint32_t i)
+static void queue_repair_owned(shmipc_queue *q, uint32_t i)
 {
-    queue_retire_counts(q, &q->table[i]);
     for (uint32_t k = 0; k < q->slot_count; k++) {
         shmipc__queue_slot *s = queue_slot(q, k);
         uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
@@ -182,6 +182,12 @@ static void queue_reclaim(shmipc_queue *q, uint32_t i)
         if ((st == QS_WRITING || st == QS_READING) && qw_owner(w) == i + 1)
             shmipc__queue_repair(q, s, w);
     }
+}
+
+static void queue_reclaim(shmipc_queue *q, uint32_t i)
+{
+    queue_retire_counts(q, &q->table[i]);
+    queue_repair_owned(q, i);
 }
 
 static int queue_register(shmipc_queue *q)
@@ -252,6 +258,7 @@ int shmipc_queue_attach(shmipc_segment *seg, const shmipc_queue_opts *opts, shmi
     atomic_init(&q->stall_word, 0);
     atomic_init(&q->stall_since, 0);
     atomic_init(&q->stall_checked, 0);
+    atomic_init(&q->held, 0);
     if (!(opts->flags & SHMIPC_QUEUE_OBSERVE)) {
         err = queue_register(q);
         if (err) {
@@ -332,6 +339,9 @@ int shmipc_queue_close(shmipc_queue *q)
         return 0;
     if (q->part >= 0) {
         shmipc__queue_part *e = &q->table[q->part];
+        /* Claims never committed or released are abandoned: free their slots before the entry. */
+        if (atomic_load_explicit(&q->held, memory_order_relaxed) != 0)
+            queue_repair_owned(q, (uint32_t)q->part);
         queue_retire_counts(q, e);
         uint64_t me = q->ident;
         /* release: our last slot stores are ordered before the entry is seen free. A failed CAS means a

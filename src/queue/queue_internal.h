@@ -140,6 +140,7 @@ struct shmipc_queue {
     _Atomic uint64_t stall_word;
     _Atomic uint64_t stall_since;
     _Atomic uint64_t stall_checked;
+    _Atomic int held; /* zero-copy claims not yet committed or released (relaxed: this handle's count) */
 };
 
 static inline shmipc__queue_slot *queue_slot(const shmipc_queue *q, uint64_t pos)

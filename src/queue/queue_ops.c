@@ -386,6 +386,7 @@ int shmipc_queue_push_claim(shmipc_queue *q, shmipc_queue_claim *c, int timeout_
     c->len = q->slot_size;
     c->pos_ = op.pos;
     c->slot_ = op.slot;
+    atomic_fetch_add_explicit(&q->held, 1, memory_order_relaxed);
     return 0;
 }
 
@@ -399,6 +400,7 @@ int shmipc_queue_push_commit(shmipc_queue *q, shmipc_queue_claim *c, size_t len)
     if (!s)
         return -EINVAL;
     queue_publish(q, s, c->pos_, len);
+    atomic_fetch_sub_explicit(&q->held, 1, memory_order_relaxed);
     c->slot_ = NULL;
     c->data = NULL;
     return 0;
@@ -416,6 +418,7 @@ int shmipc_queue_pop_claim(shmipc_queue *q, shmipc_queue_claim *c, int timeout_m
     c->len = op.len;
     c->pos_ = op.pos;
     c->slot_ = op.slot;
+    atomic_fetch_add_explicit(&q->held, 1, memory_order_relaxed);
     return (int)op.len;
 }
 
@@ -427,6 +430,7 @@ int shmipc_queue_pop_release(shmipc_queue *q, shmipc_queue_claim *c)
     if (!s)
         return -EINVAL;
     queue_release(q, s, c->pos_);
+    atomic_fetch_sub_explicit(&q->held, 1, memory_order_relaxed);
     c->slot_ = NULL;
     c->data = NULL;
     return 0;
