@@ -8,6 +8,7 @@
 
 #include <shmipc/channel.h>
 #include <shmipc/event.h>
+#include <shmipc/queue.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,13 +153,51 @@ static int service_corpus(const char *dir)
     return 0;
 }
 
+/* Queues of a few shapes holding messages, with a handle still registered and a zero-copy claim still
+ * held by this process (dead when the fuzzer reads the bytes: its entry is reclaimed, its slot repaired). */
+static int queue_corpus(const char *dir)
+{
+    static const uint32_t shapes[][3] = {{2, 16, 2}, {4, 64, 4}, {8, 8, 3}};
+    static uint8_t msg[64];
+    memset(msg, 0x24, sizeof msg);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        shmipc_queue_opts o = {.slot_count = shapes[i][0], .slot_size = shapes[i][1],
+                               .max_participants = shapes[i][2]};
+        size_t need;
+        shmipc_segment *s;
+        shmipc_segment_opts so = {.type = SHMIPC_TYPE_QUEUE};
+        if (shmipc_queue_memory_size(&o, &need) || shmipc_segment_memfd_create("corpus", need, &so, &s))
+            return -1;
+        shmipc_queue *q;
+        if (shmipc_queue_format(s, &o) || shmipc_queue_attach(s, &o, &q)) {
+            shmipc_segment_close(s);
+            return -1;
+        }
+        for (uint32_t k = 0; k < shapes[i][0] + 1; k++)
+            shmipc_queue_push(q, msg, k % (shapes[i][1] + 1), 0);
+        shmipc_queue_pop(q, msg, sizeof msg, 0);
+        shmipc_queue_claim c;
+        if (i == 1)
+            shmipc_queue_pop_claim(q, &c, 0);
+        char file[64];
+        snprintf(file, sizeof file, "queue-%u-%u", shapes[i][0], shapes[i][1]);
+        int err = dump(dir, "fuzz_queue", file, s);
+        shmipc_queue_close(q);
+        shmipc_segment_close(s);
+        if (err)
+            return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr, "usage: make_corpus OUTDIR\n");
         return 2;
     }
-    if (seg_corpus(argv[1]) || event_corpus(argv[1]) || channel_corpus(argv[1]) || service_corpus(argv[1])) {
+    if (seg_corpus(argv[1]) || event_corpus(argv[1]) || channel_corpus(argv[1]) || service_corpus(argv[1]) ||
+        queue_corpus(argv[1])) {
         perror("make_corpus");
         return 1;
     }
