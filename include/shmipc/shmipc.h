@@ -6,4 +6,7 @@
 #include <shmipc/segment.h>
 #include <shmipc/phys.h>
 #include <shmipc/service.h>
+#include <shmipc/reqresp.h>
+#include <shmipc/blackboard.h>
+#include <shmipc/evsvc.h>
 #endif
