@@ -69,11 +69,6 @@ int shmipc__rr_geom_make(shmipc__rr_geom *g, uint32_t depth, uint32_t max_reques
     return 0;
 }
 
-static shmipc__rr_area *rr_area(void *pattern_area, const shmipc__rr_geom *g, uint32_t i)
-{
-    return (shmipc__rr_area *)((char *)pattern_area + g->area_off + (size_t)i * g->area_size);
-}
-
 static shmipc__rr_msg *rr_req_slot(shmipc__rr_area *a, const shmipc__rr_geom *g, uint32_t idx)
 {
     return (shmipc__rr_msg *)((char *)(a + 1) + (size_t)(idx & (g->depth - 1)) * g->req_slot);
@@ -116,7 +111,7 @@ static int rr_validate(shmipc__svc *svc)
 static void rr_wake_clients(void *pattern_area, const shmipc__rr_geom *g)
 {
     for (uint32_t i = 0; i < g->nareas; i++) {
-        shmipc__rr_area *a = rr_area(pattern_area, g, i);
+        shmipc__rr_area *a = shmipc__rr_area_at(pattern_area, g, i);
         shmipc__notify_wake(&a->resp_notify, INT32_MAX);
         shmipc__notify_wake(&a->reqspace_notify, INT32_MAX);
     }
@@ -139,7 +134,7 @@ static int rr_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t u
         return 0;
     }
     if (role == SHMIPC_ROLE_CLIENT) {
-        shmipc__rr_area *a = rr_area(svc->pattern_area, &g, slot);
+        shmipc__rr_area *a = shmipc__rr_area_at(svc->pattern_area, &g, slot);
         /* relaxed: gen only has to differ from the dead connection's; the slot is released (owner = 0,
          * release) after this, so the next client sees it. Doing it twice is harmless. */
         atomic_fetch_add_explicit(&a->gen, 1, memory_order_relaxed);
@@ -324,7 +319,7 @@ typedef struct rr_srv_recv {
 static int rr_srv_take(rr_srv_recv *c, uint32_t i)
 {
     shmipc_server *s = c->s;
-    shmipc__rr_area *a = rr_area(s->svc.pattern_area, &s->g, i);
+    shmipc__rr_area *a = shmipc__rr_area_at(s->svc.pattern_area, &s->g, i);
     for (;;) {
         /* acquire: the request slot contents are visible once we see the head past it. */
         uint32_t head = atomic_load_explicit(&a->req_head, memory_order_acquire);
@@ -431,7 +426,7 @@ int shmipc_server_respond(shmipc_server *srv, const shmipc_request_info *info, c
         return -EINVAL;
     if (len > srv->g.max_response)
         return -EMSGSIZE;
-    shmipc__rr_area *a = rr_area(srv->svc.pattern_area, &srv->g, info->client);
+    shmipc__rr_area *a = shmipc__rr_area_at(srv->svc.pattern_area, &srv->g, info->client);
     /* relaxed: only the server writes resp_head. */
     rr_srv_resp c = {.s = srv, .a = a, .info = info,
                      .head = atomic_load_explicit(&a->resp_head, memory_order_relaxed)};
@@ -495,7 +490,7 @@ int shmipc_client_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
         return slot;
     }
     c->slot = (uint32_t)slot;
-    c->a = rr_area(c->svc.pattern_area, &c->g, c->slot);
+    c->a = shmipc__rr_area_at(c->svc.pattern_area, &c->g, c->slot);
     /* relaxed: published to the server by our first head store (release). */
     c->gen = atomic_fetch_add_explicit(&c->a->gen, 1, memory_order_relaxed) + 1;
     /* Responses meant for an earlier client of this slot are skipped: start at the server's head. */

@@ -80,6 +80,11 @@ typedef struct shmipc__rr_geom {
     size_t total; /* pattern area bytes */
 } shmipc__rr_geom;
 
+static inline shmipc__rr_area *shmipc__rr_area_at(void *pattern_area, const shmipc__rr_geom *g, uint32_t i)
+{
+    return (shmipc__rr_area *)((char *)pattern_area + g->area_off + (size_t)i * g->area_size);
+}
+
 SHMIPC_INTERNAL int shmipc__rr_geom_make(shmipc__rr_geom *g, uint32_t depth, uint32_t max_request,
                                          uint32_t max_response, uint32_t max_clients);
 
