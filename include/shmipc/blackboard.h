@@ -85,9 +85,10 @@ SHMIPC_API int shmipc_blackboard_read(shmipc_bb_reader *r, uint32_t key, void *b
 
 /*
  * shmipc_blackboard_wait - wait until key's version is greater than seen (pass the version of the last
- * read, or 0). Returns 0 when it is; then read it.
- * Errors: -EINVAL, -EAGAIN (timeout 0), -ETIMEDOUT, -EPIPE (no live writer: it closed or died, checked at
- * least every 50 ms), -EBADMSG.
+ * read, or 0). Returns 0 when it is; then read it. With no writer at the start it waits for one to appear
+ * and write.
+ * Errors: -EINVAL, -EAGAIN (timeout 0), -ETIMEDOUT, -EPIPE (the writer present when the wait began, or
+ * the first to appear during it, closed or died; death is noticed within about 50 ms), -EBADMSG.
  */
 SHMIPC_API int shmipc_blackboard_wait(shmipc_bb_reader *r, uint32_t key, uint64_t seen, int timeout_ms);
 

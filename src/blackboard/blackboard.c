@@ -258,6 +258,10 @@ int shmipc_blackboard_writer_open(const char *name, const shmipc_blackboard_opts
             shmipc__svc_leave(&w->svc, w->slot);
             goto fail;
         }
+        /* The writer died: reclaim its participant slot (which clears its claim), then claim from 0.
+         * If another process is reclaiming it, the CAS above replaces the dead claim directly. */
+        if (shmipc__svc_reclaim_dead(&w->svc) > 0)
+            cur = 0;
     }
     *out = w;
     return 0;
@@ -412,6 +416,7 @@ typedef struct bb_wait_ctx {
     shmipc_bb_reader *r;
     shmipc__bb_entry *e;
     uint64_t seen;
+    uint64_t writer; /* the writer we wait on: the one present at the start, or the first to appear */
 } bb_wait_ctx;
 
 static int bb_wait_cond(void *arg, bool slow)
@@ -424,8 +429,13 @@ static int bb_wait_cond(void *arg, bool slow)
     /* acquire: a version is a hint here (the reader then reads under the seqlock). */
     if (atomic_load_explicit(&bb_buf(c->e, &c->r->g, idx)->version, memory_order_acquire) > c->seen)
         return 1;
-    uint64_t w = atomic_load_explicit(&c->r->h->writer, memory_order_acquire);
-    if (w == 0 || (slow && !shmipc__owner_alive(w)))
+    /* relaxed: only compared with the id we hold; no data is read on the strength of it. */
+    uint64_t w = atomic_load_explicit(&c->r->h->writer, memory_order_relaxed);
+    if (c->writer == 0)
+        c->writer = w;
+    else if (w != c->writer)
+        return -EPIPE; /* it closed (or was reclaimed) */
+    if (slow && c->writer && !shmipc__owner_alive(c->writer))
         return -EPIPE;
     return 0;
 }

@@ -243,7 +243,7 @@ static int rr_create(const char *name, const shmipc_reqresp_opts *o, shmipc__svc
 /* ---- server ---- */
 
 /* Make me the server: from none, or from a server that died. */
-static int rr_take_server(shmipc__rr_hdr *h, uint64_t me)
+static int rr_take_server(shmipc__svc *svc, shmipc__rr_hdr *h, uint64_t me)
 {
     uint64_t cur = 0;
     for (;;) {
@@ -254,7 +254,10 @@ static int rr_take_server(shmipc__rr_hdr *h, uint64_t me)
             return 0;
         if (cur == me || shmipc__owner_alive(cur))
             return -EBUSY;
-        /* dead server: try to replace exactly it (cur holds it now) */
+        /* Dead server: reclaim its participant slot (which clears its claim), then claim from 0. If
+         * another process is reclaiming it, the CAS replaces exactly the dead claim (cur holds it). */
+        if (shmipc__svc_reclaim_dead(svc) > 0)
+            cur = 0;
     }
 }
 
@@ -291,7 +294,7 @@ int shmipc_server_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
         goto fail;
     }
     s->slot = (uint32_t)slot;
-    err = rr_take_server(s->h, s->me);
+    err = rr_take_server(&s->svc, s->h, s->me);
     if (err) {
         shmipc__svc_leave(&s->svc, s->slot);
         goto fail;
