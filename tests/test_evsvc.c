@@ -187,6 +187,15 @@ static void wait_any_several_services(void **state)
     shmipc_evsvc_unlink(nb);
 }
 
+static void wait_any_fallback(void **state)
+{
+    /* the path for kernels without futex_waitv: sleeping on the first word in slices */
+    int saved = atomic_load(&shmipc__ev_no_waitv);
+    atomic_store(&shmipc__ev_no_waitv, 1);
+    wait_any_several_services(state);
+    atomic_store(&shmipc__ev_no_waitv, saved);
+}
+
 static int sleeping_listener(void *p)
 {
     shmipc_listener *l;
@@ -318,6 +327,7 @@ int main(void)
         cmocka_unit_test(basic_ids_and_counts),
         cmocka_unit_test(listener_woken_across_processes),
         cmocka_unit_test(wait_any_several_services),
+        cmocka_unit_test(wait_any_fallback),
         cmocka_unit_test(killed_listeners_reclaimed),
         cmocka_unit_test(corrupt_state),
         cmocka_unit_test(threads_one_mapping),

@@ -16,6 +16,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+_Atomic int shmipc__ev_no_waitv;
+
 enum { EV_STAT_NOTIFICATIONS, EV_STAT_WAKEUPS, EV_NSTATS };
 static const char *const ev_stat_names[EV_NSTATS] = {"notifications", "wakeups"};
 
@@ -368,7 +370,6 @@ int shmipc_listener_wait_any(shmipc_listener *const *ls, size_t n, int timeout_m
     for (size_t i = 0; i < n; i++)
         if (!ls[i])
             return -EINVAL;
-    static _Atomic int no_waitv; /* relaxed: a cached capability, any value is safe */
     ev_wait_ctx c = {.ls = ls, .n = n};
     uint64_t deadline = shmipc__deadline(timeout_ms);
     uint64_t spin_until = ls[0]->wait_mode == SHMIPC_WAIT_SPIN    ? SHMIPC_DEADLINE_NEVER
@@ -393,10 +394,10 @@ int shmipc_listener_wait_any(shmipc_listener *const *ls, size_t n, int timeout_m
             seen[i] = shmipc__notify_prepare(ls[i]->word);
         err = ev_cond(&c, false);
         if (!err) {
-            if (!atomic_load_explicit(&no_waitv, memory_order_relaxed) &&
+            if (!atomic_load_explicit(&shmipc__ev_no_waitv, memory_order_relaxed) &&
                 ev_futex_waitv(&c, seen, deadline) == -ENOSYS)
-                atomic_store_explicit(&no_waitv, 1, memory_order_relaxed);
-            if (atomic_load_explicit(&no_waitv, memory_order_relaxed)) {
+                atomic_store_explicit(&shmipc__ev_no_waitv, 1, memory_order_relaxed);
+            if (atomic_load_explicit(&shmipc__ev_no_waitv, memory_order_relaxed)) {
                 /* Old kernel: sleep on the first word only, waking every millisecond to check the rest. */
                 uint64_t slice = now + 1000000u;
                 shmipc__futex_wait(&ls[0]->word->seq, seen[0], slice < deadline ? slice : deadline);

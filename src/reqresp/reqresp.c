@@ -23,8 +23,12 @@ struct shmipc_server {
     uint32_t slot;
     uint32_t epoch;
     uint32_t cursor; /* next area to look at (round-robin) */
+    uint64_t next_reclaim_ns; /* when waiting next looks for dead clients */
     shmipc_wait_mode wait_mode;
 };
+
+/* How often a waiting server looks for dead clients (each look reads /proc once per participant). */
+#define RR_RECLAIM_EVERY_NS (500u * 1000u * 1000u)
 
 struct shmipc_client {
     shmipc__svc svc;
@@ -367,8 +371,13 @@ static int rr_srv_cond(void *arg, bool slow)
 {
     rr_srv_recv *c = arg;
     shmipc_server *s = c->s;
-    if (slow)
-        shmipc__svc_reclaim_dead(&s->svc);
+    if (slow) {
+        uint64_t now = shmipc__now_ns();
+        if (now >= s->next_reclaim_ns) {
+            s->next_reclaim_ns = now + RR_RECLAIM_EVERY_NS;
+            shmipc__svc_reclaim_dead(&s->svc);
+        }
+    }
     for (uint32_t n = 0; n < s->g.nareas; n++) {
         uint32_t i = s->cursor;
         s->cursor = i + 1 < s->g.nareas ? i + 1 : 0;
