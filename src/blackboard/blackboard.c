@@ -246,22 +246,10 @@ int shmipc_blackboard_writer_open(const char *name, const shmipc_blackboard_opts
         goto fail;
     }
     w->slot = (uint32_t)slot;
-    uint64_t cur = 0;
-    for (;;) {
-        /* acq_rel: acquire makes the previous writer's values (its last release stores) ours to go on
-         * from; release publishes the claim. */
-        if (atomic_compare_exchange_strong_explicit(&w->h->writer, &cur, w->me, memory_order_acq_rel,
-                                                    memory_order_acquire))
-            break;
-        if (cur == w->me || shmipc__owner_alive(cur)) {
-            err = -EBUSY;
-            shmipc__svc_leave(&w->svc, w->slot);
-            goto fail;
-        }
-        /* The writer died: reclaim its participant slot (which clears its claim), then claim from 0.
-         * If another process is reclaiming it, the CAS above replaces the dead claim directly. */
-        if (shmipc__svc_reclaim_dead(&w->svc) > 0)
-            cur = 0;
+    err = shmipc__svc_claim_role(&w->svc, &w->h->writer, w->me);
+    if (err) {
+        shmipc__svc_leave(&w->svc, w->slot);
+        goto fail;
     }
     *out = w;
     return 0;

@@ -246,25 +246,6 @@ static int rr_create(const char *name, const shmipc_reqresp_opts *o, shmipc__svc
 
 /* ---- server ---- */
 
-/* Make me the server: from none, or from a server that died. */
-static int rr_take_server(shmipc__svc *svc, shmipc__rr_hdr *h, uint64_t me)
-{
-    uint64_t cur = 0;
-    for (;;) {
-        /* acq_rel: acquire pairs with the previous server's release (close) so its index writes are
-         * visible before we go on from them; release publishes our claim. */
-        if (atomic_compare_exchange_strong_explicit(&h->server, &cur, me, memory_order_acq_rel,
-                                                    memory_order_acquire))
-            return 0;
-        if (cur == me || shmipc__owner_alive(cur))
-            return -EBUSY;
-        /* Dead server: reclaim its participant slot (which clears its claim), then claim from 0. If
-         * another process is reclaiming it, the CAS replaces exactly the dead claim (cur holds it). */
-        if (shmipc__svc_reclaim_dead(svc) > 0)
-            cur = 0;
-    }
-}
-
 int shmipc_server_open(const char *name, const shmipc_reqresp_opts *opts, shmipc_server **out)
 {
     shmipc_reqresp_opts def = {0};
@@ -298,7 +279,7 @@ int shmipc_server_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
         goto fail;
     }
     s->slot = (uint32_t)slot;
-    err = rr_take_server(&s->svc, s->h, s->me);
+    err = shmipc__svc_claim_role(&s->svc, &s->h->server, s->me);
     if (err) {
         shmipc__svc_leave(&s->svc, s->slot);
         goto fail;

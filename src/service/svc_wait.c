@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * service/svc_wait.c - the sliced wait loop of the service patterns (see svc_wait.h). Blocking follows
- * the notify protocol: announce, re-check, sleep; so a waker makes no system call while nobody sleeps.
+ * service/svc_wait.c - the sliced wait loop and the single-holder role claim of the service patterns (see
+ * svc_wait.h). Blocking follows the notify protocol: announce, re-check, sleep; so a waker makes no
+ * system call while nobody sleeps.
  */
 #include "service/svc_wait.h"
 
@@ -41,5 +42,20 @@ int shmipc__svc_wait(shmipc__notify *n, shmipc_wait_mode mode, int timeout_ms, s
         }
         uint64_t until = next_slow < deadline ? next_slow : deadline;
         shmipc__notify_sleep(n, seen, until); /* any return: loop re-checks */
+    }
+}
+
+int shmipc__svc_claim_role(shmipc__svc *svc, _Atomic uint64_t *word, uint64_t me)
+{
+    uint64_t cur = 0;
+    for (;;) {
+        /* acq_rel: acquire pairs with the previous holder's release (its clean close, or the reclaim) so
+         * its writes to the shared state are visible before we go on from them; release publishes us. */
+        if (atomic_compare_exchange_strong_explicit(word, &cur, me, memory_order_acq_rel, memory_order_acquire))
+            return 0;
+        if (cur == me || shmipc__owner_alive(cur))
+            return -EBUSY;
+        if (shmipc__svc_reclaim_dead(svc) > 0)
+            cur = 0; /* else cur still holds the dead id: the CAS replaces exactly it */
     }
 }
