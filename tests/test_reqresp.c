@@ -33,7 +33,9 @@ static int serve(shmipc_server *s, int max_requests)
             shmipc_server_respond(s, &ri, "bye", 3, 0, 1000);
             return 0;
         }
-        int parts = 0;
+        int parts = 0, delay = 0;
+        if (sscanf(buf, "slow %d", &delay) == 1)
+            usleep((useconds_t)delay * 1000);
         if (sscanf(buf, "stream %d", &parts) == 1) {
             for (int i = 0; i < parts; i++) {
                 uint32_t part = (uint32_t)i;
@@ -190,10 +192,59 @@ static void streamed_response_and_call(void **state)
         assert_int_equal(part, i);
         assert_int_equal(info.flags, i < 9 ? SHMIPC_RR_MORE : 0);
     }
+    /* a call that times out; its late answer is discarded by the next call */
+    assert_int_equal(shmipc_client_call(c, "slow 300", 8, buf, sizeof buf, NULL, 50), -ETIMEDOUT);
+    assert_int_equal(shmipc_client_call(c, "fast", 4, buf, sizeof buf, &info, 5000), 4);
+    assert_memory_equal(buf, "fast", 4);
     assert_int_equal(shmipc_client_call(c, "quit", 4, buf, sizeof buf, NULL, 5000), 3);
     assert_int_equal(test_wait(srv, 10000), 0);
     shmipc_client_close(c);
     shmipc_reqresp_unlink(name);
+}
+
+static int idle_member(void *arg)
+{
+    const char *name = *(const char **)arg;
+    int server = ((const char **)arg)[1] != NULL;
+    shmipc_server *s = NULL;
+    shmipc_client *c = NULL;
+    if (server ? shmipc_server_open(name, NULL, &s) : shmipc_client_open(name, NULL, &c))
+        return 1;
+    if (c)
+        shmipc_client_send(c, "left behind", 11, NULL, 0);
+    pause();
+    return 0;
+}
+
+static void gc_after_everyone_died(void **state)
+{
+    (void)state;
+    char name[64];
+    svc_name(name, sizeof name, "gc");
+    shmipc_server *s;
+    assert_int_equal(shmipc_server_open(name, NULL, &s), 0);
+    shmipc_client *keep;
+    assert_int_equal(shmipc_client_open(name, NULL, &keep), 0);
+    shmipc_server_close(s);
+    const char *as_server[2] = {name, "server"}, *as_client[2] = {name, NULL};
+    pid_t ps = test_fork(idle_member, as_server);
+    usleep(100000);
+    pid_t pc = test_fork(idle_member, as_client);
+    usleep(100000);
+    shmipc_client_close(keep);
+    kill(ps, SIGKILL);
+    kill(pc, SIGKILL);
+    waitpid(ps, NULL, 0);
+    waitpid(pc, NULL, 0);
+    shmipc_service_info si;
+    assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_REQRESP, name, &si), 0);
+    assert_int_equal(si.dead, 2);
+    assert_non_null(strstr(si.options, "server=dead"));
+    shmipc_gc_report rep;
+    assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_REQRESP, name, 0, &rep), 0);
+    assert_int_equal(rep.participants_reclaimed, 2);
+    assert_int_equal(rep.services_removed, 1);
+    assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_REQRESP, name, &si), -ENOENT);
 }
 
 typedef struct cli_arg {
@@ -571,6 +622,7 @@ int main(void)
         cmocka_unit_test(concurrent_clients),
         cmocka_unit_test(server_killed_then_restarted),
         cmocka_unit_test(killed_clients_reclaimed),
+        cmocka_unit_test(gc_after_everyone_died),
         cmocka_unit_test(corrupt_state),
         cmocka_unit_test(threads_one_mapping),
     };
