@@ -98,8 +98,19 @@ static void basic_values_and_options(void **state)
     assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r2), 0);
     assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r3), -EUSERS);
     shmipc_blackboard_reader_close(r2);
+    bad = o;
+    bad.entries = 2;
+    assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w2), -EPROTOTYPE); /* in use: kept */
     shmipc_blackboard_reader_close(r);
     shmipc_blackboard_writer_close(w);
+    assert_int_equal(shmipc_blackboard_unlink(name), 0);
+    /* a blackboard nobody uses (its creator gone) is replaced by a writer with other settings */
+    pid_t c = fork();
+    if (c == 0)
+        _exit(shmipc_blackboard_writer_open(name, &o, &w) ? 1 : 0); /* exits holding nothing live */
+    assert_int_equal(test_wait(c, 10000), 0);
+    assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w2), 0);
+    shmipc_blackboard_writer_close(w2);
     assert_int_equal(shmipc_blackboard_unlink(name), 0);
     assert_int_equal(shmipc_blackboard_unlink(name), -ENOENT);
     bad = (shmipc_blackboard_opts){.value_size = SHMIPC_BB_MAX_VALUE + 1};

@@ -79,6 +79,16 @@ static void basic_ids_and_counts(void **state)
     shmipc_listener_close(l);
     shmipc_notifier_close(n);
     assert_int_equal(shmipc_evsvc_unlink(name), 0);
+    /* a service nobody uses (its creator gone) is replaced by an opener with other settings */
+    pid_t c = fork();
+    if (c == 0)
+        _exit(shmipc_listener_open(name, &o, &l) ? 1 : 0); /* exits holding nothing live */
+    assert_int_equal(test_wait(c, 10000), 0);
+    assert_int_equal(shmipc_notifier_open(name, &o, &n), 0); /* same settings: opened */
+    shmipc_notifier_close(n);
+    assert_int_equal(shmipc_notifier_open(name, &bad, &n), 0); /* other settings: replaced */
+    shmipc_notifier_close(n);
+    assert_int_equal(shmipc_evsvc_unlink(name), 0);
     bad = (shmipc_evsvc_opts){.max_events = SHMIPC_EVSVC_MAX_EVENTS + 1};
     assert_int_equal(shmipc_listener_open(name, &bad, &l), -EINVAL);
 }

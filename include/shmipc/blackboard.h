@@ -44,9 +44,10 @@ typedef struct shmipc_blackboard_opts {
 SHMIPC_API void shmipc_blackboard_opts_init(shmipc_blackboard_opts *opts);
 
 /*
- * shmipc_blackboard_writer_open - become the writer of blackboard name, creating it if it does not exist
- * (or no live process uses it). An existing blackboard whose writer died or closed is taken over with
- * its values. opts may be NULL only to take over an existing one.
+ * shmipc_blackboard_writer_open - become the writer of blackboard name, creating it if it does not exist.
+ * An existing blackboard whose writer died or closed is taken over with its values (even if no process
+ * uses it any more); one with other settings is replaced if no live process uses it, else -EPROTOTYPE.
+ * opts may be NULL only to take over an existing one.
  * Errors: -EINVAL (bad name or option, no value size), -ENAMETOOLONG, -EBUSY (a live writer exists),
  * -EPROTOTYPE, -EUSERS, -EBADMSG (existing one corrupt), -ENOMEM, errors of shmipc_segment_create/open.
  * Thread safety: one thread at a time per handle; process-safe.

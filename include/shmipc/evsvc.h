@@ -43,8 +43,8 @@ SHMIPC_API void shmipc_evsvc_opts_init(shmipc_evsvc_opts *opts);
 
 /*
  * shmipc_notifier_open / shmipc_listener_open - attach to event service name as a notifier or a listener,
- * creating the service if it does not exist (or no live process uses it). opts may be NULL. A new listener
- * sees only notifications made after it attached.
+ * creating the service if it does not exist (or replacing one with other settings that no live process
+ * uses). opts may be NULL. A new listener sees only notifications made after it attached.
  * Errors: -EINVAL (bad name or option), -ENAMETOOLONG, -EPROTOTYPE, -EUSERS (max_participants attached),
  * -EBADMSG (corrupt service), -ENOMEM, errors of shmipc_segment_create/open.
  * Thread safety: one thread at a time per handle; process-safe.

@@ -228,6 +228,12 @@ int shmipc_blackboard_writer_open(const char *name, const shmipc_blackboard_opts
     int err;
     for (int attempt = 0;; attempt++) {
         err = bb_open_existing(name, o, &w->svc, &w->g);
+        if (err == -EPROTOTYPE) {
+            /* Other settings: replaced only if no live process uses it (create checks that). */
+            int e2 = bb_create(name, o, &w->svc, &w->g);
+            err = e2 == -EEXIST ? err : e2;
+            break;
+        }
         if (err != -ENOENT && err != -ENOTRECOVERABLE)
             break; /* -ENOTRECOVERABLE: its creator died initialising it; create replaces it */
         err = bb_create(name, o, &w->svc, &w->g);

@@ -181,6 +181,11 @@ static int ev_attach(const char *name, const shmipc_evsvc_opts *opts, uint32_t r
                 err = ev_compat(o, g);
             if (err)
                 shmipc__svc_close(svc);
+            if (err == -EPROTOTYPE) {
+                /* Other settings: replaced only if no live process uses it (create checks that). */
+                int e2 = ev_create(name, o, svc, g);
+                err = e2 == -EEXIST ? err : e2;
+            }
             break;
         }
         if (err != -ENOENT && err != -ENOTRECOVERABLE)
