@@ -159,6 +159,15 @@ static void basic_call_and_options(void **state)
     shmipc_server_close(s);
     assert_int_equal(shmipc_client_send(c, "x", 1, NULL, 0), -EPIPE);
     assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 100), -EPIPE);
+    /* max_clients clients (2) while no server runs; a third is refused; a server still gets in */
+    shmipc_client *c2, *c3;
+    assert_int_equal(shmipc_client_open(name, NULL, &c2), 0);
+    assert_int_equal(shmipc_client_open(name, NULL, &c3), -EUSERS);
+    assert_int_equal(shmipc_server_open(name, &o, &s), 0);
+    assert_int_equal(shmipc_client_call(c2, "again", 5, buf, sizeof buf, NULL, 0), -EAGAIN);
+    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), 5);
+    shmipc_server_close(s);
+    shmipc_client_close(c2);
     shmipc_client_close(c);
     assert_int_equal(shmipc_reqresp_unlink(name), 0);
 }

@@ -273,6 +273,7 @@ int shmipc_server_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
     s->h = s->svc.pattern_area;
     s->me = shmipc__owner_self();
     s->wait_mode = o->wait_mode;
+    shmipc__svc_reclaim_dead(&s->svc); /* a dead server's slot 0 becomes ours */
     int slot = shmipc__svc_join(&s->svc, SHMIPC_ROLE_SERVER, 0);
     if (slot < 0) {
         err = slot;
@@ -477,6 +478,12 @@ int shmipc_client_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
     c->h = c->svc.pattern_area;
     c->wait_mode = o->wait_mode;
     int slot = shmipc__svc_join(&c->svc, SHMIPC_ROLE_CLIENT, 0);
+    if (slot == 0) {
+        /* Slot 0 (the first free one) is kept for the server, so that max_clients clients never leave
+         * it without one: hold it while taking another, then give it back. */
+        slot = shmipc__svc_join(&c->svc, SHMIPC_ROLE_CLIENT, 0);
+        shmipc__svc_leave(&c->svc, 0);
+    }
     if (slot < 0) {
         shmipc__svc_close(&c->svc);
         free(c);
