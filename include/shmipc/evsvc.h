@@ -8,7 +8,8 @@
  * No polling: every listener has its own futex word in the service segment; a notifier bumps the event's
  * counter and wakes each registered listener, which costs a system call only for a listener that sleeps.
  * Waiting on several services uses futex_waitv (Linux 5.16+) over the listeners' words; on older kernels
- * it falls back to sleeping on the first one in 1 ms slices while checking the others.
+ * (or where a seccomp filter refuses it) it falls back to sleeping on the first one in 1 ms slices while
+ * checking the others.
  * (Not to be confused with shmipc/event.h, the sync layer's in-memory event object.)
  */
 #ifndef SHMIPC_EVSVC_H

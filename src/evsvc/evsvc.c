@@ -347,7 +347,8 @@ int shmipc_listener_wait(shmipc_listener *l, int timeout_ms, uint32_t *event_id)
     return c.count;
 }
 
-/* Sleep on every listener's word at once. Returns 0 (woken or values moved), -ETIMEDOUT, -ENOSYS. */
+/* Sleep on every listener's word at once. Returns 0 (woken or values moved), -ETIMEDOUT, or another
+ * -errno when the kernel cannot (-ENOSYS before Linux 5.16). */
 static int ev_futex_waitv(ev_wait_ctx *c, const uint32_t *seen, uint64_t deadline)
 {
     struct futex_waitv w[SHMIPC_EVSVC_MAX_WAIT_ANY];
@@ -399,8 +400,10 @@ int shmipc_listener_wait_any(shmipc_listener *const *ls, size_t n, int timeout_m
             seen[i] = shmipc__notify_prepare(ls[i]->word);
         err = ev_cond(&c, false);
         if (!err) {
-            if (!atomic_load_explicit(&shmipc__ev_no_waitv, memory_order_relaxed) &&
-                ev_futex_waitv(&c, seen, deadline) == -ENOSYS)
+            int werr = 0;
+            if (!atomic_load_explicit(&shmipc__ev_no_waitv, memory_order_relaxed))
+                werr = ev_futex_waitv(&c, seen, deadline);
+            if (werr && werr != -ETIMEDOUT) /* ENOSYS, or refused (EPERM under a seccomp filter) */
                 atomic_store_explicit(&shmipc__ev_no_waitv, 1, memory_order_relaxed);
             if (atomic_load_explicit(&shmipc__ev_no_waitv, memory_order_relaxed)) {
                 /* Old kernel: sleep on the first word only, waking every millisecond to check the rest. */
