@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -327,6 +328,48 @@ static void corrupt_state(void **state)
     shmipc_blackboard_unlink(name);
 }
 
+/* Random words scribbled over the pattern area between calls: documented errors only, no crash (ASan). */
+static void random_garbage(void **state)
+{
+    (void)state;
+    char name[64];
+    svc_name(name, sizeof name, "garbage");
+    shmipc_blackboard_opts o = {.value_size = 40, .entries = 3};
+    shmipc_bb_writer *w;
+    shmipc_bb_reader *r, *r2;
+    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r), 0);
+    shmipc__svc view;
+    assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_BLACKBOARD, name, NULL, 0, &view), 0);
+    size_t size = view.pattern_size;
+    uint32_t *words = view.pattern_area;
+    static uint32_t saved[1 << 12];
+    assert_true(size <= sizeof saved);
+    memcpy(saved, words, size);
+    srand(4321);
+    char v[40] = "value", got[40];
+    for (int it = 0; it < 2000; it++) {
+        for (int k = 0; k < 1 + it % 8; k++)
+            words[(size_t)rand() % (size / 4)] = it % 3 ? (uint32_t)rand() : (uint32_t)rand() % 4;
+        uint32_t key = (uint32_t)it % 3;
+        assert_int_equal(shmipc_blackboard_write(w, key, v, sizeof v), 0);
+        int n = shmipc_blackboard_read(r, key, got, sizeof got, NULL);
+        assert_true(n == 40 || n == -EBADMSG || n == -ENODATA || n == -EAGAIN);
+        n = shmipc_blackboard_wait(r, key, UINT64_MAX, 0);
+        assert_true(n == -EAGAIN || n == -EBADMSG || n == -EPIPE);
+        n = shmipc_blackboard_reader_open(name, NULL, &r2);
+        assert_true(n == 0 || n == -EBADMSG);
+        if (!n)
+            shmipc_blackboard_reader_close(r2);
+        if (it % 16 == 15)
+            memcpy(words, saved, size);
+    }
+    shmipc__svc_close(&view);
+    shmipc_blackboard_reader_close(r);
+    shmipc_blackboard_writer_close(w);
+    shmipc_blackboard_unlink(name);
+}
+
 /* Threads over one mapping: one writer thread, two reader threads (what TSan checks). */
 typedef struct thr_arg {
     const char *name;
@@ -382,6 +425,7 @@ int main(void)
         cmocka_unit_test(no_torn_values_processes),
         cmocka_unit_test(writer_killed_mid_write),
         cmocka_unit_test(corrupt_state),
+        cmocka_unit_test(random_garbage),
         cmocka_unit_test(no_torn_values_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -281,6 +282,44 @@ static void corrupt_state(void **state)
     shmipc_evsvc_unlink(name);
 }
 
+/* Random words scribbled over the pattern area between calls: documented errors only, no crash (ASan). */
+static void random_garbage(void **state)
+{
+    (void)state;
+    char name[64];
+    svc_name(name, sizeof name, "garbage");
+    shmipc_evsvc_opts o = {.max_events = 16, .max_participants = 4};
+    shmipc_listener *l, *l2;
+    shmipc_notifier *n;
+    assert_int_equal(shmipc_listener_open(name, &o, &l), 0);
+    assert_int_equal(shmipc_notifier_open(name, NULL, &n), 0);
+    shmipc__svc view;
+    assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_EVENT, name, NULL, 0, &view), 0);
+    size_t size = view.pattern_size;
+    uint32_t *words = view.pattern_area;
+    static uint32_t saved[1 << 12];
+    assert_true(size <= sizeof saved);
+    memcpy(saved, words, size);
+    srand(999);
+    for (int it = 0; it < 2000; it++) {
+        for (int k = 0; k < 1 + it % 8; k++)
+            words[(size_t)rand() % (size / 4)] = (uint32_t)rand();
+        assert_int_equal(shmipc_notifier_notify(n, (uint32_t)it % 16), 0);
+        int r = shmipc_listener_wait(l, 0, NULL);
+        assert_true(r > 0 || r == -EAGAIN || r == -EBADMSG);
+        r = shmipc_listener_open(name, NULL, &l2);
+        assert_true(r == 0 || r == -EBADMSG || r == -EUSERS);
+        if (!r)
+            shmipc_listener_close(l2);
+        if (it % 16 == 15)
+            memcpy(words, saved, size);
+    }
+    shmipc__svc_close(&view);
+    shmipc_notifier_close(n);
+    shmipc_listener_close(l);
+    shmipc_evsvc_unlink(name);
+}
+
 /* Threads over one mapping: two notifier threads, a listener thread on two services (what TSan checks). */
 typedef struct thr_arg {
     const char *name;
@@ -340,6 +379,7 @@ int main(void)
         cmocka_unit_test(wait_any_fallback),
         cmocka_unit_test(killed_listeners_reclaimed),
         cmocka_unit_test(corrupt_state),
+        cmocka_unit_test(random_garbage),
         cmocka_unit_test(threads_one_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
