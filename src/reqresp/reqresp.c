@@ -623,7 +623,7 @@ static int rr_cli_take(void *arg, bool slow)
 
 int shmipc_client_receive(shmipc_client *cli, shmipc_response_info *info, void *buf, size_t cap, int timeout_ms)
 {
-    shmipc_response_info dummy;
+    shmipc_response_info dummy = {0};
     if (!cli || (!buf && cap))
         return -EINVAL;
     rr_cli_recv r = {.c = cli, .info = info ? info : &dummy, .buf = buf, .cap = cap};
@@ -634,7 +634,7 @@ int shmipc_client_receive(shmipc_client *cli, shmipc_response_info *info, void *
 int shmipc_client_call(shmipc_client *cli, const void *req, size_t len, void *resp, size_t cap,
                        shmipc_response_info *info, int timeout_ms)
 {
-    shmipc_response_info dummy;
+    shmipc_response_info dummy = {0};
     if (!info)
         info = &dummy;
     uint64_t deadline = shmipc__deadline(timeout_ms), id;
