@@ -88,8 +88,9 @@ SHMIPC_API int shmipc_server_open(const char *name, const shmipc_reqresp_opts *o
  * Waits per timeout_ms (see common.h). While waiting it reclaims clients that died; their pending
  * requests are dropped. Returns the payload length (0 or more).
  * Errors: -EINVAL (NULL argument), -EAGAIN (timeout 0, nothing pending), -ETIMEDOUT, -EMSGSIZE (cap is
- * smaller than the next request; it stays queued), -EBADMSG (a client's ring is corrupt: that request is
- * skipped; the next call goes on with the other clients).
+ * smaller than the next request; it stays queued), -EBADMSG (a client's ring is corrupt: a request with a
+ * bad length is skipped; a ring with bad indices is reported once, then ignored until it is sane again;
+ * the next call goes on with the other clients).
  */
 SHMIPC_API int shmipc_server_receive(shmipc_server *srv, shmipc_request_info *info, void *buf, size_t cap,
                                      int timeout_ms);

@@ -25,6 +25,7 @@ struct shmipc_server {
     uint32_t cursor; /* next area to look at (round-robin) */
     uint64_t next_reclaim_ns; /* when waiting next looks for dead clients */
     shmipc_wait_mode wait_mode;
+    uint8_t *reported; /* per area: its corrupt ring was reported once; skipped until it is sane again */
 };
 
 /* How often a waiting server looks for dead clients (each look reads /proc once per participant). */
@@ -270,6 +271,11 @@ int shmipc_server_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
         free(s);
         return err;
     }
+    s->reported = calloc(s->g.nareas, 1);
+    if (!s->reported) {
+        err = -ENOMEM;
+        goto fail;
+    }
     s->h = s->svc.pattern_area;
     s->me = shmipc__owner_self();
     s->wait_mode = o->wait_mode;
@@ -292,6 +298,7 @@ int shmipc_server_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
     return 0;
 fail:
     shmipc__svc_close(&s->svc);
+    free(s->reported);
     free(s);
     return err;
 }
@@ -314,12 +321,17 @@ static int rr_srv_take(rr_srv_recv *c, uint32_t i)
         uint32_t head = atomic_load_explicit(&a->req_head, memory_order_acquire);
         /* relaxed: only servers write req_tail, and we are the server. */
         uint32_t tail = atomic_load_explicit(&a->req_tail, memory_order_relaxed);
-        if (head == tail)
-            return 0;
         if (head - tail > s->g.depth) {
+            /* Reported once, then skipped: a hostile client cannot keep the server busy failing. */
+            if (s->reported[i])
+                return 0;
+            s->reported[i] = 1;
             shmipc__svc_set_detail("reqresp: client %u request ring indices out of range", i);
             return -EBADMSG;
         }
+        s->reported[i] = 0;
+        if (head == tail)
+            return 0;
         shmipc__rr_msg *m = rr_req_slot(a, &s->g, tail);
         uint32_t len = m->len, gen = m->gen, epoch = m->epoch;
         uint64_t id = m->id;
@@ -453,6 +465,7 @@ void shmipc_server_close(shmipc_server *srv)
         rr_wake_clients(srv->svc.pattern_area, &srv->g);
     shmipc__svc_leave(&srv->svc, srv->slot);
     shmipc__svc_close(&srv->svc);
+    free(srv->reported);
     free(srv);
 }
 
