@@ -232,11 +232,11 @@ int shmipc_notifier_notify(shmipc_notifier *n, uint32_t event_id)
     atomic_fetch_add_explicit(&n->h->total, 1, memory_order_release);
     int syscalls = 0;
     for (uint32_t i = 0; i < n->g.nparts; i++) {
-        shmipc__participant *pt = &n->svc.parts[i];
-        /* acquire: role is written before ACTIVE (release). A listener not yet ACTIVE has not begun to
-         * wait, and checks the counters after announcing itself, so skipping it loses nothing. */
-        if (atomic_load_explicit(&pt->state, memory_order_acquire) != SHMIPC__PART_ACTIVE ||
-            pt->role != SHMIPC_ROLE_LISTENER)
+        /* relaxed: a hint. A listener not yet ACTIVE has not begun to wait, and checks the counters after
+         * announcing itself, so skipping it loses nothing. Notifiers' words are bumped too (their waiter
+         * count is 0, so no system call): reading the plain role word could race with a slot being
+         * claimed again. */
+        if (atomic_load_explicit(&n->svc.parts[i].state, memory_order_relaxed) != SHMIPC__PART_ACTIVE)
             continue;
         syscalls += shmipc__notify_wake(&ev_area(n->svc.pattern_area, &n->g, i)->notify, 1);
     }
