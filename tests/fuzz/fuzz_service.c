@@ -18,10 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The service name make_corpus stores in its seeds; replaced by a per-process name at run time so that
- * harnesses running at once never share an object. */
-#define SEED_NAME "fuzzsvc"
-
 static shmipc_pattern input_pattern(const uint8_t *data, size_t size)
 {
     uint32_t p = 0;
@@ -56,37 +52,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > FUZZ_MAX_INPUT)
         return 0;
-    char name[32];
-    snprintf(name, sizeof name, "fz%d", (int)getpid());
     shmipc_pattern pattern = input_pattern(data, size);
-    char segname[SHMIPC_SERVICE_NAME_MAX + 32];
-    if (shmipc__svc_segname(pattern, name, NULL, segname, sizeof segname))
-        return 0;
-    /* Give a seed's header this process's name (the field has room for either). */
-    uint8_t *copy = malloc(size ? size : 1);
-    if (!copy)
-        return 0;
-    memcpy(copy, data, size);
-    size_t noff = SHMIPC_SEGMENT_HEADER_SIZE + offsetof(shmipc__svc_hdr, name);
-    if (size >= noff + sizeof ((shmipc__svc_hdr *)0)->name && !memcmp(copy + noff, SEED_NAME, sizeof SEED_NAME))
-        memcpy(copy + noff, name, strlen(name) + 1);
-    bool ready = fuzz_ready(copy, size);
-
-    if (fuzz_named(segname, copy, size) == 0) {
-        if (ready)
+    char name[32];
+    if (fuzz_service_named(pattern, data, size, name, sizeof name) == 0) {
+        if (fuzz_ready(data, size))
             use(pattern, name);
         shmipc_gc_report rep;
         shmipc_service_gc(pattern, name, 1, &rep);
         shmipc_service_gc(pattern, name, 0, &rep);
     }
     /* A service created over the same bytes: only replaces them if they are a stale service of ours. */
-    if (fuzz_named(segname, copy, size) == 0) {
+    if (fuzz_service_named(pattern, data, size, name, sizeof name) == 0) {
         shmipc__svc_params p = {.pattern = pattern, .name = name, .max_participants = 2, .pattern_size = 64};
         shmipc__svc svc;
         if (shmipc__svc_create(&p, &svc) == 0)
             shmipc__svc_close(&svc);
     }
-    shmipc_segment_unlink(segname);
-    free(copy);
+    fuzz_service_drop(pattern, name);
     return 0;
 }

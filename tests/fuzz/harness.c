@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/fuzz/harness.c - helpers shared by the fuzz harnesses (see harness.h). */
 #include "harness.h"
-#include "segment/segment_internal.h"
+#include "service/service_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -71,4 +72,33 @@ const char *fuzz_name(char *buf, size_t cap, const char *tag)
 {
     snprintf(buf, cap, "/shmipc-fuzz-%s-%d", tag, (int)getpid());
     return buf;
+}
+
+int fuzz_service_named(shmipc_pattern pattern, const uint8_t *data, size_t size, char *name, size_t cap)
+{
+    snprintf(name, cap, "fz%d", (int)getpid());
+    char segname[SHMIPC_SERVICE_NAME_MAX + 32];
+    if (shmipc__svc_segname(pattern, name, NULL, segname, sizeof segname))
+        return -1;
+    uint8_t *copy = malloc(size ? size : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, data, size);
+    size_t off = SHMIPC_SEGMENT_HEADER_SIZE + offsetof(shmipc__svc_hdr, name);
+    if (size >= off + sizeof((shmipc__svc_hdr *)0)->name &&
+        !memcmp(copy + off, FUZZ_SEED_SERVICE, sizeof FUZZ_SEED_SERVICE))
+        snprintf((char *)copy + off, sizeof((shmipc__svc_hdr *)0)->name, "%s", name);
+    int r = fuzz_named(segname, copy, size);
+    free(copy);
+    return r;
+}
+
+void fuzz_service_drop(shmipc_pattern pattern, const char *name)
+{
+    shmipc_gc_report rep;
+    shmipc_service_gc(pattern, name, 1, &rep);
+    shmipc_service_gc(pattern, name, 0, &rep);
+    char segname[SHMIPC_SERVICE_NAME_MAX + 32];
+    if (shmipc__svc_segname(pattern, name, NULL, segname, sizeof segname) == 0)
+        shmipc_segment_unlink(segname);
 }

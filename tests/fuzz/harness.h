@@ -5,6 +5,7 @@
 #define SHMIPC_FUZZ_COMMON_H
 
 #include <shmipc/segment.h>
+#include <shmipc/service.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,5 +33,19 @@ bool fuzz_ready(const uint8_t *data, size_t size);
 
 /* A name unique to this process: "/shmipc-fuzz-<tag>-<pid>" (cap >= 64). */
 const char *fuzz_name(char *buf, size_t cap, const char *tag);
+
+/* The service name make_corpus gives its seeds; fuzz_service_named replaces it with a per-process one. */
+#define FUZZ_SEED_SERVICE "fuzzsvc"
+
+/*
+ * Write data as the main segment of service "fz<pid>" of pattern ("/shmipc.<pattern>.fz<pid>"), since
+ * services are found by name. If the service header in data names FUZZ_SEED_SERVICE, that name is
+ * replaced by the per-process one so that the seeds open. Fills name (cap >= 32) with the service name.
+ * Returns 0, or -1 if the object could not be written.
+ */
+int fuzz_service_named(shmipc_pattern pattern, const uint8_t *data, size_t size, char *name, size_t cap);
+
+/* After a harness used the service: gc it (keeping it, then removing it if unused) and unlink it. */
+void fuzz_service_drop(shmipc_pattern pattern, const char *name);
 
 #endif

@@ -3,12 +3,16 @@
  * tests/fuzz/make_corpus.c - writes the seed corpus: valid segments of each kind, so the fuzzer starts
  * from the shapes a real peer produces. Usage: make_corpus OUTDIR. Each layer adds its generator here.
  */
+#include "harness.h"
 #include "segment/segment_internal.h"
 #include "service/service_internal.h"
 
+#include <shmipc/blackboard.h>
 #include <shmipc/channel.h>
 #include <shmipc/event.h>
+#include <shmipc/evsvc.h>
 #include <shmipc/queue.h>
+#include <shmipc/reqresp.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +135,7 @@ static int service_corpus(const char *dir)
     static const char *const stats[] = {"sent", "received"};
     static const shmipc_type_info type = {.name = "fuzz_t", .size = 8, .align = 8};
     for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
-        shmipc__svc_params p = {.pattern = pats[i], .name = "fuzzsvc", .type = i % 2 ? &type : NULL,
+        shmipc__svc_params p = {.pattern = pats[i], .name = FUZZ_SEED_SERVICE, .type = i % 2 ? &type : NULL,
                                 .max_participants = 4, .pattern_size = 128, .nstats = 2, .stat_names = stats};
         shmipc__svc svc;
         if (shmipc__svc_create(&p, &svc))
@@ -190,6 +194,134 @@ static int queue_corpus(const char *dir)
     return 0;
 }
 
+/* Copy the /dev/shm object of the service FUZZ_SEED_SERVICE of pattern into the corpus of harness and of
+ * fuzz_service (which takes any service). */
+
+static int dump_service(const char *dir, const char *harness, shmipc_pattern pattern, const char *file)
+{
+    char seg[256], path[512];
+    if (shmipc__svc_segname(pattern, FUZZ_SEED_SERVICE, NULL, seg, sizeof seg))
+        return -1;
+    snprintf(path, sizeof path, "/dev/shm%s", seg);
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        return -1;
+    static uint8_t bytes[1u << 20];
+    size_t n = fread(bytes, 1, sizeof bytes, in);
+    fclose(in);
+    const char *harnesses[] = {harness, "fuzz_service"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, harnesses[i]);
+        mkdir(dir, 0755);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/%s/%s", dir, harnesses[i], file);
+        FILE *f = fopen(path, "wb");
+        if (!f)
+            return -1;
+        size_t w = fwrite(bytes, 1, n, f);
+        fclose(f);
+        if (w != n)
+            return -1;
+    }
+    return 0;
+}
+
+/* Blackboards of two shapes, dumped with their writer and a reader registered (dead when the fuzzer reads
+ * them), then after both closed. */
+static int blackboard_corpus(const char *dir)
+{
+    static const uint32_t shapes[][2] = {{16, 4}, {100, 1}};
+    static uint8_t v[128];
+    for (size_t i = 0; i < 2; i++) {
+        shmipc_blackboard_opts o = {.value_size = shapes[i][0], .entries = shapes[i][1], .max_readers = 4};
+        shmipc_bb_writer *w;
+        shmipc_bb_reader *r;
+        shmipc_blackboard_unlink(FUZZ_SEED_SERVICE);
+        if (shmipc_blackboard_writer_open(FUZZ_SEED_SERVICE, &o, &w))
+            return -1;
+        if (shmipc_blackboard_reader_open(FUZZ_SEED_SERVICE, NULL, &r)) {
+            shmipc_blackboard_writer_close(w);
+            return -1;
+        }
+        for (uint32_t k = 0; k < shapes[i][1] && k < 3; k++)
+            for (int n = 0; n <= (int)k; n++) {
+                memset(v, (int)(k * 16 + (uint32_t)n), sizeof v);
+                shmipc_blackboard_write(w, k, v, shapes[i][0]);
+            }
+        shmipc_blackboard_read(r, 0, v, sizeof v, NULL);
+        char file[64];
+        snprintf(file, sizeof file, "blackboard-%u-%u-live", shapes[i][0], shapes[i][1]);
+        int err = dump_service(dir, "fuzz_blackboard", SHMIPC_PATTERN_BLACKBOARD, file);
+        shmipc_blackboard_reader_close(r);
+        shmipc_blackboard_writer_close(w);
+        snprintf(file, sizeof file, "blackboard-%u-%u-closed", shapes[i][0], shapes[i][1]);
+        if (!err)
+            err = dump_service(dir, "fuzz_blackboard", SHMIPC_PATTERN_BLACKBOARD, file);
+        shmipc_blackboard_unlink(FUZZ_SEED_SERVICE);
+        if (err)
+            return -1;
+    }
+    return 0;
+}
+
+/* An event service with a listener and a notifier registered and events pending. */
+static int evsvc_corpus(const char *dir)
+{
+    shmipc_evsvc_opts o = {.max_events = 16, .max_participants = 4};
+    shmipc_listener *l;
+    shmipc_notifier *n;
+    shmipc_evsvc_unlink(FUZZ_SEED_SERVICE);
+    if (shmipc_listener_open(FUZZ_SEED_SERVICE, &o, &l))
+        return -1;
+    if (shmipc_notifier_open(FUZZ_SEED_SERVICE, &o, &n)) {
+        shmipc_listener_close(l);
+        return -1;
+    }
+    for (uint32_t id = 0; id < 6; id++)
+        shmipc_notifier_notify(n, id % 3 * 5);
+    shmipc_listener_wait(l, 0, NULL);
+    int err = dump_service(dir, "fuzz_evsvc", SHMIPC_PATTERN_EVENT, "evsvc-live");
+    shmipc_notifier_close(n);
+    if (!err)
+        err = dump_service(dir, "fuzz_evsvc", SHMIPC_PATTERN_EVENT, "evsvc-listener-only");
+    shmipc_listener_close(l);
+    shmipc_evsvc_unlink(FUZZ_SEED_SERVICE);
+    return err;
+}
+
+/* A request/response service with a server and a client registered, requests and responses in flight. */
+static int reqresp_corpus(const char *dir)
+{
+    shmipc_reqresp_opts o = {.max_request = 32, .max_response = 48, .depth = 4, .max_clients = 3};
+    shmipc_server *s;
+    shmipc_client *c;
+    static uint8_t b[64];
+    shmipc_reqresp_unlink(FUZZ_SEED_SERVICE);
+    if (shmipc_server_open(FUZZ_SEED_SERVICE, &o, &s))
+        return -1;
+    if (shmipc_client_open(FUZZ_SEED_SERVICE, NULL, &c)) {
+        shmipc_server_close(s);
+        return -1;
+    }
+    for (int i = 0; i < 3; i++) {
+        memset(b, i, sizeof b);
+        shmipc_client_send(c, b, (size_t)i * 10, NULL, 0);
+    }
+    shmipc_request_info ri;
+    int len = shmipc_server_receive(s, &ri, b, sizeof b, 0);
+    if (len >= 0) {
+        shmipc_server_respond(s, &ri, b, 5, SHMIPC_RR_MORE, 0);
+        shmipc_server_respond(s, &ri, b, 40, 0, 0);
+    }
+    int err = dump_service(dir, "fuzz_reqresp", SHMIPC_PATTERN_REQRESP, "reqresp-live");
+    shmipc_client_close(c);
+    shmipc_server_close(s);
+    if (!err)
+        err = dump_service(dir, "fuzz_reqresp", SHMIPC_PATTERN_REQRESP, "reqresp-closed");
+    shmipc_reqresp_unlink(FUZZ_SEED_SERVICE);
+    return err;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -197,7 +329,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (seg_corpus(argv[1]) || event_corpus(argv[1]) || channel_corpus(argv[1]) || service_corpus(argv[1]) ||
-        queue_corpus(argv[1])) {
+        queue_corpus(argv[1]) || blackboard_corpus(argv[1]) || evsvc_corpus(argv[1]) || reqresp_corpus(argv[1])) {
         perror("make_corpus");
         return 1;
     }
