@@ -9,6 +9,9 @@
 #include "helpers.h"
 #include "service/service_internal.h"
 
+#include <shmipc/blackboard.h>
+#include <shmipc/reqresp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -229,6 +232,44 @@ static int c_gc_all(const char *name, int unused)
     return expect(2, err, 0);
 }
 
+
+/* The public pattern APIs: a blackboard of this user with the given mode. */
+static int c_bb_writer(const char *name, int mode)
+{
+    shmipc_blackboard_opts o = {.value_size = 8, .mode = (unsigned)mode};
+    shmipc_bb_writer *w;
+    int err = shmipc_blackboard_writer_open(name, &o, &w);
+    if (err)
+        return expect(1, err, 0);
+    uint64_t v = 42;
+    err = shmipc_blackboard_write(w, 0, &v, sizeof v);
+    shmipc_blackboard_writer_close(w);
+    return expect(2, err, 0);
+}
+
+/* Open blackboard name as reader and as writer: both give want. */
+static int c_pattern_open(const char *name, int want)
+{
+    shmipc_bb_reader *r = NULL;
+    int res, err = shmipc_blackboard_reader_open(name, NULL, &r);
+    shmipc_blackboard_reader_close(r);
+    if ((res = expect(2, err, want)))
+        return res;
+    shmipc_bb_writer *w = NULL;
+    err = shmipc_blackboard_writer_open(name, NULL, &w);
+    shmipc_blackboard_writer_close(w);
+    return expect(3, err, want);
+}
+
+/* Become the server of reqresp name, expecting want (the name is squatted). */
+static int c_rr_server(const char *name, int want)
+{
+    shmipc_server *srv = NULL;
+    int err = shmipc_server_open(name, NULL, &srv);
+    shmipc_server_close(srv);
+    return err == 0 ? 2 : (want == 0 || err == want ? 0 : expect(3, err, want));
+}
+
 /* ---------------------------------------------------------------- tests ---- */
 
 /* A default (0600) segment and service of A: B gets -EACCES however it asks. */
@@ -411,6 +452,36 @@ static void gc_spares_live(void **state)
     close(p[1]);
 }
 
+/* The pattern APIs open services with the owner check on and offer no way to accept a foreign owner:
+ * a group-readable blackboard of A is -EPERM to B in its group, -EACCES to C outside it.
+ * A name of theirs squatted by B (world-writable) is refused by A's writer and server, and stays B's. */
+static void pattern_services(void **state)
+{
+    (void)state;
+    char name[64], seg[SHMIPC_SERVICE_NAME_MAX + 32];
+    svc_name(name, sizeof name, "pat");
+    assert_int_equal(run_as(UID_A, GID_SHARED, 0, c_bb_writer, name, 0660), 0);
+    assert_int_equal(run_as(UID_B, UID_B, GID_SHARED, c_pattern_open, name, -EPERM), 0);
+    assert_int_equal(run_as(UID_C, GID_OTHER, 0, c_pattern_open, name, -EACCES), 0);
+    assert_int_equal(shmipc__svc_segname(SHMIPC_PATTERN_BLACKBOARD, name, NULL, seg, sizeof seg), 0);
+    shmipc_segment_unlink(seg);
+
+    /* Squatting, through the public creation paths. */
+    assert_int_equal(run_as(UID_B, UID_B, 0, c_create_seg, seg, 0666), 0);
+    assert_int_equal(run_as(UID_A, UID_A, 0, c_bb_writer, name, 0), 1); /* step 1: writer_open failed */
+    char rr[SHMIPC_SERVICE_NAME_MAX + 32];
+    assert_int_equal(shmipc__svc_segname(SHMIPC_PATTERN_REQRESP, name, NULL, rr, sizeof rr), 0);
+    assert_int_equal(run_as(UID_B, UID_B, 0, c_create_seg, rr, 0666), 0);
+    assert_int_equal(run_as(UID_A, UID_A, 0, c_rr_server, name, 0), 0);
+    shmipc_segment_info info;
+    assert_int_equal(shmipc_segment_stat(seg, &info), 0);
+    assert_int_equal(info.uid, UID_B);
+    assert_int_equal(shmipc_segment_stat(rr, &info), 0);
+    assert_int_equal(info.uid, UID_B);
+    shmipc_segment_unlink(seg);
+    shmipc_segment_unlink(rr);
+}
+
 int main(void)
 {
     if (!test_is_root()) {
@@ -424,6 +495,7 @@ int main(void)
         cmocka_unit_test(symlinks_not_followed),
         cmocka_unit_test(gc_spares_foreign),
         cmocka_unit_test(gc_spares_live),
+        cmocka_unit_test(pattern_services),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
