@@ -6,4 +6,5 @@
 #include <shmipc/segment.h>
 #include <shmipc/phys.h>
 #include <shmipc/service.h>
+#include <shmipc/pubsub.h>
 #endif
