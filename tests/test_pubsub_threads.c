@@ -18,6 +18,7 @@
 
 static char g_name[64];
 static _Atomic int g_stop;
+static shmipc__ps *g_view; /* every handle of the test shares the owner's mapping */
 
 static void svc_name(char *buf, size_t cap, const char *tag)
 {
@@ -29,7 +30,7 @@ static void *pub_thread(void *arg)
 {
     uint32_t id = (uint32_t)(uintptr_t)arg;
     shmipc_publisher *pub;
-    if (shmipc_publisher_open(g_name, NULL, &pub))
+    if (shmipc__publisher_attach(g_view, 0, &pub))
         return (void *)1;
     for (uint32_t i = 0; i < PER_PUB; i++) {
         void *p;
@@ -85,6 +86,7 @@ static shmipc_publisher *create(uint32_t history, shmipc_pubsub_policy pol)
     o.max_subscribers = 8;
     shmipc_publisher *owner;
     assert_int_equal(shmipc_publisher_create(g_name, &o, &owner), 0);
+    g_view = &owner->ps;
     return owner;
 }
 
@@ -96,14 +98,14 @@ static void fan_out_wait(void **state)
     pthread_t pt[NPUB], st[NSUB + 1];
     shmipc_subscriber *subs[NSUB + 1];
     for (int i = 0; i < NSUB; i++)
-        assert_int_equal(shmipc_subscriber_open(g_name, NULL, &subs[i]), 0);
+        assert_int_equal(shmipc__subscriber_attach(g_view, 0, &subs[i]), 0);
     for (int i = 0; i < NSUB; i++)
         assert_int_equal(pthread_create(&st[i], NULL, sub_thread, subs[i]), 0);
     for (int i = 0; i < NPUB; i++)
         assert_int_equal(pthread_create(&pt[i], NULL, pub_thread, (void *)(uintptr_t)i), 0);
     /* A late joiner: history, then every later sample with no gap. */
     usleep(2000);
-    assert_int_equal(shmipc_subscriber_open(g_name, NULL, &subs[NSUB]), 0);
+    assert_int_equal(shmipc__subscriber_attach(g_view, 0, &subs[NSUB]), 0);
     assert_int_equal(pthread_create(&st[NSUB], NULL, sub_thread, subs[NSUB]), 0);
     for (int i = 0; i < NPUB; i++) {
         void *r;
@@ -126,7 +128,7 @@ static void *churn_thread(void *arg)
     (void)arg;
     while (!atomic_load(&g_stop)) {
         shmipc_subscriber *sub;
-        if (shmipc_subscriber_open(g_name, NULL, &sub))
+        if (shmipc__subscriber_attach(g_view, 0, &sub))
             return (void *)1;
         shmipc_sample s[2];
         int n = 0;

@@ -25,21 +25,16 @@ static int pub_count(const shmipc__ps *ps)
     return n;
 }
 
-static int pub_new(const char *name, const shmipc_pubsub_opts *opts, bool create, shmipc_publisher **out)
+/* Register a publisher on an opened view; on failure the view is closed. */
+static int pub_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_publisher **out)
 {
-    if (!out)
-        return -EINVAL;
-    shmipc__ps ps;
-    int err = shmipc__ps_create_or_open(&ps, name, opts, create);
-    if (err)
-        return err;
-    shmipc_publisher *pub = calloc(1, sizeof *pub + ps.max_loans * sizeof pub->loans[0]);
+    shmipc_publisher *pub = calloc(1, sizeof *pub + view->max_loans * sizeof pub->loans[0]);
     if (!pub) {
-        shmipc__ps_close(&ps);
+        shmipc__ps_close((shmipc__ps *)view);
         return -ENOMEM;
     }
-    pub->ps = ps;
-    pub->publish_timeout_ms = opts ? opts->publish_timeout_ms : 0;
+    pub->ps = *view;
+    pub->publish_timeout_ms = publish_timeout_ms;
     int slot = shmipc__svc_join(&pub->ps.svc, SHMIPC_ROLE_PUBLISHER, 0);
     if (slot >= 0 && pub_count(&pub->ps) > (int)pub->ps.max_pubs) {
         if (shmipc__svc_reclaim_dead(&pub->ps.svc) <= 0 || pub_count(&pub->ps) > (int)pub->ps.max_pubs) {
@@ -55,6 +50,24 @@ static int pub_new(const char *name, const shmipc_pubsub_opts *opts, bool create
     pub->ps.slot = slot;
     *out = pub;
     return 0;
+}
+
+int shmipc__publisher_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_publisher **out)
+{
+    shmipc__ps v = *view;
+    v.borrowed = true;
+    return pub_attach(&v, publish_timeout_ms, out);
+}
+
+static int pub_new(const char *name, const shmipc_pubsub_opts *opts, bool create, shmipc_publisher **out)
+{
+    if (!out)
+        return -EINVAL;
+    shmipc__ps ps;
+    int err = shmipc__ps_create_or_open(&ps, name, opts, create);
+    if (err)
+        return err;
+    return pub_attach(&ps, opts ? opts->publish_timeout_ms : 0, out);
 }
 
 int shmipc_publisher_create(const char *name, const shmipc_pubsub_opts *opts, shmipc_publisher **out)

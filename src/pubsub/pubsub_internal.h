@@ -146,6 +146,7 @@ typedef struct shmipc__ps {
     uint32_t flags, max_pubs, max_subs, depth, history, policy, nchunks, max_loans, max_held, align;
     uint64_t payload_max, stride;
     int slot;                     /* our participant slot, -1 if none */
+    bool borrowed;                /* the mappings belong to another handle (tests sharing one mapping) */
 } shmipc__ps;
 
 /* Kill points for tests: a child sets the hook to raise(SIGKILL) at one of them. */
@@ -223,5 +224,12 @@ struct shmipc_subscriber {
     uint32_t held[];     /* max_held chunk indices */
 };
 
+
+/* Build a handle on an already opened view (its mappings are borrowed, not closed): how the thread tests
+ * put several handles on one mapping so that ThreadSanitizer sees every access. */
+SHMIPC_INTERNAL int shmipc__publisher_attach(const shmipc__ps *view, int publish_timeout_ms,
+                                             shmipc_publisher **out);
+SHMIPC_INTERNAL int shmipc__subscriber_attach(const shmipc__ps *view, shmipc_wait_mode mode,
+                                              shmipc_subscriber **out);
 
 #endif

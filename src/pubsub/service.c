@@ -224,6 +224,8 @@ int shmipc__ps_open(shmipc__ps *ps, const char *name, const shmipc_pubsub_opts *
 
 void shmipc__ps_close(shmipc__ps *ps)
 {
+    if (ps->borrowed)
+        return;
     if (ps->pool_seg)
         shmipc_segment_close(ps->pool_seg);
     ps->pool_seg = NULL;

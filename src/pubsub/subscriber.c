@@ -66,21 +66,16 @@ static void sub_activate(shmipc__ps *ps, uint32_t j)
         ps_unlock(&ps->hist->lock);
 }
 
-int shmipc_subscriber_open(const char *name, const shmipc_pubsub_opts *opts, shmipc_subscriber **out)
+/* Register a subscriber on an opened view; on failure the view is closed. */
+static int sub_attach(const shmipc__ps *view, shmipc_wait_mode mode, shmipc_subscriber **out)
 {
-    if (!out)
-        return -EINVAL;
-    shmipc__ps ps;
-    int err = shmipc__ps_open(&ps, name, opts, true);
-    if (err)
-        return err;
-    shmipc_subscriber *sub = calloc(1, sizeof *sub + ps.max_held * sizeof sub->held[0]);
+    shmipc_subscriber *sub = calloc(1, sizeof *sub + view->max_held * sizeof sub->held[0]);
     if (!sub) {
-        shmipc__ps_close(&ps);
+        shmipc__ps_close((shmipc__ps *)view);
         return -ENOMEM;
     }
-    sub->ps = ps;
-    sub->wait_mode = opts && opts->wait_mode ? opts->wait_mode : SHMIPC_WAIT_HYBRID;
+    sub->ps = *view;
+    sub->wait_mode = mode ? mode : SHMIPC_WAIT_HYBRID;
     int slot = shmipc__svc_join(&sub->ps.svc, SHMIPC_ROLE_SUBSCRIBER, 0);
     int j = slot >= 0 ? sub_claim(&sub->ps, slot) : slot;
     if (j < 0) {
@@ -95,6 +90,24 @@ int shmipc_subscriber_open(const char *name, const shmipc_pubsub_opts *opts, shm
     sub_activate(&sub->ps, sub->j);
     *out = sub;
     return 0;
+}
+
+int shmipc__subscriber_attach(const shmipc__ps *view, shmipc_wait_mode mode, shmipc_subscriber **out)
+{
+    shmipc__ps v = *view;
+    v.borrowed = true;
+    return sub_attach(&v, mode, out);
+}
+
+int shmipc_subscriber_open(const char *name, const shmipc_pubsub_opts *opts, shmipc_subscriber **out)
+{
+    if (!out)
+        return -EINVAL;
+    shmipc__ps ps;
+    int err = shmipc__ps_open(&ps, name, opts, true);
+    if (err)
+        return err;
+    return sub_attach(&ps, opts ? opts->wait_mode : SHMIPC_WAIT_DEFAULT, out);
 }
 
 /* Pop one entry into *s. Returns 0, -EAGAIN (empty), -EBADMSG, -EPIPE. */
