@@ -62,6 +62,9 @@ static void *sub_thread(void *arg)
             return (void *)10;
         uint32_t hdr[2];
         memcpy(hdr, s.data, sizeof hdr);
+        if (s.size == SIZE && hdr[0] < NPUB && next[hdr[0]] >= 0 && hdr[1] != next[hdr[0]])
+            fprintf(stderr, "pub %u: got %u, expected %lld (seq %llu)\n", hdr[0], hdr[1], (long long)next[hdr[0]],
+                    (unsigned long long)s.sequence);
         if (s.size != SIZE || hdr[0] >= NPUB || (next[hdr[0]] >= 0 && hdr[1] != next[hdr[0]]) ||
             test_check((const char *)s.data + 8, SIZE - 8, (uint64_t)hdr[0] << 32 | hdr[1]))
             return (void *)11;
@@ -115,6 +118,8 @@ static void fan_out_wait(void **state)
     for (int i = 0; i <= NSUB; i++) {
         void *r;
         pthread_join(st[i], &r);
+        if (r)
+            fprintf(stderr, "subscriber %d failed: %d\n", i, (int)(intptr_t)r);
         assert_null(r);
         shmipc_subscriber_close(subs[i]);
     }

@@ -11,18 +11,32 @@
 
 #define PS_WAIT_SLICE_NS (20 * 1000000ull)
 
-static int pub_count(const shmipc__ps *ps)
+/* Claim a publisher slot for participant slot `slot` (max_publishers). Returns 0 or -EUSERS. */
+static int pub_claim(shmipc__ps *ps, int slot)
 {
-    int n = 0;
-    for (uint32_t i = 0; i < ps->svc.nparts; i++) {
-        const shmipc__participant *pt = &ps->svc.parts[i];
-        /* acquire: role is written before state becomes ACTIVE (release). */
-        if (atomic_load_explicit(&pt->owner, memory_order_relaxed) &&
-            atomic_load_explicit(&pt->state, memory_order_acquire) == SHMIPC__PART_ACTIVE &&
-            pt->role == SHMIPC_ROLE_PUBLISHER)
-            n++;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t k = 0; k < ps->max_pubs; k++) {
+            uint32_t expect = 0;
+            /* acq_rel: acquire pairs with the release that freed the slot. */
+            if (atomic_compare_exchange_strong_explicit(&ps->pubs[k], &expect, (uint32_t)slot + 1,
+                                                        memory_order_acq_rel, memory_order_relaxed))
+                return 0;
+        }
+        if (pass == 0 && shmipc__svc_reclaim_dead(&ps->svc) <= 0)
+            break;
     }
-    return n;
+    return -EUSERS;
+}
+
+static void pub_unclaim(shmipc__ps *ps)
+{
+    for (uint32_t k = 0; k < ps->max_pubs; k++) {
+        uint32_t mine = (uint32_t)ps->slot + 1;
+        /* release: our loans are back before the slot can be claimed again. */
+        if (atomic_compare_exchange_strong_explicit(&ps->pubs[k], &mine, 0, memory_order_release,
+                                                    memory_order_relaxed))
+            return;
+    }
 }
 
 /* Register a publisher on an opened view; on failure the view is closed. */
@@ -36,10 +50,11 @@ static int pub_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_pub
     pub->ps = *view;
     pub->publish_timeout_ms = publish_timeout_ms;
     int slot = shmipc__svc_join(&pub->ps.svc, SHMIPC_ROLE_PUBLISHER, 0);
-    if (slot >= 0 && pub_count(&pub->ps) > (int)pub->ps.max_pubs) {
-        if (shmipc__svc_reclaim_dead(&pub->ps.svc) <= 0 || pub_count(&pub->ps) > (int)pub->ps.max_pubs) {
+    if (slot >= 0) {
+        int err = pub_claim(&pub->ps, slot);
+        if (err) {
             shmipc__svc_leave(&pub->ps.svc, (uint32_t)slot);
-            slot = -EUSERS;
+            slot = err;
         }
     }
     if (slot < 0) {
@@ -206,24 +221,24 @@ static int pub_deliver(shmipc_publisher *pub, uint32_t j, uint32_t c, uint64_t s
 }
 
 /* Under the history lock: a subscriber that became active after we looked at its slot (join epoch past
- * e0) and that we did not deliver to gets the sample now, so a late joiner never misses one. */
-static void pub_catch_up_joiners(shmipc_publisher *pub, uint64_t e0, uint64_t delivered, uint32_t c, uint64_t seq)
+ * e0) and that we did not deliver to gets the sample now, so a late joiner never misses one. Nobody can
+ * join meanwhile (joining takes the history lock), so join_epoch is stable while we read it. */
+static int pub_catch_up_joiners(shmipc_publisher *pub, uint64_t e0, uint64_t delivered, uint32_t c,
+                                uint64_t seq, uint64_t deadline)
 {
     shmipc__ps *ps = &pub->ps;
+    int n = 0;
     /* relaxed: joins changes only under the history lock, which we hold. */
     if (atomic_load_explicit(&ps->hist->joins, memory_order_relaxed) == e0)
-        return;
+        return 0;
     for (uint32_t j = 0; j < ps->max_subs; j++) {
         shmipc__ps_sub *q = &ps->subs[j];
-        if (delivered & (UINT64_C(1) << j))
+        if ((delivered & (UINT64_C(1) << j)) ||
+            atomic_load_explicit(&q->state, memory_order_acquire) != PS_SUB_ACTIVE || q->join_epoch <= e0)
             continue;
-        shmipc__ps_sub_lock(ps, j);
-        bool late = atomic_load_explicit(&q->state, memory_order_relaxed) == PS_SUB_ACTIVE && q->join_epoch > e0;
-        int r = late ? shmipc__ps_push(ps, j, c, seq, true) : -1;
-        ps_unlock(&q->lock);
-        if (r == 0)
-            shmipc__notify_wake(&q->data, 1);
+        n += pub_deliver(pub, j, c, seq, deadline) == 1;
     }
+    return n;
 }
 
 int shmipc_publisher_publish(shmipc_publisher *pub, void *ptr, size_t len)
@@ -267,13 +282,13 @@ int shmipc_publisher_publish(shmipc_publisher *pub, void *ptr, size_t len)
             err = r;
         }
     }
-    shmipc__svc_stat_add(&ps->svc, PS_STAT_DELIVERED, (uint64_t)n);
     if (ps->history) {
         shmipc__ps_hist_lock(ps);
-        pub_catch_up_joiners(pub, e0, delivered, c, seq);
+        n += pub_catch_up_joiners(pub, e0, delivered, c, seq, deadline);
         shmipc__ps_hist_insert(ps, c, seq);
         ps_unlock(&ps->hist->lock);
     }
+    shmipc__svc_stat_add(&ps->svc, PS_STAT_DELIVERED, (uint64_t)n);
     ps_hook(PS_HOOK_AFTER_PUBLISH);
     pub_end_loan(pub, i);
     shmipc__svc_stat_add(&ps->svc, PS_STAT_PUBLISHED, 1);
@@ -300,6 +315,7 @@ int shmipc_publisher_close(shmipc_publisher *pub)
         return 0;
     while (pub->nloans)
         pub_end_loan(pub, 0);
+    pub_unclaim(&pub->ps);
     shmipc__svc_leave(&pub->ps.svc, (uint32_t)pub->ps.slot);
     shmipc__ps_close(&pub->ps);
     free(pub);

@@ -129,7 +129,7 @@ SHMIPC_STATIC_ASSERT(sizeof(shmipc__ps_pool_hdr) == 64, "pool header is one line
 
 /* Layout of the pattern area derived from validated options (never from offsets read back). */
 typedef struct shmipc__ps_layout {
-    size_t subs_off, chunks_off, entries_off, hist_off, hist_entries_off, size;
+    size_t subs_off, pubs_off, chunks_off, entries_off, hist_off, hist_entries_off, size;
 } shmipc__ps_layout;
 
 /* A validated view of a service (the core's svc plus local copies of every option). */
@@ -138,6 +138,7 @@ typedef struct shmipc__ps {
     shmipc_segment *pool_seg;
     shmipc__ps_hdr *hdr;
     shmipc__ps_sub *subs;
+    _Atomic uint32_t *pubs;       /* max_pubs words: participant slot + 1 of each publisher, 0 = free */
     shmipc__ps_chunk *chunks;
     shmipc__ps_entry *entries;    /* max_subs * depth */
     shmipc__ps_hist *hist;
@@ -163,7 +164,7 @@ static inline void ps_hook(int point)
         shmipc__pubsub_test_hook(point);
 }
 
-SHMIPC_INTERNAL int shmipc__ps_layout_of(uint32_t max_subs, uint32_t depth, uint32_t history, uint32_t nchunks,
+SHMIPC_INTERNAL int shmipc__ps_layout_of(uint32_t max_pubs, uint32_t max_subs, uint32_t depth, uint32_t history, uint32_t nchunks,
                                          shmipc__ps_layout *l);
 /* Validate the pattern area and fill ps's local copies and pointers (pool not mapped). */
 SHMIPC_INTERNAL int shmipc__ps_view(shmipc__ps *ps);

@@ -21,14 +21,16 @@ void shmipc_pubsub_opts_init(shmipc_pubsub_opts *opts)
 
 static bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
 
-int shmipc__ps_layout_of(uint32_t max_subs, uint32_t depth, uint32_t history, uint32_t nchunks,
-                         shmipc__ps_layout *l)
+int shmipc__ps_layout_of(uint32_t max_pubs, uint32_t max_subs, uint32_t depth, uint32_t history,
+                         uint32_t nchunks, shmipc__ps_layout *l)
 {
-    if (max_subs == 0 || max_subs > SHMIPC_PUBSUB_MAX_SUBSCRIBERS || depth == 0 || depth > SHMIPC_PS_MAX_DEPTH ||
-        history > depth || nchunks == 0 || nchunks > SHMIPC_PS_MAX_CHUNKS)
+    if (max_pubs == 0 || max_pubs > SHMIPC_PUBSUB_MAX_PUBLISHERS || max_subs == 0 ||
+        max_subs > SHMIPC_PUBSUB_MAX_SUBSCRIBERS || depth == 0 || depth > SHMIPC_PS_MAX_DEPTH || history > depth ||
+        nchunks == 0 || nchunks > SHMIPC_PS_MAX_CHUNKS)
         return -EINVAL;
     l->subs_off = sizeof(shmipc__ps_hdr);
-    l->chunks_off = l->subs_off + (size_t)max_subs * sizeof(shmipc__ps_sub);
+    l->pubs_off = l->subs_off + (size_t)max_subs * sizeof(shmipc__ps_sub);
+    l->chunks_off = shmipc__align_up(l->pubs_off + (size_t)max_pubs * sizeof(uint32_t), SHMIPC_CACHELINE);
     l->entries_off = l->chunks_off + (size_t)nchunks * sizeof(shmipc__ps_chunk);
     l->hist_off = shmipc__align_up(l->entries_off + (size_t)max_subs * depth * sizeof(shmipc__ps_entry),
                                    SHMIPC_CACHELINE);
@@ -121,7 +123,7 @@ int shmipc__ps_view(shmipc__ps *ps)
         ps->max_pubs > SHMIPC_PUBSUB_MAX_PUBLISHERS ||
         (ps->policy != SHMIPC_PUBSUB_DROP_OLDEST && ps->policy != SHMIPC_PUBSUB_WAIT) || ps->max_loans == 0 ||
         ps->max_loans > 1024 || ps->max_held == 0 || ps->max_held > 1024 ||
-        shmipc__ps_layout_of(ps->max_subs, ps->depth, ps->history, ps->nchunks, &l) ||
+        shmipc__ps_layout_of(ps->max_pubs, ps->max_subs, ps->depth, ps->history, ps->nchunks, &l) ||
         l.size > svc->pattern_size ||
         ps_chunk_geometry(ps->payload_max, ps->align, ps->nchunks, &stride, &poff, &psize) ||
         stride != ps->stride || poff != pool_off) {
@@ -130,6 +132,7 @@ int shmipc__ps_view(shmipc__ps *ps)
     }
     char *base = svc->pattern_area;
     ps->subs = (shmipc__ps_sub *)(base + l.subs_off);
+    ps->pubs = (_Atomic uint32_t *)(base + l.pubs_off);
     ps->chunks = (shmipc__ps_chunk *)(base + l.chunks_off);
     ps->entries = (shmipc__ps_entry *)(base + l.entries_off);
     ps->hist = (shmipc__ps_hist *)(base + l.hist_off);
@@ -244,7 +247,7 @@ static int ps_create(shmipc__ps *ps, const char *name, const shmipc_pubsub_opts 
     if (err)
         return err;
     shmipc__ps_layout l;
-    err = shmipc__ps_layout_of(c.max_subs, c.depth, c.history, c.nchunks, &l);
+    err = shmipc__ps_layout_of(c.max_pubs, c.max_subs, c.depth, c.history, c.nchunks, &l);
     if (err)
         return err;
     shmipc__svc_params p = {.pattern = SHMIPC_PATTERN_PUBSUB, .name = name,
@@ -338,6 +341,12 @@ static int ps_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t u
             uint64_t m = atomic_load_explicit(&ps.chunks[c].mask, memory_order_relaxed);
             if ((m & PS_LOANER_MASK) == PS_LOANER(slot))
                 shmipc__ps_chunk_drop(&ps, c, PS_LOANER_MASK);
+        }
+        for (uint32_t k = 0; k < ps.max_pubs; k++) {
+            uint32_t mine = slot + 1;
+            /* release: the loans are back before the publisher slot can be claimed again. */
+            atomic_compare_exchange_strong_explicit(&ps.pubs[k], &mine, 0, memory_order_release,
+                                                    memory_order_relaxed);
         }
     } else if (role == SHMIPC_ROLE_SUBSCRIBER) {
         for (uint32_t j = 0; j < ps.max_subs; j++)
