@@ -102,12 +102,13 @@ SHMIPC_API int shmipc_publisher_loan(shmipc_publisher *pub, size_t len, void **p
 
 /*
  * shmipc_publisher_publish - publish the loaned chunk ptr holding len bytes (fixed-size services: len
- * must be payload_size or 0). Every connected subscriber gets it; the loan ends whatever the result.
+ * must be payload_size or 0). Every connected subscriber gets it; the loan ends (except on -EINVAL).
  * With SHMIPC_PUBSUB_WAIT a full subscriber queue makes the call wait (a dead subscriber is reclaimed
  * within ~20 ms); subscribers still full after publish_timeout_ms count the sample as missed.
  * Returns the number of subscribers the sample was delivered to, or: -EINVAL (ptr not loaned by pub, or
- * bad len: then the loan is kept), -ETIMEDOUT (delivered to the others, see above), -EBADMSG (a queue in shared memory is
- * corrupt; delivered to the others).
+ * bad len: then the loan is kept), -ETIMEDOUT (delivered to the others, see above), -EINTR (a signal
+ * interrupted a wait; delivered to the others), -EBADMSG (a queue in shared memory is corrupt;
+ * delivered to the others).
  */
 SHMIPC_API int shmipc_publisher_publish(shmipc_publisher *pub, void *ptr, size_t len);
 

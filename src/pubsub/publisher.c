@@ -130,10 +130,10 @@ int shmipc_publisher_loan(shmipc_publisher *pub, size_t len, void **ptr)
 /* Index in pub->loans of the chunk at ptr, or -1. */
 static int pub_find_loan(const shmipc_publisher *pub, const void *ptr)
 {
-    const unsigned char *p = ptr;
-    if (!p || p < pub->ps.pool)
+    uintptr_t p = (uintptr_t)ptr, base = (uintptr_t)pub->ps.pool;
+    if (p < base)
         return -1;
-    uint64_t off = (uint64_t)(p - pub->ps.pool);
+    uint64_t off = (uint64_t)(p - base);
     if (off % pub->ps.stride || off / pub->ps.stride >= pub->ps.nchunks)
         return -1;
     uint32_t c = (uint32_t)(off / pub->ps.stride);

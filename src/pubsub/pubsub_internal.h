@@ -145,7 +145,7 @@ typedef struct shmipc__ps {
     shmipc__ps_entry *hist_entries;
     unsigned char *pool;          /* chunk 0; NULL for reclaim-only views */
     uint32_t flags, max_pubs, max_subs, depth, history, policy, nchunks, max_loans, max_held, align;
-    uint64_t payload_max, stride;
+    uint64_t payload_max, stride, pool_off;
     int slot;                     /* our participant slot, -1 if none */
     bool borrowed;                /* the mappings belong to another handle (tests sharing one mapping) */
 } shmipc__ps;
@@ -220,7 +220,6 @@ struct shmipc_subscriber {
     shmipc__ps ps;
     uint32_t j;          /* subscriber slot */
     uint32_t nheld;
-    uint64_t missed_base;
     shmipc_wait_mode wait_mode;
     uint32_t held[];     /* max_held chunk indices */
 };

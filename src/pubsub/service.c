@@ -116,7 +116,7 @@ int shmipc__ps_view(shmipc__ps *ps)
     ps->max_loans = h->max_loans;
     ps->max_held = h->max_held;
     ps->stride = h->stride;
-    uint64_t pool_off = h->pool_off;
+    ps->pool_off = h->pool_off;
     shmipc__ps_layout l;
     uint64_t stride, poff, psize;
     if (h->magic != SHMIPC_PS_MAGIC || (ps->flags & ~SHMIPC_PUBSUB_DYNAMIC) || ps->max_pubs == 0 ||
@@ -126,7 +126,7 @@ int shmipc__ps_view(shmipc__ps *ps)
         shmipc__ps_layout_of(ps->max_pubs, ps->max_subs, ps->depth, ps->history, ps->nchunks, &l) ||
         l.size > svc->pattern_size ||
         ps_chunk_geometry(ps->payload_max, ps->align, ps->nchunks, &stride, &poff, &psize) ||
-        stride != ps->stride || poff != pool_off) {
+        stride != ps->stride || poff != ps->pool_off) {
         shmipc__svc_set_detail("pubsub: pattern header invalid (options or geometry out of range)");
         return -EBADMSG;
     }
@@ -163,7 +163,7 @@ static int ps_pool_open(shmipc__ps *ps, const char *name, bool rdonly)
     if (err)
         return err;
     const shmipc__ps_pool_hdr *ph = shmipc_segment_data(ps->pool_seg);
-    uint64_t need = ps->hdr->pool_off + ps->stride * ps->nchunks; /* validated: cannot overflow */
+    uint64_t need = ps->pool_off + ps->stride * ps->nchunks; /* validated: cannot overflow */
     if (shmipc_segment_data_size(ps->pool_seg) < need || ph->magic != SHMIPC_PS_POOL_MAGIC ||
         ph->nchunks != ps->nchunks || ph->stride != ps->stride || ph->instance != ps->hdr->instance) {
         shmipc__svc_set_detail("pubsub: pool segment does not match the service");
@@ -171,7 +171,7 @@ static int ps_pool_open(shmipc__ps *ps, const char *name, bool rdonly)
         ps->pool_seg = NULL;
         return -EBADMSG;
     }
-    ps->pool = (unsigned char *)shmipc_segment_data(ps->pool_seg) + ps->hdr->pool_off;
+    ps->pool = (unsigned char *)shmipc_segment_data(ps->pool_seg) + ps->pool_off;
     return 0;
 }
 

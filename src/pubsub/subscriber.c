@@ -242,7 +242,7 @@ uint64_t shmipc_subscriber_missed(const shmipc_subscriber *sub)
     if (!sub)
         return 0;
     /* relaxed: a counter. */
-    return atomic_load_explicit(&sub->ps.subs[sub->j].missed, memory_order_relaxed) - sub->missed_base;
+    return atomic_load_explicit(&sub->ps.subs[sub->j].missed, memory_order_relaxed);
 }
 
 int shmipc_subscriber_close(shmipc_subscriber *sub)
