@@ -43,6 +43,7 @@ typedef struct shmipc_segment shmipc_segment;
 #define SHMIPC_TYPE_PUBSUB_POOL 5u
 #define SHMIPC_TYPE_REQRESP    6u
 #define SHMIPC_TYPE_BLACKBOARD 7u
+#define SHMIPC_TYPE_EVSVC      8u /* the event *service* (shmipc_event_* in caller memory or its own segment use SHMIPC_TYPE_EVENT) */
 #define SHMIPC_TYPE_USER       0x10000u /* first value free for applications */
 
 /* What backs a segment. */
@@ -141,7 +142,8 @@ SHMIPC_API int shmipc_segment_from_fd(int fd, const shmipc_segment_opts *opts, s
 /*
  * shmipc_segment_send_fd - send the segment's descriptor over a connected AF_UNIX socket (SCM_RIGHTS).
  * shmipc_segment_recv_fd - receive one and map it as by shmipc_segment_from_fd.
- * Errors: those of sendmsg/recvmsg, -EBADMSG (no descriptor in the message), and those of from_fd.
+ * Errors: -EINVAL (bad socket or handle), those of sendmsg/recvmsg, -EPIPE (recv: the peer closed the
+ * socket), -EBADMSG (no descriptor in the message), and those of from_fd.
  */
 SHMIPC_API int shmipc_segment_send_fd(int sock, const shmipc_segment *seg);
 SHMIPC_API int shmipc_segment_recv_fd(int sock, const shmipc_segment_opts *opts, shmipc_segment **out);

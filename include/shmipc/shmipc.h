@@ -5,6 +5,10 @@
 #include <shmipc/common.h>
 #include <shmipc/segment.h>
 #include <shmipc/phys.h>
+#include <shmipc/event.h>
+#include <shmipc/lock.h>
+#include <shmipc/channel.h>
+#include <shmipc/queue.h>
 #include <shmipc/service.h>
 #include <shmipc/pubsub.h>
 #endif

@@ -54,7 +54,7 @@ static uint32_t pattern_seg_type(shmipc_pattern p)
     case SHMIPC_PATTERN_PUBSUB: return SHMIPC_TYPE_PUBSUB;
     case SHMIPC_PATTERN_REQRESP: return SHMIPC_TYPE_REQRESP;
     case SHMIPC_PATTERN_BLACKBOARD: return SHMIPC_TYPE_BLACKBOARD;
-    case SHMIPC_PATTERN_EVENT: return SHMIPC_TYPE_EVENT;
+    case SHMIPC_PATTERN_EVENT: return SHMIPC_TYPE_EVSVC;
     default: return 0;
     }
 }
@@ -190,7 +190,7 @@ static int type_check(const shmipc_type_info *have, const shmipc_type_info *want
     static const shmipc_type_info zero;
     if (!want || !memcmp(want, &zero, sizeof zero))
         return 0;
-    if (strncmp(have->name, want->name, sizeof have->name)) {
+    if (strncmp(have->name, want->name, sizeof have->name) != 0) {
         shmipc__svc_set_detail("payload type: service has \"%s\", caller asked \"%s\"", have->name, want->name);
         return -EPROTOTYPE;
     }

@@ -72,7 +72,7 @@ int shmipc_service_describe(shmipc_pattern pattern, const char *name, shmipc_ser
 /* Parse "shmipc.<pattern>.<name>" (a /dev/shm entry). Returns 0 and fills pattern/name, or -EINVAL. */
 static int svc_parse_entry(const char *entry, shmipc_pattern *pattern, char *name, size_t cap)
 {
-    if (strncmp(entry, "shmipc.", 7))
+    if (strncmp(entry, "shmipc.", 7) != 0)
         return -EINVAL;
     const char *p = entry + 7, *dot = strchr(p, '.');
     if (!dot)
