@@ -146,6 +146,7 @@ typedef struct shmipc__ps {
     unsigned char *pool;          /* chunk 0; NULL for reclaim-only views */
     uint32_t flags, max_pubs, max_subs, depth, history, policy, nchunks, max_loans, max_held, align;
     uint64_t payload_max, stride, pool_off;
+    uint64_t me;                  /* our packed process id (lock words), cached: no getpid on the fast path */
     int slot;                     /* our participant slot, -1 if none */
     bool borrowed;                /* the mappings belong to another handle (tests sharing one mapping) */
 } shmipc__ps;

@@ -74,7 +74,7 @@ static void ps_hist_repair(shmipc__ps *ps)
  * liveness at once (reclaim) instead of after spinning a while. */
 static void ps_lock(shmipc__ps *ps, _Atomic uint64_t *lock, int which, bool check_now)
 {
-    uint64_t me = shmipc__owner_self();
+    uint64_t me = ps->me;
     for (unsigned spins = 0;; spins++) {
         uint64_t o = 0;
         /* acquire: everything the previous holder wrote under the lock is visible to us. */

@@ -104,6 +104,7 @@ int shmipc__ps_view(shmipc__ps *ps)
     shmipc__ps_hdr *h = svc->pattern_area;
     /* Copy every option once into the handle: shared memory is never re-read for geometry. */
     ps->hdr = h;
+    ps->me = shmipc__owner_self();
     ps->flags = h->flags;
     ps->max_pubs = h->max_pubs;
     ps->max_subs = h->max_subs;
