@@ -478,6 +478,39 @@ static void mismatch(void **state)
     svc_remove(name);
 }
 
+static void alignment(void **state)
+{
+    (void)state;
+    static const uint32_t aligns[] = {8, 64, 256, 4096};
+    for (size_t k = 0; k < sizeof aligns / sizeof aligns[0]; k++) {
+        char name[64];
+        svc_name(name, sizeof name, "align");
+        shmipc_pubsub_opts o;
+        shmipc_pubsub_opts_init(&o);
+        o.payload_size = 100;
+        o.payload_align = aligns[k];
+        o.flags = SHMIPC_PUBSUB_DYNAMIC;
+        shmipc_publisher *pub;
+        assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
+        shmipc_subscriber *sub;
+        assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
+        for (int i = 0; i < 6; i++) {
+            void *p;
+            assert_int_equal(shmipc_publisher_loan(pub, 10, &p), 0);
+            assert_int_equal((uintptr_t)p % aligns[k], 0);
+            assert_int_equal(shmipc_publisher_publish(pub, p, (size_t)i), 1);
+            shmipc_sample s;
+            assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), 0);
+            assert_int_equal((uintptr_t)s.data % aligns[k], 0);
+            assert_int_equal(s.size, (size_t)i); /* dynamic: each sample its own length, 0 included */
+            shmipc_subscriber_release(sub, &s);
+        }
+        shmipc_subscriber_close(sub);
+        shmipc_publisher_close(pub);
+        svc_remove(name);
+    }
+}
+
 static void gc_removes_unused(void **state)
 {
     (void)state;
@@ -508,6 +541,7 @@ int main(void)
         cmocka_unit_test(publisher_waits),
         cmocka_unit_test(blocking_receive),
         cmocka_unit_test(mismatch),
+        cmocka_unit_test(alignment),
         cmocka_unit_test(gc_removes_unused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

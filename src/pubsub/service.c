@@ -52,7 +52,10 @@ static int ps_chunk_geometry(uint64_t payload_max, uint32_t align, uint32_t nchu
     if (payload_max == 0 || payload_max > (UINT64_C(1) << 40) || !is_pow2(align) || align > SHMIPC_PS_MAX_ALIGN)
         return -EINVAL;
     *stride = (payload_max + a - 1) & ~(a - 1);
-    *pool_off = a < sizeof(shmipc__ps_pool_hdr) ? sizeof(shmipc__ps_pool_hdr) : a;
+    /* The data area starts SHMIPC_SEGMENT_HEADER_SIZE bytes into a page-aligned mapping (a <= page): place
+     * chunk 0 so that its address, not just its offset, is aligned. */
+    *pool_off = shmipc__align_up(SHMIPC_SEGMENT_HEADER_SIZE + sizeof(shmipc__ps_pool_hdr), a) -
+                SHMIPC_SEGMENT_HEADER_SIZE;
     if (*stride > (UINT64_MAX / 2 - *pool_off) / nchunks)
         return -EFBIG;
     *pool_size = *pool_off + *stride * nchunks;
