@@ -441,6 +441,109 @@ static void corruption(void **state)
     svc_remove(name);
 }
 
+/* Children publish or receive as fast as they can until killed. */
+static void torture_child(const char *name, bool publisher, unsigned seed)
+{
+    if (publisher) {
+        shmipc_publisher *pub;
+        if (shmipc_publisher_open(name, NULL, &pub))
+            _exit(1);
+        for (unsigned char v = 0;; v++) {
+            void *p;
+            if (shmipc_publisher_loan(pub, 0, &p) == 0) {
+                memset(p, v, 64);
+                if ((seed + v) % 7 == 0)
+                    shmipc_publisher_discard(pub, p);
+                else
+                    shmipc_publisher_publish(pub, p, 0);
+            }
+        }
+    }
+    shmipc_subscriber *sub;
+    if (shmipc_subscriber_open(name, NULL, &sub))
+        _exit(1);
+    shmipc_sample held[3];
+    unsigned n = 0;
+    for (unsigned k = seed;; k++) {
+        if (n < 3 && shmipc_subscriber_receive(sub, &held[n], 5) == 0) {
+            const unsigned char *d = held[n].data;
+            if (d[0] != d[63])
+                _exit(9); /* a chunk changed under a reader */
+            n++;
+        }
+        if (n && k % 2)
+            shmipc_subscriber_release(sub, &held[--n]);
+    }
+}
+
+static void torture_round(shmipc_pubsub_policy pol, unsigned round)
+{
+    char name[64];
+    svc_name(name, sizeof name, "torture");
+    shmipc_pubsub_opts o;
+    shmipc_pubsub_opts_init(&o);
+    o.payload_size = 64;
+    o.depth = 3;
+    o.history = 2;
+    o.policy = pol;
+    o.publish_timeout_ms = 50;
+    o.max_subscribers = 4;
+    shmipc_publisher *owner;
+    assert_int_equal(shmipc_publisher_create(name, &o, &owner), 0);
+    pid_t kids[5];
+    for (int i = 0; i < 5; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0)
+            torture_child(name, i < 2, round * 5 + (unsigned)i);
+    }
+    srand(round);
+    for (int i = 0; i < 5; i++) {
+        usleep(2000 + (useconds_t)(rand() % 15000));
+        kill(kids[i], SIGKILL);
+    }
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(test_wait(kids[i], 10000), 128 + SIGKILL); /* 137: never exited on an error */
+    shmipc_gc_report r;
+    assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 1, &r), 0);
+    if (getenv("PUBSUB_TORTURE_VERBOSE"))
+        print_message("round %u: published %llu delivered %llu dropped %llu\n", round,
+                      (unsigned long long)atomic_load(&owner->ps.svc.hdr->stats[PS_STAT_PUBLISHED]),
+                      (unsigned long long)atomic_load(&owner->ps.svc.hdr->stats[PS_STAT_DELIVERED]),
+                      (unsigned long long)atomic_load(&owner->ps.svc.hdr->stats[PS_STAT_DROPPED]));
+    /* Children may have reclaimed each other already: what counts is that only the owner is left. */
+    assert_true(r.participants_reclaimed <= 5);
+    for (uint32_t i = 0; i < owner->ps.svc.nparts; i++)
+        assert_int_equal(atomic_load(&owner->ps.svc.parts[i].owner) != 0, i == (uint32_t)owner->ps.slot);
+    /* Only the history holds chunks; every lock is free again. The masks are exact; the pool_used figure
+     * may be off by one per process killed between a loan's CAS and its counter update, so it is not
+     * compared here. */
+    uint32_t hist = shmipc__ps_pool_used(&owner->ps);
+    assert_true(hist <= 2);
+    for (uint32_t j = 0; j < owner->ps.max_subs; j++)
+        assert_int_equal(atomic_load(&owner->ps.subs[j].lock), 0);
+    assert_int_equal(atomic_load(&owner->ps.hist->lock), 0);
+    shmipc_subscriber *sub;
+    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
+    assert_int_equal(pub1(owner, 42), 1);
+    shmipc_sample s;
+    int got = 0;
+    while (shmipc_subscriber_receive(sub, &s, 0) == 0) {
+        got++;
+        shmipc_subscriber_release(sub, &s);
+    }
+    assert_int_equal(got, (int)hist + 1);
+    shmipc_subscriber_close(sub);
+    shmipc_publisher_close(owner);
+    svc_remove(name);
+}
+
+static void random_kills(void **state)
+{
+    (void)state;
+    for (unsigned round = 0; round < 12; round++)
+        torture_round(round % 2 ? SHMIPC_PUBSUB_WAIT : SHMIPC_PUBSUB_DROP_OLDEST, round);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +555,7 @@ int main(void)
         cmocka_unit_test(killed_mid_reclaim),
         cmocka_unit_test(restarted_publisher),
         cmocka_unit_test(corruption),
+        cmocka_unit_test(random_kills),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

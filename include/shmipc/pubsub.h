@@ -14,6 +14,10 @@
  * never blocks a publisher, and samples a dead publisher already published stay readable.
  *
  * Handles are not thread-safe: use one per thread (several handles of one process may use one service).
+ *
+ * Tools see the service through shmipc_service_describe(): options (with "in_use", the chunks held now,
+ * counted from the holder masks) and the figures "published", "delivered", "dropped" and "pool_used"
+ * (a running count that a process killed at the wrong instant can leave off by one).
  */
 #ifndef SHMIPC_PUBSUB_H
 #define SHMIPC_PUBSUB_H
