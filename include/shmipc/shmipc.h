@@ -11,4 +11,7 @@
 #include <shmipc/queue.h>
 #include <shmipc/service.h>
 #include <shmipc/pubsub.h>
+#include <shmipc/reqresp.h>
+#include <shmipc/blackboard.h>
+#include <shmipc/evsvc.h>
 #endif
