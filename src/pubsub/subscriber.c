@@ -101,7 +101,7 @@ int shmipc__subscriber_attach(const shmipc__ps *view, shmipc_wait_mode mode, shm
 
 int shmipc_subscriber_open(const char *name, const shmipc_pubsub_opts *opts, shmipc_subscriber **out)
 {
-    if (!out)
+    if (!out || (opts && (opts->wait_mode < SHMIPC_WAIT_DEFAULT || opts->wait_mode > SHMIPC_WAIT_HYBRID)))
         return -EINVAL;
     shmipc__ps ps;
     int err = shmipc__ps_open(&ps, name, opts, true);
