@@ -116,6 +116,8 @@ static int svc_is_stale(shmipc_pattern pattern, const char *segname)
     int err = shmipc_segment_stat(segname, &info);
     if (err == -ENOENT)
         return 1;
+    if (err && err != -EBADMSG && err != -EPROTO)
+        return 0; /* not even described (-EACCES, ...): info holds nothing to judge by */
     if (info.uid != geteuid())
         return 0; /* never remove another user's object: squatting is refused by the caller */
     if (err == 0 && !info.ready)

@@ -166,6 +166,11 @@ static int svc_gc_one(shmipc_pattern pattern, const char *name, svc_gc_ctx *c, b
     err = shmipc_segment_stat(segname, &si);
     if (err == -ENOENT)
         return named ? -ENOENT : 0;
+    if (err && err != -EBADMSG && err != -EPROTO) {
+        /* Not even described (another user's 0600 object gives -EACCES): si holds nothing to judge by. */
+        c->rep.skipped++;
+        return named ? (err == -EACCES ? -EPERM : err) : 0;
+    }
     if (si.uid != geteuid()) {
         c->rep.skipped++;
         return named ? -EPERM : 0;
