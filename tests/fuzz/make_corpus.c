@@ -11,6 +11,7 @@
 #include <shmipc/channel.h>
 #include <shmipc/event.h>
 #include <shmipc/evsvc.h>
+#include <shmipc/pubsub.h>
 #include <shmipc/queue.h>
 #include <shmipc/reqresp.h>
 
@@ -322,6 +323,79 @@ static int reqresp_corpus(const char *dir)
     return err;
 }
 
+/* Read /dev/shm<seg> into buf (cap bytes); returns the length or -1. */
+static long read_object(const char *seg, uint8_t *buf, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof path, "/dev/shm%s", seg);
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        return -1;
+    size_t n = fread(buf, 1, cap, in);
+    fclose(in);
+    return (long)n;
+}
+
+/* Publish/subscribe services (fixed and dynamic sizes) with a publisher and a subscriber registered,
+ * samples queued, one received and held, one loaned: the main segment and the pool, as fuzz_pubsub takes
+ * them (4-byte length of the main segment, main, pool). */
+static int pubsub_corpus(const char *dir)
+{
+    static uint8_t bytes[1u << 19];
+    static uint8_t msg[256];
+    for (int dyn = 0; dyn < 2; dyn++) {
+        shmipc_pubsub_opts o = {.payload_size = 64, .max_publishers = 2, .max_subscribers = 2, .depth = 4,
+                                .history = 2, .max_loans = 2, .max_held = 2,
+                                .flags = dyn ? SHMIPC_PUBSUB_DYNAMIC : 0u};
+        shmipc_publisher *p;
+        shmipc_subscriber *sub;
+        char seg[256], pool[256];
+        if (shmipc__svc_segname(SHMIPC_PATTERN_PUBSUB, FUZZ_SEED_SERVICE, NULL, seg, sizeof seg) ||
+            shmipc__svc_segname(SHMIPC_PATTERN_PUBSUB, FUZZ_SEED_SERVICE, "pool", pool, sizeof pool))
+            return -1;
+        shmipc_segment_unlink(seg);
+        shmipc_segment_unlink(pool);
+        if (shmipc_publisher_create(FUZZ_SEED_SERVICE, &o, &p))
+            return -1;
+        for (int i = 0; i < 3; i++)
+            shmipc_publisher_publish_copy(p, msg, dyn ? (size_t)i * 20 : 64);
+        if (shmipc_subscriber_open(FUZZ_SEED_SERVICE, &o, &sub)) {
+            shmipc_publisher_close(p);
+            return -1;
+        }
+        for (int i = 0; i < 3; i++)
+            shmipc_publisher_publish_copy(p, msg, dyn ? (size_t)i * 7 : 64);
+        shmipc_sample smp;
+        shmipc_subscriber_receive(sub, &smp, 0);
+        void *loan;
+        shmipc_publisher_loan(p, 0, &loan);
+        uint32_t main_len = 0;
+        long m = read_object(seg, bytes + 4, sizeof bytes - 4);
+        long q = m < 0 ? -1 : read_object(pool, bytes + 4 + m, sizeof bytes - 4 - (size_t)m);
+        shmipc_subscriber_close(sub);
+        shmipc_publisher_close(p);
+        shmipc_segment_unlink(seg);
+        shmipc_segment_unlink(pool);
+        if (q < 0)
+            return -1;
+        main_len = (uint32_t)m;
+        memcpy(bytes, &main_len, sizeof main_len);
+        char path[512];
+        snprintf(path, sizeof path, "%s/fuzz_pubsub", dir);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/fuzz_pubsub/pubsub-%s", dir, dyn ? "dynamic" : "fixed");
+        FILE *f = fopen(path, "wb");
+        if (!f)
+            return -1;
+        size_t total = 4 + (size_t)m + (size_t)q;
+        size_t w = fwrite(bytes, 1, total, f);
+        fclose(f);
+        if (w != total)
+            return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -329,7 +403,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (seg_corpus(argv[1]) || event_corpus(argv[1]) || channel_corpus(argv[1]) || service_corpus(argv[1]) ||
-        queue_corpus(argv[1]) || blackboard_corpus(argv[1]) || evsvc_corpus(argv[1]) || reqresp_corpus(argv[1])) {
+        queue_corpus(argv[1]) || blackboard_corpus(argv[1]) || evsvc_corpus(argv[1]) ||
+        reqresp_corpus(argv[1]) || pubsub_corpus(argv[1])) {
         perror("make_corpus");
         return 1;
     }
