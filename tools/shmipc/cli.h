@@ -27,5 +27,6 @@ int cli_parse_size(const char *s, uint64_t *out);
 
 /* Command groups, one file each. */
 int cli_cmd_segment(int argc, char **argv);
+int cli_cmd_bench(int argc, char **argv);
 
 #endif
