@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build demo test test-asan test-tsan bench torture fuzz install clean
+.PHONY: all deps build demo test test-asan test-tsan lint bench torture fuzz install clean
 
 all: build
 
@@ -16,7 +16,7 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	$(BUILD)/examples/demo/shmipc-demo --bin $(BUILD)
+	scripts/demo.sh $(BUILD)
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
@@ -31,6 +31,22 @@ test-tsan: deps
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# Static analysis with the checked-in configurations (.clang-tidy, cppcheck flags below); warnings fail.
+lint: build
+	@scripts/install-deps.sh clang-tidy cppcheck
+	clang-tidy --quiet -p $(BUILD) src/*/*.c
+	cppcheck --enable=warning,portability,performance --std=c11 --inline-suppr --error-exitcode=1 -q \
+	    -I include -I src -D_GNU_SOURCE --suppress=missingIncludeSystem src tools
+
+# libFuzzer harnesses (clang), each run FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/).
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@scripts/install-deps.sh clang libclang-rt-dev
+	CC=clang cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=Debug -DSHMIPC_FUZZ=ON \
+	    -DSHMIPC_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	cmake --build $(BUILD)-fuzz -j $(JOBS)
+	ctest --test-dir $(BUILD)-fuzz --output-on-failure -L fuzz
+
 bench: build
 	$(BUILD)/tools/shmipc/shmipc bench
 
@@ -38,4 +54,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz

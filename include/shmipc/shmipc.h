@@ -5,4 +5,5 @@
 #include <shmipc/common.h>
 #include <shmipc/segment.h>
 #include <shmipc/phys.h>
+#include <shmipc/service.h>
 #endif

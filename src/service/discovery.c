@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * service/discovery.c - finding services with no daemon: scanning /dev/shm for "shmipc.<pattern>.<name>"
+ * segments, describing them read-only for tools, and gc (reclaiming dead participants and removing
+ * services that no live process uses).
+ */
+#include "service/service_internal.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void svc_fill_info(shmipc__svc *svc, shmipc_service_info *info)
+{
+    shmipc__svc_hdr *h = svc->hdr;
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%s", h->name);
+    snprintf(info->segment, sizeof info->segment, "%s", svc->segname);
+    info->pattern = (shmipc_pattern)h->pattern;
+    info->type = h->type;
+    info->type.name[sizeof info->type.name - 1] = '\0';
+    info->max_participants = svc->nparts;
+    shmipc_segment_info si;
+    if (shmipc_segment_info_get(svc->seg, &si) == 0) {
+        info->uid = si.uid;
+        info->creator = si.creator;
+        info->created_ns = si.created_ns;
+    }
+    for (uint32_t i = 0; i < svc->nparts; i++) {
+        shmipc__participant *pt = &svc->parts[i];
+        uint64_t o = atomic_load_explicit(&pt->owner, memory_order_acquire);
+        if (!o)
+            continue;
+        int alive = shmipc__owner_alive(o);
+        info->participants++;
+        info->dead += !alive;
+        if (info->nlisted < SHMIPC_SERVICE_MAX_LISTED_PARTICIPANTS) {
+            shmipc_participant_info *pi = &info->participant[info->nlisted++];
+            pi->proc.pid = shmipc__owner_pid(o);
+            pi->proc.start_time = pt->start_time;
+            pi->slot = i;
+            pi->role = pt->role;
+            pi->alive = alive;
+        }
+    }
+    info->nstats = h->nstats <= SHMIPC_SERVICE_MAX_STATS ? h->nstats : 0;
+    for (uint32_t i = 0; i < info->nstats; i++) {
+        memcpy(info->stat_names[i], h->stat_names[i], sizeof info->stat_names[i]);
+        info->stat_names[i][sizeof info->stat_names[i] - 1] = '\0';
+        info->stats[i] = atomic_load_explicit(&h->stats[i], memory_order_relaxed);
+    }
+    const shmipc__pattern_ops *ops = shmipc__pattern_lookup(info->pattern);
+    if (ops && ops->describe)
+        ops->describe(svc, info->options, sizeof info->options);
+}
+
+int shmipc_service_describe(shmipc_pattern pattern, const char *name, shmipc_service_info *info)
+{
+    if (!info)
+        return -EINVAL;
+    shmipc__svc svc;
+    int err = shmipc__svc_open(pattern, name, NULL, SHMIPC_SEG_RDONLY | SHMIPC_SEG_ALLOW_FOREIGN, &svc);
+    if (err)
+        return err;
+    svc_fill_info(&svc, info);
+    shmipc__svc_close(&svc);
+    return 0;
+}
+
+/* Parse "shmipc.<pattern>.<name>" (a /dev/shm entry). Returns 0 and fills pattern/name, or -EINVAL. */
+static int svc_parse_entry(const char *entry, shmipc_pattern *pattern, char *name, size_t cap)
+{
+    if (strncmp(entry, "shmipc.", 7) != 0)
+        return -EINVAL;
+    const char *p = entry + 7, *dot = strchr(p, '.');
+    if (!dot)
+        return -EINVAL;
+    for (int pt = SHMIPC_PATTERN_PUBSUB; pt <= SHMIPC_PATTERN_EVENT; pt++) {
+        const char *pn = shmipc_pattern_name((shmipc_pattern)pt);
+        if ((size_t)(dot - p) == strlen(pn) && !strncmp(p, pn, (size_t)(dot - p))) {
+            *pattern = (shmipc_pattern)pt;
+            if (snprintf(name, cap, "%s", dot + 1) >= (int)cap)
+                return -EINVAL;
+            return shmipc_service_name_check(name);
+        }
+    }
+    return -EINVAL;
+}
+
+typedef int (*svc_visit_fn)(shmipc_pattern pattern, const char *name, void *arg);
+
+static int svc_scan(svc_visit_fn fn, void *arg)
+{
+    DIR *d = opendir("/dev/shm");
+    if (!d)
+        return -errno;
+    struct dirent *e;
+    int err = 0;
+    while ((e = readdir(d)) != NULL) {
+        shmipc_pattern pattern;
+        char name[SHMIPC_SERVICE_NAME_MAX + 1];
+        if (svc_parse_entry(e->d_name, &pattern, name, sizeof name))
+            continue;
+        err = fn(pattern, name, arg);
+        if (err)
+            break;
+    }
+    closedir(d);
+    return err;
+}
+
+typedef struct svc_list_ctx {
+    shmipc_service_info *items;
+    size_t count, cap;
+} svc_list_ctx;
+
+static int svc_list_visit(shmipc_pattern pattern, const char *name, void *arg)
+{
+    svc_list_ctx *c = arg;
+    if (c->count == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 8;
+        shmipc_service_info *n = realloc(c->items, ncap * sizeof *n);
+        if (!n)
+            return -ENOMEM;
+        c->items = n;
+        c->cap = ncap;
+    }
+    /* Companion segments ("NAME.pool") parse as services too; describe rejects them (wrong type). */
+    if (shmipc_service_describe(pattern, name, &c->items[c->count]) == 0)
+        c->count++;
+    return 0;
+}
+
+int shmipc_service_list(shmipc_service_info **list, size_t *count)
+{
+    if (!list || !count)
+        return -EINVAL;
+    svc_list_ctx c = {0};
+    int err = svc_scan(svc_list_visit, &c);
+    if (err) {
+        free(c.items);
+        return err;
+    }
+    *list = c.items;
+    *count = c.count;
+    return 0;
+}
+
+typedef struct svc_gc_ctx {
+    int keep_unused;
+    shmipc_gc_report rep;
+} svc_gc_ctx;
+
+static int svc_gc_one(shmipc_pattern pattern, const char *name, svc_gc_ctx *c, bool named)
+{
+    char segname[SHMIPC_SERVICE_NAME_MAX + 32];
+    int err = shmipc__svc_segname(pattern, name, NULL, segname, sizeof segname);
+    if (err)
+        return err;
+    shmipc_segment_info si;
+    err = shmipc_segment_stat(segname, &si);
+    if (err == -ENOENT)
+        return named ? -ENOENT : 0;
+    if (si.uid != geteuid()) {
+        c->rep.skipped++;
+        return named ? -EPERM : 0;
+    }
+    c->rep.services_seen++;
+    if (err == 0 && !si.ready) {
+        /* Creator died before finishing: nobody can ever use it. */
+        if (!si.creator_alive && !c->keep_unused && shmipc_segment_unlink(segname) == 0)
+            c->rep.services_removed++;
+        return 0;
+    }
+    shmipc__svc svc;
+    err = shmipc__svc_open(pattern, name, NULL, 0, &svc);
+    if (err) {
+        c->rep.skipped++;
+        return 0; /* a companion segment, another pattern's, or corrupt: never removed blindly */
+    }
+    int n = shmipc__svc_reclaim_dead(&svc);
+    if (n > 0)
+        c->rep.participants_reclaimed += (uint32_t)n;
+    int in_use = shmipc__svc_in_use(&svc);
+    shmipc__svc_close(&svc);
+    if (!in_use && !c->keep_unused) {
+        if (shmipc_segment_unlink(segname) == 0)
+            c->rep.services_removed++;
+        const shmipc__pattern_ops *ops = shmipc__pattern_lookup(pattern);
+        if (ops && ops->unlink_companions)
+            ops->unlink_companions(name);
+    }
+    return 0;
+}
+
+static int svc_gc_visit(shmipc_pattern pattern, const char *name, void *arg)
+{
+    svc_gc_one(pattern, name, arg, false);
+    return 0;
+}
+
+int shmipc_service_gc(shmipc_pattern pattern, const char *name, int keep_unused, shmipc_gc_report *report)
+{
+    svc_gc_ctx c = {.keep_unused = keep_unused};
+    int err;
+    if (name)
+        err = svc_gc_one(pattern, name, &c, true);
+    else
+        err = svc_scan(svc_gc_visit, &c);
+    if (report)
+        *report = c.rep;
+    return err;
+}

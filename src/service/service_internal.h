@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * service/service_internal.h - the core every service pattern is built on: the service header at the
+ * start of a service's main segment, the participant table, and the crash-safe reclaim protocol.
+ * Patterns (pubsub, reqresp, blackboard, event) register a shmipc__pattern_ops so that discovery and gc
+ * can describe them and reclaim what their dead participants held.
+ */
+#ifndef SHMIPC_SERVICE_INTERNAL_H
+#define SHMIPC_SERVICE_INTERNAL_H
+
+#include "segment/segment_internal.h"
+#include <shmipc/service.h>
+
+#define SHMIPC_SVC_MAGIC 0x31435653u /* "SVC1" */
+#define SHMIPC_SVC_VERSION 1u
+#define SHMIPC_SVC_HDR_SIZE 512u
+#define SHMIPC_SVC_MAX_PARTICIPANTS 1024u
+/* A pattern value only the core's own tests use (no ops, never listed). */
+#define SHMIPC__PATTERN_TEST ((shmipc_pattern)15)
+
+/*
+ * Service header at offset 0 of the main segment's data area. Written once by the creator before the
+ * segment is published (ready, release); read-only afterwards except the stats, which the pattern updates
+ * with relaxed atomics (figures for tools, not synchronisation).
+ */
+typedef struct shmipc__svc_hdr {
+    uint32_t magic;              /*   0: SHMIPC_SVC_MAGIC */
+    uint32_t version;            /*   4 */
+    uint32_t pattern;            /*   8: shmipc_pattern */
+    uint32_t flags;              /*  12: pattern-specific */
+    char name[128];              /*  16: NUL-terminated service name */
+    shmipc_type_info type;       /* 144: 80 bytes */
+    uint32_t max_participants;   /* 224 */
+    uint32_t participants_off;   /* 228: offset of the participant table from the data area start */
+    uint32_t pattern_off;        /* 232: offset of the pattern's own header */
+    uint32_t pattern_size;       /* 236: its size in bytes */
+    uint32_t nstats;             /* 240: <= SHMIPC_SERVICE_MAX_STATS */
+    uint8_t reserved[12];        /* 244 */
+    char stat_names[SHMIPC_SERVICE_MAX_STATS][24]; /* 256: written once by the creator */
+    _Atomic uint64_t stats[SHMIPC_SERVICE_MAX_STATS]; /* 448..511: relaxed counters */
+} shmipc__svc_hdr;
+
+SHMIPC_STATIC_ASSERT(sizeof(shmipc_type_info) == 80, "type info is 80 bytes");
+SHMIPC_STATIC_ASSERT(sizeof(shmipc__svc_hdr) == SHMIPC_SVC_HDR_SIZE, "service header is 512 bytes");
+SHMIPC_STATIC_ASSERT(offsetof(shmipc__svc_hdr, stats) == 448, "stats offset");
+
+/*
+ * A participant slot, one cache line. owner packs the process identity into one word so it can be
+ * claimed with a single CAS: bits 63..42 pid (pid_max <= 2^22), bits 41..0 the low bits of the start
+ * time. 0 = free.
+ *
+ * Lifecycle: claim (CAS owner 0 -> me, acq_rel) -> the owner writes role/pattern fields -> state = ACTIVE
+ * (release). Clean leave: pattern cleanup -> state = FREE -> owner = 0 (release).
+ * Reclaim of a dead owner: CAS reclaimer 0 -> me (or a dead reclaimer -> me), pattern reclaim (must be
+ * idempotent: a reclaimer killed halfway is followed by another that redoes it), state = FREE,
+ * reclaimer = 0, owner = 0 (release). A participant whose owner word still names a dead process is
+ * therefore always reclaimed again, never lost; one whose owner is 0 is never reclaimed twice.
+ */
+typedef struct shmipc__participant {
+    _Atomic uint64_t owner;      /*  0: packed pid/start, 0 = free */
+    _Atomic uint64_t reclaimer;  /*  8: packed id of the process reclaiming this slot, 0 = none */
+    _Atomic uint32_t state;      /* 16: SHMIPC__PART_* */
+    uint32_t role;               /* 20: SHMIPC_ROLE_*, written by the owner before ACTIVE */
+    uint64_t start_time;         /* 24: full start time of the owner (for tools) */
+    int32_t pid;                 /* 32: owner pid (for tools) */
+    uint32_t user;               /* 36: pattern-specific (e.g. a subscriber queue index) */
+    uint8_t pad[24];             /* 40..63 */
+} shmipc__participant;
+
+SHMIPC_STATIC_ASSERT(sizeof(shmipc__participant) == 64, "participant slot is one cache line");
+
+#define SHMIPC__PART_FREE 0u
+#define SHMIPC__PART_CLAIMED 1u
+#define SHMIPC__PART_ACTIVE 2u
+
+/* Pack / check a process identity. */
+SHMIPC_INTERNAL uint64_t shmipc__owner_pack(const shmipc_proc_id *id);
+SHMIPC_INTERNAL uint64_t shmipc__owner_self(void);
+SHMIPC_INTERNAL int shmipc__owner_alive(uint64_t owner); /* 1 alive, 0 dead; owner 0 -> 0 */
+SHMIPC_INTERNAL int32_t shmipc__owner_pid(uint64_t owner);
+
+/* An open service (the core's part of every pattern handle). */
+typedef struct shmipc__svc {
+    shmipc_segment *seg;
+    shmipc__svc_hdr *hdr;           /* == shmipc_segment_data(seg) */
+    shmipc__participant *parts;     /* participant table (validated at open) */
+    uint32_t nparts;                /* validated max_participants */
+    void *pattern_area;             /* validated pattern header */
+    size_t pattern_size;
+    char segname[SHMIPC_SERVICE_NAME_MAX + 32];
+} shmipc__svc;
+
+typedef struct shmipc__svc_params {
+    shmipc_pattern pattern;
+    const char *name;
+    const shmipc_type_info *type;  /* NULL = untyped */
+    uint32_t max_participants;
+    uint32_t flags;
+    size_t pattern_size;           /* bytes of the pattern's own header (placed after the table) */
+    unsigned mode;                 /* segment permissions, 0 = 0600 */
+    uint32_t nstats;
+    const char *const *stat_names;
+} shmipc__svc_params;
+
+/* Segment name of a service: "/shmipc.<pattern>.<name>[.<suffix>]". Returns 0, -EINVAL, -ENAMETOOLONG. */
+SHMIPC_INTERNAL int shmipc__svc_segname(shmipc_pattern pattern, const char *name, const char *suffix,
+                                        char *buf, size_t cap);
+
+/*
+ * Create a service segment (unpublished: the pattern initialises pattern_area, then calls
+ * shmipc__svc_publish). If the name exists but no live process uses it (stale after a crash), it is
+ * unlinked and created anew. -EEXIST if a live service of that name exists.
+ */
+SHMIPC_INTERNAL int shmipc__svc_create(const shmipc__svc_params *p, shmipc__svc *svc);
+SHMIPC_INTERNAL int shmipc__svc_publish(shmipc__svc *svc);
+/* Open and validate; type (may be NULL/all zero = any) must match or -EPROTOTYPE with a detail. */
+SHMIPC_INTERNAL int shmipc__svc_open(shmipc_pattern pattern, const char *name, const shmipc_type_info *type,
+                                     unsigned seg_flags, shmipc__svc *svc);
+SHMIPC_INTERNAL void shmipc__svc_close(shmipc__svc *svc);
+/* Is there any live participant (or a live creator still initialising)? */
+SHMIPC_INTERNAL int shmipc__svc_in_use(const shmipc__svc *svc);
+
+/* Register the caller with role; reclaims dead participants first if the table is full.
+ * Returns the slot index or -EUSERS. */
+SHMIPC_INTERNAL int shmipc__svc_join(shmipc__svc *svc, uint32_t role, uint32_t user);
+/* Leave cleanly (the pattern has already released what the slot held). */
+SHMIPC_INTERNAL void shmipc__svc_leave(shmipc__svc *svc, uint32_t slot);
+/* Reclaim every dead participant (calling the pattern's reclaim); returns the number reclaimed. */
+SHMIPC_INTERNAL int shmipc__svc_reclaim_dead(shmipc__svc *svc);
+
+SHMIPC_INTERNAL void shmipc__svc_set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static inline void shmipc__svc_stat_add(shmipc__svc *svc, unsigned i, uint64_t v)
+{
+    /* relaxed: figures for tools, never used to synchronise. */
+    atomic_fetch_add_explicit(&svc->hdr->stats[i], v, memory_order_relaxed);
+}
+
+/* What a pattern tells the core. Each pattern defines one (weak references in service/patterns.c). */
+typedef struct shmipc__pattern_ops {
+    shmipc_pattern pattern;
+    uint32_t seg_type;                 /* SHMIPC_TYPE_* of the main segment */
+    /* Validate the pattern area of a freshly opened service (hostile peer): 0 or -EBADMSG. */
+    int (*validate)(shmipc__svc *svc);
+    /* Release what the dead participant in slot held. Must be idempotent and safe against a concurrent
+     * reclaimer having done part of it. Called with the slot's reclaimer word held by the caller. */
+    int (*reclaim)(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t user);
+    /* Describe options in words for tools (may be NULL). */
+    void (*describe)(const shmipc__svc *svc, char *buf, size_t cap);
+    /* Unlink companion segments when the service is removed (may be NULL). */
+    void (*unlink_companions)(const char *name);
+} shmipc__pattern_ops;
+
+SHMIPC_INTERNAL const shmipc__pattern_ops *shmipc__pattern_lookup(shmipc_pattern pattern);
+
+#endif
