@@ -24,7 +24,7 @@
 /* Most receiver processes one transport may ask for (fan-out 1 -> N, for pub/sub). */
 #define BENCH_MAX_RECEIVERS 8
 /* Every message starts with its 8-byte sequence number, so this is the smallest payload. */
-#define BENCH_MIN_SIZE 8
+#define BENCH_MIN_SIZE 8u
 #define BENCH_MAX_SIZE (64u << 20)
 
 typedef enum bench_mode {

@@ -350,7 +350,7 @@ static void run_cell(cell *c, bench_result *r)
 {
     const bench_config *cfg = c->cfg;
     bench_ctx *ctx = &c->ctx;
-    pid_t pids[BENCH_MAX_RECEIVERS];
+    pid_t pids[BENCH_MAX_RECEIVERS] = {0};
     unsigned nforked = 0;
     int err;
     bench_hist *h = NULL;
