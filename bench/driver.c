@@ -490,7 +490,7 @@ kill:
             r->msgs_per_s = (double)msgs / r->elapsed_s;
             r->bytes_per_s = r->msgs_per_s * (double)ctx->size;
         }
-    } else {
+    } else if (h) {
         r->messages = h->count;
         r->cpu_ns_per_msg = h->count ? (double)cpu / (double)h->count : 0;
         r->p50 = bench_hist_quantile(h, 0.50);
