@@ -195,6 +195,69 @@ static void table_throughput(FILE *f, const bench_config *cfg, const bench_resul
     }
 }
 
+/*
+ * Issue 3's targets for the channel, checked when both sides of a comparison ran: each compares a value
+ * of mechanism a with one of b (same mode and size) and passes when a <= b * factor ("at most") or
+ * a >= b * factor ("at least").
+ */
+typedef enum target_value { T_P50, T_MSGS_PER_S, T_CPU } target_value;
+typedef struct target {
+    const char *what;
+    bench_mode mode;
+    size_t size;
+    const char *a, *b;
+    target_value value;
+    bool at_least;
+    double factor;
+} target;
+
+static const target targets[] = {
+    {"busy-poll 64 B latency within 1.5x of the bare cache line", BENCH_LATENCY, 64, "channel-spin", "cacheline",
+     T_P50, false, 1.5},
+    {"busy-poll 64 B streaming at least half of a bare ring", BENCH_THROUGHPUT, 64, "channel-spin", "ring",
+     T_MSGS_PER_S, true, 0.5},
+    {"blocking 64 B latency no slower than a pipe", BENCH_LATENCY, 64, "channel-block", "pipe", T_P50, false, 1.0},
+    {"spin-then-sleep 64 B latency as fast as busy-poll (within 1.2x) when dense", BENCH_LATENCY, 64,
+     "channel-hybrid", "channel-spin", T_P50, false, 1.2},
+    {"spin-then-sleep CPU per message as low as blocking (within 1.5x) at a low rate", BENCH_LOWRATE, 0,
+     "channel-hybrid", "channel-block", T_CPU, false, 1.5},
+};
+
+static double target_get(const bench_result *x, target_value v)
+{
+    return v == T_P50 ? (double)x->p50 : v == T_MSGS_PER_S ? x->msgs_per_s : x->cpu_ns_per_msg;
+}
+
+static const bench_result *find_any_size(const bench_result *r, size_t n, bench_mode mode, const char *name,
+                                         size_t size)
+{
+    if (size)
+        return find(r, n, mode, name, size);
+    for (size_t i = 0; i < n; i++)
+        if (r[i].mode == mode && r[i].status == BENCH_OK && !strcmp(r[i].transport->name, name))
+            return &r[i];
+    return NULL;
+}
+
+static void report_targets(FILE *f, const bench_result *r, size_t n)
+{
+    bool header = false;
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        const target *t = &targets[i];
+        const bench_result *a = find_any_size(r, n, t->mode, t->a, t->size);
+        const bench_result *b = find_any_size(r, n, t->mode, t->b, t->size);
+        if (!a || !b)
+            continue;
+        if (!header) {
+            fprintf(f, "\nTargets (issue 3), from this run:\n");
+            header = true;
+        }
+        double va = target_get(a, t->value), vb = target_get(b, t->value);
+        bool met = t->at_least ? va >= vb * t->factor : va <= vb * t->factor;
+        fprintf(f, "  %-6s %s: %s / %s = %.2f\n", met ? "met" : "MISSED", t->what, t->a, t->b, vb > 0 ? va / vb : 0);
+    }
+}
+
 void bench_report_table(FILE *f, const bench_config *cfg, const bench_machine *m, const bench_result *r, size_t n)
 {
     fprintf(f, "shmipc bench: %s, %u CPUs, %s, %s\n", m->cpu_model, m->ncpus, m->kernel, m->date);
@@ -213,6 +276,7 @@ void bench_report_table(FILE *f, const bench_config *cfg, const bench_machine *m
         else
             table_latency(f, cfg, r, n, (bench_mode)mode);
     }
+    report_targets(f, r, n);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -258,7 +322,8 @@ void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m,
         const char *ref = reference(r, n, x->mode);
         fprintf(f, "%s\n    {\"mode\": \"%s\", \"mechanism\": ", i ? "," : "", bench_mode_name(x->mode));
         json_str(f, x->transport->name);
-        fprintf(f, ", \"size\": %zu, \"status\": \"%s\"", x->size, status_name(x->status));
+        fprintf(f, ", \"busy_wait\": %s, \"size\": %zu, \"status\": \"%s\"", x->transport->spins ? "true" : "false",
+                x->size, status_name(x->status));
         if (x->status != BENCH_OK) {
             fprintf(f, ", \"note\": ");
             json_str(f, x->note);
