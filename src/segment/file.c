@@ -24,7 +24,7 @@ int shmipc_segment_file_open(const char *path, const shmipc_segment_opts *opts, 
     if (!path || !*path || !out)
         return -EINVAL;
     bool rdonly = opts && (opts->flags & SHMIPC_SEG_RDONLY);
-    int fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     return shmipc__seg_attach_fd(fd, SHMIPC_BACKING_FILE, path, opts, true, out);

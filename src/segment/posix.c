@@ -51,7 +51,8 @@ int shmipc_segment_open(const char *name, const shmipc_segment_opts *opts, shmip
     if (!out)
         return -EINVAL;
     bool rdonly = opts && (opts->flags & SHMIPC_SEG_RDONLY);
-    int fd = shm_open(name, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+    /* O_NONBLOCK: a FIFO planted under the name must not hang us in open (attach then rejects it). */
+    int fd = shm_open(name, (rdonly ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     return shmipc__seg_attach_fd(fd, SHMIPC_BACKING_POSIX, name, opts, true, out);
@@ -93,7 +94,7 @@ int shmipc_segment_stat(const char *name, shmipc_segment_info *info)
         return err;
     if (!info)
         return -EINVAL;
-    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+    int fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
     struct stat st;
@@ -103,7 +104,7 @@ int shmipc_segment_stat(const char *name, shmipc_segment_info *info)
         return err;
     }
     const shmipc__seg_hdr *h = NULL;
-    if ((uint64_t)st.st_size >= SHMIPC_SEGMENT_HEADER_SIZE) {
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= SHMIPC_SEGMENT_HEADER_SIZE) {
         h = mmap(NULL, SHMIPC_SEGMENT_HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
         if (h == MAP_FAILED)
             h = NULL;
