@@ -115,6 +115,24 @@ static void not_ok(FILE *f, const bench_result *x)
         fprintf(f, "error: %s: %s\n", x->note, strerror(x->err < 0 ? -x->err : x->err));
 }
 
+/* Start row j of a table (NULL past the last): the size when it changes (*last holds the previous
+ * row's), the mechanism, and for a cell that did not run normally the whole rest of the row. */
+static const bench_result *row_start(FILE *f, const bench_result *r, size_t n, bench_mode mode, size_t j,
+                                     size_t *last)
+{
+    const bench_result *x = by_size(r, n, mode, j);
+    if (!x)
+        return NULL;
+    char sz[32] = "";
+    if (j == 0 || x->size != *last)
+        fmt_size(sz, sizeof sz, x->size);
+    *last = x->size;
+    fprintf(f, "%-8s %-15s ", sz, x->transport->name);
+    if (x->status != BENCH_OK)
+        not_ok(f, x);
+    return x;
+}
+
 static void table_latency(FILE *f, const bench_config *cfg, const bench_result *r, size_t n, bench_mode mode)
 {
     const char *ref = reference(r, n, mode);
@@ -128,20 +146,10 @@ static void table_latency(FILE *f, const bench_config *cfg, const bench_result *
         fprintf(f, "ratio = p50 / p50 of %s at the same size (2.00 = twice as slow)\n", ref);
     fprintf(f, "%-8s %-15s %9s %9s %9s %9s %7s %9s%s\n", "size", "mechanism", "p50", "p99", "p99.9", "max", "ratio",
             "cpu/rt", mode == BENCH_LOWRATE ? "  cpu/core" : "");
-    size_t last = (size_t)-1;
-    for (size_t j = 0; j < n; j++) {
-        const bench_result *x = by_size(r, n, mode, j);
-        if (!x)
+    const bench_result *x;
+    for (size_t j = 0, last = 0; (x = row_start(f, r, n, mode, j, &last)) != NULL; j++) {
+        if (x->status != BENCH_OK)
             continue;
-        char sz[32] = "";
-        if (x->size != last)
-            fmt_size(sz, sizeof sz, x->size);
-        last = x->size;
-        fprintf(f, "%-8s %-15s ", sz, x->transport->name);
-        if (x->status != BENCH_OK) {
-            not_ok(f, x);
-            continue;
-        }
         char a[24], b[24], c[24], d[24], e[24];
         bench_fmt_ns(a, sizeof a, (double)x->p50);
         bench_fmt_ns(b, sizeof b, (double)x->p99);
@@ -168,20 +176,10 @@ static void table_throughput(FILE *f, const bench_config *cfg, const bench_resul
     if (ref)
         fprintf(f, "ratio = messages/s / messages/s of %s at the same size (0.50 = half as many)\n", ref);
     fprintf(f, "%-8s %-15s %11s %10s %7s %9s\n", "size", "mechanism", "msgs/s", "GB/s", "ratio", "cpu/msg");
-    size_t last = (size_t)-1;
-    for (size_t j = 0; j < n; j++) {
-        const bench_result *x = by_size(r, n, BENCH_THROUGHPUT, j);
-        if (!x)
+    const bench_result *x;
+    for (size_t j = 0, last = 0; (x = row_start(f, r, n, BENCH_THROUGHPUT, j, &last)) != NULL; j++) {
+        if (x->status != BENCH_OK)
             continue;
-        char sz[32] = "";
-        if (x->size != last)
-            fmt_size(sz, sizeof sz, x->size);
-        last = x->size;
-        fprintf(f, "%-8s %-15s ", sz, x->transport->name);
-        if (x->status != BENCH_OK) {
-            not_ok(f, x);
-            continue;
-        }
         char a[24], e[24];
         fmt_rate(a, sizeof a, x->msgs_per_s);
         bench_fmt_ns(e, sizeof e, x->cpu_ns_per_msg);
