@@ -140,7 +140,7 @@ static void table_latency(FILE *f, const bench_config *cfg, const bench_result *
         fprintf(f, "\nLatency, one way (= round trip / 2), at most %llu round trips or %.2f s per cell after warm-up\n",
                 (unsigned long long)cfg->iterations, cfg->duration_s);
     else
-        fprintf(f, "\nLow rate: %llu round trips/s of %zu B (%llu of them); CPU of both processes while mostly idle\n",
+        fprintf(f, "\nLow rate: %llu round trips/s of %zu B (%llu of them); CPU of all processes while mostly idle\n",
                 (unsigned long long)cfg->lowrate_hz, cfg->lowrate_size, (unsigned long long)cfg->lowrate_count);
     if (ref)
         fprintf(f, "ratio = p50 / p50 of %s at the same size (2.00 = twice as slow)\n", ref);
