@@ -131,6 +131,9 @@ extern const bench_transport bench_t_unix_stream;
 extern const bench_transport bench_t_unix_dgram;
 extern const bench_transport bench_t_mq;
 extern const bench_transport bench_t_tcp;
+extern const bench_transport bench_t_channel_spin;
+extern const bench_transport bench_t_channel_block;
+extern const bench_transport bench_t_channel_hybrid;
 
 /* All transports in table order (bench/transports.c); *count receives their number. */
 const bench_transport *const *bench_transports(size_t *count);
