@@ -8,5 +8,6 @@
 #include <shmipc/event.h>
 #include <shmipc/lock.h>
 #include <shmipc/channel.h>
+#include <shmipc/queue.h>
 #include <shmipc/service.h>
 #endif
