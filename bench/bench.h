@@ -134,6 +134,8 @@ extern const bench_transport bench_t_tcp;
 extern const bench_transport bench_t_channel_spin;
 extern const bench_transport bench_t_channel_block;
 extern const bench_transport bench_t_channel_hybrid;
+extern const bench_transport bench_t_queue_spin;
+extern const bench_transport bench_t_queue_hybrid;
 
 /* All transports in table order (bench/transports.c); *count receives their number. */
 const bench_transport *const *bench_transports(size_t *count);

@@ -13,6 +13,8 @@ static const bench_transport *const all[] = {
     &bench_t_channel_spin,
     &bench_t_channel_hybrid,
     &bench_t_channel_block,
+    &bench_t_queue_spin,
+    &bench_t_queue_hybrid,
     &bench_t_pipe,
     &bench_t_unix_stream,
     &bench_t_unix_dgram,
