@@ -138,22 +138,45 @@ static void ch_detach(bench_ctx *ctx)
     }
 }
 
-#define CHANNEL_TRANSPORT(suffix, setupfn, spinning, desc)                                                     \
-    const bench_transport bench_t_channel_##suffix = {                                                        \
-        .name = "channel-" #suffix,                                                                           \
-        .description = desc,                                                                                  \
-        .caps = BENCH_CAP_ALL,                                                                                \
-        .spins = spinning,                                                                                    \
-        .setup = setupfn,                                                                                     \
-        .attach = ch_attach,                                                                                  \
-        .send_begin = ch_send_begin,                                                                          \
-        .send_commit = ch_send_commit,                                                                        \
-        .recv_begin = ch_recv_begin,                                                                          \
-        .recv_end = ch_recv_end,                                                                              \
-        .detach = ch_detach,                                                                                  \
-        .teardown = ch_teardown,                                                                              \
-    }
+const bench_transport bench_t_channel_spin = {
+    .name = "channel-spin",
+    .description = "shmipc channel, zero-copy, busy-poll (SHMIPC_WAIT_SPIN)",
+    .caps = BENCH_CAP_ALL,
+    .spins = true,
+    .setup = ch_setup_spin,
+    .attach = ch_attach,
+    .send_begin = ch_send_begin,
+    .send_commit = ch_send_commit,
+    .recv_begin = ch_recv_begin,
+    .recv_end = ch_recv_end,
+    .detach = ch_detach,
+    .teardown = ch_teardown,
+};
 
-CHANNEL_TRANSPORT(spin, ch_setup_spin, true, "shmipc channel, zero-copy, busy-poll (SHMIPC_WAIT_SPIN)");
-CHANNEL_TRANSPORT(block, ch_setup_block, false, "shmipc channel, zero-copy, futex sleep (SHMIPC_WAIT_BLOCK)");
-CHANNEL_TRANSPORT(hybrid, ch_setup_hybrid, false, "shmipc channel, zero-copy, spin then sleep (SHMIPC_WAIT_HYBRID)");
+const bench_transport bench_t_channel_hybrid = {
+    .name = "channel-hybrid",
+    .description = "shmipc channel, zero-copy, spin then sleep (SHMIPC_WAIT_HYBRID)",
+    .caps = BENCH_CAP_ALL,
+    .setup = ch_setup_hybrid,
+    .attach = ch_attach,
+    .send_begin = ch_send_begin,
+    .send_commit = ch_send_commit,
+    .recv_begin = ch_recv_begin,
+    .recv_end = ch_recv_end,
+    .detach = ch_detach,
+    .teardown = ch_teardown,
+};
+
+const bench_transport bench_t_channel_block = {
+    .name = "channel-block",
+    .description = "shmipc channel, zero-copy, futex sleep (SHMIPC_WAIT_BLOCK)",
+    .caps = BENCH_CAP_ALL,
+    .setup = ch_setup_block,
+    .attach = ch_attach,
+    .send_begin = ch_send_begin,
+    .send_commit = ch_send_commit,
+    .recv_begin = ch_recv_begin,
+    .recv_end = ch_recv_end,
+    .detach = ch_detach,
+    .teardown = ch_teardown,
+};
