@@ -26,6 +26,8 @@
 /* Every message starts with its 8-byte sequence number, so this is the smallest payload. */
 #define BENCH_MIN_SIZE 8u
 #define BENCH_MAX_SIZE (64u << 20)
+/* Most runs of one cell (--repeat). */
+#define BENCH_MAX_REPEAT 15u
 
 typedef enum bench_mode {
     BENCH_LATENCY = 0,    /* ping-pong, round trip / 2 */
@@ -175,6 +177,7 @@ typedef struct bench_config {
     uint64_t lowrate_hz;      /* low-rate mode: messages per second */
     uint64_t lowrate_count;   /* low-rate mode: messages per cell */
     size_t lowrate_size;      /* low-rate mode: payload size */
+    unsigned repeat;          /* runs of every cell; the median run is kept (1 to BENCH_MAX_REPEAT) */
     bool progress_tty;        /* progress as one updating line (stderr is a terminal) */
     bool quiet;               /* no progress at all */
 } bench_config;

@@ -86,6 +86,7 @@ void bench_config_defaults(bench_config *cfg)
     cfg->lowrate_hz = 1000;
     cfg->lowrate_count = 500;
     cfg->lowrate_size = 64;
+    cfg->repeat = 1;
 }
 
 static uint64_t cpu_ns_self(void)
@@ -514,6 +515,47 @@ out:
         c->t->teardown(ctx);
 }
 
+/* The figure a repetition is ranked by: what its table leads with. */
+static double rank_of(const bench_result *r)
+{
+    if (r->mode == BENCH_THROUGHPUT)
+        return r->msgs_per_s;
+    if (r->mode == BENCH_LOWRATE)
+        return r->cpu_ns_per_msg;
+    return (double)r->p50;
+}
+
+/* Run a cell cfg->repeat times and keep the median run (ranked by rank_of), so that one disturbed run
+ * on a busy machine does not become the result. The first failure or n/a ends it. */
+static void run_repeated(const bench_config *cfg, const bench_machine *m, control *ctl, bench_result *r)
+{
+    bench_result runs[BENCH_MAX_REPEAT];
+    unsigned nrep = cfg->repeat < 1 ? 1 : cfg->repeat > BENCH_MAX_REPEAT ? BENCH_MAX_REPEAT : cfg->repeat;
+    unsigned done = 0;
+    for (; done < nrep; done++) {
+        runs[done] = *r;
+        cell c = {.cfg = cfg, .m = m, .t = r->transport, .ctl = ctl};
+        c.ctx.mode = r->mode;
+        c.ctx.size = r->size;
+        c.ctx.nreceivers = 1;
+        c.ctx.same_core = m->same_core;
+        c.ctx.parent_pid = getpid();
+        run_cell(&c, &runs[done]);
+        if (runs[done].status != BENCH_OK) {
+            *r = runs[done];
+            return;
+        }
+    }
+    /* Insertion sort by rank: at most BENCH_MAX_REPEAT entries. */
+    for (unsigned i = 1; i < done; i++)
+        for (unsigned j = i; j > 0 && rank_of(&runs[j - 1]) > rank_of(&runs[j]); j--) {
+            bench_result t = runs[j];
+            runs[j] = runs[j - 1];
+            runs[j - 1] = t;
+        }
+    *r = runs[done / 2];
+}
+
 static void progress(const bench_config *cfg, size_t k, size_t n, const bench_result *r)
 {
     if (cfg->quiet)
@@ -566,13 +608,7 @@ int bench_run(const bench_config *cfg, const bench_machine *m, bench_result **re
                 r->mode = (bench_mode)mode;
                 r->size = mode == BENCH_LOWRATE ? cfg->lowrate_size : cfg->sizes[s];
                 progress(cfg, k, n, r);
-                cell c = {.cfg = cfg, .m = m, .t = r->transport, .ctl = ctl};
-                c.ctx.mode = r->mode;
-                c.ctx.size = r->size;
-                c.ctx.nreceivers = 1;
-                c.ctx.same_core = m->same_core;
-                c.ctx.parent_pid = getpid();
-                run_cell(&c, r);
+                run_repeated(cfg, m, ctl, r);
             }
         }
     }

@@ -263,6 +263,8 @@ void bench_report_table(FILE *f, const bench_config *cfg, const bench_machine *m
         fprintf(f, "only one CPU available: both processes run on CPU %d (busy-waiting yields)\n", m->cpu_a);
     else
         fprintf(f, "sender pinned to CPU %d, receiver to CPU %d\n", m->cpu_a, m->cpu_b);
+    if (cfg->repeat > 1)
+        fprintf(f, "every cell was run %u times; each row is its median run\n", cfg->repeat);
     for (int mode = 0; mode < BENCH_NMODES; mode++) {
         bool any = false;
         for (size_t i = 0; i < n; i++)
@@ -311,9 +313,9 @@ void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m,
     fprintf(f, "  \"command\": ");
     json_str(f, cmdline);
     fprintf(f, ",\n  \"config\": {\"iterations\": %llu, \"messages\": %llu, \"duration_s\": %g, "
-               "\"lowrate_hz\": %llu, \"lowrate_count\": %llu, \"lowrate_size\": %zu},\n",
+               "\"lowrate_hz\": %llu, \"lowrate_count\": %llu, \"lowrate_size\": %zu, \"repeat\": %u},\n",
             (unsigned long long)cfg->iterations, (unsigned long long)cfg->messages, cfg->duration_s,
-            (unsigned long long)cfg->lowrate_hz, (unsigned long long)cfg->lowrate_count, cfg->lowrate_size);
+            (unsigned long long)cfg->lowrate_hz, (unsigned long long)cfg->lowrate_count, cfg->lowrate_size, cfg->repeat);
     fprintf(f, "  \"results\": [");
     for (size_t i = 0; i < n; i++) {
         const bench_result *x = &r[i];

@@ -20,6 +20,8 @@ nmech=$(echo "$mechs" | tr ',' '\n' | wc -l)
 
 # Tiny run of every mechanism in every mode: the table.
 small=(--mechanisms "$mechs" --sizes 8,4K --iterations 300 --warmup 20 --duration 0.05 --rate 2000 --rate-count 20)
+"$cli" bench --mechanisms pipe --sizes 64 --iterations 100 --duration 0.05 --mode latency --repeat 3 --quiet >"$tmp/rep" || fail "--repeat run"
+grep -q "run 3 times" "$tmp/rep" || fail "--repeat not reported"
 "$cli" bench "${small[@]}" >"$tmp/table" 2>"$tmp/progress" || { cat "$tmp/table" "$tmp/progress"; fail "bench run"; }
 cat "$tmp/table"
 grep -q '^Latency' "$tmp/table" || fail "no latency table"
@@ -68,7 +70,7 @@ else
 fi
 
 # Bad options are usage errors (exit 2).
-for bad in "--mode sideways" "--sizes 4" "--mechanisms nosuch" "--iterations 0" "--duration -1" "--json --csv"; do
+for bad in "--repeat 16" "--mode sideways" "--sizes 4" "--mechanisms nosuch" "--iterations 0" "--duration -1" "--json --csv"; do
     set +e
     # shellcheck disable=SC2086
     "$cli" bench $bad --quiet >/dev/null 2>&1

@@ -108,7 +108,7 @@ int cli_cmd_bench(int argc, char **argv)
 {
     static const size_t quick_sizes[] = {64, 4096, 1u << 20};
     const char *mode_s = NULL, *mech_s = NULL, *sizes_s = NULL, *iter_s = NULL, *dur_s = NULL, *warm_s = NULL,
-               *rate_s = NULL, *rate_count_s = NULL, *plot = NULL;
+               *rate_s = NULL, *rate_count_s = NULL, *repeat_s = NULL, *plot = NULL;
     bool quick = false, json = false, csv = false, quiet = false, list = false;
     const cli_opt opts[] = {
         CLI_OPT_VALUE("mode", 'm', "MODE", &mode_s, "latency, throughput, lowrate or all (default), or a comma list"),
@@ -119,6 +119,7 @@ int cli_cmd_bench(int argc, char **argv)
         CLI_OPT_VALUE("warmup", 'w', "N", &warm_s, "round trips / messages before measuring (default: a tenth)"),
         CLI_OPT_VALUE("rate", 'r', "HZ", &rate_s, "low-rate mode: round trips per second (default 1000)"),
         CLI_OPT_VALUE("rate-count", 'R', "N", &rate_count_s, "low-rate mode: round trips measured (default 500)"),
+        CLI_OPT_VALUE("repeat", 'N', "N", &repeat_s, "run every cell N times and keep the median run (1 to 15)"),
         CLI_OPT_FLAG("quick", 'q', &quick, "a short run (under 30 s on 2 cores): 64 B, 4 KiB, 1 MiB, short cells"),
         CLI_OPT_FLAG("json", 'j', &json, "print JSON on stdout instead of the tables"),
         CLI_OPT_FLAG("csv", 'c', &csv, "print CSV on stdout instead of the tables"),
@@ -163,7 +164,7 @@ int cli_cmd_bench(int argc, char **argv)
     size_t sizes[MAX_SIZES], nsizes = 0;
     const bench_transport *mechs[64];
     size_t nmechs = 0;
-    uint64_t iterations = 0, warmup = 0, rate = 0, rate_count = 0;
+    uint64_t iterations = 0, warmup = 0, rate = 0, rate_count = 0, repeat = 0;
     double duration = 0;
     if (mode_s && parse_modes(mode_s, &cfg.modes))
         return cli_usage_error(&spec, "bad --mode '%s' (latency, throughput, lowrate, all)", mode_s);
@@ -174,7 +175,8 @@ int cli_cmd_bench(int argc, char **argv)
     if ((rc = opt_count(&spec, "--iterations", iter_s, UINT64_MAX / 2, &iterations)) ||
         (rc = opt_count(&spec, "--warmup", warm_s, UINT64_MAX / 2, &warmup)) ||
         (rc = opt_count(&spec, "--rate", rate_s, 100000, &rate)) ||
-        (rc = opt_count(&spec, "--rate-count", rate_count_s, UINT64_MAX / 2, &rate_count)))
+        (rc = opt_count(&spec, "--rate-count", rate_count_s, UINT64_MAX / 2, &rate_count)) ||
+        (rc = opt_count(&spec, "--repeat", repeat_s, BENCH_MAX_REPEAT, &repeat)))
         return rc;
     if (dur_s) {
         char *end;
@@ -218,6 +220,8 @@ int cli_cmd_bench(int argc, char **argv)
         cfg.lowrate_hz = rate;
     if (rate_count)
         cfg.lowrate_count = rate_count;
+    if (repeat)
+        cfg.repeat = (unsigned)repeat;
     cfg.quiet = quiet;
     cfg.progress_tty = isatty(STDERR_FILENO);
 
