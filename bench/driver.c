@@ -245,6 +245,13 @@ static void child_run(cell *c, child_report *rep)
             rep->t_end_ns = bench_now_ns();
             break;
         }
+        if (v != n + 1) {
+            /* Lost, duplicated or reordered: a mechanism must deliver every message once, in order. */
+            err = -EBADMSG;
+            snprintf(rep->note, sizeof rep->note, "receiver: got message %llu, expected %llu", (unsigned long long)v,
+                     (unsigned long long)n + 1);
+            break;
+        }
         if (reply) {
             err = send_msg(c, v);
             if (err) {
