@@ -115,6 +115,19 @@ static void not_ok(FILE *f, const bench_result *x)
         fprintf(f, "error: %s: %s\n", x->note, strerror(x->err < 0 ? -x->err : x->err));
 }
 
+/* A ratio in its 7-character column: two decimals, "<0.01" below that, "-" if there is none. */
+static void print_ratio(FILE *f, double q)
+{
+    if (q <= 0)
+        fprintf(f, "%7s ", "-");
+    else if (q < 0.005)
+        fprintf(f, "%7s ", "<0.01");
+    else if (q >= 9999.5)
+        fprintf(f, "%7.1e ", q);
+    else
+        fprintf(f, "%7.2f ", q);
+}
+
 /* Start row j of a table (NULL past the last): the size when it changes (*last holds the previous
  * row's), the mechanism, and for a cell that did not run normally the whole rest of the row. */
 static const bench_result *row_start(FILE *f, const bench_result *r, size_t n, bench_mode mode, size_t j,
@@ -156,12 +169,8 @@ static void table_latency(FILE *f, const bench_config *cfg, const bench_result *
         bench_fmt_ns(c, sizeof c, (double)x->p999);
         bench_fmt_ns(d, sizeof d, (double)x->max);
         bench_fmt_ns(e, sizeof e, x->cpu_ns_per_msg);
-        double q = ratio_of(r, n, x);
         fprintf(f, "%9s %9s %9s %9s ", a, b, c, d);
-        if (q > 0)
-            fprintf(f, "%7.2f ", q);
-        else
-            fprintf(f, "%7s ", "-");
+        print_ratio(f, ratio_of(r, n, x));
         fprintf(f, "%9s", e);
         if (mode == BENCH_LOWRATE)
             fprintf(f, "  %7.1f %%", x->cpu_ns_per_msg * (double)cfg->lowrate_hz / 1e7);
@@ -183,12 +192,8 @@ static void table_throughput(FILE *f, const bench_config *cfg, const bench_resul
         char a[24], e[24];
         fmt_rate(a, sizeof a, x->msgs_per_s);
         bench_fmt_ns(e, sizeof e, x->cpu_ns_per_msg);
-        double q = ratio_of(r, n, x);
         fprintf(f, "%11s %10.3f ", a, x->bytes_per_s / 1e9);
-        if (q > 0)
-            fprintf(f, "%7.2f ", q);
-        else
-            fprintf(f, "%7s ", "-");
+        print_ratio(f, ratio_of(r, n, x));
         fprintf(f, "%9s\n", e);
     }
 }
