@@ -48,6 +48,10 @@ typedef struct control {
     /* Each child adds 1 when attached and pinned; the parent polls it (acquire pairs with the release
      * increment, though only the count matters). */
     _Atomic uint32_t ready;
+    /* The sequence number of the first measured message, written by the parent when its warm-up ends
+     * (by count or by time) and before it sends that message; UINT64_MAX until then. Relaxed: the
+     * message itself carries the ordering (a system call, or the transport's release/acquire). */
+    _Atomic uint64_t first_measured;
     _Alignas(64) child_report child[BENCH_MAX_RECEIVERS];
 } control;
 
@@ -231,8 +235,8 @@ static int recv_msg(cell *c, uint64_t *v)
 /* A receiver: answer (ping-pong) or absorb (streaming) until the stop message. */
 static void child_run(cell *c, child_report *rep)
 {
-    bool reply = c->ctx.mode != BENCH_THROUGHPUT;
-    uint64_t n = 0, cpu0 = cpu_ns_self();
+    bool reply = c->ctx.mode != BENCH_THROUGHPUT, measuring = false;
+    uint64_t n = 0, n0 = 0, cpu0 = cpu_ns_self();
     int err = 0;
     for (;;) {
         uint64_t v;
@@ -244,6 +248,11 @@ static void child_run(cell *c, child_report *rep)
         if (v == STOP_SEQ) {
             rep->t_end_ns = bench_now_ns();
             break;
+        }
+        if (!measuring && v >= atomic_load_explicit(&c->ctl->first_measured, memory_order_relaxed)) {
+            measuring = true;
+            n0 = n;
+            cpu0 = cpu_ns_self();
         }
         if (v != n + 1) {
             /* Lost, duplicated or reordered: a mechanism must deliver every message once, in order. */
@@ -259,11 +268,10 @@ static void child_run(cell *c, child_report *rep)
                 break;
             }
         }
-        if (++n == c->warmup)
-            cpu0 = cpu_ns_self();
+        n++;
     }
-    rep->cpu_ns = cpu_ns_self() - cpu0;
-    rep->messages = n > c->warmup ? n - c->warmup : 0;
+    rep->cpu_ns = measuring ? cpu_ns_self() - cpu0 : 0;
+    rep->messages = measuring ? n - n0 : 0;
     rep->err = err;
 }
 
@@ -272,9 +280,9 @@ static int parent_pingpong(cell *c, bench_result *r, bench_hist *h, uint64_t *cp
 {
     uint64_t period = c->ctx.mode == BENCH_LOWRATE ? 1000000000u / (c->cfg->lowrate_hz ? c->cfg->lowrate_hz : 1) : 0;
     uint64_t start = bench_now_ns(), measured_from = start, cpu0 = cpu_ns_self();
-    uint64_t next = start, i, total = c->warmup + c->limit;
+    uint64_t next = start, i, warm = c->warmup, warm_until = start + c->duration_ns / 2;
     int err = 0;
-    for (i = 1; i <= total; i++) {
+    for (i = 1; i <= warm + c->limit; i++) {
         if (period) {
             next += period;
             struct timespec ts = {.tv_sec = (time_t)(next / 1000000000u), .tv_nsec = (long)(next % 1000000000u)};
@@ -292,10 +300,13 @@ static int parent_pingpong(cell *c, bench_result *r, bench_hist *h, uint64_t *cp
         uint64_t t1 = bench_now_ns();
         if (err)
             break;
-        if (i == c->warmup) {
+        if (i < warm && t1 >= warm_until)
+            warm = i; /* warm-up gets at most half the cell's time (slow wake-ups on a busy machine) */
+        if (i == warm) {
             measured_from = t1;
             cpu0 = cpu_ns_self();
-        } else if (i > c->warmup) {
+            atomic_store_explicit(&c->ctl->first_measured, i + 1, memory_order_relaxed);
+        } else if (i > warm) {
             bench_hist_record(h, (t1 - t0) / 2);
             if (!period && t1 - measured_from >= c->duration_ns)
                 break;
@@ -313,17 +324,21 @@ static int parent_pingpong(cell *c, bench_result *r, bench_hist *h, uint64_t *cp
 /* The parent's streaming: throughput mode. Returns the start time through *t_start. */
 static int parent_stream(cell *c, bench_result *r, uint64_t *t_start, uint64_t *cpu)
 {
-    uint64_t i, cpu0 = cpu_ns_self();
+    uint64_t i, cpu0 = cpu_ns_self(), warm = c->warmup;
     int err = 0;
     *t_start = bench_now_ns();
-    for (i = 1; i <= c->warmup + c->limit; i++) {
+    uint64_t warm_until = *t_start + c->duration_ns / 2;
+    for (i = 1; i <= warm + c->limit; i++) {
         err = send_msg(c, i);
         if (err)
             break;
-        if (i == c->warmup) {
+        if (i < warm && (i & 255) == 0 && bench_now_ns() >= warm_until)
+            warm = i; /* warm-up gets at most half the cell's time */
+        if (i == warm) {
             *t_start = bench_now_ns();
             cpu0 = cpu_ns_self();
-        } else if (i > c->warmup && (i & 255) == 0 && bench_now_ns() - *t_start >= c->duration_ns) {
+            atomic_store_explicit(&c->ctl->first_measured, i + 1, memory_order_relaxed);
+        } else if (i > warm && (i & 255) == 0 && bench_now_ns() - *t_start >= c->duration_ns) {
             break;
         }
     }
@@ -384,6 +399,7 @@ static void run_cell(cell *c, bench_result *r)
     }
     ctx->deadline_ns = bench_now_ns() + 2 * c->duration_ns + CELL_SLACK_NS;
     memset(c->ctl, 0, sizeof *c->ctl);
+    atomic_store_explicit(&c->ctl->first_measured, UINT64_MAX, memory_order_relaxed);
 
     err = c->t->setup(ctx);
     if (err == -EMSGSIZE && ctx->why[0]) {
@@ -477,7 +493,8 @@ kill:
             snprintf(r->note, sizeof r->note, "%s", rep->note);
         } else if (!err && (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)) {
             err = -ECHILD;
-            snprintf(r->note, sizeof r->note, "receiver %u %s", k + 1, st < 0 ? "hung" : "died");
+            snprintf(r->note, sizeof r->note, "receiver %u %s", k + 1,
+                     st < 0 ? "did not finish before the cell's deadline" : "died");
         }
     }
     if (err)
