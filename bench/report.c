@@ -435,7 +435,7 @@ int bench_plot_svg(const char *svg_path, const bench_machine *m, const bench_res
     snprintf(title, sizeof title, "p50 one-way latency (round trip / 2) - %s, %u CPUs", m->cpu_model, m->ncpus);
     gp_str(g, title);
     fprintf(g, " noenhanced\nset logscale xy\nset xlabel 'payload size (bytes)'\nset ylabel 'p50 latency (ns)'\n"
-               "set key outside right top noenhanced\nset grid\nset format x '%%.0s%%cB'\n");
+               "set key outside right top noenhanced\nset grid\nset format x '%%.0s%%cB'\nset format y '%%g'\n");
     /* One inline data block per mechanism, in table order. */
     const char *names[64];
     size_t nnames = 0;
@@ -459,7 +459,9 @@ int bench_plot_svg(const char *svg_path, const bench_machine *m, const bench_res
         fprintf(g, "set label 'no latency results' at graph 0.5,0.5 center\nplot [1:2] [1:2] NaN notitle\n");
     else
         for (size_t k = 0; k < nnames; k++) {
-            fprintf(g, "%s$d%zu using 1:2 with linespoints lw 2 title ", k ? ", " : "plot ", k);
+            /* gnuplot cycles 8 colours: tell lines apart beyond that by dash pattern and point type. */
+            fprintf(g, "%s$d%zu using 1:2 with linespoints lw 2 dt %zu pt %zu title ", k ? ", " : "plot ", k, k / 8 + 1,
+                    k % 13 + 1);
             gp_str(g, names[k]);
         }
     fprintf(g, "\n");
