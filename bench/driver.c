@@ -549,35 +549,32 @@ static double rank_of(const bench_result *r)
     return (double)r->p50;
 }
 
-/* Run a cell cfg->repeat times and keep the median run (ranked by rank_of), so that one disturbed run
- * on a busy machine does not become the result. The first failure or n/a ends it. */
-static void run_repeated(const bench_config *cfg, const bench_machine *m, control *ctl, bench_result *r)
+/* Run one cell into *r (whose transport, mode and size are set). */
+static void run_one(const bench_config *cfg, const bench_machine *m, control *ctl, bench_result *r)
 {
-    bench_result runs[BENCH_MAX_REPEAT];
-    unsigned nrep = cfg->repeat < 1 ? 1 : cfg->repeat > BENCH_MAX_REPEAT ? BENCH_MAX_REPEAT : cfg->repeat;
-    unsigned done = 0;
-    for (; done < nrep; done++) {
-        runs[done] = *r;
-        cell c = {.cfg = cfg, .m = m, .t = r->transport, .ctl = ctl};
-        c.ctx.mode = r->mode;
-        c.ctx.size = r->size;
-        c.ctx.nreceivers = 1;
-        c.ctx.same_core = m->same_core;
-        c.ctx.parent_pid = getpid();
-        run_cell(&c, &runs[done]);
-        if (runs[done].status != BENCH_OK) {
-            *r = runs[done];
-            return;
-        }
-    }
+    cell c = {.cfg = cfg, .m = m, .t = r->transport, .ctl = ctl};
+    c.ctx.mode = r->mode;
+    c.ctx.size = r->size;
+    c.ctx.nreceivers = 1;
+    c.ctx.same_core = m->same_core;
+    c.ctx.parent_pid = getpid();
+    run_cell(&c, r);
+}
+
+/* The result of a cell's runs: the first that failed, else the median by rank_of. Sorts runs. */
+static bench_result median_run(bench_result *runs, unsigned nrep)
+{
+    for (unsigned i = 0; i < nrep; i++)
+        if (runs[i].status != BENCH_OK)
+            return runs[i];
     /* Insertion sort by rank: at most BENCH_MAX_REPEAT entries. */
-    for (unsigned i = 1; i < done; i++)
+    for (unsigned i = 1; i < nrep; i++)
         for (unsigned j = i; j > 0 && rank_of(&runs[j - 1]) > rank_of(&runs[j]); j--) {
             bench_result t = runs[j];
             runs[j] = runs[j - 1];
             runs[j - 1] = t;
         }
-    *r = runs[done / 2];
+    return runs[nrep / 2];
 }
 
 static void progress(const bench_config *cfg, size_t k, size_t n, const bench_result *r)
@@ -587,8 +584,8 @@ static void progress(const bench_config *cfg, size_t k, size_t n, const bench_re
     if (cfg->progress_tty)
         fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %zu B", k, n, bench_mode_name(r->mode), r->transport->name, r->size);
     else
-        fprintf(stderr, "shmipc bench: [%zu/%zu] %s %s %zu B\n", k, n, bench_mode_name(r->mode), r->transport->name,
-                r->size);
+        fprintf(stderr, "shmipc bench: [%zu/%zu] %s %s %zu B\n", k, n, bench_mode_name(r->mode),
+                r->transport->name, r->size);
     fflush(stderr);
 }
 
@@ -603,21 +600,17 @@ int bench_run(const bench_config *cfg, const bench_machine *m, bench_result **re
             if (cfg->transports[t]->caps & (1u << mode))
                 n += mode == BENCH_LOWRATE ? 1 : cfg->nsizes;
     }
+    unsigned nrep = cfg->repeat < 1 ? 1 : cfg->repeat > BENCH_MAX_REPEAT ? BENCH_MAX_REPEAT : cfg->repeat;
     bench_result *res = calloc(n ? n : 1, sizeof *res);
+    bench_result *runs = calloc(n ? n * nrep : 1, sizeof *runs);
     control *ctl = bench_map_shared(sizeof(control));
-    if (!res || !ctl) {
+    if (!res || !runs || !ctl) {
         free(res);
+        free(runs);
         if (ctl)
             munmap(ctl, sizeof(control));
         return -ENOMEM;
     }
-    /* A peer that dies must surface as an error, not kill the benchmark with SIGPIPE. */
-    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
-    sigaction(SIGPIPE, &ign, &old_pipe);
-    cpu_set_t old_mask;
-    bool have_mask = sched_getaffinity(0, sizeof old_mask, &old_mask) == 0;
-    pin_to(m->cpu_a);
-
     size_t k = 0;
     for (int mode = 0; mode < BENCH_NMODES; mode++) {
         if (!(cfg->modes & (1u << mode)))
@@ -626,16 +619,37 @@ int bench_run(const bench_config *cfg, const bench_machine *m, bench_result **re
             if (!(cfg->transports[t]->caps & (1u << mode)))
                 continue;
             size_t ns = mode == BENCH_LOWRATE ? 1 : cfg->nsizes;
-            for (size_t s = 0; s < ns; s++) {
-                bench_result *r = &res[k++];
-                r->transport = cfg->transports[t];
-                r->mode = (bench_mode)mode;
-                r->size = mode == BENCH_LOWRATE ? cfg->lowrate_size : cfg->sizes[s];
-                progress(cfg, k, n, r);
-                run_repeated(cfg, m, ctl, r);
+            for (size_t s = 0; s < ns; s++, k++) {
+                res[k].transport = cfg->transports[t];
+                res[k].mode = (bench_mode)mode;
+                res[k].size = mode == BENCH_LOWRATE ? cfg->lowrate_size : cfg->sizes[s];
             }
         }
     }
+    /* A peer that dies must surface as an error, not kill the benchmark with SIGPIPE. */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    cpu_set_t old_mask;
+    bool have_mask = sched_getaffinity(0, sizeof old_mask, &old_mask) == 0;
+    pin_to(m->cpu_a);
+
+    /* Repetitions go round all cells in turn rather than back to back, so that a slow spell of the
+     * machine (other load, the hypervisor moving a vCPU) falls on several mechanisms' runs alike and
+     * the medians stay comparable. A cell that failed or is n/a is not run again. */
+    for (unsigned rep = 0; rep < nrep; rep++)
+        for (k = 0; k < n; k++) {
+            bench_result *r = &runs[k * nrep + rep];
+            if (rep > 0 && runs[k * nrep].status != BENCH_OK) {
+                *r = runs[k * nrep];
+                continue;
+            }
+            *r = res[k];
+            progress(cfg, rep * n + k + 1, n * nrep, r);
+            run_one(cfg, m, ctl, r);
+        }
+    for (k = 0; k < n; k++)
+        res[k] = median_run(&runs[k * nrep], nrep);
+    free(runs);
     if (!cfg->quiet && cfg->progress_tty)
         fprintf(stderr, "\r\033[K");
     if (have_mask)
