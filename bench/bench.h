@@ -101,6 +101,9 @@ uint64_t bench_now_ns(void);
 /* Call in every busy-wait loop with a counter: pauses the CPU, yields when both sides share a core, and
  * every few thousand spins checks ctx->deadline_ns and the peer. Returns 0, or -ETIMEDOUT / -EPIPE. */
 int bench_spin(bench_ctx *ctx, uint64_t *spins);
+/* Milliseconds left to ctx->deadline_ns (at least 1), for a library call's timeout. Compute it once per
+ * cell (at attach): reading the clock on every call would add its cost to every message. */
+int bench_timeout_ms(const bench_ctx *ctx);
 /* Absolute CLOCK_REALTIME timespec for ctx->deadline_ns (for mq_timedsend and friends). */
 void bench_deadline_realtime(const bench_ctx *ctx, struct timespec *ts);
 /* Write / read exactly len bytes on a stream descriptor; -EPIPE at end of stream. */

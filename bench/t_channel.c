@@ -18,17 +18,8 @@ typedef struct ch_state {
     char name[2][64];      /* [0]: parent -> child, [1]: child -> parent */
     shmipc_channel *ch[2]; /* this process's endpoints of each */
     shmipc_wait_mode wait;
-    int timeout;           /* ms, for every call: see timeout_ms() */
+    int timeout;           /* ms, for every call: bench_timeout_ms() at attach */
 } ch_state;
-
-/* The time left to the cell's deadline, computed once at attach: reading the clock on every call would
- * add its cost to every message, which the other transports do not pay. */
-static int timeout_ms(const bench_ctx *ctx)
-{
-    uint64_t now = bench_now_ns();
-    uint64_t left = ctx->deadline_ns > now ? (ctx->deadline_ns - now) / 1000000u : 0;
-    return left < 1 ? 1 : left > 3600000 ? 3600000 : (int)left;
-}
 
 static void ch_teardown(bench_ctx *ctx)
 {
@@ -86,7 +77,7 @@ static int ch_setup_hybrid(bench_ctx *ctx) { return ch_setup(ctx, SHMIPC_WAIT_HY
 static int ch_attach(bench_ctx *ctx)
 {
     ch_state *s = ctx->priv;
-    s->timeout = timeout_ms(ctx);
+    s->timeout = bench_timeout_ms(ctx);
     if (ctx->role == 0)
         return 0;
     /* The handles copied from the parent belong to it: leave them alone (closing one would give up the

@@ -22,17 +22,8 @@ typedef struct q_state {
     shmipc_queue *q[2];  /* this process's handles */
     shmipc_queue_claim tx, rx; /* the slot being written and the one being read */
     shmipc_wait_mode wait;
-    int timeout;           /* ms, for every call: see timeout_ms() */
+    int timeout;           /* ms, for every call: bench_timeout_ms() at attach */
 } q_state;
-
-/* The time left to the cell's deadline, computed once at attach: reading the clock on every call would
- * add its cost to every message, which the other transports do not pay. */
-static int timeout_ms(const bench_ctx *ctx)
-{
-    uint64_t now = bench_now_ns();
-    uint64_t left = ctx->deadline_ns > now ? (ctx->deadline_ns - now) / 1000000u : 0;
-    return left < 1 ? 1 : left > 3600000 ? 3600000 : (int)left;
-}
 
 static void q_teardown(bench_ctx *ctx)
 {
@@ -89,7 +80,7 @@ static int q_setup_hybrid(bench_ctx *ctx) { return q_setup(ctx, SHMIPC_WAIT_HYBR
 static int q_attach(bench_ctx *ctx)
 {
     q_state *s = ctx->priv;
-    s->timeout = timeout_ms(ctx);
+    s->timeout = bench_timeout_ms(ctx);
     if (ctx->role == 0)
         return 0;
     /* The copied handles are the parent's registration: leave them, register this process's own. */

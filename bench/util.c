@@ -57,6 +57,13 @@ int bench_spin(bench_ctx *ctx, uint64_t *spins)
     return 0;
 }
 
+int bench_timeout_ms(const bench_ctx *ctx)
+{
+    uint64_t now = bench_now_ns();
+    uint64_t left = ctx->deadline_ns > now ? (ctx->deadline_ns - now) / 1000000u : 0;
+    return left < 1 ? 1 : left > 3600000 ? 3600000 : (int)left;
+}
+
 void bench_deadline_realtime(const bench_ctx *ctx, struct timespec *ts)
 {
     uint64_t now = bench_now_ns();
