@@ -38,10 +38,10 @@ static void ps_sub_repair(shmipc__ps *ps, uint32_t j)
     uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
     uint64_t bit = UINT64_C(1) << j;
-    if (kind == PS_PEND_PUSH && tail == pos)
-        shmipc__ps_chunk_drop_seq(ps, c, seq, bit); /* never committed: the subscriber never saw it */
-    else if (kind == PS_PEND_DROP && head == pos + 1)
-        shmipc__ps_chunk_drop_seq(ps, c, seq, bit); /* removed from the queue but still counted */
+    /* A push that never committed (the subscriber never saw it), or a drop that removed the entry from
+     * the queue but had not yet released the chunk: either way the reference is no longer queued. */
+    if ((kind == PS_PEND_PUSH && tail == pos) || (kind == PS_PEND_DROP && head == pos + 1))
+        shmipc__ps_chunk_drop_seq(ps, c, seq, bit);
     q->pend_kind = PS_PEND_NONE;
 }
 
@@ -49,6 +49,8 @@ static void ps_sub_repair(shmipc__ps *ps, uint32_t j)
  * may have left a bit on a chunk it was adding or evicting. */
 static void ps_hist_repair(shmipc__ps *ps)
 {
+    if (ps->history == 0)
+        return 0; /* no history kept (callers check too) */
     shmipc__ps_hist *h = ps->hist;
     uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
@@ -188,6 +190,8 @@ void shmipc__ps_sub_release(shmipc__ps *ps, uint32_t j)
 
 int shmipc__ps_hist_insert(shmipc__ps *ps, uint32_t c, uint64_t seq)
 {
+    if (ps->history == 0)
+        return 0; /* no history kept (callers check too) */
     shmipc__ps_hist *h = ps->hist;
     uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
