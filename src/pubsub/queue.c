@@ -50,7 +50,7 @@ static void ps_sub_repair(shmipc__ps *ps, uint32_t j)
 static void ps_hist_repair(shmipc__ps *ps)
 {
     if (ps->history == 0)
-        return 0; /* no history kept (callers check too) */
+        return; /* no history kept */
     shmipc__ps_hist *h = ps->hist;
     uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
