@@ -11,6 +11,10 @@
 
 static const cli_command commands[] = {
     {"segment", "create, list, inspect, read, write, grow and remove shared-memory segments", cli_cmd_segment},
+    {"ls", "list services: pattern, type, participants (alive/dead), options, live figures", cli_cmd_ls},
+    {"info", "show one service in full", cli_cmd_info},
+    {"gc", "reclaim dead participants and remove unused services (your own only)", cli_cmd_gc},
+    {"top", "live view of services: message rates, fill, dead participants", cli_cmd_top},
 };
 
 int main(int argc, char **argv)
