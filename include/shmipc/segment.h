@@ -43,6 +43,7 @@ typedef struct shmipc_segment shmipc_segment;
 #define SHMIPC_TYPE_PUBSUB_POOL 5u
 #define SHMIPC_TYPE_REQRESP    6u
 #define SHMIPC_TYPE_BLACKBOARD 7u
+#define SHMIPC_TYPE_EVSVC      8u /* the event *service* (shmipc_event_* in caller memory or its own segment use SHMIPC_TYPE_EVENT) */
 #define SHMIPC_TYPE_USER       0x10000u /* first value free for applications */
 
 /* What backs a segment. */

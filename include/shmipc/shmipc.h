@@ -5,5 +5,7 @@
 #include <shmipc/common.h>
 #include <shmipc/segment.h>
 #include <shmipc/phys.h>
+#include <shmipc/event.h>
+#include <shmipc/lock.h>
 #include <shmipc/service.h>
 #endif

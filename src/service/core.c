@@ -54,7 +54,7 @@ static uint32_t pattern_seg_type(shmipc_pattern p)
     case SHMIPC_PATTERN_PUBSUB: return SHMIPC_TYPE_PUBSUB;
     case SHMIPC_PATTERN_REQRESP: return SHMIPC_TYPE_REQRESP;
     case SHMIPC_PATTERN_BLACKBOARD: return SHMIPC_TYPE_BLACKBOARD;
-    case SHMIPC_PATTERN_EVENT: return SHMIPC_TYPE_EVENT;
+    case SHMIPC_PATTERN_EVENT: return SHMIPC_TYPE_EVSVC;
     default: return 0;
     }
 }

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sync/event.c - process-shared events: a post counter in shared memory that waiters compare with the
+ * count they last saw, sleeping on it as a futex through the notify protocol, so that posting costs no
+ * system call while nobody sleeps. Both the caller-memory form and the named form (own segment) are here.
+ */
+#include "sync/sync_internal.h"
+#include "segment/segment_internal.h"
+
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#define EVENT_DEFAULT_SPINS 1000u
+#define EVENT_CLOCK_EVERY   256u  /* polls between clock / header checks while spinning */
+#define EVENT_YIELD_EVERY   1024u /* polls between sched_yield in SPIN mode */
+
+struct shmipc_event {
+    shmipc__event_mem *mem;
+    shmipc_segment *seg; /* named form: the segment holding mem; NULL for caller memory */
+    uint32_t seen;       /* post count this handle last saw */
+    shmipc_wait_mode wait_mode;
+    unsigned spin_count;
+};
+
+void shmipc_event_opts_init(shmipc_event_opts *opts)
+{
+    if (opts)
+        *opts = (shmipc_event_opts){0};
+}
+
+static int opts_check(const shmipc_event_opts *opts)
+{
+    if (!opts)
+        return 0;
+    if ((unsigned)opts->wait_mode > SHMIPC_WAIT_HYBRID)
+        return -EINVAL;
+    if (opts->flags & ~SHMIPC_SEG_ALLOW_FOREIGN)
+        return -EINVAL;
+    return 0;
+}
+
+static bool mem_ok(const void *mem, size_t size)
+{
+    return mem && ((uintptr_t)mem % _Alignof(uint32_t)) == 0 && size >= SHMIPC_EVENT_SIZE;
+}
+
+int shmipc_event_init(void *mem, size_t size)
+{
+    if (!mem_ok(mem, size))
+        return -EINVAL;
+    shmipc__event_mem *m = mem;
+    /* Relaxed stores: nothing can use the event before magic is published below. */
+    atomic_store_explicit(&m->magic, 0, memory_order_relaxed);
+    atomic_store_explicit(&m->version, SHMIPC_EVENT_VERSION, memory_order_relaxed);
+    shmipc__notify_init(&m->notify);
+    for (size_t i = 0; i < sizeof m->reserved; i++)
+        m->reserved[i] = 0;
+    /* Release: an attacher that loads the magic with acquire sees the zeroed count and version. */
+    atomic_store_explicit(&m->magic, SHMIPC_EVENT_MAGIC, memory_order_release);
+    return 0;
+}
+
+static int handle_new(shmipc__event_mem *m, const shmipc_event_opts *opts, shmipc_event **out)
+{
+    /* Acquire pairs with the release store of magic in shmipc_event_init. */
+    if (atomic_load_explicit(&m->magic, memory_order_acquire) != SHMIPC_EVENT_MAGIC)
+        return -EBADMSG;
+    int r = shmipc__event_check(m);
+    if (r)
+        return r;
+    shmipc_event *ev = calloc(1, sizeof *ev);
+    if (!ev)
+        return -ENOMEM;
+    ev->mem = m;
+    ev->wait_mode = (opts && opts->wait_mode) ? opts->wait_mode : SHMIPC_WAIT_HYBRID;
+    ev->spin_count = (opts && opts->spin_count) ? opts->spin_count : EVENT_DEFAULT_SPINS;
+    /* Acquire, like a wait: posts before this point count as seen and their data is visible. */
+    ev->seen = atomic_load_explicit(&m->notify.seq, memory_order_acquire);
+    *out = ev;
+    return 0;
+}
+
+int shmipc_event_attach(void *mem, size_t size, const shmipc_event_opts *opts, shmipc_event **out)
+{
+    if (!out || !mem_ok(mem, size))
+        return -EINVAL;
+    int r = opts_check(opts);
+    if (r)
+        return r;
+    return handle_new(mem, opts, out);
+}
+
+/* The checks and segment options create and open share; *so is filled for a segment of type EVENT. */
+static int named_args(const char *name, const shmipc_event_opts *opts, shmipc_event **out,
+                      shmipc_segment_opts *so)
+{
+    if (!name || !out)
+        return -EINVAL;
+    int r = opts_check(opts);
+    if (r)
+        return r;
+    shmipc_segment_opts_init(so);
+    so->type = SHMIPC_TYPE_EVENT;
+    if (opts) {
+        so->mode = opts->mode;
+        so->flags = opts->flags;
+    }
+    return 0;
+}
+
+int shmipc_event_create(const char *name, const shmipc_event_opts *opts, shmipc_event **out)
+{
+    shmipc_segment_opts so;
+    int r = named_args(name, opts, out, &so);
+    if (r)
+        return r;
+    so.flags = SHMIPC_SEG_DEFER_READY; /* openers wait until the event is laid out */
+    shmipc_segment *seg;
+    r = shmipc_segment_create(name, SHMIPC_EVENT_SIZE, &so, &seg);
+    if (r)
+        return r;
+    void *data = shmipc_segment_data(seg);
+    r = shmipc_event_init(data, shmipc_segment_data_size(seg));
+    if (r == 0)
+        r = shmipc_segment_publish(seg);
+    if (r == 0)
+        r = handle_new(data, opts, out);
+    if (r) {
+        shmipc_segment_close(seg);
+        shmipc_segment_unlink(name);
+        return r;
+    }
+    (*out)->seg = seg;
+    return 0;
+}
+
+int shmipc_event_open(const char *name, const shmipc_event_opts *opts, shmipc_event **out)
+{
+    shmipc_segment_opts so;
+    int r = named_args(name, opts, out, &so);
+    if (r)
+        return r;
+    shmipc_segment *seg;
+    r = shmipc_segment_open(name, &so, &seg);
+    if (r)
+        return r;
+    void *data = shmipc_segment_data(seg);
+    if (!mem_ok(data, shmipc_segment_data_size(seg)))
+        r = -EBADMSG;
+    else
+        r = handle_new(data, opts, out);
+    if (r) {
+        shmipc_segment_close(seg);
+        return r;
+    }
+    (*out)->seg = seg;
+    return 0;
+}
+
+int shmipc_event_close(shmipc_event *ev)
+{
+    if (!ev)
+        return 0;
+    shmipc_segment_close(ev->seg);
+    free(ev);
+    return 0;
+}
+
+int shmipc_event_unlink(const char *name) { return shmipc_segment_unlink(name); }
+
+/* A header that changed after attach is corruption, whatever the field: one error for both. */
+static int event_valid(const shmipc__event_mem *m) { return shmipc__event_check(m) ? -EBADMSG : 0; }
+
+int shmipc_event_post(shmipc_event *ev)
+{
+    if (!ev)
+        return -EINVAL;
+    shmipc__event_mem *m = ev->mem;
+    int r = event_valid(m);
+    if (r)
+        return r;
+    /* The seq_cst bump inside is also the release that publishes what the poster wrote before. */
+    shmipc__notify_wake(&m->notify, INT32_MAX);
+    return 0;
+}
+
+static int take(shmipc_event *ev, uint32_t cur)
+{
+    uint32_t n = cur - ev->seen; /* modulo 2^32 by design */
+    ev->seen = cur;
+    return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+/* Poll the count until it moves, the deadline passes, or (limited) polls run out. Returns a count, a
+ * negative error, or 0 when the polls ran out. */
+static int spin_wait(shmipc_event *ev, uint64_t deadline, bool forever)
+{
+    shmipc__event_mem *m = ev->mem;
+    for (unsigned i = 1; forever || i <= ev->spin_count; i++) {
+        shmipc__cpu_relax();
+        /* Acquire: pairs with the poster's bump, so its data is visible once we see the new count. */
+        uint32_t cur = atomic_load_explicit(&m->notify.seq, memory_order_acquire);
+        if (cur != ev->seen)
+            return take(ev, cur);
+        if (i % EVENT_CLOCK_EVERY == 0) {
+            if (event_valid(m))
+                return -EBADMSG;
+            if (deadline != SHMIPC_DEADLINE_NEVER && shmipc__now_ns() >= deadline)
+                return -ETIMEDOUT;
+        }
+        if (forever && i % EVENT_YIELD_EVERY == 0)
+            sched_yield();
+    }
+    return 0;
+}
+
+static int block_wait(shmipc_event *ev, uint64_t deadline)
+{
+    shmipc__event_mem *m = ev->mem;
+    for (;;) {
+        /* Announce, then re-read the count (seq_cst inside prepare): either we see a post that raced
+         * with us, or its poster sees us announced and makes the wake call. */
+        uint32_t cur = shmipc__notify_prepare(&m->notify);
+        if (cur != ev->seen) {
+            shmipc__notify_cancel(&m->notify);
+            return take(ev, cur);
+        }
+        int r = shmipc__notify_sleep(&m->notify, ev->seen, deadline);
+        cur = atomic_load_explicit(&m->notify.seq, memory_order_acquire);
+        if (cur != ev->seen)
+            return take(ev, cur);
+        if (event_valid(m))
+            return -EBADMSG;
+        if (r == 0 || r == -EAGAIN)
+            continue; /* spurious wake-up, or a count that moved and came back (ABA): sleep again */
+        return r;     /* -ETIMEDOUT, -EINTR, or an unexpected futex error */
+    }
+}
+
+int shmipc_event_wait(shmipc_event *ev, int timeout_ms)
+{
+    if (!ev)
+        return -EINVAL;
+    shmipc__event_mem *m = ev->mem;
+    int r = event_valid(m);
+    if (r)
+        return r;
+    uint32_t cur = atomic_load_explicit(&m->notify.seq, memory_order_acquire);
+    if (cur != ev->seen)
+        return take(ev, cur);
+    if (timeout_ms == 0)
+        return -EAGAIN;
+    uint64_t deadline = shmipc__deadline(timeout_ms);
+    switch (ev->wait_mode) {
+    case SHMIPC_WAIT_SPIN:
+        return spin_wait(ev, deadline, true);
+    case SHMIPC_WAIT_BLOCK:
+        return block_wait(ev, deadline);
+    default:
+        r = spin_wait(ev, deadline, false);
+        return r ? r : block_wait(ev, deadline);
+    }
+}
+
+int shmipc_event_count(const shmipc_event *ev, uint32_t *count)
+{
+    if (!ev || !count)
+        return -EINVAL;
+    int r = event_valid(ev->mem);
+    if (r)
+        return r;
+    /* Relaxed: a snapshot for information; it orders nothing. */
+    *count = atomic_load_explicit(&ev->mem->notify.seq, memory_order_relaxed);
+    return 0;
+}
