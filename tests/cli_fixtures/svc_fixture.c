@@ -6,7 +6,7 @@
  * participants awaiting gc), optionally bumps its stats continuously, prints "PATTERN/NAME" on stdout when
  * ready and then waits to be killed, which leaves its own participant dead too.
  *
- * usage: svc_fixture NAME [--dead N] [--bump]
+ * usage: svc_fixture NAME [--dead N] [--bump] [--pattern PATTERN]
  * Exit 77 when no pattern can be used (every pattern linked in refuses the core-only service).
  */
 #include "service/service_internal.h"
@@ -55,14 +55,17 @@ static int try_pattern(shmipc_pattern p, const char *name, shmipc__svc *svc)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: svc_fixture NAME [--dead N] [--bump]\n");
+        fprintf(stderr, "usage: svc_fixture NAME [--dead N] [--bump] [--pattern PATTERN]\n");
         return 2;
     }
     const char *name = argv[1];
     int dead = 0, bump = 0;
+    const char *only = NULL;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--dead") && i + 1 < argc)
             dead = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--pattern") && i + 1 < argc)
+            only = argv[++i];
         else if (!strcmp(argv[i], "--bump"))
             bump = 1;
         else {
@@ -78,7 +81,8 @@ int main(int argc, char **argv)
     int err = -ENOENT;
     for (int pass = 0; pass < 2 && !used; pass++) {
         for (size_t i = 0; i < sizeof order / sizeof order[0] && !used; i++) {
-            if ((shmipc__pattern_lookup(order[i]) == NULL) != (pass == 0))
+            if (only ? strcmp(only, shmipc_pattern_name(order[i])) != 0 || pass > 0
+                     : (shmipc__pattern_lookup(order[i]) == NULL) != (pass == 0))
                 continue;
             if ((err = try_pattern(order[i], name, &svc)) == 0)
                 used = order[i];

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tests/cli_top.sh - drives `shmipc top` against a service whose stats the svc_fixture helper bumps
+# continuously: --once and --json must show a message rate above zero, the fill of its pool, and its dead
+# participant; --count N prints N frames when stdout is not a terminal; SIGINT ends the live view cleanly;
+# bad options are usage errors. Rates are only checked to be positive (no timing bounds).
+# Usage: bash cli_top.sh BUILD_DIR
+set -u
+
+BUILD=${1:?usage: cli_top.sh BUILD_DIR}
+CLI=$BUILD/tools/shmipc/shmipc
+FIX=$BUILD/tests/cli_fixtures/svc_fixture
+[ -x "$CLI" ] || { echo "SKIP: $CLI is not built"; exit 77; }
+[ -x "$FIX" ] || { echo "SKIP: $FIX is not built"; exit 77; }
+[ -d /dev/shm ] && [ -w /dev/shm ] || { echo "SKIP: /dev/shm is not writable"; exit 77; }
+
+N=clitop-$$
+TMP=$(mktemp -d)
+FPID=
+TPID=
+fails=0
+checks=0
+
+cleanup() {
+    [ -n "$TPID" ] && kill -9 "$TPID" 2>/dev/null
+    [ -n "$FPID" ] && kill -9 "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null
+    rm -f /dev/shm/shmipc.*."$N"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    fails=$((fails + 1))
+}
+
+run() {
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+}
+
+expect() {
+    local want=$1 pat=
+    shift
+    if [ "$1" != "--" ]; then pat=$1; shift; fi
+    shift
+    run "$@"
+    checks=$((checks + 1))
+    if [ "$rc" != "$want" ]; then
+        fail "'$*' exited $rc, expected $want; stderr: $(head -c 500 "$TMP/err")"
+    elif [ -n "$pat" ] && ! cat "$TMP/out" "$TMP/err" | grep -Eq -- "$pat"; then
+        fail "'$*' did not print /$pat/; stdout: $(head -c 800 "$TMP/out") stderr: $(head -c 300 "$TMP/err")"
+    fi
+}
+
+have_python=false
+command -v python3 >/dev/null && python3 -c 'import json' 2>/dev/null && have_python=true
+
+pycheck() {
+    checks=$((checks + 1))
+    $have_python || return 0
+    python3 -c "import json,sys; d=json.load(open('$TMP/out')); sys.exit(0 if ($1) else 1)" ||
+        fail "JSON check failed: $1; JSON: $(head -c 1500 "$TMP/out")"
+}
+
+# --- a service with a busy publisher and one dead participant ----------------------------------------------
+"$FIX" "$N" --dead 1 --bump >"$TMP/fix" 2>&1 &
+FPID=$!
+for i in $(seq 100); do
+    grep -q '/' "$TMP/fix" 2>/dev/null && break
+    grep -q SKIP "$TMP/fix" 2>/dev/null && { cat "$TMP/fix"; exit 77; }
+    kill -0 "$FPID" 2>/dev/null || break
+    sleep 0.1
+done
+SVC=$(head -n1 "$TMP/fix")
+PAT=${SVC%%/*}
+[ "$SVC" = "$PAT/$N" ] || { echo "FAIL: fixture did not start: $(cat "$TMP/fix")"; exit 1; }
+
+expect 0 "^shmipc top - .* every 200 ms$" -- "$CLI" top --once --interval 200
+# PATTERN NAME ALIVE DEAD RATE/s STAT TOTAL FILL: rate above zero, fill out of 16.
+row=$(awk -v n="$N" '$2 == n' "$TMP/out")
+checks=$((checks + 1))
+echo "$row" | grep -Eq "^$PAT +$N +1 +1 +[0-9]+\.[0-9] +published +[0-9]+ +[0-9]+/16 \([0-9]+%\)$" ||
+    fail "top --once row: '$row'"
+rate=$(echo "$row" | awk '{print $5}')
+checks=$((checks + 1))
+awk -v r="$rate" 'BEGIN { exit !(r > 0) }' || fail "top --once rate is not above zero: '$row'"
+checks=$((checks + 1))
+grep -q $'\033' "$TMP/out" && fail "top --once printed escape sequences into a file"
+
+expect 0 -- "$CLI" top --json --interval 200
+pycheck "d['interval_ms'] == 200 and d['sampled_over_s'] > 0"
+pycheck "[s for s in d['services'] if s['service'] == '$SVC' and s['main_stat'] == 'published' and s['rate'] > 0
+          and s['rates']['published'] > 0 and set(s['rates']) == {'published', 'pool_used', 'pool_size'}
+          and s['fill']['size'] == 16 and s['fill']['used_stat'] == 'pool_used' and 0 <= s['fill']['ratio'] <= 1
+          and s['dead'] == 1 and s['alive'] == 1]"
+
+expect 0 -- "$CLI" top --count 3 --interval 50
+checks=$((checks + 1))
+[ "$(grep -c '^shmipc top - ' "$TMP/out")" = 3 ] || fail "top --count 3 did not print 3 frames: $(cat "$TMP/out")"
+
+# Ctrl-C ends the live view with status 0.
+"$CLI" top --interval 100 >"$TMP/live" 2>&1 </dev/null &
+TPID=$!
+for i in $(seq 50); do grep -q "^shmipc top" "$TMP/live" && break; sleep 0.1; done
+kill -INT "$TPID"
+for i in $(seq 50); do kill -0 "$TPID" 2>/dev/null || break; sleep 0.1; done
+checks=$((checks + 1))
+if kill -0 "$TPID" 2>/dev/null; then
+    fail "top did not stop on SIGINT"
+else
+    wait "$TPID"
+    st=$?
+    [ "$st" = 0 ] || fail "top exited $st after SIGINT"
+fi
+TPID=
+
+# The fixture gone: its participant shows as dead, no rate for a service that stopped counting.
+kill -9 "$FPID"; wait "$FPID" 2>/dev/null; FPID=
+expect 0 -- "$CLI" top --json --interval 50
+pycheck "[s for s in d['services'] if s['service'] == '$SVC' and s['dead'] == 2 and s['alive'] == 0
+          and s['rate'] == 0]"
+
+# --- usage errors ----------------------------------------------------------------------------------------
+expect 2 "bad interval" -- "$CLI" top --interval 0
+expect 2 "bad interval" -- "$CLI" top --interval x
+expect 2 "bad count" -- "$CLI" top --count 0
+expect 2 "one too many" -- "$CLI" top extra
+expect 0 "usage: shmipc top" -- "$CLI" top --help
+
+"$CLI" gc "$SVC" >/dev/null || fail "gc of the fixture's service failed"
+
+echo "$checks checks, $fails failures"
+[ "$fails" = 0 ]
