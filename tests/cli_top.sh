@@ -92,7 +92,7 @@ expect 0 -- "$CLI" top --json --interval 200
 pycheck "d['interval_ms'] == 200 and d['sampled_over_s'] > 0"
 pycheck "[s for s in d['services'] if s['service'] == '$SVC' and s['main_stat'] == 'published' and s['rate'] > 0
           and s['rates']['published'] > 0 and set(s['rates']) == {'published', 'pool_used', 'pool_size'}
-          and s['fill']['size'] == 16 and s['fill']['used_stat'] == 'pool_used' and 0 <= s['fill']['ratio'] <= 1
+          and s['fill']['size'] == 16 and s['fill']['used_stat'] == 'pool_used' and s['fill']['size_from'] == 'pool_size' and 0 <= s['fill']['ratio'] <= 1
           and s['dead'] == 1 and s['alive'] == 1]"
 
 expect 0 -- "$CLI" top --count 3 --interval 50

@@ -4,7 +4,8 @@
  * refresh lists the services (shmipc_service_list) and compares their live figures with the previous
  * listing: every stat's rate is its increase divided by the time between the two samples, and one stat,
  * the one that counts messages ("published", "sent", "requests", ...), is shown as the service's rate.
- * A stat pair "<x>_used" / "<x>_size" (or _total, _capacity, _slots) is shown as a fill level.
+ * A stat "<x>_used" with its capacity in a stat "<x>_size" (or _total, ...) or in an options word such as
+ * "chunks=N" is shown as a fill level.
  * The terminal's mode is left alone: Ctrl-C (SIGINT) or "q" + Enter ends the view.
  */
 #include "svc.h"
@@ -42,7 +43,9 @@ typedef struct top_row {
     bool has_rate[SHMIPC_SERVICE_MAX_STATS]; /* false: new service, or the counter went backwards */
     double rate[SHMIPC_SERVICE_MAX_STATS];   /* per second */
     int main_stat;                           /* index, or -1 when the service has no stats */
-    int fill_used, fill_size;                /* indexes, or -1 */
+    int fill_used;                           /* index of the "used" stat, or -1: no fill known */
+    uint64_t fill_size;                      /* the capacity it fills */
+    char fill_size_name[64];                 /* where the capacity came from (a stat or option name) */
 } top_row;
 
 static uint64_t clock_ns(clockid_t id)
@@ -95,30 +98,71 @@ static int top_main_stat(const shmipc_service_info *in)
     return in->nstats ? 0 : -1;
 }
 
-/* Find "<x>_used" (or "<x>_in_use") with a matching "<x>_size", "_total", "_capacity" or "_slots". */
-static void top_fill(const shmipc_service_info *in, int *used, int *size)
+/* The value of the word "key=N" in a service's options, or -1. */
+static int64_t option_value(const char *options, const char *key)
+{
+    size_t kl = strlen(key);
+    for (const char *w = options; *w;) {
+        if (strncmp(w, key, kl) == 0 && w[kl] == '=') {
+            uint64_t v;
+            char num[24];
+            size_t n = strcspn(w + kl + 1, " ");
+            if (n == 0 || n >= sizeof num)
+                return -1;
+            memcpy(num, w + kl + 1, n);
+            num[n] = '\0';
+            return cli_parse_uint(num, 10, INT64_MAX, &v) == 0 ? (int64_t)v : -1;
+        }
+        w += strcspn(w, " ");
+        w += strspn(w, " ");
+    }
+    return -1;
+}
+
+/* The fill of a pool or buffer: a stat "<x>_used" (or "<x>_in_use") with its capacity in a stat
+ * "<x>_size" (or _total, _capacity, _slots) or, failing that, in an options word of one of those names or
+ * "chunks", "slots", "capacity" (pubsub says "chunks=N"). */
+static void top_fill(const shmipc_service_info *in, top_row *r)
 {
     static const char *const used_sfx[] = {"_used", "_in_use"};
     static const char *const size_sfx[] = {"_size", "_total", "_capacity", "_slots"};
-    *used = *size = -1;
+    static const char *const size_words[] = {"chunks", "slots", "capacity"};
+    r->fill_used = -1;
     for (uint32_t i = 0; i < in->nstats; i++) {
         const char *u = in->stat_names[i];
-        for (size_t a = 0; a < 2; a++) {
-            size_t ul = strlen(u), sl = strlen(used_sfx[a]);
-            if (ul <= sl || strcmp(u + ul - sl, used_sfx[a]) != 0)
+        size_t ul = strlen(u), plen = 0;
+        for (size_t a = 0; a < 2 && !plen; a++) {
+            size_t sl = strlen(used_sfx[a]);
+            if (ul > sl && strcmp(u + ul - sl, used_sfx[a]) == 0)
+                plen = ul - sl;
+        }
+        if (!plen)
+            continue;
+        for (uint32_t k = 0; k < in->nstats; k++) {
+            const char *t = in->stat_names[k];
+            if (k == i || strncmp(t, u, plen) != 0)
                 continue;
-            size_t plen = ul - sl;
-            for (uint32_t k = 0; k < in->nstats; k++) {
-                const char *t = in->stat_names[k];
-                if (k == i || strncmp(t, u, plen) != 0)
-                    continue;
-                for (size_t b = 0; b < 4; b++) {
-                    if (strcmp(t + plen, size_sfx[b]) == 0) {
-                        *used = (int)i;
-                        *size = (int)k;
-                        return;
-                    }
+            for (size_t b = 0; b < 4; b++) {
+                if (strcmp(t + plen, size_sfx[b]) == 0) {
+                    r->fill_used = (int)i;
+                    r->fill_size = in->stats[k];
+                    snprintf(r->fill_size_name, sizeof r->fill_size_name, "%s", t);
+                    return;
                 }
+            }
+        }
+        char key[64];
+        for (size_t b = 0; b < 4 + 3; b++) {
+            if (b < 4)
+                snprintf(key, sizeof key, "%.*s%s", (int)plen, u, size_sfx[b]);
+            else
+                snprintf(key, sizeof key, "%s", size_words[b - 4]);
+            int64_t v = option_value(in->options, key);
+            if (v >= 0) {
+                r->fill_used = (int)i;
+                r->fill_size = (uint64_t)v;
+                snprintf(r->fill_size_name, sizeof r->fill_size_name, "%s", key);
+                return;
             }
         }
     }
@@ -137,7 +181,7 @@ static void top_row_make(top_row *r, const shmipc_service_info *in, const top_sa
         r->rate[i] = (double)(in->stats[i] - p->stats[i]) / secs;
     }
     r->main_stat = top_main_stat(in);
-    top_fill(in, &r->fill_used, &r->fill_size);
+    top_fill(in, r);
 }
 
 static void top_json(const top_sample *cur, const top_row *rows, double secs, uint64_t interval_ms)
@@ -176,10 +220,10 @@ static void top_json(const top_sample *cur, const top_row *rows, double secs, ui
             cli_json_null(&j, "rate");
         }
         if (r->fill_used >= 0) {
-            uint64_t u = in->stats[r->fill_used], s = in->stats[r->fill_size];
+            uint64_t u = in->stats[r->fill_used], s = r->fill_size;
             cli_json_begin(&j, "fill", '{');
             cli_json_str(&j, "used_stat", in->stat_names[r->fill_used]);
-            cli_json_str(&j, "size_stat", in->stat_names[r->fill_size]);
+            cli_json_str(&j, "size_from", r->fill_size_name);
             cli_json_uint(&j, "used", u);
             cli_json_uint(&j, "size", s);
             if (s)
@@ -234,7 +278,7 @@ static void top_text(const top_sample *cur, const top_row *rows, uint64_t interv
                 snprintf(rate, sizeof rate, "%.1f", r->rate[r->main_stat]);
         }
         if (r->fill_used >= 0) {
-            uint64_t u = in->stats[r->fill_used], s = in->stats[r->fill_size];
+            uint64_t u = in->stats[r->fill_used], s = r->fill_size;
             if (s)
                 snprintf(fill, sizeof fill, "%" PRIu64 "/%" PRIu64 " (%.0f%%)", u, s, 100.0 * (double)u / (double)s);
             else
