@@ -43,6 +43,8 @@ int cli_cmd_ls(int argc, char **argv);   /* cmd_service.c */
 int cli_cmd_info(int argc, char **argv); /* cmd_service.c */
 int cli_cmd_gc(int argc, char **argv);   /* cmd_service.c */
 int cli_cmd_top(int argc, char **argv);  /* cmd_top.c */
+int cli_cmd_pub(int argc, char **argv);  /* cmd_pubsub.c */
+int cli_cmd_sub(int argc, char **argv);  /* cmd_pubsub.c */
 
 /* ---- options ----------------------------------------------------------------------------------------- */
 
