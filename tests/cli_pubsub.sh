@@ -15,9 +15,8 @@ CLI=$BUILD/tools/shmipc/shmipc
 
 N=clips-$$
 TMP=$(mktemp -d)
+. "$(dirname "$0")/cli_fixtures/lib.sh"
 BG=()
-fails=0
-checks=0
 
 cleanup() {
     local p
@@ -28,44 +27,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
-
-run() {
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-}
-
-expect() {
-    local want=$1 pat=
-    shift
-    if [ "$1" != "--" ]; then pat=$1; shift; fi
-    shift
-    run "$@"
-    checks=$((checks + 1))
-    if [ "$rc" != "$want" ]; then
-        fail "'$*' exited $rc, expected $want; stderr: $(head -c 500 "$TMP/err")"
-    elif [ -n "$pat" ] && ! cat "$TMP/out" "$TMP/err" | grep -Eq -- "$pat"; then
-        fail "'$*' did not print /$pat/; stdout: $(head -c 600 "$TMP/out") stderr: $(head -c 300 "$TMP/err")"
-    fi
-}
-
 # same WHAT FILE EXPECTED: FILE must hold exactly EXPECTED.
 same() {
     checks=$((checks + 1))
     [ "$(cat "$2")" = "$3" ] || fail "$1: got '$(head -c 500 "$2")', expected '$3'"
-}
-
-have_python=false
-command -v python3 >/dev/null && python3 -c 'import json' 2>/dev/null && have_python=true
-
-# until_ok CMD...: retry CMD for up to 10 s.
-until_ok() {
-    local i
-    for i in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-    return 1
 }
 
 # alive_is SVC N: the service has N live participants and no dead one.
@@ -172,5 +137,4 @@ expect 0 "services removed: +1" -- "$CLI" gc "$S"
 checks=$((checks + 1))
 ls /dev/shm | grep -q "shmipc.pubsub.$N-a" && fail "gc left $(ls /dev/shm | grep "shmipc.pubsub.$N-a")"
 
-echo "$checks checks, $fails failures"
-[ "$fails" = 0 ]
+finish

@@ -18,9 +18,8 @@ FIX=$BUILD/tests/cli_fixtures/svc_fixture
 
 N=clisvc-$$
 TMP=$(mktemp -d)
+. "$(dirname "$0")/cli_fixtures/lib.sh"
 PIDS=()
-fails=0
-checks=0
 
 cleanup() {
     local p
@@ -29,56 +28,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
-
-run() {
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-}
-
-# expect RC [PATTERN] -- CMD...: the command must exit with RC and (if given) print PATTERN (extended regex)
-# on stdout or stderr.
-expect() {
-    local want=$1 pat=
-    shift
-    if [ "$1" != "--" ]; then pat=$1; shift; fi
-    shift
-    run "$@"
-    checks=$((checks + 1))
-    if [ "$rc" != "$want" ]; then
-        fail "'$*' exited $rc, expected $want; stderr: $(head -c 500 "$TMP/err")"
-    elif [ -n "$pat" ] && ! cat "$TMP/out" "$TMP/err" | grep -Eq -- "$pat"; then
-        fail "'$*' did not print /$pat/; stdout: $(head -c 600 "$TMP/out") stderr: $(head -c 300 "$TMP/err")"
-    fi
-}
-
-check() {
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    "$@" || fail "$what"
-}
-
-have_python=false
-command -v python3 >/dev/null && python3 -c 'import json' 2>/dev/null && have_python=true
-
-# pycheck EXPR: with the JSON of $TMP/out as d, the Python expression must be true (skipped without python3).
-pycheck() {
-    checks=$((checks + 1))
-    $have_python || return 0
-    python3 -c "import json,sys; d=json.load(open('$TMP/out')); sys.exit(0 if ($1) else 1)" ||
-        fail "JSON check failed: $1; JSON: $(head -c 800 "$TMP/out")"
-}
-
-json_ok() {
-    checks=$((checks + 1))
-    $have_python || return 0
-    python3 -m json.tool "$TMP/out" >/dev/null || fail "invalid JSON from $1: $(head -c 500 "$TMP/out")"
-}
 
 # start_fixture VAR ARGS...: start svc_fixture ARGS in the background (with any prefix command given in
 # $PREFIX), wait until it prints its "pattern/name", store that in VAR and its pid in VAR_PID.
@@ -222,5 +171,4 @@ else
     rm -f "/dev/shm/shmipc.${F%%/*}.$N-f"
 fi
 
-echo "$checks checks, $fails failures"
-[ "$fails" = 0 ]
+finish

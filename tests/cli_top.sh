@@ -16,10 +16,9 @@ FIX=$BUILD/tests/cli_fixtures/svc_fixture
 
 N=clitop-$$
 TMP=$(mktemp -d)
+. "$(dirname "$0")/cli_fixtures/lib.sh"
 FPID=
 TPID=
-fails=0
-checks=0
 
 cleanup() {
     [ -n "$TPID" ] && kill -9 "$TPID" 2>/dev/null
@@ -28,40 +27,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
-
-run() {
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-}
-
-expect() {
-    local want=$1 pat=
-    shift
-    if [ "$1" != "--" ]; then pat=$1; shift; fi
-    shift
-    run "$@"
-    checks=$((checks + 1))
-    if [ "$rc" != "$want" ]; then
-        fail "'$*' exited $rc, expected $want; stderr: $(head -c 500 "$TMP/err")"
-    elif [ -n "$pat" ] && ! cat "$TMP/out" "$TMP/err" | grep -Eq -- "$pat"; then
-        fail "'$*' did not print /$pat/; stdout: $(head -c 800 "$TMP/out") stderr: $(head -c 300 "$TMP/err")"
-    fi
-}
-
-have_python=false
-command -v python3 >/dev/null && python3 -c 'import json' 2>/dev/null && have_python=true
-
-pycheck() {
-    checks=$((checks + 1))
-    $have_python || return 0
-    python3 -c "import json,sys; d=json.load(open('$TMP/out')); sys.exit(0 if ($1) else 1)" ||
-        fail "JSON check failed: $1; JSON: $(head -c 1500 "$TMP/out")"
-}
 
 # --- a service with a busy publisher and one dead participant ----------------------------------------------
 "$FIX" "$N" --dead 1 --bump >"$TMP/fix" 2>&1 &
@@ -102,7 +67,7 @@ checks=$((checks + 1))
 # Ctrl-C ends the live view with status 0.
 "$CLI" top --interval 100 >"$TMP/live" 2>&1 </dev/null &
 TPID=$!
-for i in $(seq 50); do grep -q "^shmipc top" "$TMP/live" && break; sleep 0.1; done
+for i in $(seq 50); do grep -qs "^shmipc top" "$TMP/live" && break; sleep 0.1; done
 kill -INT "$TPID"
 for i in $(seq 50); do kill -0 "$TPID" 2>/dev/null || break; sleep 0.1; done
 checks=$((checks + 1))
@@ -130,5 +95,4 @@ expect 0 "usage: shmipc top" -- "$CLI" top --help
 
 "$CLI" gc "$SVC" >/dev/null || fail "gc of the fixture's service failed"
 
-echo "$checks checks, $fails failures"
-[ "$fails" = 0 ]
+finish

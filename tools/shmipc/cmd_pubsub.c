@@ -15,39 +15,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 typedef enum ps_format { FMT_TEXT, FMT_HEX, FMT_JSON } ps_format;
-
-/* Set by SIGINT/SIGTERM: finish the current sample, leave the service, exit 0. */
-static volatile sig_atomic_t ps_stop;
-
-static void ps_on_signal(int sig)
-{
-    (void)sig;
-    ps_stop = 1;
-}
-
-/* Catch SIGINT and SIGTERM without SA_RESTART, so that a blocked read or wait returns EINTR. */
-static void ps_signals(struct sigaction *old_int, struct sigaction *old_term)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = ps_on_signal;
-    sigemptyset(&sa.sa_mask);
-    ps_stop = 0;
-    sigaction(SIGINT, &sa, old_int);
-    sigaction(SIGTERM, &sa, old_term);
-}
-
-static void ps_signals_restore(const struct sigaction *old_int, const struct sigaction *old_term)
-{
-    sigaction(SIGINT, old_int, NULL);
-    sigaction(SIGTERM, old_term, NULL);
-}
 
 static int parse_format(const cli_spec *spec, const char *s, ps_format *out)
 {
@@ -69,14 +41,25 @@ static int ps_name(const cli_spec *spec, const char *arg, char *name)
     if (slash && (slash - arg != 6 || strncmp(arg, "pubsub", 6) != 0))
         return cli_usage_error(spec, "'%s' is not a publish/subscribe service (want NAME or pubsub/NAME)", arg);
     const char *bare = slash ? slash + 1 : arg;
-    int err = shmipc_service_name_check(bare);
-    if (err == -ENAMETOOLONG)
-        return cli_usage_error(spec, "bad service name: longer than %d characters", SHMIPC_SERVICE_NAME_MAX);
-    if (err)
-        return cli_usage_error(spec, "bad service name '%s': want letters, digits, '_', '.' and '-', starting "
-                                     "with a letter or digit", bare);
-    snprintf(name, SHMIPC_SERVICE_NAME_MAX + 1, "%s", bare);
-    return 0;
+    int err = svc_check_name(spec, bare);
+    if (!err)
+        snprintf(name, SHMIPC_SERVICE_NAME_MAX + 1, "%s", bare);
+    return err;
+}
+
+/* The common start of pub and sub: parse argv, the SERVICE argument and --format. Returns CLI_RUN or an
+ * exit code. */
+static int ps_parse(const cli_spec *spec, int argc, char **argv, const char *const *format_s, char *name,
+                    char *what, ps_format *fmt)
+{
+    char **args;
+    int nargs, rc = cli_parse(spec, argc, argv, &args, &nargs);
+    if (rc != CLI_RUN)
+        return rc;
+    if ((rc = ps_name(spec, args[0], name)) || (rc = parse_format(spec, *format_s, fmt)))
+        return rc;
+    snprintf(what, SVC_FULLNAME_MAX, "pubsub/%s", name);
+    return CLI_RUN;
 }
 
 /* ---- input decoding (pub) ---------------------------------------------------------------------------- */
@@ -248,7 +231,7 @@ static int pub_payload(const char *name, uint64_t *max, bool *dynamic)
 static void sleep_until(uint64_t t_ns)
 {
     struct timespec ts = {.tv_sec = (time_t)(t_ns / 1000000000u), .tv_nsec = (long)(t_ns % 1000000000u)};
-    while (!ps_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+    while (!svc_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
         ;
 }
 
@@ -285,14 +268,11 @@ int cli_cmd_pub(int argc, char **argv)
         .min_args = 1,
         .max_args = 1,
     };
-    char **args;
-    int nargs, rc = cli_parse(&spec, argc, argv, &args, &nargs);
-    if (rc != CLI_RUN)
-        return rc;
     char name[SHMIPC_SERVICE_NAME_MAX + 1], what[SVC_FULLNAME_MAX];
     ps_format fmt;
     uint64_t rate = 0, size = 4096, depth = 0, history = 0;
-    if ((rc = ps_name(&spec, args[0], name)) || (rc = parse_format(&spec, format_s, &fmt)))
+    int rc = ps_parse(&spec, argc, argv, &format_s, name, what, &fmt);
+    if (rc != CLI_RUN)
         return rc;
     if (rate_s && cli_parse_uint(rate_s, 10, 1000000000, &rate))
         return cli_usage_error(&spec, "bad rate '%s' (want samples per second)", rate_s);
@@ -302,7 +282,6 @@ int cli_cmd_pub(int argc, char **argv)
         return cli_usage_error(&spec, "bad depth '%s' (want a number, at least 1)", depth_s);
     if (history_s && cli_parse_uint(history_s, 10, UINT32_MAX, &history))
         return cli_usage_error(&spec, "bad history '%s' (want a number)", history_s);
-    snprintf(what, sizeof what, "pubsub/%s", name);
 
     shmipc_publisher *pub;
     int err = pub_open(name, size, depth, history, &pub);
@@ -319,8 +298,8 @@ int cli_cmd_pub(int argc, char **argv)
         shmipc_publisher_close(pub);
         return cli_fail(what, -ENOMEM);
     }
-    struct sigaction old_int, old_term;
-    ps_signals(&old_int, &old_term);
+    struct sigaction old_sig[2];
+    svc_signals_catch(old_sig);
     char *line = NULL;
     size_t cap = 0;
     uint64_t lineno = 0, next = now_ns();
@@ -328,7 +307,7 @@ int cli_cmd_pub(int argc, char **argv)
     for (;;) {
         errno = 0;
         ssize_t len = getline(&line, &cap, stdin);
-        if (len < 0 || ps_stop) {
+        if (len < 0 || svc_stop) {
             if (len < 0 && errno && errno != EINTR)
                 rc = cli_fail("stdin", -errno);
             break;
@@ -361,7 +340,7 @@ int cli_cmd_pub(int argc, char **argv)
         }
         if (rate) {
             sleep_until(next);
-            if (ps_stop)
+            if (svc_stop)
                 break;
             next += 1000000000u / rate;
         }
@@ -374,7 +353,7 @@ int cli_cmd_pub(int argc, char **argv)
     free(line);
     free(buf);
     shmipc_publisher_close(pub);
-    ps_signals_restore(&old_int, &old_term);
+    svc_signals_restore(old_sig);
     return rc;
 }
 
@@ -439,20 +418,16 @@ int cli_cmd_sub(int argc, char **argv)
         .min_args = 1,
         .max_args = 1,
     };
-    char **args;
-    int nargs, rc = cli_parse(&spec, argc, argv, &args, &nargs);
-    if (rc != CLI_RUN)
-        return rc;
     char name[SHMIPC_SERVICE_NAME_MAX + 1], what[SVC_FULLNAME_MAX];
     ps_format fmt;
     uint64_t count = 0, timeout = 0;
-    if ((rc = ps_name(&spec, args[0], name)) || (rc = parse_format(&spec, format_s, &fmt)))
+    int rc = ps_parse(&spec, argc, argv, &format_s, name, what, &fmt);
+    if (rc != CLI_RUN)
         return rc;
     if (count_s && (cli_parse_uint(count_s, 10, UINT64_MAX, &count) || count == 0))
         return cli_usage_error(&spec, "bad count '%s' (want a number, at least 1)", count_s);
     if (timeout_s && cli_parse_uint(timeout_s, 10, INT32_MAX, &timeout))
         return cli_usage_error(&spec, "bad timeout '%s' (want milliseconds)", timeout_s);
-    snprintf(what, sizeof what, "pubsub/%s", name);
 
     shmipc_subscriber *sub;
     int err = shmipc_subscriber_open(name, NULL, &sub);
@@ -462,13 +437,13 @@ int cli_cmd_sub(int argc, char **argv)
     }
     if (err)
         return svc_fail(what, err);
-    struct sigaction old_int, old_term;
-    ps_signals(&old_int, &old_term);
+    struct sigaction old_sig[2];
+    svc_signals_catch(old_sig);
     unsigned char *buf = NULL;
     size_t cap = 0;
     uint64_t got = 0, idle_since = now_ns();
     rc = CLI_OK;
-    while (!ps_stop && (count == 0 || got < count)) {
+    while (!svc_stop && (count == 0 || got < count)) {
         /* Slices of at most 200 ms: a signal that lands while receive spins is still seen soon. */
         int slice = 200;
         if (timeout_s) {
@@ -523,7 +498,7 @@ int cli_cmd_sub(int argc, char **argv)
     }
     free(buf);
     shmipc_subscriber_close(sub);
-    ps_signals_restore(&old_int, &old_term);
+    svc_signals_restore(old_sig);
     return rc;
 }
 #endif

@@ -79,6 +79,42 @@ const char *svc_user(uint32_t uid, char *buf, size_t cap)
     return buf;
 }
 
+int svc_check_name(const cli_spec *spec, const char *name)
+{
+    int err = shmipc_service_name_check(name);
+    if (err == -ENAMETOOLONG)
+        return cli_usage_error(spec, "bad service name: longer than %d characters", SHMIPC_SERVICE_NAME_MAX);
+    if (err)
+        return cli_usage_error(spec, "bad service name '%s': want letters, digits, '_', '.' and '-', starting "
+                                     "with a letter or digit", name);
+    return 0;
+}
+
+volatile sig_atomic_t svc_stop;
+
+static void svc_on_signal(int sig)
+{
+    (void)sig;
+    svc_stop = 1;
+}
+
+void svc_signals_catch(struct sigaction old[2])
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = svc_on_signal;
+    sigemptyset(&sa.sa_mask);
+    svc_stop = 0;
+    sigaction(SIGINT, &sa, &old[0]);
+    sigaction(SIGTERM, &sa, &old[1]);
+}
+
+void svc_signals_restore(const struct sigaction old[2])
+{
+    sigaction(SIGINT, &old[0], NULL);
+    sigaction(SIGTERM, &old[1], NULL);
+}
+
 int svc_resolve(const cli_spec *spec, const char *arg, const char *pattern_opt, shmipc_pattern *pattern,
                 char *name, shmipc_service_info *info)
 {
@@ -102,12 +138,9 @@ int svc_resolve(const cli_spec *spec, const char *arg, const char *pattern_opt, 
             return cli_usage_error(spec, "service '%s' and --pattern %s disagree", arg, pattern_opt);
         want = p;
     }
-    int err = shmipc_service_name_check(bare);
-    if (err == -ENAMETOOLONG)
-        return cli_usage_error(spec, "bad service name: longer than %d characters", SHMIPC_SERVICE_NAME_MAX);
+    int err = svc_check_name(spec, bare);
     if (err)
-        return cli_usage_error(spec, "bad service name '%s': want letters, digits, '_', '.' and '-', starting "
-                                     "with a letter or digit", bare);
+        return err;
     snprintf(name, SHMIPC_SERVICE_NAME_MAX + 1, "%s", bare);
 
     /* Candidates: the patterns under which something of that name exists (describable or not). */

@@ -15,20 +15,10 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Set by SIGINT/SIGTERM: leave the loop at the next wake-up. */
-static volatile sig_atomic_t top_stop;
-
-static void top_on_signal(int sig)
-{
-    (void)sig;
-    top_stop = 1;
-}
 
 typedef struct top_sample {
     shmipc_service_info *v;
@@ -295,7 +285,7 @@ static void top_text(const top_sample *cur, const top_row *rows, uint64_t interv
 /* Sleep until deadline (CLOCK_MONOTONIC ns), returning early on a signal or a "q" line on stdin. */
 static void top_wait(uint64_t deadline, bool watch_stdin)
 {
-    while (!top_stop) {
+    while (!svc_stop) {
         uint64_t now = clock_ns(CLOCK_MONOTONIC);
         if (now >= deadline)
             return;
@@ -306,7 +296,7 @@ static void top_wait(uint64_t deadline, bool watch_stdin)
             char line[64];
             ssize_t n = read(STDIN_FILENO, line, sizeof line);
             if (n <= 0 || line[0] == 'q' || line[0] == 'Q')
-                top_stop = 1; /* also on end of input: nobody could quit otherwise */
+                svc_stop = 1; /* also on end of input: nobody could quit otherwise */
         }
     }
 }
@@ -347,20 +337,15 @@ int cli_cmd_top(int argc, char **argv)
     bool tty = isatty(STDOUT_FILENO) == 1;
     bool watch_stdin = count != 1 && isatty(STDIN_FILENO) == 1;
 
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = top_on_signal; /* no SA_RESTART: poll returns at once */
-    sigemptyset(&sa.sa_mask);
-    top_stop = 0;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    struct sigaction old_sig[2];
+    svc_signals_catch(old_sig);
 
     top_sample prev = {0}, cur = {0};
     top_row *rows = NULL;
     int err = top_sample_take(&prev);
-    for (uint64_t frames = 0; !err && !top_stop && (count == 0 || frames < count); frames++) {
+    for (uint64_t frames = 0; !err && !svc_stop && (count == 0 || frames < count); frames++) {
         top_wait(prev.t_ns + interval_ms * 1000000u, watch_stdin);
-        if (top_stop)
+        if (svc_stop)
             break;
         if ((err = top_sample_take(&cur)) != 0)
             break;
@@ -388,8 +373,7 @@ int cli_cmd_top(int argc, char **argv)
     free(rows);
     top_sample_free(&prev);
     top_sample_free(&cur);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    svc_signals_restore(old_sig);
     if (err)
         return cli_fail("/dev/shm", err);
     if (fflush(stdout) != 0)

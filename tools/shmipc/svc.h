@@ -11,6 +11,8 @@
 
 #include <shmipc/service.h>
 
+#include <signal.h>
+
 /* "pattern/name": the longest pattern name, '/', a service name, NUL. */
 #define SVC_FULLNAME_MAX (16 + SHMIPC_SERVICE_NAME_MAX + 2)
 
@@ -27,6 +29,18 @@ int svc_parse_pattern(const char *s, shmipc_pattern *out);
  */
 int svc_resolve(const cli_spec *spec, const char *arg, const char *pattern_opt, shmipc_pattern *pattern,
                 char *name, shmipc_service_info *info);
+
+/* Check a bare service name from the command line; 0, or (after saying why) CLI_USAGE. */
+int svc_check_name(const cli_spec *spec, const char *name);
+
+/* Set by SIGINT and SIGTERM once svc_signals_catch() ran: long-running commands (top, pub, sub) poll it to
+ * end cleanly (leaving their service, restoring what they changed). */
+extern volatile sig_atomic_t svc_stop;
+
+/* Catch SIGINT and SIGTERM into svc_stop, without SA_RESTART so that a blocked read, poll or wait returns
+ * EINTR; the previous actions go to old[2] for svc_signals_restore(). */
+void svc_signals_catch(struct sigaction old[2]);
+void svc_signals_restore(const struct sigaction old[2]);
 
 /* "pattern/name" of a described service into buf (SVC_FULLNAME_MAX bytes). */
 void svc_fullname(const shmipc_service_info *in, char *buf, size_t cap);
