@@ -269,7 +269,7 @@ int cli_cmd_pub(int argc, char **argv)
         .max_args = 1,
     };
     char name[SHMIPC_SERVICE_NAME_MAX + 1], what[SVC_FULLNAME_MAX];
-    ps_format fmt;
+    ps_format fmt = FMT_TEXT;
     uint64_t rate = 0, size = 4096, depth = 0, history = 0;
     int rc = ps_parse(&spec, argc, argv, &format_s, name, what, &fmt);
     if (rc != CLI_RUN)
@@ -419,7 +419,7 @@ int cli_cmd_sub(int argc, char **argv)
         .max_args = 1,
     };
     char name[SHMIPC_SERVICE_NAME_MAX + 1], what[SVC_FULLNAME_MAX];
-    ps_format fmt;
+    ps_format fmt = FMT_TEXT;
     uint64_t count = 0, timeout = 0;
     int rc = ps_parse(&spec, argc, argv, &format_s, name, what, &fmt);
     if (rc != CLI_RUN)
@@ -488,7 +488,7 @@ int cli_cmd_sub(int argc, char **argv)
             rc = cli_fail(what, err);
             break;
         }
-        sub_print(fmt, buf, size, &s);
+        sub_print(fmt, buf ? buf : (const unsigned char *)"", size, &s); /* no buffer yet: size 0 */
         if (fflush(stdout) != 0) {
             rc = cli_fail("stdout", -errno);
             break;
