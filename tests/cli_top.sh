@@ -64,6 +64,16 @@ expect 0 -- "$CLI" top --count 3 --interval 50
 checks=$((checks + 1))
 [ "$(grep -c '^shmipc top - ' "$TMP/out")" = 3 ] || fail "top --count 3 did not print 3 frames: $(cat "$TMP/out")"
 
+# On a terminal (script(1) provides one) every frame clears the screen first.
+if command -v script >/dev/null; then
+    tty_top() { script -qec "'$CLI' top --count 2 --interval 50 </dev/null" /dev/null </dev/null; }
+    expect 0 -- tty_top
+    checks=$((checks + 1))
+    [ "$(grep -c $'\033\[H\033\[2J' "$TMP/out")" = 2 ] || fail "top on a tty did not clear the screen twice"
+else
+    echo "SKIP part: no script(1) to give top a terminal"
+fi
+
 # Ctrl-C ends the live view with status 0.
 "$CLI" top --interval 100 >"$TMP/live" 2>&1 </dev/null &
 TPID=$!
