@@ -142,7 +142,8 @@ SHMIPC_API int shmipc_segment_from_fd(int fd, const shmipc_segment_opts *opts, s
 /*
  * shmipc_segment_send_fd - send the segment's descriptor over a connected AF_UNIX socket (SCM_RIGHTS).
  * shmipc_segment_recv_fd - receive one and map it as by shmipc_segment_from_fd.
- * Errors: those of sendmsg/recvmsg, -EBADMSG (no descriptor in the message), and those of from_fd.
+ * Errors: -EINVAL (bad socket or handle), those of sendmsg/recvmsg, -EPIPE (recv: the peer closed the
+ * socket), -EBADMSG (no descriptor in the message), and those of from_fd.
  */
 SHMIPC_API int shmipc_segment_send_fd(int sock, const shmipc_segment *seg);
 SHMIPC_API int shmipc_segment_recv_fd(int sock, const shmipc_segment_opts *opts, shmipc_segment **out);

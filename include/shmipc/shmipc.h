@@ -7,5 +7,7 @@
 #include <shmipc/phys.h>
 #include <shmipc/event.h>
 #include <shmipc/lock.h>
+#include <shmipc/channel.h>
+#include <shmipc/queue.h>
 #include <shmipc/service.h>
 #endif

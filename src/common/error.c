@@ -2,12 +2,13 @@
 /* common/error.c - error strings (shmipc returns negative errno values) and the version string. */
 #include "common/internal.h"
 
+#include <limits.h>
 #include <string.h>
 
 const char *shmipc_strerror(int err)
 {
     if (err < 0)
-        err = -err;
+        err = err == INT_MIN ? INT_MAX : -err; /* -INT_MIN overflows */
     switch (err) {
     case 0: return "Success";
     /* Codes whose libc text would mislead in shmipc's context. */
@@ -17,7 +18,12 @@ const char *shmipc_strerror(int err)
     case EPIPE: return "Peer process is gone";
     case ENOTRECOVERABLE: return "Object was left unusable by a process that died";
     case EOWNERDEAD: return "Previous owner died holding the lock; data may be inconsistent";
-    default: return strerror(err); /* glibc's strerror returns static text for valid codes */
+    default: {
+        /* Not strerror(): for an unknown code it formats into a buffer the next call overwrites, and
+         * this function promises static text. strerrordesc_np (glibc 2.32) returns NULL instead. */
+        const char *desc = strerrordesc_np(err);
+        return desc ? desc : "Unknown error";
+    }
     }
 }
 

@@ -16,8 +16,10 @@
 #define SEG_OPEN_FLAGS (SHMIPC_SEG_ALLOW_FOREIGN | SHMIPC_SEG_RDONLY | SHMIPC_SEG_ANY_TYPE)
 #define SEG_DEFAULT_READY_TIMEOUT_MS 1000
 
-/* Validate a ready header against the object size; returns 0 or a negative error. */
-static int seg_validate(const shmipc__seg_hdr *h, uint64_t file_size, const shmipc_segment_opts *opts)
+/* Validate a ready header against the object size; returns 0 or a negative error, and in *total the size
+ * that was checked: the caller maps that value, never a fresh load a peer could have changed since. */
+static int seg_validate(const shmipc__seg_hdr *h, uint64_t file_size, const shmipc_segment_opts *opts,
+                        size_t *total)
 {
     if (h->magic != SHMIPC_SEG_MAGIC)
         return -EBADMSG;
@@ -33,6 +35,7 @@ static int seg_validate(const shmipc__seg_hdr *h, uint64_t file_size, const shmi
         return -EBADMSG;
     if (!(opts->flags & SHMIPC_SEG_ANY_TYPE) && h->type != opts->type)
         return -EPROTOTYPE;
+    *total = (size_t)size;
     return 0;
 }
 
@@ -93,6 +96,10 @@ int shmipc__seg_attach_fd(int fd, shmipc_backing backing, const char *name, cons
             shmipc_proc_id creator = {.pid = __atomic_load_n(&h->creator_pid, __ATOMIC_RELAXED),
                                       .start_time = __atomic_load_n(&h->creator_start, __ATOMIC_RELAXED)};
             if (magic == SHMIPC_SEG_MAGIC && creator.pid > 0 && !shmipc_proc_alive(&creator)) {
+                /* It may have published and exited since our load of ready: only a creator that died
+                 * with ready still unset left the segment unusable. */
+                if (atomic_load_explicit(&h->ready, memory_order_acquire) == SHMIPC_SEG_READY)
+                    break;
                 err = -ENOTRECOVERABLE;
                 goto fail;
             }
@@ -112,10 +119,10 @@ int shmipc__seg_attach_fd(int fd, shmipc_backing backing, const char *name, cons
         err = -errno;
         goto fail;
     }
-    err = seg_validate(h, (uint64_t)st.st_size, opts);
+    size_t total = 0;
+    err = seg_validate(h, (uint64_t)st.st_size, opts, &total);
     if (err)
         goto fail;
-    size_t total = (size_t)atomic_load_explicit(&h->size, memory_order_acquire);
     uint32_t gen = atomic_load_explicit(&h->generation, memory_order_acquire);
     munmap(h, SHMIPC_SEGMENT_HEADER_SIZE);
     h = NULL;

@@ -90,7 +90,9 @@ int shmipc_segment_grow(shmipc_segment *s, size_t new_size)
         atomic_store_explicit(&h->size, total, memory_order_release);
         atomic_fetch_add_explicit(&h->generation, 1, memory_order_release);
     }
-    err = seg_remap(s, (size_t)atomic_load_explicit(&h->size, memory_order_acquire));
+    /* Map the size checked above (cur against the object, or ours), not a fresh load of a word another
+     * process could have changed meanwhile. */
+    err = seg_remap(s, total > cur ? total : (size_t)cur);
     if (err >= 0) {
         s->generation = atomic_load_explicit(&shmipc__seg_hdr_of(s)->generation, memory_order_acquire);
         err = 0;
@@ -131,11 +133,14 @@ int shmipc__seg_describe(int fd, const shmipc__seg_hdr *h, shmipc_segment_info *
     info->mode = st.st_mode & 07777;
     info->uid = st.st_uid;
     info->gid = st.st_gid;
-    if (!h)
-        return -EBADMSG;
+    if (!h) /* no header: an empty regular file is being sized by its creator; anything else is no segment */
+        return S_ISREG(st.st_mode) && st.st_size == 0 ? 0 : -EBADMSG;
     info->ready = atomic_load_explicit(&((shmipc__seg_hdr *)h)->ready, memory_order_acquire) == SHMIPC_SEG_READY;
-    if (__atomic_load_n(&h->magic, __ATOMIC_RELAXED) != SHMIPC_SEG_MAGIC)
-        return info->ready || st.st_size > 0 ? -EBADMSG : 0;
+    /* relaxed: a creator may still be writing the header; an unready one reads as "being initialised"
+     * only while its magic is still zero, as open sees it. */
+    uint64_t magic = __atomic_load_n(&h->magic, __ATOMIC_RELAXED);
+    if (magic != SHMIPC_SEG_MAGIC)
+        return info->ready || magic != 0 ? -EBADMSG : 0;
     info->version = h->version;
     info->type = h->type;
     info->size = atomic_load_explicit(&((shmipc__seg_hdr *)h)->size, memory_order_acquire);
@@ -145,9 +150,13 @@ int shmipc__seg_describe(int fd, const shmipc__seg_hdr *h, shmipc_segment_info *
     info->creator_alive = shmipc_proc_alive(&info->creator);
     info->generation = atomic_load_explicit(&((shmipc__seg_hdr *)h)->generation, memory_order_relaxed);
     info->created_ns = h->created_ns;
-    if (info->ready && h->version != SHMIPC_SEG_VERSION)
+    if (!info->ready)
+        return 0;
+    /* The same checks as open (attach.c), on the values copied into info. */
+    if (info->version != SHMIPC_SEG_VERSION)
         return -EPROTO;
-    if (info->ready && (info->size > info->file_size || info->size <= SHMIPC_SEGMENT_HEADER_SIZE))
+    if (h->header_size != SHMIPC_SEGMENT_HEADER_SIZE || info->size > info->file_size ||
+        info->size <= SHMIPC_SEGMENT_HEADER_SIZE || info->size % SHMIPC_CACHELINE != 0)
         return -EBADMSG;
     return 0;
 }

@@ -7,6 +7,7 @@
 #include "segment/segment_internal.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -32,16 +33,31 @@ int shmipc_segment_memfd_create(const char *label, size_t size, const shmipc_seg
     return err;
 }
 
+/*
+ * Is fd a memfd? POSIX shm objects live on tmpfs too and answer F_GET_SEALS (with F_SEAL_SEAL alone, which
+ * can never be lifted), so the seals cannot tell them apart; the descriptor's link can: a memfd's reads
+ * "/memfd:LABEL (deleted)". Without /proc, answer yes: the stricter rule then applies.
+ */
+static bool fd_is_memfd(int fd)
+{
+    char path[64], link[16];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, link, sizeof link);
+    return n < 0 || (n >= 7 && memcmp(link, "/memfd:", 7) == 0);
+}
+
 int shmipc_segment_from_fd(int fd, const shmipc_segment_opts *opts, shmipc_segment **out)
 {
     if (fd < 0 || !out)
         return -EINVAL;
     shmipc_backing backing = SHMIPC_BACKING_POSIX;
     int seals = fcntl(fd, F_GET_SEALS);
-    if (seals >= 0) {
+    if (seals >= 0 && fd_is_memfd(fd)) {
         backing = SHMIPC_BACKING_MEMFD;
         if (!(seals & F_SEAL_SHRINK))
             return -EPERM;
+    } else if (seals < 0) {
+        backing = SHMIPC_BACKING_FILE; /* not on tmpfs: a regular file */
     }
     return shmipc__seg_attach_fd(fd, backing, "", opts, false, out);
 }

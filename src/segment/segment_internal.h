@@ -9,7 +9,7 @@
 #include "common/internal.h"
 #include <shmipc/segment.h>
 
-#define SHMIPC_SEG_MAGIC   UINT64_C(0x31434950494d4853) /* "SHMIPC1" little-endian + '1' */
+#define SHMIPC_SEG_MAGIC   UINT64_C(0x31434950494d4853) /* the bytes "SHMIPIC1" (little-endian) */
 #define SHMIPC_SEG_VERSION 1u
 #define SHMIPC_SEG_READY   UINT32_C(0x59444552)          /* "REDY": unlikely in garbage, unlike 1 */
 

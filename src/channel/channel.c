@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * channel/channel.c - the channel's life cycle: laying out a ring in a segment, validating one found in
+ * a segment, claiming and taking over endpoints (pid + start time in a CAS-ed owner word), watching the
+ * peer's liveness, closing, and statistics. The data path is in channel/ring.c.
+ */
+#include "channel/channel_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PROC_CHECK_NS (50u * 1000000u) /* how often a waiting side reads the peer's /proc entry */
+
+void shmipc_channel_opts_init(shmipc_channel_opts *opts)
+{
+    if (opts)
+        memset(opts, 0, sizeof *opts);
+}
+
+static uint64_t round_pow2(uint64_t v)
+{
+    uint64_t p = SHMIPC_CHANNEL_MIN_CAPACITY;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+size_t shmipc_channel_size(size_t capacity)
+{
+    if (capacity == 0)
+        capacity = SHMIPC_CHANNEL_DEFAULT_CAPACITY;
+    if (capacity > SHMIPC_CHANNEL_MAX_CAPACITY)
+        return 0;
+    return CHAN_HDR_SIZE + (size_t)round_pow2(capacity);
+}
+
+static int check_wait_mode(shmipc_wait_mode m)
+{
+    return (m >= SHMIPC_WAIT_DEFAULT && m <= SHMIPC_WAIT_HYBRID) ? 0 : -EINVAL;
+}
+
+static int check_role(shmipc_channel_role r)
+{
+    return (r == SHMIPC_CHANNEL_PRODUCER || r == SHMIPC_CHANNEL_CONSUMER || r == SHMIPC_CHANNEL_OBSERVER)
+               ? 0 : -EINVAL;
+}
+
+static uint64_t owner_word(const shmipc_proc_id *id)
+{
+    return ((uint64_t)(uint32_t)id->start_time << 32) | (uint32_t)id->pid;
+}
+
+bool shmipc__chan_owner_alive(uint64_t owner)
+{
+    if (owner == CHAN_OWNER_VACANT || owner == CHAN_OWNER_CLOSED)
+        return false;
+    uint32_t pid = (uint32_t)owner;
+    if (pid == 0 || pid > INT32_MAX)
+        return false; /* garbage: nobody we could wait for */
+    bool zombie = false;
+    uint64_t st = shmipc__proc_start_time((int)pid, &zombie);
+    return st != 0 && !zombie && (uint32_t)st == (uint32_t)(owner >> 32);
+}
+
+int shmipc__chan_broken(shmipc_channel *ch)
+{
+    ch->broken = true;
+    /* relaxed: a hint to the peer and to later openers; nothing is published with it. */
+    atomic_store_explicit(&ch->hdr->broken, 1, memory_order_relaxed);
+    return -EBADMSG;
+}
+
+static shmipc__chan_slot *peer_slot(shmipc_channel *ch)
+{
+    return ch->role == SHMIPC_CHANNEL_PRODUCER ? &ch->hdr->consumer : &ch->hdr->producer;
+}
+
+bool shmipc__chan_peer_gone(shmipc_channel *ch)
+{
+    /* acquire: pairs with the release CAS in close, so that after seeing CLOSED our next load of the
+     * peer's index sees its final value (a receive delivers everything committed before the close). */
+    uint64_t o = atomic_load_explicit(&peer_slot(ch)->owner, memory_order_acquire);
+    if (o == CHAN_OWNER_CLOSED)
+        return true;
+    if (o == CHAN_OWNER_VACANT)
+        return false; /* nobody opened it yet: wait for one */
+    if (o == ch->dead_owner)
+        return true; /* pid + start time never come back */
+    uint64_t now = shmipc__now_ns();
+    if (now < ch->next_proc_check)
+        return false;
+    ch->next_proc_check = now + PROC_CHECK_NS;
+    if (shmipc__chan_owner_alive(o))
+        return false;
+    ch->dead_owner = o;
+    return true;
+}
+
+/* The configuration of a channel, once read from shared memory and checked: the handle uses only this
+ * copy, so a peer rewriting the header later cannot change what was validated. */
+typedef struct chan_cfg {
+    uint64_t cap;
+    uint32_t max_msg;
+    uint32_t policy;
+} chan_cfg;
+
+/* Validate the header of a channel found in shared memory; the values come from a peer, not from us. */
+static int check_header(const shmipc__chan_hdr *h, size_t data_size, bool allow_broken, chan_cfg *cfg)
+{
+    const volatile shmipc__chan_hdr *v = h; /* each field is fetched exactly once */
+    uint64_t magic = v->magic, cap = v->capacity, off = v->ring_offset;
+    uint32_t version = v->version, hsize = v->header_size, max_msg = v->max_msg, policy = v->policy;
+    if (magic != CHAN_MAGIC || version != CHAN_VERSION || hsize != CHAN_HDR_SIZE)
+        return -EBADMSG;
+    if (cap < SHMIPC_CHANNEL_MIN_CAPACITY || cap > SHMIPC_CHANNEL_MAX_CAPACITY || (cap & (cap - 1)))
+        return -EBADMSG;
+    if (off != CHAN_HDR_SIZE || off > data_size || cap > data_size - off)
+        return -EBADMSG;
+    if (max_msg != cap / 2 - CHAN_REC_HDR || policy > SHMIPC_CHANNEL_FULL_OVERWRITE)
+        return -EBADMSG;
+    /* An observer may still look at a broken channel (tools show it); the ends may not use it. */
+    if (!allow_broken && atomic_load_explicit(&h->broken, memory_order_relaxed))
+        return -EBADMSG;
+    *cfg = (chan_cfg){.cap = cap, .max_msg = max_msg, .policy = policy};
+    return 0;
+}
+
+/* Claim the role's slot: vacant, closed or dead owners are replaced by a CAS, live ones refused. */
+static int claim(shmipc_channel *ch, shmipc__chan_slot *slot)
+{
+    shmipc_proc_id self;
+    int err = shmipc_proc_self(&self);
+    if (err)
+        return err;
+    uint64_t mine = owner_word(&self);
+    /* relaxed first look; the CAS below decides. */
+    uint64_t o = atomic_load_explicit(&slot->owner, memory_order_relaxed);
+    for (;;) {
+        if (o != CHAN_OWNER_VACANT && o != CHAN_OWNER_CLOSED && shmipc__chan_owner_alive(o))
+            return -EBUSY;
+        /* acq_rel: acquire so that we see the indices and counters the previous owner left (it released
+         * them with its last stores and its close); release orders nothing yet but is harmless. */
+        if (atomic_compare_exchange_strong_explicit(&slot->owner, &o, mine, memory_order_acq_rel,
+                                                    memory_order_relaxed))
+            break;
+    }
+    atomic_store_explicit(&slot->start_time, self.start_time, memory_order_relaxed);
+    ch->owner = mine;
+    return 0;
+}
+
+/* Take the side's state from shared memory (a fresh channel or one left by a previous owner). */
+static int adopt(shmipc_channel *ch)
+{
+    shmipc__chan_hdr *h = ch->hdr;
+    /* acquire: records up to head (and the counters stored before it) are complete. */
+    uint64_t head = atomic_load_explicit(&h->prod.head, memory_order_acquire);
+    uint64_t tail = atomic_load_explicit(&h->cons.tail, memory_order_acquire);
+    if (head - tail > ch->cap || (head | tail) % CHAN_REC_ALIGN)
+        return shmipc__chan_broken(ch);
+    if (ch->role == SHMIPC_CHANNEL_PRODUCER) {
+        ch->pos = ch->pub = head;
+        ch->cached = tail;
+        /* relaxed: our own line's counters, left by our predecessor. */
+        ch->seq = ch->msgs = atomic_load_explicit(&h->prod.msgs_sent, memory_order_relaxed);
+        ch->bytes = atomic_load_explicit(&h->prod.bytes_sent, memory_order_relaxed);
+        /* The space notify is only slept on by the producer: a dead predecessor's announcement is stale. */
+        atomic_store_explicit(&h->space.n.waiters, 0, memory_order_relaxed);
+    } else if (ch->role == SHMIPC_CHANNEL_CONSUMER) {
+        ch->pos = tail;
+        ch->cached = head;
+        ch->msgs = atomic_load_explicit(&h->cons.msgs_recv, memory_order_relaxed);
+        ch->bytes = atomic_load_explicit(&h->cons.bytes_recv, memory_order_relaxed);
+        ch->dropped = ch->dropped_base = atomic_load_explicit(&h->cons.dropped, memory_order_relaxed);
+        /* Every message numbered below this was either received or counted as dropped. */
+        ch->seq = ch->msgs + ch->dropped;
+        atomic_store_explicit(&h->data.n.waiters, 0, memory_order_relaxed);
+        if (ch->policy == SHMIPC_CHANNEL_FULL_OVERWRITE) {
+            ch->copybuf = malloc(ch->max_msg ? ch->max_msg : 1);
+            if (!ch->copybuf)
+                return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int handle_new(shmipc_segment *seg, const chan_cfg *cfg, shmipc_channel_role role,
+                      const shmipc_channel_opts *opts, shmipc_channel **out)
+{
+    shmipc_channel *ch = calloc(1, sizeof *ch);
+    if (!ch)
+        return -ENOMEM;
+    shmipc__chan_hdr *h = shmipc_segment_data(seg);
+    ch->seg = seg;
+    ch->hdr = h;
+    ch->cap = cfg->cap;
+    ch->mask = ch->cap - 1;
+    ch->ring = (uint8_t *)h + CHAN_HDR_SIZE;
+    ch->max_msg = cfg->max_msg;
+    ch->policy = (shmipc_channel_full_policy)cfg->policy;
+    ch->role = role;
+    ch->wait_default = opts->wait_mode ? opts->wait_mode : SHMIPC_WAIT_HYBRID;
+    ch->wait_mode = ch->wait_default;
+    ch->spin_ns = (uint64_t)(opts->spin_us ? opts->spin_us : 50) * 1000u;
+    *out = ch;
+    return 0;
+}
+
+static void handle_free(shmipc_channel *ch)
+{
+    if (ch->owns_seg)
+        shmipc_segment_close(ch->seg);
+    free(ch->copybuf);
+    free(ch);
+}
+
+static int attach(shmipc_segment *seg, const chan_cfg *cfg, shmipc_channel_role role,
+                  const shmipc_channel_opts *opts, shmipc_channel **out)
+{
+    shmipc_channel *ch;
+    int err = handle_new(seg, cfg, role, opts, &ch);
+    if (err)
+        return err;
+    if (role != SHMIPC_CHANNEL_OBSERVER) {
+        shmipc__chan_slot *slot = role == SHMIPC_CHANNEL_PRODUCER ? &ch->hdr->producer : &ch->hdr->consumer;
+        err = claim(ch, slot);
+        if (!err) {
+            err = adopt(ch);
+            if (err)
+                /* release: hand the slot back as we found it usable (closed), not as ours. */
+                atomic_store_explicit(&slot->owner, CHAN_OWNER_CLOSED, memory_order_release);
+        }
+    }
+    if (err) {
+        ch->owns_seg = false;
+        handle_free(ch);
+        return err;
+    }
+    *out = ch;
+    return 0;
+}
+
+static int init_in(shmipc_segment *seg, const shmipc_channel_opts *opts, shmipc_channel **out)
+{
+    shmipc_channel_role role = opts->role ? opts->role : SHMIPC_CHANNEL_PRODUCER;
+    if (check_role(role) || check_wait_mode(opts->wait_mode) || (unsigned)opts->full_policy > 2 ||
+        (opts->capacity && opts->capacity < SHMIPC_CHANNEL_MIN_CAPACITY) ||
+        opts->capacity > SHMIPC_CHANNEL_MAX_CAPACITY)
+        return -EINVAL;
+    size_t avail = shmipc_segment_data_size(seg);
+    uint64_t cap;
+    if (opts->capacity) {
+        cap = round_pow2(opts->capacity);
+    } else {
+        if (avail < CHAN_HDR_SIZE + SHMIPC_CHANNEL_MIN_CAPACITY)
+            return -ENOSPC;
+        cap = SHMIPC_CHANNEL_MIN_CAPACITY;
+        while (cap * 2 <= avail - CHAN_HDR_SIZE && cap * 2 <= SHMIPC_CHANNEL_MAX_CAPACITY)
+            cap *= 2;
+    }
+    if (avail < CHAN_HDR_SIZE || cap > avail - CHAN_HDR_SIZE)
+        return -ENOSPC;
+
+    chan_cfg cfg = {.cap = cap, .max_msg = (uint32_t)(cap / 2 - CHAN_REC_HDR),
+                    .policy = (uint32_t)opts->full_policy};
+    shmipc__chan_hdr *h = shmipc_segment_data(seg);
+    memset(h, 0, CHAN_HDR_SIZE);
+    h->magic = CHAN_MAGIC;
+    h->version = CHAN_VERSION;
+    h->header_size = CHAN_HDR_SIZE;
+    h->capacity = cap;
+    h->ring_offset = CHAN_HDR_SIZE;
+    h->max_msg = cfg.max_msg;
+    h->policy = cfg.policy;
+    shmipc__notify_init(&h->data.n);
+    shmipc__notify_init(&h->space.n);
+    /* Nothing here is shared yet: the segment is published (release) after this, or the caller shares
+     * the memfd afterwards (fork and SCM_RIGHTS order it for us). */
+    return attach(seg, &cfg, role, opts, out);
+}
+
+int shmipc_channel_create_in(shmipc_segment *seg, const shmipc_channel_opts *opts, shmipc_channel **out)
+{
+    shmipc_channel_opts def = {0};
+    if (!seg || !out)
+        return -EINVAL;
+    if (seg->flags & SHMIPC_SEG_RDONLY)
+        return -EPERM;
+    return init_in(seg, opts ? opts : &def, out);
+}
+
+int shmipc_channel_create(const char *name, const shmipc_channel_opts *opts, shmipc_channel **out)
+{
+    shmipc_channel_opts def = {0};
+    if (!opts)
+        opts = &def;
+    if (!out || (opts->capacity && opts->capacity < SHMIPC_CHANNEL_MIN_CAPACITY) ||
+        opts->capacity > SHMIPC_CHANNEL_MAX_CAPACITY)
+        return -EINVAL;
+    shmipc_segment_opts so = {.mode = opts->mode, .type = SHMIPC_TYPE_CHANNEL,
+                              .flags = (opts->seg_flags & SHMIPC_SEG_NO_RESERVE) | SHMIPC_SEG_DEFER_READY};
+    shmipc_segment *seg;
+    int err = shmipc_segment_create(name, shmipc_channel_size(opts->capacity), &so, &seg);
+    if (err)
+        return err;
+    shmipc_channel_opts o = *opts;
+    if (!o.capacity)
+        o.capacity = SHMIPC_CHANNEL_DEFAULT_CAPACITY;
+    err = init_in(seg, &o, out);
+    if (err) {
+        shmipc_segment_close(seg);
+        shmipc_segment_unlink(name);
+        return err;
+    }
+    (*out)->owns_seg = true;
+    shmipc_segment_publish(seg);
+    return 0;
+}
+
+int shmipc_channel_open_in(shmipc_segment *seg, shmipc_channel_role role, const shmipc_channel_opts *opts,
+                           shmipc_channel **out)
+{
+    shmipc_channel_opts def = {0};
+    if (!opts)
+        opts = &def;
+    if (!seg || !out || check_role(role) || check_wait_mode(opts->wait_mode))
+        return -EINVAL;
+    if (role != SHMIPC_CHANNEL_OBSERVER && (seg->flags & SHMIPC_SEG_RDONLY))
+        return -EPERM;
+    size_t avail = shmipc_segment_data_size(seg);
+    if (avail < CHAN_HDR_SIZE)
+        return -EBADMSG;
+    chan_cfg cfg;
+    int err = check_header(shmipc_segment_data(seg), avail, role == SHMIPC_CHANNEL_OBSERVER, &cfg);
+    if (err)
+        return err;
+    return attach(seg, &cfg, role, opts, out);
+}
+
+int shmipc_channel_open(const char *name, shmipc_channel_role role, const shmipc_channel_opts *opts,
+                        shmipc_channel **out)
+{
+    shmipc_channel_opts def = {0};
+    if (!opts)
+        opts = &def;
+    if (!out || check_role(role))
+        return -EINVAL;
+    shmipc_segment_opts so = {.type = SHMIPC_TYPE_CHANNEL, .flags = opts->seg_flags & SHMIPC_SEG_ALLOW_FOREIGN};
+    if (role == SHMIPC_CHANNEL_OBSERVER)
+        so.flags |= SHMIPC_SEG_RDONLY;
+    shmipc_segment *seg;
+    int err = shmipc_segment_open(name, &so, &seg);
+    if (err)
+        return err;
+    err = shmipc_channel_open_in(seg, role, opts, out);
+    if (err) {
+        shmipc_segment_close(seg);
+        return err;
+    }
+    (*out)->owns_seg = true;
+    return 0;
+}
+
+int shmipc_channel_close(shmipc_channel *ch)
+{
+    if (!ch)
+        return 0;
+    if (ch->role != SHMIPC_CHANNEL_OBSERVER) {
+        shmipc__chan_hdr *h = ch->hdr;
+        shmipc__chan_slot *slot = ch->role == SHMIPC_CHANNEL_PRODUCER ? &h->producer : &h->consumer;
+        uint64_t mine = ch->owner;
+        /* release: our last index and counter stores happen-before a successor's acquire CAS. Only our
+         * own claim is given up: a slot someone else took (it thought us dead) is left alone. */
+        atomic_compare_exchange_strong_explicit(&slot->owner, &mine, CHAN_OWNER_CLOSED, memory_order_release,
+                                                memory_order_relaxed);
+        /* Wake a peer sleeping for us, so that it sees the closed slot now rather than at a timeout. */
+        shmipc__notify_wake(ch->role == SHMIPC_CHANNEL_PRODUCER ? &h->data.n : &h->space.n, INT32_MAX);
+    }
+    handle_free(ch);
+    return 0;
+}
+
+int shmipc_channel_unlink(const char *name) { return shmipc_segment_unlink(name); }
+
+int shmipc_channel_set_wait(shmipc_channel *ch, shmipc_wait_mode mode)
+{
+    if (!ch || check_wait_mode(mode))
+        return -EINVAL;
+    ch->wait_mode = mode == SHMIPC_WAIT_DEFAULT ? ch->wait_default : mode;
+    return 0;
+}
+
+size_t shmipc_channel_max_msg(const shmipc_channel *ch) { return ch ? ch->max_msg : 0; }
+
+shmipc_segment *shmipc_channel_segment(const shmipc_channel *ch) { return ch ? ch->seg : NULL; }
+
+uint64_t shmipc_channel_dropped(const shmipc_channel *ch) { return ch ? ch->dropped - ch->dropped_base : 0; }
+
+static void slot_info(const shmipc__chan_slot *s, shmipc_proc_id *id, int *alive)
+{
+    /* relaxed: informational snapshot. */
+    uint64_t o = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    memset(id, 0, sizeof *id);
+    if (o == CHAN_OWNER_CLOSED)
+        id->pid = -1;
+    else if (o != CHAN_OWNER_VACANT) {
+        id->pid = (int32_t)(uint32_t)o;
+        id->start_time = atomic_load_explicit(&s->start_time, memory_order_relaxed);
+    }
+    *alive = shmipc__chan_owner_alive(o);
+}
+
+int shmipc_channel_stats_get(const shmipc_channel *ch, shmipc_channel_stats *st)
+{
+    if (!ch || !st)
+        return -EINVAL;
+    const shmipc__chan_hdr *h = ch->hdr;
+    memset(st, 0, sizeof *st);
+    st->capacity = ch->cap;
+    st->max_msg = ch->max_msg;
+    st->full_policy = (uint32_t)ch->policy;
+    /* All relaxed: counters for display, each read once. */
+    st->broken = atomic_load_explicit(&h->broken, memory_order_relaxed) != 0 || ch->broken;
+    st->head = atomic_load_explicit(&h->prod.head, memory_order_relaxed);
+    st->tail = atomic_load_explicit(&h->cons.tail, memory_order_relaxed);
+    st->msgs_sent = atomic_load_explicit(&h->prod.msgs_sent, memory_order_relaxed);
+    st->bytes_sent = atomic_load_explicit(&h->prod.bytes_sent, memory_order_relaxed);
+    st->overwritten = atomic_load_explicit(&h->prod.overwritten, memory_order_relaxed);
+    st->msgs_recv = atomic_load_explicit(&h->cons.msgs_recv, memory_order_relaxed);
+    st->bytes_recv = atomic_load_explicit(&h->cons.bytes_recv, memory_order_relaxed);
+    st->dropped = atomic_load_explicit(&h->cons.dropped, memory_order_relaxed);
+    slot_info(&h->producer, &st->producer, &st->producer_alive);
+    slot_info(&h->consumer, &st->consumer, &st->consumer_alive);
+    return 0;
+}
