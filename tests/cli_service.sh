@@ -162,6 +162,7 @@ else
     PREFIX="setpriv --reuid nobody --regid $(id -g nobody) --clear-groups" start_fixture F "$N-f" --dead 1
     expect 0 "^$F .* nobody +1 +1$" -- "$CLI" ls
     expect 1 "$F: .*another user" -- "$CLI" gc "$F"
+    expect 1 "$F: .*another user" -- "$CLI" gc --dry-run "$F"
     expect 0 -- "$CLI" gc --dry-run --json
     pycheck "d['skipped'] >= 1 and not [s for s in d['services'] if s['service'] == '$F']"
     stop "$F_PID"

@@ -475,6 +475,13 @@ static int gc_dry_run(bool json, bool keep_unused, const char *only, shmipc_patt
     shmipc_gc_report r = {0};
     cli_json j;
     char full[SVC_FULLNAME_MAX];
+    for (size_t i = 0; only && i < n; i++) {
+        if (v[i].pattern == only_pattern && strcmp(v[i].name, only) == 0 && v[i].uid != me) {
+            svc_fullname(&v[i], full, sizeof full);
+            free(v);
+            return svc_fail(full, -EPERM); /* what gc itself would say */
+        }
+    }
     if (json) {
         cli_json_init(&j, stdout);
         cli_json_begin(&j, NULL, '{');
