@@ -114,9 +114,11 @@ static int64_t option_value(const char *options, const char *key)
  * "chunks", "slots", "capacity" (pubsub says "chunks=N"). */
 static void top_fill(const shmipc_service_info *in, top_row *r)
 {
+#define NSIZE_SFX 4
     static const char *const used_sfx[] = {"_used", "_in_use"};
-    static const char *const size_sfx[] = {"_size", "_total", "_capacity", "_slots"};
+    static const char *const size_sfx[NSIZE_SFX] = {"_size", "_total", "_capacity", "_slots"};
     static const char *const size_words[] = {"chunks", "slots", "capacity"};
+    const size_t nkeys = NSIZE_SFX + sizeof size_words / sizeof size_words[0];
     r->fill_used = -1;
     for (uint32_t i = 0; i < in->nstats; i++) {
         const char *u = in->stat_names[i];
@@ -132,7 +134,7 @@ static void top_fill(const shmipc_service_info *in, top_row *r)
             const char *t = in->stat_names[k];
             if (k == i || strncmp(t, u, plen) != 0)
                 continue;
-            for (size_t b = 0; b < 4; b++) {
+            for (size_t b = 0; b < NSIZE_SFX; b++) {
                 if (strcmp(t + plen, size_sfx[b]) == 0) {
                     r->fill_used = (int)i;
                     r->fill_size = in->stats[k];
@@ -142,11 +144,11 @@ static void top_fill(const shmipc_service_info *in, top_row *r)
             }
         }
         char key[64];
-        for (size_t b = 0; b < 4 + 3; b++) {
-            if (b < 4)
+        for (size_t b = 0; b < nkeys; b++) {
+            if (b < NSIZE_SFX)
                 snprintf(key, sizeof key, "%.*s%s", (int)plen, u, size_sfx[b]);
             else
-                snprintf(key, sizeof key, "%s", size_words[b - 4]);
+                snprintf(key, sizeof key, "%s", size_words[b - NSIZE_SFX]);
             int64_t v = option_value(in->options, key);
             if (v >= 0) {
                 r->fill_used = (int)i;
