@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # tests/cli_service.sh - drives `shmipc ls`, `shmipc info` and `shmipc gc` against services made by the
-# svc_fixture helper (tests/cli_fixtures): table and JSON output, a dead participant shown as dead, name
+# svc_fixture helper (tests/cli_fixtures: a blackboard, or an event service, with dead participants): table and JSON output, a dead participant shown as dead, name
 # lookup across patterns (ambiguity is an error listing the candidates), usage and runtime errors with their
 # exit codes (0 ok, 1 runtime error, 2 usage error), gc reclaiming dead participants and removing the service
 # once its last process is gone, and (as root) another user's service left alone by gc.
@@ -74,28 +74,31 @@ expect 0 "^SERVICE +TYPE +OWNER +ALIVE +DEAD" -- "$CLI" ls
 check "ls shows $A with 1 alive, 2 dead" \
     grep -Eq "^$A +fixture_sample_v1 \(64 bytes\) +$(id -un) +1 +2$" "$TMP/out"
 check "ls lists the participants, dead ones marked" \
-    grep -Eq "participants: $A_PID publisher, [0-9]+ subscriber \(dead\), [0-9]+ subscriber \(dead\)" "$TMP/out"
-check "ls shows the stats" grep -Eq "stats: +published=0 pool_used=0 pool_size=16" "$TMP/out"
+    grep -Eq "participants: $A_PID writer, [0-9]+ reader \(dead\), [0-9]+ reader \(dead\)" "$TMP/out"
+check "ls shows the options" grep -Eq "options: +value_size=64 entries=1 readers=16 writer=alive" "$TMP/out"
+check "ls shows the stats" grep -Eq "stats: +updates=0$" "$TMP/out"
 
 expect 0 -- "$CLI" ls --json
 json_ok "ls --json"
 pycheck "[s for s in d if s['service'] == '$A' and s['alive'] == 1 and s['dead'] == 2 and s['pattern'] == '$PAT'
-          and s['type'] == {'name': 'fixture_sample_v1', 'size': 64, 'align': 8} and s['stats']['pool_size'] == 16
+          and s['type'] == {'name': 'fixture_sample_v1', 'size': 64, 'align': 8} and s['stats'] == {'updates': 0}
+          and s['options'].startswith('value_size=64 ')
           and [p['alive'] for p in s['participant_list']] == [True, False, False]
-          and s['participant_list'][0] == {'pid': $A_PID, 'slot': 0, 'role': 'publisher', 'alive': True}]"
+          and s['participant_list'][0] == {'pid': $A_PID, 'slot': 0, 'role': 'writer', 'alive': True}]"
 
 expect 0 "^service: +$A$" -- "$CLI" info "$N-a"
 check "info: segment name" grep -Eq "^segment: +/shmipc\.$PAT\.$N-a$" "$TMP/out"
-check "info: participants summary" grep -Eq "^participants: +3 of at most 16: 1 alive, 2 dead" "$TMP/out"
-check "info: participant table" grep -Eq "^ +0 +$A_PID publisher +alive$" "$TMP/out"
-check "info: dead rows" test "$(grep -Ec ' subscriber +dead$' "$TMP/out")" = 2
-check "info: stats" grep -Eq "^  pool_size +16$" "$TMP/out"
+check "info: participants summary" grep -Eq "^participants: +3 of at most 17: 1 alive, 2 dead" "$TMP/out"
+check "info: participant table" grep -Eq "^ +0 +$A_PID writer +alive$" "$TMP/out"
+check "info: dead rows" test "$(grep -Ec ' reader +dead$' "$TMP/out")" = 2
+check "info: options" grep -Eq "^options: +value_size=64 entries=1 readers=16 writer=alive$" "$TMP/out"
+check "info: stats" grep -Eq "^  updates +0$" "$TMP/out"
 expect 0 "^service: +$A$" -- "$CLI" info "$A"
 expect 0 "^service: +$A$" -- "$CLI" info --pattern "$PAT" "$N-a"
 expect 0 -- "$CLI" info "$A" --json
 json_ok "info --json"
 pycheck "d['service'] == '$A' and d['creator_pid'] == $A_PID and d['participants'] == 3 and d['dead'] == 2
-         and d['max_participants'] == 16 and d['created'].endswith('Z')"
+         and d['max_participants'] == 17 and d['created'].endswith('Z')"
 
 # --- errors ---------------------------------------------------------------------------------------------
 expect 1 "$N-none: no such service \(in any pattern\)" -- "$CLI" info "$N-none"
@@ -114,8 +117,7 @@ expect 2 "needs a SERVICE" -- "$CLI" gc --pattern "$PAT"
 expect 1 "no such service" -- "$CLI" gc "$N-none"
 
 # --- the same name under two patterns --------------------------------------------------------------------
-OTHER=blackboard
-[ "$PAT" = blackboard ] && OTHER=event
+OTHER=event
 PREFIX= start_fixture B "$N-a" --pattern "$OTHER"
 expect 1 "ambiguous.*($A $OTHER/$N-a|$OTHER/$N-a $A)" -- "$CLI" info "$N-a"
 expect 1 "ambiguous" -- "$CLI" gc "$N-a"
