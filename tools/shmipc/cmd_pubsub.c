@@ -8,8 +8,6 @@
  */
 #include "svc.h"
 
-/* Until the publish/subscribe layer is merged, the commands are left out (see main.c). */
-#if __has_include(<shmipc/pubsub.h>)
 #include <shmipc/pubsub.h>
 #include <shmipc/shmipc.h>
 
@@ -501,4 +499,3 @@ int cli_cmd_sub(int argc, char **argv)
     svc_signals_restore(old_sig);
     return rc;
 }
-#endif

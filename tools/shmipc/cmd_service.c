@@ -8,7 +8,6 @@
  */
 #include "svc.h"
 
-#include "service/service_internal.h"
 #include <shmipc/shmipc.h>
 
 #include <errno.h>
@@ -18,24 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/*
- * The service core finds each pattern's operations (options in words, reclaim of a dead participant's
- * resources, companion segments) through weak references, and a weak reference does not pull an object
- * file out of a static library. The CLI links the library statically: referring to every pattern's
- * operations here links them in, without which ls would show no options and gc would free dead
- * participants' slots without the pattern's own clean-up (and leave companion segments behind).
- */
-extern const shmipc__pattern_ops shmipc__reqresp_ops, shmipc__blackboard_ops, shmipc__event_ops;
-#if __has_include(<shmipc/pubsub.h>)
-extern const shmipc__pattern_ops shmipc__pubsub_ops;
-#endif
-const void *const svc_pattern_links[] = {
-    &shmipc__reqresp_ops, &shmipc__blackboard_ops, &shmipc__event_ops,
-#if __has_include(<shmipc/pubsub.h>)
-    &shmipc__pubsub_ops,
-#endif
-};
 
 /* ---- shared helpers ---------------------------------------------------------------------------------- */
 

@@ -15,10 +15,8 @@ static const cli_command commands[] = {
     {"info", "show one service in full", cli_cmd_info},
     {"gc", "reclaim dead participants and remove unused services (your own only)", cli_cmd_gc},
     {"top", "live view of services: message rates, fill, dead participants", cli_cmd_top},
-#if __has_include(<shmipc/pubsub.h>)
     {"pub", "publish lines of standard input to a publish/subscribe service", cli_cmd_pub},
     {"sub", "print the samples that arrive at a publish/subscribe service", cli_cmd_sub},
-#endif
 };
 
 int main(int argc, char **argv)

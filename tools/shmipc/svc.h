@@ -16,9 +16,6 @@
 /* "pattern/name": the longest pattern name, '/', a service name, NUL. */
 #define SVC_FULLNAME_MAX (16 + SHMIPC_SERVICE_NAME_MAX + 2)
 
-/* Every pattern's operations, referred to so that static linking includes them (see cmd_service.c). */
-extern const void *const svc_pattern_links[];
-
 /* Parse a pattern name ("pubsub", "reqresp", "blackboard", "event"); 0 or -EINVAL. */
 int svc_parse_pattern(const char *s, shmipc_pattern *out);
 
