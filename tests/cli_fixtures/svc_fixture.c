@@ -51,16 +51,16 @@ int main(int argc, char **argv)
     int dead = 0;
     bool bump = false, event = false;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--dead") && i + 1 < argc) {
+        if (strcmp(argv[i], "--dead") == 0 && i + 1 < argc) {
             dead = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--pattern") && i + 1 < argc) {
+        } else if (strcmp(argv[i], "--pattern") == 0 && i + 1 < argc) {
             i++;
-            if (strcmp(argv[i], "event") && strcmp(argv[i], "blackboard")) {
+            if (strcmp(argv[i], "event") != 0 && strcmp(argv[i], "blackboard") != 0) {
                 fprintf(stderr, "svc_fixture: pattern must be blackboard or event\n");
                 return 2;
             }
-            event = !strcmp(argv[i], "event");
-        } else if (!strcmp(argv[i], "--bump")) {
+            event = strcmp(argv[i], "event") == 0;
+        } else if (strcmp(argv[i], "--bump") == 0) {
             bump = true;
         } else {
             fprintf(stderr, "svc_fixture: unknown argument '%s'\n", argv[i]);
