@@ -3,13 +3,16 @@
 # tests/cli_pubsub.sh - `shmipc pub` and `shmipc sub` end to end: lines published from standard input
 # arrive at three subscribers printing text, hex and JSON; hex and JSON input; a history for a late
 # subscriber; --count, --timeout and SIGINT end a subscriber cleanly (no dead participant left); errors and
-# their exit codes; top sees the pool fill; gc removes the service and its pool afterwards.
+# their exit codes; top sees the pool fill; gc removes the service and its pool afterwards; a fixed-size
+# service (made by svc_fixture) gets short lines padded, and gc reclaims its dead subscribers.
 # Usage: bash cli_pubsub.sh BUILD_DIR
 set -u
 
 BUILD=${1:?usage: cli_pubsub.sh BUILD_DIR}
 CLI=$BUILD/tools/shmipc/shmipc
+FIX=$BUILD/tests/cli_fixtures/svc_fixture
 [ -x "$CLI" ] || { echo "SKIP: $CLI is not built"; exit 77; }
+[ -x "$FIX" ] || { echo "SKIP: $FIX is not built"; exit 77; }
 "$CLI" pub --help >/dev/null 2>&1 || { echo "SKIP: this shmipc has no pub command (no pubsub.h)"; exit 77; }
 [ -d /dev/shm ] && [ -w /dev/shm ] || { echo "SKIP: /dev/shm is not writable"; exit 77; }
 
@@ -33,9 +36,14 @@ same() {
     [ "$(cat "$2")" = "$3" ] || fail "$1: got '$(head -c 500 "$2")', expected '$3'"
 }
 
+# alive_dead SVC A D: the service has A live participants and D dead ones.
+alive_dead() {
+    "$CLI" ls | grep -Eq "^$1 .* $2 +$3$"
+}
+
 # alive_is SVC N: the service has N live participants and no dead one.
 alive_is() {
-    "$CLI" ls | grep -Eq "^$1 .* $2 +0$"
+    alive_dead "$1" "$2" 0
 }
 
 S=pubsub/$N-a
@@ -136,5 +144,28 @@ expect 0 "^$S .* 0 +0$" -- "$CLI" ls
 expect 0 "services removed: +1" -- "$CLI" gc "$S"
 checks=$((checks + 1))
 ls /dev/shm | grep -q "shmipc.pubsub.$N-a" && fail "gc left $(ls /dev/shm | grep "shmipc.pubsub.$N-a")"
+
+# --- a fixed-size service with two dead subscribers ------------------------------------------------------------
+F=pubsub/$N-f
+"$FIX" "$N-f" --pattern pubsub --dead 2 >"$TMP/fix" 2>&1 &
+FPID=$!
+BG+=("$FPID")
+until_ok grep -q "^$F$" "$TMP/fix" || fail "svc_fixture did not start: $(cat "$TMP/fix")"
+"$CLI" sub "$F" --format hex --count 1 --timeout 20000 >"$TMP/sub.fixed" 2>&1 &
+SUBF=$!
+BG+=("$SUBF")
+until_ok alive_dead "$F" 2 2 || fail "subscriber of $F did not connect: $("$CLI" ls)"
+expect 0 -- sh -c "echo ab | '$CLI' pub '$F'"
+wait "$SUBF"
+same "fixed-size sample padded with zeros" "$TMP/sub.fixed" "6162$(printf '0%.0s' $(seq 124))"
+expect 1 "at most 64" -- sh -c "printf '%s\n' $(printf 'z%.0s' $(seq 65)) | '$CLI' pub '$F'"
+expect 0 "participants reclaimed: 2" -- "$CLI" gc "$F"
+expect 0 "^$F .* 1 +0$" -- "$CLI" ls
+kill -9 "$FPID"
+wait "$FPID" 2>/dev/null
+expect 0 "participants reclaimed: 1" -- "$CLI" gc "$F"
+check "gc removed $F" grep -Eq "services removed: +1" "$TMP/out"
+checks=$((checks + 1))
+ls /dev/shm | grep -q "shmipc.pubsub.$N-f" && fail "gc left $(ls /dev/shm | grep "shmipc.pubsub.$N-f")"
 
 finish
