@@ -99,6 +99,7 @@ fi
 # --- errors while the publisher runs -------------------------------------------------------------------------
 expect 1 "timed out after 0 of 1 samples" -- "$CLI" sub "$S" --count 1 --timeout 200
 expect 0 -- "$CLI" sub "$S" --timeout 100
+expect 1 "timed out after 0 of 1 samples" -- "$CLI" sub "$S" --count 1 --timeout 0
 expect 1 "at most 64" -- sh -c "printf '%s\n' $(printf 'y%.0s' $(seq 65)) | '$CLI' pub '$S'"
 expect 1 "line 2: not pairs of hex digits" -- sh -c "printf '00ff\nzz\n' | '$CLI' pub '$S' --format hex"
 expect 1 "line 1: not one JSON string" -- sh -c "echo '{\"a\": 1}' | '$CLI' pub '$S' --format json"

@@ -446,7 +446,15 @@ int cli_cmd_sub(int argc, char **argv)
         int slice = 200;
         if (timeout_s) {
             uint64_t waited = (now_ns() - idle_since) / 1000000u;
-            if (waited >= timeout) {
+            if (waited >= timeout)
+                slice = 0; /* still one look: --timeout 0 means "take what is there" */
+            else if (timeout - waited < (uint64_t)slice)
+                slice = (int)(timeout - waited);
+        }
+        shmipc_sample s;
+        err = shmipc_subscriber_receive(sub, &s, slice);
+        if (err == -ETIMEDOUT || err == -EAGAIN || err == -EINTR) {
+            if (timeout_s && (now_ns() - idle_since) / 1000000u >= timeout) {
                 if (count) {
                     fprintf(stderr, "shmipc: %s: timed out after %" PRIu64 " of %" PRIu64 " samples\n", what, got,
                             count);
@@ -454,13 +462,8 @@ int cli_cmd_sub(int argc, char **argv)
                 }
                 break;
             }
-            if (timeout - waited < (uint64_t)slice)
-                slice = (int)(timeout - waited);
-        }
-        shmipc_sample s;
-        err = shmipc_subscriber_receive(sub, &s, slice);
-        if (err == -ETIMEDOUT || err == -EAGAIN || err == -EINTR)
             continue;
+        }
         if (err == -EBADMSG) {
             fprintf(stderr, "shmipc: %s: a corrupt queue entry was skipped\n", what);
             continue;
