@@ -461,6 +461,15 @@ int cli_cmd_info(int argc, char **argv)
 
 /* ---- gc ---------------------------------------------------------------------------------------------- */
 
+/* The report's counts as members of the JSON object begun by the caller. */
+static void gc_report_json(cli_json *j, const shmipc_gc_report *r)
+{
+    cli_json_uint(j, "services_seen", r->services_seen);
+    cli_json_uint(j, "participants_reclaimed", r->participants_reclaimed);
+    cli_json_uint(j, "services_removed", r->services_removed);
+    cli_json_uint(j, "skipped", r->skipped);
+}
+
 /* What gc would do, from a listing: dead participants of the caller's services, and the caller's services
  * without a live participant. The library decides again when gc really runs, so this is a forecast. */
 static int gc_dry_run(bool json, bool keep_unused, const char *only, shmipc_pattern only_pattern)
@@ -515,10 +524,7 @@ static int gc_dry_run(bool json, bool keep_unused, const char *only, shmipc_patt
     free(v);
     if (json) {
         cli_json_end(&j, ']');
-        cli_json_uint(&j, "services_seen", r.services_seen);
-        cli_json_uint(&j, "participants_reclaimed", r.participants_reclaimed);
-        cli_json_uint(&j, "services_removed", r.services_removed);
-        cli_json_uint(&j, "skipped", r.skipped);
+        gc_report_json(&j, &r);
         cli_json_end(&j, '}');
     } else {
         printf("dry run: %" PRIu32 " of your services seen, %" PRIu32 " dead participants to reclaim, %" PRIu32
@@ -579,10 +585,7 @@ int cli_cmd_gc(int argc, char **argv)
         cli_json_init(&j, stdout);
         cli_json_begin(&j, NULL, '{');
         cli_json_bool(&j, "dry_run", false);
-        cli_json_uint(&j, "services_seen", r.services_seen);
-        cli_json_uint(&j, "participants_reclaimed", r.participants_reclaimed);
-        cli_json_uint(&j, "services_removed", r.services_removed);
-        cli_json_uint(&j, "skipped", r.skipped);
+        gc_report_json(&j, &r);
         cli_json_end(&j, '}');
     } else {
         printf("services seen:          %" PRIu32 "\n", r.services_seen);
