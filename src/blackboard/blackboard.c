@@ -331,6 +331,12 @@ int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts
     int err = bb_open_existing(name, o, &r->svc, &r->g);
     if (!err) {
         int slot = shmipc__svc_join(&r->svc, SHMIPC_ROLE_READER, 0);
+        if (slot == 0) {
+            /* Slot 0 (the first free one) is kept for the writer, so that max_readers readers never lock
+             * a restarting writer out: hold it while taking another, then give it back. */
+            slot = shmipc__svc_join(&r->svc, SHMIPC_ROLE_READER, 0);
+            shmipc__svc_leave(&r->svc, 0);
+        }
         if (slot < 0) {
             shmipc__svc_close(&r->svc);
             err = slot;
