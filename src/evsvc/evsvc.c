@@ -311,6 +311,9 @@ static int ev_take(shmipc_listener *l, uint32_t *id)
         if (c == l->last[i])
             continue;
         if (c < l->last[i]) {
+            /* Reported once: from the new value on, the counter is followed again, so a peer that
+             * corrupts one counter does not make every later wait of this listener fail. */
+            l->last[i] = c;
             shmipc__svc_set_detail("event: counter of event %u went backwards", i);
             return -EBADMSG;
         }
