@@ -2,7 +2,8 @@
 /*
  * tests/test_review2_evsvc.c - review findings on the event service: a counter a peer moved backwards is
  * reported once (-EBADMSG), not on every later wait, so one corrupt counter does not make a listener (or a
- * wait_any over several services) unusable for every other event.
+ * wait_any over several services) unusable for every other event; and a notification writes only the
+ * words of listeners, not those of every other notifier.
  */
 #include "helpers.h"
 #include "evsvc/evsvc_internal.h"
@@ -63,10 +64,43 @@ static void backwards_counter_reported_once(void **state)
     shmipc_evsvc_unlink(other);
 }
 
+/* Per notification the notifier writes the counter, the total and each listener's word: other notifiers'
+ * words (nobody ever sleeps on them) stay untouched. */
+static void notify_writes_only_listener_words(void **state)
+{
+    (void)state;
+    char name[64];
+    svc_name(name, sizeof name, "words");
+    shmipc_listener *l;
+    shmipc_notifier *n[3];
+    assert_int_equal(shmipc_listener_open(name, NULL, &l), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(shmipc_notifier_open(name, NULL, &n[i]), 0);
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(shmipc_notifier_notify(n[i % 3], (uint32_t)i % 4), 0);
+    shmipc__svc view;
+    assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_EVENT, name, NULL, 0, &view), 0);
+    shmipc__ev_hdr *h = view.pattern_area;
+    int bumped = 0;
+    for (uint32_t i = 0; i < h->nparts; i++)
+        bumped += atomic_load(&((shmipc__ev_area *)((char *)h + h->areas_off) + i)->notify.seq) != 0;
+    shmipc__svc_close(&view);
+    int got = 0;
+    while (shmipc_listener_wait(l, 0, NULL) > 0)
+        got++;
+    for (int i = 0; i < 3; i++)
+        shmipc_notifier_close(n[i]);
+    shmipc_listener_close(l);
+    shmipc_evsvc_unlink(name);
+    assert_int_equal(got, 4);
+    assert_int_equal(bumped, 1); /* the listener's word only */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backwards_counter_reported_once),
+        cmocka_unit_test(notify_writes_only_listener_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
