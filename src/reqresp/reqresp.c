@@ -596,7 +596,8 @@ static int rr_cli_take(void *arg, bool slow)
     shmipc_client *c = r->c;
     /* At most one ring's worth per call: a server that keeps refilling the ring with responses we skip
      * (another connection's) must not keep us here past our timeout. */
-    for (uint32_t n = 0; n < c->g.depth; n++) {
+    uint32_t n;
+    for (n = 0; n < c->g.depth; n++) {
         /* acquire: the response slot is complete once we see the head past it. */
         uint32_t head = atomic_load_explicit(&c->a->resp_head, memory_order_acquire);
         uint32_t tail = atomic_load_explicit(&c->a->resp_tail, memory_order_relaxed); /* ours */
@@ -631,6 +632,8 @@ static int rr_cli_take(void *arg, bool slow)
         if (res)
             return res;
     }
+    if (n == c->g.depth)
+        return 0; /* not drained yet: look again before deciding the server is gone */
     if (rr_server_gone(c, slow)) {
         c->outstanding = 0;
         c->sent_epoch = atomic_load_explicit(&c->h->epoch, memory_order_acquire);
