@@ -46,9 +46,11 @@ static bool seg_remove_if_stale(const char *name)
         if (h != MAP_FAILED) {
             shmipc_proc_id creator = {.pid = __atomic_load_n(&h->creator_pid, __ATOMIC_RELAXED),
                                       .start_time = __atomic_load_n(&h->creator_start, __ATOMIC_RELAXED)};
-            stale = __atomic_load_n(&h->magic, __ATOMIC_RELAXED) == SHMIPC_SEG_MAGIC &&
-                    atomic_load_explicit(&((shmipc__seg_hdr *)h)->ready, memory_order_acquire) != SHMIPC_SEG_READY &&
-                    creator.pid > 0 && !shmipc_proc_alive(&creator);
+            /* Liveness first, ready after: a creator may publish and exit between the two loads, but
+             * once it is known dead, a ready word still unset can never be set. */
+            stale = __atomic_load_n(&h->magic, __ATOMIC_RELAXED) == SHMIPC_SEG_MAGIC && creator.pid > 0 &&
+                    !shmipc_proc_alive(&creator) &&
+                    atomic_load_explicit(&((shmipc__seg_hdr *)h)->ready, memory_order_acquire) != SHMIPC_SEG_READY;
             munmap((void *)h, SHMIPC_SEGMENT_HEADER_SIZE);
         }
     }
