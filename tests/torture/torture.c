@@ -1,0 +1,878 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/torture/torture.c - the crash torture harness: producers and consumers of each messaging kind run
+ * as real processes with traffic flowing, a randomly chosen one is SIGKILLed at a random moment (or dies
+ * by itself at a kill point of the layer, armed through its internal test hook), and is restarted to take
+ * over its endpoint, over and over. A shared scoreboard records what every sender attempted and committed
+ * and what every receiver got; the harness and the receivers check the invariants of docs/reliability.md
+ * after each kill and at the end of each round (when traffic is stopped and drained):
+ *   - no live worker goes without progress for longer than a bound while traffic should flow;
+ *   - every message received is intact (checksum) and in order (per-sender sequence strictly increasing,
+ *     gaps only for sequence numbers never committed);
+ *   - every message committed is delivered exactly once (a channel consumer that died holding a message
+ *     gets it again: that one redelivery is the documented behaviour and counted, not a violation; a
+ *     queue consumer that died holding one loses it: counted against the deaths in flight);
+ *   - occupancy returns to baseline: the rings are empty, the queue's participant table can be filled
+ *     again once the dead are reclaimed, nothing is marked broken.
+ * Exit status 0 if no invariant was violated, 1 otherwise, 2 on a setup error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <shmipc/channel.h>
+#include <shmipc/queue.h>
+#include "queue/queue_internal.h"
+
+/* ------------------------------------------------------------------------------------------ scoreboard */
+
+#define MAX_WORKERS 16
+#define MAX_STREAMS 8
+#define SEQ_LIMIT (1u << 20)       /* sequence numbers per stream and round (bitmap size) */
+#define BITMAP_WORDS (SEQ_LIMIT / 64)
+#define MSG_MAGIC 0x54524f54u      /* "TORT" */
+#define MAX_PAYLOAD 200u
+#define OP_TIMEOUT_MS 100
+
+enum violation {
+    V_CHECKSUM,    /* a received message failed its checksum or framing */
+    V_ORDER,       /* a sender's sequence went backwards at a receiver */
+    V_DUPLICATE,   /* a message delivered twice to the same receiver group */
+    V_LOST,        /* a committed message skipped over by a later one */
+    V_PHANTOM,     /* a message whose sequence was never attempted */
+    V_UNDELIVERED, /* committed, not delivered once traffic drained */
+    V_STALL,       /* a live worker without progress beyond the bound */
+    V_CRASH,       /* a worker died of a signal other than our SIGKILL */
+    V_ERROR,       /* a call failed with an error that a crash must not cause */
+    V_HANG,        /* a worker did not exit when asked to */
+    V_OCCUPANCY,   /* rings, slots or participant entries not back to baseline */
+    V_COUNT
+};
+static const char *const viol_name[V_COUNT] = {
+    "checksum", "order", "duplicate", "lost", "phantom", "undelivered",
+    "stall", "crash", "error", "hang", "occupancy",
+};
+
+enum role { R_CHAN_PROD, R_CHAN_CONS, R_QUEUE_PROD, R_QUEUE_CONS };
+static const char *const role_name[] = { "channel-producer", "channel-consumer", "queue-producer",
+                                         "queue-consumer" };
+
+/* What a worker is doing, for the harness to judge a death (written by the worker, read after it died). */
+enum phase { PH_IDLE, PH_SENDING, PH_HOLDING, PH_RELEASING, PH_POPPING };
+
+/* Per worker slot: survives the worker's deaths, so that a successor can read its predecessor's state. */
+typedef struct sb_worker {
+    _Atomic uint64_t progress;          /* messages moved by this slot's processes */
+    _Atomic uint32_t phase;             /* enum phase */
+    _Atomic uint32_t pad0;
+    _Atomic uint64_t held_seq;          /* channel consumer: message held while PH_HOLDING/RELEASING */
+    _Atomic uint32_t held_stream;
+    _Atomic uint32_t pad1;
+    _Atomic uint64_t last[MAX_STREAMS]; /* receivers: last sequence seen from each stream */
+    uint8_t pad[64];
+} sb_worker;
+
+typedef struct sb_stream {
+    _Atomic uint64_t attempt;           /* highest sequence a sender started to send (before the call) */
+    _Atomic uint64_t committed_bits[BITMAP_WORDS]; /* set once the send call returned success */
+    _Atomic uint64_t delivered_bits[BITMAP_WORDS]; /* set by the receiver group when it records one */
+} sb_stream;
+
+typedef struct scoreboard {
+    _Atomic uint32_t stop_prod, stop_cons;
+    _Atomic uint64_t viol[V_COUNT];
+    _Atomic uint64_t redelivered;       /* channel: the message a dead consumer held, delivered again */
+    _Atomic uint64_t gaps;              /* sequence numbers never committed (sender died mid-send) */
+    _Atomic uint64_t delivered;
+    sb_worker w[MAX_WORKERS];
+    sb_stream s[MAX_STREAMS];
+} scoreboard;
+
+static scoreboard *sb;
+
+static void violation(enum violation v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void violation(enum violation v, const char *fmt, ...)
+{
+    atomic_fetch_add(&sb->viol[v], 1);
+    if (atomic_load(&sb->viol[v]) > 20)
+        return; /* counted; do not flood the log */
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "torture[%d]: VIOLATION %s: ", (int)getpid(), viol_name[v]);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static bool bit_test(_Atomic uint64_t *bits, uint64_t i)
+{
+    return (atomic_load(&bits[i / 64]) >> (i % 64)) & 1u;
+}
+
+static bool bit_set(_Atomic uint64_t *bits, uint64_t i) /* returns the old value */
+{
+    uint64_t m = UINT64_C(1) << (i % 64);
+    return (atomic_fetch_or(&bits[i / 64], m) & m) != 0;
+}
+
+/* ------------------------------------------------------------------------------------------- messages */
+
+typedef struct tmsg {
+    uint32_t magic;
+    uint16_t stream;
+    uint16_t len;    /* payload bytes */
+    uint64_t seq;
+    uint64_t sum;    /* FNV-1a over the fields above and the payload */
+    uint8_t payload[];
+} tmsg;
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+static uint64_t msg_sum(const tmsg *m, size_t len)
+{
+    uint64_t h = fnv(UINT64_C(0xcbf29ce484222325), m, offsetof(tmsg, sum));
+    return fnv(h, m->payload, len);
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+/* Build message seq of a stream into buf; returns its total size. */
+static size_t msg_build(void *buf, unsigned stream, uint64_t seq)
+{
+    tmsg *m = buf;
+    uint64_t r = seq * UINT64_C(0x9e3779b97f4a7c15) + stream + 1;
+    size_t len = (size_t)(rng_next(&r) % (MAX_PAYLOAD + 1));
+    m->magic = MSG_MAGIC;
+    m->stream = (uint16_t)stream;
+    m->len = (uint16_t)len;
+    m->seq = seq;
+    for (size_t i = 0; i < len; i++)
+        m->payload[i] = (uint8_t)rng_next(&r);
+    m->sum = msg_sum(m, len);
+    return sizeof *m + len;
+}
+
+/* Validate a received message of n bytes (a copy: shared memory is read once into the copy). */
+static int msg_check(const tmsg *m, size_t n)
+{
+    if (n < sizeof *m || m->magic != MSG_MAGIC || m->stream >= MAX_STREAMS || sizeof *m + m->len != n ||
+        m->seq == 0 || m->seq >= SEQ_LIMIT || m->sum != msg_sum(m, m->len))
+        return -1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------- workers */
+
+typedef struct wspec {
+    enum role role;
+    unsigned stream;   /* senders: the stream they own */
+    unsigned group;    /* receivers: which stream set they drain (0 channel, 1 queue) */
+} wspec;
+
+typedef struct config {
+    char chan_name[64], queue_name[64];
+    unsigned nworkers;
+    wspec spec[MAX_WORKERS];
+} config;
+
+static config cfg;
+static int hook_point, hook_countdown;
+static unsigned long inject; /* --inject N: receivers mishandle every Nth message (checks the checker) */
+static unsigned long injected, peeks;
+
+static void hook_kill(int point)
+{
+    if (point == hook_point && --hook_countdown <= 0)
+        raise(SIGKILL);
+}
+
+static bool transient(int err)
+{
+    return err == -ETIMEDOUT || err == -EAGAIN || err == -EPIPE;
+}
+
+static void nap_ms(unsigned ms)
+{
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* A receiver records message m (already validated). allow_again: the one sequence a takeover may repeat. */
+static void record(sb_worker *w, unsigned group, const tmsg *m, uint64_t *allow_again)
+{
+    sb_stream *st = &sb->s[m->stream];
+    uint64_t seq = m->seq;
+    if (inject && ++injected % inject == 0)
+        return; /* as if the layer had lost it */
+    if (seq > atomic_load(&st->attempt))
+        violation(V_PHANTOM, "stream %u seq %" PRIu64 " never attempted", m->stream, seq);
+    if (*allow_again && seq == *allow_again) {
+        *allow_again = 0;
+        atomic_fetch_add(&sb->redelivered, 1);
+        bit_set(st->delivered_bits, seq);
+        if (seq > atomic_load(&w->last[m->stream]))
+            atomic_store(&w->last[m->stream], seq);
+        return;
+    }
+    uint64_t last = atomic_load(&w->last[m->stream]);
+    if (seq <= last) {
+        violation(V_ORDER, "stream %u seq %" PRIu64 " after %" PRIu64, m->stream, seq, last);
+        return;
+    }
+    if (group == 0) { /* single consumer: every skipped sequence must be one never committed */
+        for (uint64_t s = last + 1; s < seq; s++) {
+            if (bit_test(st->committed_bits, s))
+                violation(V_LOST, "stream %u seq %" PRIu64 " committed, skipped (got %" PRIu64 ")",
+                          m->stream, s, seq);
+            else
+                atomic_fetch_add(&sb->gaps, 1);
+        }
+    }
+    if (bit_set(st->delivered_bits, seq))
+        violation(V_DUPLICATE, "stream %u seq %" PRIu64, m->stream, seq);
+    atomic_store(&w->last[m->stream], seq);
+    atomic_fetch_add(&sb->delivered, 1);
+}
+
+static void open_failed(const char *what, int err)
+{
+    violation(V_ERROR, "%s open: %s", what, shmipc_strerror(err));
+    _exit(3);
+}
+
+static int run_chan_prod(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    unsigned stream = cfg.spec[idx].stream;
+    sb_stream *st = &sb->s[stream];
+    shmipc_channel *ch = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_channel_open(cfg.chan_name, SHMIPC_CHANNEL_PRODUCER, NULL, &ch)) == -EBUSY &&
+                        tries < 200; tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("channel producer", err);
+    _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
+    uint64_t seq = atomic_load(&st->attempt) + 1;
+    while (!atomic_load(&sb->stop_prod)) {
+        if (seq >= SEQ_LIMIT) {
+            nap_ms(5);
+            continue;
+        }
+        size_t n = msg_build(buf, stream, seq);
+        atomic_store(&st->attempt, seq);
+        atomic_store(&w->phase, PH_SENDING);
+        if (seq & 1) {
+            err = shmipc_channel_send(ch, buf, n, OP_TIMEOUT_MS);
+        } else {
+            void *p;
+            err = shmipc_channel_reserve(ch, n, &p, OP_TIMEOUT_MS);
+            if (!err) {
+                memcpy(p, buf, n);
+                err = shmipc_channel_commit(ch, n);
+            }
+        }
+        if (err && !transient(err)) {
+            violation(V_ERROR, "channel send: %s", shmipc_strerror(err));
+            _exit(3);
+        }
+        if (!err) {
+            bit_set(st->committed_bits, seq);
+            atomic_fetch_add(&w->progress, 1);
+            seq++;
+        } else if (err == -EPIPE) {
+            nap_ms(1);
+        }
+        atomic_store(&w->phase, PH_IDLE);
+    }
+    shmipc_channel_close(ch);
+    return 0;
+}
+
+static int run_chan_cons(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    /* The predecessor died holding a message (recorded, not released): it will be delivered again. */
+    uint32_t ph = atomic_load(&w->phase);
+    uint64_t allow_again = (ph == PH_HOLDING || ph == PH_RELEASING) ? atomic_load(&w->held_seq) : 0;
+    atomic_store(&w->phase, PH_IDLE);
+    shmipc_channel *ch = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_channel_open(cfg.chan_name, SHMIPC_CHANNEL_CONSUMER, NULL, &ch)) == -EBUSY &&
+                        tries < 200; tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("channel consumer", err);
+    _Alignas(8) uint8_t copy[sizeof(tmsg) + MAX_PAYLOAD];
+    while (!atomic_load(&sb->stop_cons)) {
+        const void *p;
+        int n = shmipc_channel_peek(ch, &p, OP_TIMEOUT_MS);
+        if (n < 0) {
+            if (!transient(n)) {
+                violation(V_ERROR, "channel peek: %s", shmipc_strerror(n));
+                _exit(3);
+            }
+            if (n == -EPIPE)
+                nap_ms(1);
+            continue;
+        }
+        if ((size_t)n > sizeof copy) {
+            violation(V_CHECKSUM, "channel message of %d bytes", n);
+        } else {
+            memcpy(copy, p, (size_t)n);
+            if (inject && n > 20 && ++peeks % inject == inject / 2)
+                copy[20] ^= 1; /* as if the layer had corrupted it */
+            const tmsg *m = (const tmsg *)copy;
+            if (msg_check(m, (size_t)n) != 0) {
+                violation(V_CHECKSUM, "channel message of %d bytes", n);
+            } else {
+                atomic_store(&w->held_seq, m->seq);
+                atomic_store(&w->held_stream, m->stream);
+                atomic_store(&w->phase, PH_HOLDING);
+                record(w, 0, m, &allow_again);
+            }
+        }
+        atomic_store(&w->phase, PH_RELEASING);
+        err = shmipc_channel_release(ch);
+        if (err) {
+            violation(V_ERROR, "channel release: %s", shmipc_strerror(err));
+            _exit(3);
+        }
+        atomic_store(&w->phase, PH_IDLE);
+        atomic_fetch_add(&w->progress, 1);
+    }
+    shmipc_channel_close(ch);
+    return 0;
+}
+
+static shmipc_queue *queue_open_retry(void)
+{
+    shmipc_queue *q = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_queue_open(cfg.queue_name, NULL, &q)) == -EUSERS && tries < 200; tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("queue", err);
+    return q;
+}
+
+static int run_queue_prod(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    unsigned stream = cfg.spec[idx].stream;
+    sb_stream *st = &sb->s[stream];
+    shmipc_queue *q = queue_open_retry();
+    _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
+    uint64_t seq = atomic_load(&st->attempt) + 1;
+    int err;
+    while (!atomic_load(&sb->stop_prod)) {
+        if (seq >= SEQ_LIMIT) {
+            nap_ms(5);
+            continue;
+        }
+        size_t n = msg_build(buf, stream, seq);
+        atomic_store(&st->attempt, seq);
+        atomic_store(&w->phase, PH_SENDING);
+        if (seq & 1) {
+            err = shmipc_queue_push(q, buf, n, OP_TIMEOUT_MS);
+        } else {
+            shmipc_queue_claim c;
+            err = shmipc_queue_push_claim(q, &c, OP_TIMEOUT_MS);
+            if (!err) {
+                memcpy(c.data, buf, n);
+                err = shmipc_queue_push_commit(q, &c, n);
+            }
+        }
+        if (err && !transient(err)) {
+            violation(V_ERROR, "queue push: %s", shmipc_strerror(err));
+            _exit(3);
+        }
+        if (!err) {
+            bit_set(st->committed_bits, seq);
+            atomic_fetch_add(&w->progress, 1);
+            seq++;
+        }
+        atomic_store(&w->phase, PH_IDLE);
+    }
+    shmipc_queue_close(q);
+    return 0;
+}
+
+static int run_queue_cons(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    atomic_store(&w->phase, PH_IDLE);
+    shmipc_queue *q = queue_open_retry();
+    _Alignas(8) uint8_t copy[sizeof(tmsg) + MAX_PAYLOAD];
+    uint64_t allow_none = 0;
+    uint64_t round = 0;
+    while (!atomic_load(&sb->stop_cons)) {
+        shmipc_queue_claim c;
+        int n;
+        bool claimed = (++round & 1) != 0;
+        /* PH_POPPING: a death from here until the message is recorded may lose it (by the queue's policy,
+         * the slot of a dead consumer is freed, its message counted as lost). */
+        atomic_store(&w->phase, PH_POPPING);
+        if (claimed) {
+            n = shmipc_queue_pop_claim(q, &c, OP_TIMEOUT_MS);
+            if (n >= 0 && (size_t)n <= sizeof copy)
+                memcpy(copy, c.data, (size_t)n);
+        } else {
+            n = shmipc_queue_pop(q, copy, sizeof copy, OP_TIMEOUT_MS);
+        }
+        if (n < 0) {
+            atomic_store(&w->phase, PH_IDLE);
+            if (!transient(n)) {
+                violation(V_ERROR, "queue pop: %s", shmipc_strerror(n));
+                _exit(3);
+            }
+            continue;
+        }
+        const tmsg *m = (const tmsg *)copy;
+        if ((size_t)n > sizeof copy || msg_check(m, (size_t)n) != 0)
+            violation(V_CHECKSUM, "queue message of %d bytes", n);
+        else
+            record(w, 1, m, &allow_none);
+        if (claimed && (n = shmipc_queue_pop_release(q, &c)) != 0) {
+            violation(V_ERROR, "queue release: %s", shmipc_strerror(n));
+            _exit(3);
+        }
+        atomic_store(&w->phase, PH_IDLE);
+        atomic_fetch_add(&w->progress, 1);
+    }
+    shmipc_queue_close(q);
+    return 0;
+}
+
+static int worker_main(unsigned idx)
+{
+    switch (cfg.spec[idx].role) {
+    case R_CHAN_PROD: return run_chan_prod(idx);
+    case R_CHAN_CONS: return run_chan_cons(idx);
+    case R_QUEUE_PROD: return run_queue_prod(idx);
+    case R_QUEUE_CONS: return run_queue_cons(idx);
+    }
+    return 2;
+}
+
+/* ---------------------------------------------------------------------------------------------- harness */
+
+typedef struct wstate {
+    pid_t pid;          /* 0: not running */
+    int hook;           /* armed to die at this kill point (0: not armed) */
+    uint64_t seen;      /* progress value last seen */
+    uint64_t seen_ms;   /* when it last changed (or the worker started) */
+} wstate;
+
+static wstate ws[MAX_WORKERS];
+static uint64_t rng;
+static struct {
+    uint64_t kills, random_kills, hook_kills, restarts, rounds, inflight_losses, missing_allowed;
+    uint64_t hook_by_point[5];
+} tally;
+static unsigned stall_ms = 10000;
+static bool verbose;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void start_worker(unsigned idx, bool may_hook)
+{
+    int point = 0, count = 0;
+    enum role r = cfg.spec[idx].role;
+    if (may_hook && (r == R_QUEUE_PROD || r == R_QUEUE_CONS) && rng_next(&rng) % 3 == 0) {
+        point = (r == R_QUEUE_PROD ? SHMIPC__QUEUE_HOOK_PUSH_CLAIMED : SHMIPC__QUEUE_HOOK_POP_CLAIMED) +
+                (int)(rng_next(&rng) % 2);
+        count = 1 + (int)(rng_next(&rng) % 500);
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("torture: fork");
+        exit(2);
+    }
+    if (pid == 0) {
+        if (point) {
+            hook_point = point;
+            hook_countdown = count;
+            shmipc__queue_test_hook = hook_kill;
+        }
+        _exit(worker_main(idx));
+    }
+    ws[idx].pid = pid;
+    ws[idx].hook = point;
+    ws[idx].seen = atomic_load(&sb->w[idx].progress);
+    ws[idx].seen_ms = now_ms();
+}
+
+/* Account for the end of worker idx (status from waitpid). expected: we asked it to stop. */
+static void reaped(unsigned idx, int status, bool expected, bool we_killed)
+{
+    bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    if (killed && (we_killed || ws[idx].hook)) {
+        tally.kills++;
+        if (we_killed) {
+            tally.random_kills++;
+        } else {
+            tally.hook_kills++;
+            tally.hook_by_point[ws[idx].hook]++;
+        }
+        if (cfg.spec[idx].role == R_QUEUE_CONS && atomic_load(&sb->w[idx].phase) == PH_POPPING)
+            tally.inflight_losses++;
+    } else if (WIFSIGNALED(status)) {
+        violation(V_CRASH, "%s (worker %u) died of signal %d", role_name[cfg.spec[idx].role], idx,
+                  WTERMSIG(status));
+    } else if (!expected || WEXITSTATUS(status) != 0) {
+        if (WEXITSTATUS(status) != 3) /* 3: the worker reported its violation itself */
+            violation(V_ERROR, "%s (worker %u) exited with %d", role_name[cfg.spec[idx].role], idx,
+                      WEXITSTATUS(status));
+    }
+    ws[idx].pid = 0;
+}
+
+/* Reap workers that ended by themselves (kill points); restart them if restart. Check for stalls. */
+static void poll_workers(bool restart, bool check_stall)
+{
+    for (unsigned i = 0; i < cfg.nworkers; i++) {
+        if (!ws[i].pid)
+            continue;
+        int status;
+        pid_t p = waitpid(ws[i].pid, &status, WNOHANG);
+        if (p == ws[i].pid) {
+            reaped(i, status, false, false);
+            if (restart) {
+                start_worker(i, true);
+                tally.restarts++;
+            }
+            continue;
+        }
+        uint64_t prog = atomic_load(&sb->w[i].progress), t = now_ms();
+        if (prog != ws[i].seen) {
+            ws[i].seen = prog;
+            ws[i].seen_ms = t;
+        } else if (check_stall && t - ws[i].seen_ms > stall_ms) {
+            violation(V_STALL, "%s (worker %u, pid %d) no progress for %" PRIu64 " ms",
+                      role_name[cfg.spec[i].role], i, (int)ws[i].pid, t - ws[i].seen_ms);
+            ws[i].seen_ms = t;
+        }
+    }
+}
+
+/* Sleep ms while watching the workers. */
+static void watch(unsigned ms, bool restart, bool check_stall)
+{
+    uint64_t end = now_ms() + ms;
+    do {
+        poll_workers(restart, check_stall);
+        uint64_t t = now_ms();
+        nap_ms(end > t ? (unsigned)(end - t < 5 ? end - t : 5) : 0);
+    } while (now_ms() < end);
+}
+
+/* Ask a class of workers to stop (flag already set) and wait for them, at most ms. */
+static void join_workers(bool senders, unsigned ms)
+{
+    uint64_t end = now_ms() + ms;
+    for (unsigned i = 0; i < cfg.nworkers; i++) {
+        enum role r = cfg.spec[i].role;
+        bool is_sender = r == R_CHAN_PROD || r == R_QUEUE_PROD;
+        if (is_sender != senders)
+            continue;
+        while (ws[i].pid) {
+            int status;
+            pid_t p = waitpid(ws[i].pid, &status, WNOHANG);
+            if (p == ws[i].pid) {
+                reaped(i, status, true, false);
+                break;
+            }
+            if (now_ms() > end) {
+                violation(V_HANG, "%s (worker %u) did not stop", role_name[r], i);
+                kill(ws[i].pid, SIGKILL);
+                waitpid(ws[i].pid, &status, 0);
+                ws[i].pid = 0;
+                break;
+            }
+            nap_ms(2);
+        }
+    }
+}
+
+static bool drained(shmipc_channel *obs, shmipc_queue *qobs)
+{
+    shmipc_channel_stats cs;
+    shmipc_queue_stats qs;
+    if (obs && (shmipc_channel_stats_get(obs, &cs) != 0 || cs.head != cs.tail))
+        return false;
+    /* A consumer that claimed the last message records it before it looks at stop_cons. */
+    return !(qobs && (shmipc_queue_stats_get(qobs, &qs) != 0 || qs.depth != 0));
+}
+
+static void check_completeness(void)
+{
+    uint64_t missing_queue = 0;
+    for (unsigned i = 0; i < cfg.nworkers; i++) {
+        enum role r = cfg.spec[i].role;
+        if (r != R_CHAN_PROD && r != R_QUEUE_PROD)
+            continue;
+        unsigned s = cfg.spec[i].stream;
+        sb_stream *st = &sb->s[s];
+        uint64_t top = atomic_load(&st->attempt);
+        for (uint64_t q = 1; q <= top && q < SEQ_LIMIT; q++) {
+            if (!bit_test(st->committed_bits, q) || bit_test(st->delivered_bits, q))
+                continue;
+            if (r == R_QUEUE_PROD)
+                missing_queue++;
+            else
+                violation(V_UNDELIVERED, "stream %u seq %" PRIu64 " (of %" PRIu64 ")", s, q, top);
+        }
+    }
+    if (missing_queue > tally.inflight_losses)
+        violation(V_UNDELIVERED, "queue: %" PRIu64 " committed messages missing, only %" PRIu64
+                  " consumers died holding one", missing_queue, tally.inflight_losses);
+    tally.missing_allowed += missing_queue;
+}
+
+static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
+{
+    static unsigned counter;
+    snprintf(cfg.chan_name, sizeof cfg.chan_name, "/shmipc-torture-%d-%u-ch", (int)getpid(), counter);
+    snprintf(cfg.queue_name, sizeof cfg.queue_name, "/shmipc-torture-%d-%u-q", (int)getpid(), counter++);
+    memset(sb, 0, sizeof *sb);
+    tally.inflight_losses = 0;
+
+    shmipc_channel_opts co;
+    shmipc_channel_opts_init(&co);
+    co.capacity = 8192;
+    co.role = SHMIPC_CHANNEL_OBSERVER;
+    shmipc_channel *obs = NULL;
+    int err = shmipc_channel_create(cfg.chan_name, &co, &obs);
+    if (err) {
+        fprintf(stderr, "torture: channel create: %s\n", shmipc_strerror(err));
+        return -1;
+    }
+    shmipc_queue_opts qo;
+    shmipc_queue_opts_init(&qo);
+    qo.slot_count = 64;
+    qo.slot_size = sizeof(tmsg) + MAX_PAYLOAD;
+    unsigned qworkers = 0;
+    for (unsigned i = 0; i < cfg.nworkers; i++)
+        qworkers += cfg.spec[i].role == R_QUEUE_PROD || cfg.spec[i].role == R_QUEUE_CONS;
+    qo.max_participants = qworkers;
+    shmipc_queue *qcreator = NULL, *qobs = NULL;
+    err = shmipc_queue_create(cfg.queue_name, &qo, &qcreator);
+    if (!err) {
+        shmipc_queue_close(qcreator); /* frees its entry: the table is exactly the workers' */
+        qo.flags = SHMIPC_QUEUE_OBSERVE;
+        err = shmipc_queue_open(cfg.queue_name, &qo, &qobs);
+    }
+    if (err) {
+        fprintf(stderr, "torture: queue create: %s\n", shmipc_strerror(err));
+        shmipc_channel_close(obs);
+        shmipc_channel_unlink(cfg.chan_name);
+        return -1;
+    }
+
+    for (unsigned i = 0; i < cfg.nworkers; i++)
+        start_worker(i, true);
+
+    uint64_t start_kills = tally.kills;
+    while (tally.kills - start_kills < kills_this_round) {
+        unsigned delay = (unsigned)(rng_next(&rng) % (2u * mean_delay_ms + 1));
+        if (rng_next(&rng) % 16 == 0)
+            delay += 200; /* now and then let traffic settle in between */
+        watch(delay, true, true);
+        if (tally.kills - start_kills >= kills_this_round)
+            break;
+        unsigned live[MAX_WORKERS], nlive = 0;
+        for (unsigned i = 0; i < cfg.nworkers; i++)
+            if (ws[i].pid)
+                live[nlive++] = i;
+        if (!nlive)
+            continue;
+        unsigned v = live[rng_next(&rng) % nlive];
+        int status;
+        kill(ws[v].pid, SIGKILL);
+        waitpid(ws[v].pid, &status, 0);
+        reaped(v, status, false, true);
+        if (verbose)
+            fprintf(stderr, "torture: killed %s (worker %u)\n", role_name[cfg.spec[v].role], v);
+        start_worker(v, true);
+        tally.restarts++;
+    }
+
+    /* Stop the senders, let the receivers drain (restarting those a kill point takes), then stop them. */
+    atomic_store(&sb->stop_prod, 1);
+    join_workers(true, 20000);
+    for (unsigned i = 0; i < cfg.nworkers; i++)
+        if (!ws[i].pid && (cfg.spec[i].role == R_CHAN_CONS || cfg.spec[i].role == R_QUEUE_CONS)) {
+            start_worker(i, false);
+            tally.restarts++;
+        }
+    uint64_t end = now_ms() + 20000;
+    while (!drained(obs, qobs)) {
+        if (now_ms() > end) {
+            violation(V_HANG, "traffic did not drain in 20 s");
+            break;
+        }
+        watch(5, true, false);
+    }
+    atomic_store(&sb->stop_cons, 1);
+    join_workers(false, 20000);
+    check_completeness();
+
+    /* Occupancy: rings empty and healthy; the dead's participant entries can all be taken again. */
+    shmipc_channel_stats cs;
+    if (shmipc_channel_stats_get(obs, &cs) == 0 && (cs.head != cs.tail || cs.broken))
+        violation(V_OCCUPANCY, "channel: head %" PRIu64 " tail %" PRIu64 " broken %d", cs.head, cs.tail,
+                  cs.broken);
+    shmipc_queue_stats qs;
+    shmipc_queue_stats_get(qobs, &qs);
+    if (qs.depth != 0 || qs.broken)
+        violation(V_OCCUPANCY, "queue: depth %" PRIu64 " broken %d", qs.depth, qs.broken);
+    if (qs.lost > tally.kills - start_kills + 1)
+        violation(V_OCCUPANCY, "queue: %" PRIu64 " slots lost for %" PRIu64 " kills", qs.lost,
+                  tally.kills - start_kills);
+    shmipc_queue *h[MAX_WORKERS] = {0};
+    qo.flags = 0;
+    for (unsigned i = 0; i < qworkers; i++)
+        if ((err = shmipc_queue_open(cfg.queue_name, &qo, &h[i])) != 0)
+            violation(V_OCCUPANCY, "queue: participant %u of %u not reclaimable: %s", i, qworkers,
+                      shmipc_strerror(err));
+    for (unsigned i = 0; i < qworkers; i++)
+        shmipc_queue_close(h[i]);
+    shmipc_queue_stats_get(qobs, &qs);
+    if (qs.participants != 0)
+        violation(V_OCCUPANCY, "queue: %u participants registered after all closed", qs.participants);
+
+    shmipc_queue_close(qobs);
+    shmipc_queue_unlink(cfg.queue_name);
+    shmipc_channel_close(obs);
+    shmipc_channel_unlink(cfg.chan_name);
+    tally.rounds++;
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: torture [--kills N] [--seed S] [--per-round N] [--delay-ms MS] [--stall-ms MS]\n"
+                    "               [--inject N (mishandle every Nth message: the run must fail)] [-v]\n");
+}
+
+int main(int argc, char **argv)
+{
+    unsigned long kills = 200, per_round = 25, delay_ms = 15;
+    uint64_t seed = 0;
+    bool have_seed = false;
+    static const struct option lo[] = {
+        { "kills", required_argument, NULL, 'k' },  { "seed", required_argument, NULL, 's' },
+        { "per-round", required_argument, NULL, 'r' }, { "delay-ms", required_argument, NULL, 'd' },
+        { "stall-ms", required_argument, NULL, 't' }, { "inject", required_argument, NULL, 'i' }, { "verbose", no_argument, NULL, 'v' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "k:s:r:d:t:vi:", lo, NULL)) != -1) {
+        switch (c) {
+        case 'k': kills = strtoul(optarg, NULL, 0); break;
+        case 's': seed = strtoull(optarg, NULL, 0); have_seed = true; break;
+        case 'r': per_round = strtoul(optarg, NULL, 0); break;
+        case 'd': delay_ms = strtoul(optarg, NULL, 0); break;
+        case 't': stall_ms = (unsigned)strtoul(optarg, NULL, 0); break;
+        case 'v': verbose = true; break;
+        case 'i': inject = strtoul(optarg, NULL, 0); break;
+        default: usage(); return 2;
+        }
+    }
+    if (!per_round || !delay_ms || delay_ms > 10000) {
+        usage();
+        return 2;
+    }
+    if (!have_seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed = (uint64_t)ts.tv_sec * 1000003u ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
+    }
+    rng = seed | 1;
+    printf("torture: seed %" PRIu64 " (replay with --seed %" PRIu64 "), target %lu kills\n", seed, seed, kills);
+    fflush(stdout);
+
+    sb = mmap(NULL, sizeof *sb, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sb == MAP_FAILED) {
+        perror("torture: mmap");
+        return 2;
+    }
+    /* The workers: one channel producer and consumer; two queue producers and two consumers. */
+    cfg.spec[cfg.nworkers++] = (wspec){ R_CHAN_PROD, 0, 0 };
+    cfg.spec[cfg.nworkers++] = (wspec){ R_CHAN_CONS, 0, 0 };
+    cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_PROD, 1, 1 };
+    cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_PROD, 2, 1 };
+    cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_CONS, 0, 1 };
+    cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_CONS, 0, 1 };
+
+    uint64_t t0 = now_ms(), messages = 0, redelivered = 0, gaps = 0, viol[V_COUNT] = {0};
+    uint64_t last_report = t0;
+    while (tally.kills < kills) {
+        unsigned long n = kills - tally.kills < per_round ? kills - tally.kills : per_round;
+        if (round_run((unsigned)n, (unsigned)delay_ms) != 0)
+            return 2;
+        messages += atomic_load(&sb->delivered);
+        redelivered += atomic_load(&sb->redelivered);
+        gaps += atomic_load(&sb->gaps);
+        for (int v = 0; v < V_COUNT; v++)
+            viol[v] += atomic_load(&sb->viol[v]);
+        if (now_ms() - last_report > 10000) {
+            last_report = now_ms();
+            printf("torture: %" PRIu64 " kills, %" PRIu64 " messages, %.0f s\n", tally.kills, messages,
+                   (double)(last_report - t0) / 1000.0);
+            fflush(stdout);
+        }
+    }
+    uint64_t total_viol = 0;
+    for (int v = 0; v < V_COUNT; v++)
+        total_viol += viol[v];
+    printf("torture: seed %" PRIu64 "\n", seed);
+    printf("torture: kills %" PRIu64 " (random %" PRIu64 ", at kill points %" PRIu64 ": push-claimed %" PRIu64
+           " push-written %" PRIu64 " pop-claimed %" PRIu64 " pop-copied %" PRIu64 ")\n",
+           tally.kills, tally.random_kills, tally.hook_kills, tally.hook_by_point[1], tally.hook_by_point[2],
+           tally.hook_by_point[3], tally.hook_by_point[4]);
+    printf("torture: restarts %" PRIu64 ", rounds %" PRIu64 ", %.1f s\n", tally.restarts, tally.rounds,
+           (double)(now_ms() - t0) / 1000.0);
+    printf("torture: messages delivered %" PRIu64 ", redelivered after consumer takeover %" PRIu64
+           ", never committed (sender died mid-send) %" PRIu64 ", lost with a dying queue consumer %" PRIu64 "\n",
+           messages, redelivered, gaps, tally.missing_allowed);
+    printf("torture: violations %" PRIu64, total_viol);
+    for (int v = 0; v < V_COUNT; v++)
+        if (viol[v])
+            printf(" %s=%" PRIu64, viol_name[v], viol[v]);
+    printf("\n");
+    return total_viol ? 1 : 0;
+}
