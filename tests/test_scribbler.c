@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_scribbler.c - a malicious peer: one process maps live segments through their names and
+ * scribbles random bytes over them (segment header, channel indices, owner slots and records, queue
+ * header, participant table and slots) while honest processes keep traffic going. The honest ones may
+ * get any error (-EBADMSG once a layer sees the damage, -EPIPE, -ETIMEDOUT, garbage payloads); they must
+ * go on or stop cleanly, reopening by name when their handle is broken: never die of a signal, never
+ * hang past their deadline. Run also under ASan+UBSan, where a read outside the segment is a report.
+ */
+#include "helpers.h"
+
+#include <shmipc/channel.h>
+#include <shmipc/queue.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RUN_MS 2500        /* how long the honest processes run, and the scribbler scribbles */
+#define GRACE_MS 30000     /* an honest process not done this long after RUN_MS is hung */
+#define CALL_TIMEOUT_MS 20
+
+typedef struct region {
+    size_t off, len;       /* a stretch of the segment file to aim at */
+    unsigned weight;
+    bool restore;          /* snapshot it first; now and then put the snapshot back */
+} region;
+
+typedef struct scribble_args {
+    const char *name;
+    const region *regions;
+    size_t nregions;
+    uint64_t seed;
+} scribble_args;
+
+static uint64_t xs(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static void nap_us(unsigned us)
+{
+    struct timespec ts = { 0, (long)us * 1000L };
+    nanosleep(&ts, NULL);
+}
+
+/* The malicious process: raw mmap of /dev/shm/NAME, random bytes into random places of the regions. */
+static int scribbler(void *arg)
+{
+    const scribble_args *a = arg;
+    char path[128];
+    snprintf(path, sizeof path, "/dev/shm%s", a->name);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return 10;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size <= 0)
+        return 11;
+    size_t size = (size_t)st.st_size;
+    unsigned char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return 12;
+    unsigned total = 0;
+    for (size_t i = 0; i < a->nregions; i++)
+        total += a->regions[i].weight;
+    /* Putting the geometry (and the broken flag, zero at the start) back now and then lets the honest
+     * processes reopen and run into the next damage, instead of stopping at the first -EBADMSG. */
+    unsigned char *snap = malloc(size);
+    if (!snap)
+        return 13;
+    memcpy(snap, p, size);
+    uint64_t s = a->seed | 1;
+    uint64_t end = test_now_ms() + RUN_MS;
+    while (test_now_ms() < end) {
+        if (xs(&s) % 32 == 0) {
+            for (size_t i = 0; i < a->nregions; i++) {
+                const region *r = &a->regions[i];
+                if (r->restore && r->off < size)
+                    memcpy(p + r->off, snap + r->off, r->len < size - r->off ? r->len : size - r->off);
+            }
+        }
+        unsigned pick = (unsigned)(xs(&s) % total);
+        const region *r = a->regions;
+        while (pick >= r->weight) {
+            pick -= r->weight;
+            r++;
+        }
+        size_t len = r->len < size - r->off ? r->len : size - r->off;
+        if (!len)
+            continue;
+        size_t off = r->off + (size_t)(xs(&s) % len);
+        size_t n = 1 + (size_t)(xs(&s) % 8);
+        for (size_t i = 0; i < n && off + i < size; i++) {
+            uint64_t v = xs(&s);
+            /* Mostly random bytes; sometimes the extremes that break range checks. */
+            p[off + i] = (v & 3) == 0 ? 0xff : (v & 3) == 1 ? 0 : (unsigned char)(v >> 8);
+        }
+        nap_us((unsigned)(xs(&s) % 500));
+    }
+    free(snap);
+    munmap(p, size);
+    return 0;
+}
+
+/* ----------------------------------------------------------------------------------------- channel */
+
+/* What an honest process saw, printed at its end: proof that traffic flowed and damage was noticed. */
+typedef struct tally {
+    unsigned long ok, badmsg, opens, open_fail, other;
+} tally;
+
+static void tally_add(tally *t, int err)
+{
+    if (err >= 0)
+        t->ok++;
+    else if (err == -EBADMSG)
+        t->badmsg++;
+    else
+        t->other++;
+}
+
+static void tally_print(const char *what, int role, const tally *t)
+{
+    fprintf(stderr, "  %s role %d: %lu ok, %lu -EBADMSG, %lu other errors, %lu opens (%lu refused)\n", what, role,
+            t->ok, t->badmsg, t->other, t->opens, t->open_fail);
+}
+
+typedef struct honest_args {
+    const char *name;
+    int role;     /* channel role, or 1 = queue producer, 2 = queue consumer */
+    uint64_t seed;
+} honest_args;
+
+static bool chan_tolerated(int err)
+{
+    /* What a scribbled channel may legitimately answer. */
+    return err == -EBADMSG || err == -EPIPE || err == -ETIMEDOUT || err == -EAGAIN || err == -EMSGSIZE ||
+           err == -EBUSY || err == -EPROTOTYPE || err == -ENOTRECOVERABLE || err == -EINVAL ||
+           err == -EPROTO || err == -ENOENT || err == -EPERM;
+}
+
+static int honest_channel(void *arg)
+{
+    const honest_args *a = arg;
+    uint64_t s = a->seed | 1, end = test_now_ms() + RUN_MS;
+    unsigned char buf[2048];
+    shmipc_channel *ch = NULL;
+    tally t = {0};
+    while (test_now_ms() < end) {
+        int err;
+        if (!ch) {
+            err = shmipc_channel_open(a->name, a->role, NULL, &ch);
+            t.opens++;
+            if (err) {
+                t.open_fail++;
+                if (!chan_tolerated(err)) {
+                    fprintf(stderr, "channel open: unexpected %s\n", shmipc_strerror(err));
+                    return 20;
+                }
+                ch = NULL;
+                nap_us(2000);
+                continue;
+            }
+        }
+        size_t len = (size_t)(xs(&s) % sizeof buf);
+        if (a->role == SHMIPC_CHANNEL_PRODUCER) {
+            memset(buf, (int)(xs(&s) & 0xff), len);
+            if (xs(&s) & 1) {
+                err = shmipc_channel_send(ch, buf, len, CALL_TIMEOUT_MS);
+            } else {
+                void *p;
+                err = shmipc_channel_reserve(ch, len, &p, CALL_TIMEOUT_MS);
+                if (!err) {
+                    memset(p, 0x5a, len);
+                    err = shmipc_channel_commit(ch, len);
+                }
+            }
+        } else if (xs(&s) & 1) {
+            err = shmipc_channel_recv(ch, buf, sizeof buf, CALL_TIMEOUT_MS);
+        } else {
+            const void *p;
+            err = shmipc_channel_peek(ch, &p, CALL_TIMEOUT_MS);
+            if (err >= 0) {
+                /* Read what the layer said is there: under ASan a bad length is an out-of-bounds read. */
+                volatile unsigned char sink = 0;
+                for (int i = 0; i < err; i++)
+                    sink ^= ((const unsigned char *)p)[i];
+                (void)sink;
+                err = shmipc_channel_release(ch);
+            }
+        }
+        tally_add(&t, err);
+        if (err < 0 && !chan_tolerated(err)) {
+            fprintf(stderr, "channel role %d: unexpected %s\n", a->role, shmipc_strerror(err));
+            return 21;
+        }
+        if (err == -EBADMSG || (err == -EPIPE && (xs(&s) & 7) == 0)) {
+            /* Broken for good (or a peer looks gone): drop the handle and try to reopen by name. */
+            shmipc_channel_close(ch);
+            ch = NULL;
+        }
+    }
+    shmipc_channel_close(ch);
+    tally_print("channel", a->role, &t);
+    return 0;
+}
+
+static int run_scribbled(const char *name, int (*honest)(void *), const int *roles, size_t nroles,
+                         const region *regions, size_t nregions)
+{
+    pid_t pids[8];
+    honest_args ha[8];
+    uint64_t seed = test_now_ms() ^ ((uint64_t)getpid() << 20);
+    print_message("scribbler seed %llu\n", (unsigned long long)seed);
+    for (size_t i = 0; i < nroles; i++) {
+        ha[i] = (honest_args){ name, roles[i], seed + i * 7919 };
+        pids[i] = test_fork(honest, &ha[i]);
+    }
+    scribble_args sa = { name, regions, nregions, seed ^ 0xabcdef };
+    pid_t mal = test_fork(scribbler, &sa);
+    int failures = 0;
+    int st = test_wait(mal, RUN_MS + GRACE_MS);
+    if (st != 0) {
+        print_error("scribbler exited with %d\n", st);
+        failures++;
+    }
+    for (size_t i = 0; i < nroles; i++) {
+        st = test_wait(pids[i], RUN_MS + GRACE_MS);
+        if (st != 0) {
+            /* -1: hung (killed after the bound); 128+n: died of signal n; else its own failure code. */
+            print_error("honest process %zu (role %d) ended with %d\n", i, roles[i], st);
+            failures++;
+        }
+    }
+    return failures;
+}
+
+static void scribble_channel(void **state)
+{
+    (void)state;
+    char name[96];
+    test_name(name, sizeof name, "scrib-ch");
+    shmipc_channel_opts o;
+    shmipc_channel_opts_init(&o);
+    o.capacity = 16384;
+    o.role = SHMIPC_CHANNEL_OBSERVER;
+    shmipc_channel *ch;
+    assert_int_equal(shmipc_channel_create(name, &o, &ch), 0);
+    /* The segment file: 128-byte segment header, then the 512-byte channel header, then the ring. */
+    const region regions[] = {
+        { 0, 128, 1, true },         /* segment header */
+        { 128, 64, 1, true },        /* channel geometry line and broken flag */
+        { 128 + 64, 128, 3, false }, /* producer and consumer owner slots */
+        { 128 + 192, 128, 3, true }, /* head, tail, counters */
+        { 128 + 320, 128, 2, false },/* notify words */
+        { 640, 16384, 3, false },    /* records */
+    };
+    const int roles[] = { SHMIPC_CHANNEL_PRODUCER, SHMIPC_CHANNEL_CONSUMER };
+    int failures = run_scribbled(name, honest_channel, roles, 2, regions, sizeof regions / sizeof *regions);
+    shmipc_channel_close(ch);
+    shmipc_channel_unlink(name);
+    assert_int_equal(failures, 0);
+}
+
+/* ------------------------------------------------------------------------------------------- queue */
+
+static bool queue_tolerated(int err)
+{
+    return err == -EBADMSG || err == -ETIMEDOUT || err == -EAGAIN || err == -EMSGSIZE || err == -EUSERS ||
+           err == -EPROTO || err == -EPROTOTYPE || err == -ENOTRECOVERABLE || err == -EINVAL ||
+           err == -ENOENT || err == -EPERM;
+}
+
+static int honest_queue(void *arg)
+{
+    const honest_args *a = arg;
+    uint64_t s = a->seed | 1, end = test_now_ms() + RUN_MS;
+    unsigned char buf[256];
+    shmipc_queue *q = NULL;
+    tally t = {0};
+    while (test_now_ms() < end) {
+        int err;
+        if (!q) {
+            err = shmipc_queue_open(a->name, NULL, &q);
+            t.opens++;
+            if (err) {
+                t.open_fail++;
+                if (!queue_tolerated(err)) {
+                    fprintf(stderr, "queue open: unexpected %s\n", shmipc_strerror(err));
+                    return 30;
+                }
+                q = NULL;
+                nap_us(2000);
+                continue;
+            }
+        }
+        shmipc_queue_claim c;
+        if (a->role == 1) {
+            size_t len = (size_t)(xs(&s) % (sizeof buf + 1));
+            memset(buf, 0x33, len);
+            if (xs(&s) & 1) {
+                err = shmipc_queue_push(q, buf, len, CALL_TIMEOUT_MS);
+            } else if ((err = shmipc_queue_push_claim(q, &c, CALL_TIMEOUT_MS)) == 0) {
+                memset(c.data, 0x44, len);
+                err = shmipc_queue_push_commit(q, &c, len);
+            }
+        } else if (xs(&s) & 1) {
+            err = shmipc_queue_pop(q, buf, sizeof buf, CALL_TIMEOUT_MS);
+        } else if ((err = shmipc_queue_pop_claim(q, &c, CALL_TIMEOUT_MS)) >= 0) {
+            volatile unsigned char sink = 0;
+            for (size_t i = 0; i < c.len; i++)
+                sink ^= ((const unsigned char *)c.data)[i];
+            (void)sink;
+            err = shmipc_queue_pop_release(q, &c);
+        }
+        tally_add(&t, err);
+        if (err < 0 && !queue_tolerated(err)) {
+            fprintf(stderr, "queue role %d: unexpected %s\n", a->role, shmipc_strerror(err));
+            return 31;
+        }
+        if (err == -EBADMSG) {
+            shmipc_queue_close(q);
+            q = NULL;
+        }
+    }
+    shmipc_queue_close(q);
+    tally_print("queue", a->role, &t);
+    return 0;
+}
+
+static void scribble_queue(void **state)
+{
+    (void)state;
+    char name[96];
+    test_name(name, sizeof name, "scrib-q");
+    shmipc_queue_opts o;
+    shmipc_queue_opts_init(&o);
+    o.slot_count = 32;
+    o.slot_size = 256;
+    o.max_participants = 8;
+    shmipc_queue *q;
+    assert_int_equal(shmipc_queue_create(name, &o, &q), 0);
+    size_t qsize = 0;
+    assert_int_equal(shmipc_queue_memory_size(&o, &qsize), 0);
+    /* Segment header (128), queue header (six lines), participant table (8 lines), slots. */
+    const region regions[] = {
+        { 0, 128, 1, true },                      /* segment header */
+        { 128, 64, 1, true },                     /* geometry line and broken flag */
+        { 128 + 64, 320, 3, false },              /* positions, notify words, counters */
+        { 128 + 384, 8 * 64, 3, false },          /* participant table */
+        { 128 + 384 + 8 * 64, qsize, 4, false },  /* slots */
+    };
+    const int roles[] = { 1, 1, 2, 2 };
+    int failures = run_scribbled(name, honest_queue, roles, 4, regions, sizeof regions / sizeof *regions);
+    shmipc_queue_close(q);
+    shmipc_queue_unlink(name);
+    assert_int_equal(failures, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(scribble_channel),
+        cmocka_unit_test(scribble_queue),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
