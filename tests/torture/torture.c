@@ -203,6 +203,18 @@ typedef struct config {
 
 static config cfg;
 static int hook_point, hook_countdown;
+
+/* Kill points: 1-4 are the queue layer's own (SHMIPC__QUEUE_HOOK_*), called from inside push and pop;
+ * the channel has no internal hook, so its workers die at the API boundaries inside a zero-copy
+ * operation: between reserve and commit (half the message written), right after commit, between peek
+ * and release before and after recording the message. */
+enum {
+    KP_CH_RESERVED = 5, KP_CH_COMMITTED = 6, KP_CH_PEEKED = 7, KP_CH_RECORDED = 8, KP_COUNT = 9
+};
+static const char *const point_name[KP_COUNT] = {
+    "", "queue-push-claimed", "queue-push-written", "queue-pop-claimed", "queue-pop-copied",
+    "channel-reserved", "channel-committed", "channel-peeked", "channel-recorded",
+};
 static unsigned long inject; /* --inject N: receivers mishandle every Nth message (checks the checker) */
 static unsigned long injected, peeks;
 
@@ -294,8 +306,12 @@ static int run_chan_prod(unsigned idx)
             void *p;
             err = shmipc_channel_reserve(ch, n, &p, OP_TIMEOUT_MS);
             if (!err) {
-                memcpy(p, buf, n);
+                memcpy(p, buf, n / 2);
+                hook_kill(KP_CH_RESERVED);
+                memcpy((uint8_t *)p + n / 2, buf + n / 2, n - n / 2);
                 err = shmipc_channel_commit(ch, n);
+                if (!err)
+                    hook_kill(KP_CH_COMMITTED);
             }
         }
         if (err && !transient(err)) {
@@ -346,6 +362,7 @@ static int run_chan_cons(unsigned idx)
             violation(V_CHECKSUM, "channel message of %d bytes", n);
         } else {
             memcpy(copy, p, (size_t)n);
+            hook_kill(KP_CH_PEEKED);
             if (inject && n > 20 && ++peeks % inject == inject / 2)
                 copy[20] ^= 1; /* as if the layer had corrupted it */
             const tmsg *m = (const tmsg *)copy;
@@ -356,6 +373,7 @@ static int run_chan_cons(unsigned idx)
                 atomic_store(&w->held_stream, m->stream);
                 atomic_store(&w->phase, PH_HOLDING);
                 record(w, 0, m, &allow_again);
+                hook_kill(KP_CH_RECORDED);
             }
         }
         atomic_store(&w->phase, PH_RELEASING);
@@ -494,7 +512,7 @@ static wstate ws[MAX_WORKERS];
 static uint64_t rng;
 static struct {
     uint64_t kills, random_kills, hook_kills, restarts, rounds, inflight_losses, missing_allowed;
-    uint64_t hook_by_point[5];
+    uint64_t hook_by_point[KP_COUNT];
 } tally;
 static unsigned stall_ms = 10000;
 static bool verbose;
@@ -510,9 +528,11 @@ static void start_worker(unsigned idx, bool may_hook)
 {
     int point = 0, count = 0;
     enum role r = cfg.spec[idx].role;
-    if (may_hook && (r == R_QUEUE_PROD || r == R_QUEUE_CONS) && rng_next(&rng) % 3 == 0) {
-        point = (r == R_QUEUE_PROD ? SHMIPC__QUEUE_HOOK_PUSH_CLAIMED : SHMIPC__QUEUE_HOOK_POP_CLAIMED) +
-                (int)(rng_next(&rng) % 2);
+    if (may_hook && rng_next(&rng) % 3 == 0) {
+        static const int first[] = { [R_CHAN_PROD] = KP_CH_RESERVED, [R_CHAN_CONS] = KP_CH_PEEKED,
+                                     [R_QUEUE_PROD] = SHMIPC__QUEUE_HOOK_PUSH_CLAIMED,
+                                     [R_QUEUE_CONS] = SHMIPC__QUEUE_HOOK_POP_CLAIMED };
+        point = first[r] + (int)(rng_next(&rng) % 2);
         count = 1 + (int)(rng_next(&rng) % 500);
     }
     fflush(NULL);
@@ -860,10 +880,11 @@ int main(int argc, char **argv)
     for (int v = 0; v < V_COUNT; v++)
         total_viol += viol[v];
     printf("torture: seed %" PRIu64 "\n", seed);
-    printf("torture: kills %" PRIu64 " (random %" PRIu64 ", at kill points %" PRIu64 ": push-claimed %" PRIu64
-           " push-written %" PRIu64 " pop-claimed %" PRIu64 " pop-copied %" PRIu64 ")\n",
-           tally.kills, tally.random_kills, tally.hook_kills, tally.hook_by_point[1], tally.hook_by_point[2],
-           tally.hook_by_point[3], tally.hook_by_point[4]);
+    printf("torture: kills %" PRIu64 " (at random moments %" PRIu64 ", at kill points %" PRIu64 ":",
+           tally.kills, tally.random_kills, tally.hook_kills);
+    for (int k = 1; k < KP_COUNT; k++)
+        printf(" %s %" PRIu64, point_name[k], tally.hook_by_point[k]);
+    printf(")\n");
     printf("torture: restarts %" PRIu64 ", rounds %" PRIu64 ", %.1f s\n", tally.restarts, tally.rounds,
            (double)(now_ms() - t0) / 1000.0);
     printf("torture: messages delivered %" PRIu64 ", redelivered after consumer takeover %" PRIu64
