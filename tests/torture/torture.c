@@ -34,12 +34,20 @@
 #include <shmipc/channel.h>
 #include <shmipc/queue.h>
 #include "queue/queue_internal.h"
+#if __has_include(<shmipc/pubsub.h>)
+#include <shmipc/pubsub.h>
+#include "pubsub/pubsub_internal.h"
+#define HAVE_PUBSUB 1
+#else
+#define HAVE_PUBSUB 0
+#endif
 
 /* ------------------------------------------------------------------------------------------ scoreboard */
 
 #define MAX_WORKERS 16
 #define MAX_STREAMS 8
-#define SEQ_LIMIT (1u << 20)       /* sequence numbers per stream and round (bitmap size) */
+#define MAX_GROUPS 8               /* receiver groups: 0 channel, 1 queue, 2.. one per subscriber */
+#define SEQ_LIMIT (1u << 21)       /* sequence numbers per stream and round (bitmap size) */
 #define BITMAP_WORDS (SEQ_LIMIT / 64)
 #define MSG_MAGIC 0x54524f54u      /* "TORT" */
 #define MAX_PAYLOAD 200u
@@ -64,9 +72,19 @@ static const char *const viol_name[V_COUNT] = {
     "stall", "crash", "error", "hang", "occupancy",
 };
 
-enum role { R_CHAN_PROD, R_CHAN_CONS, R_QUEUE_PROD, R_QUEUE_CONS };
+enum role { R_CHAN_PROD, R_CHAN_CONS, R_QUEUE_PROD, R_QUEUE_CONS, R_PS_PUB, R_PS_SUB };
 static const char *const role_name[] = { "channel-producer", "channel-consumer", "queue-producer",
-                                         "queue-consumer" };
+                                         "queue-consumer", "publisher", "subscriber" };
+
+static bool is_sender(enum role r)
+{
+    return r == R_CHAN_PROD || r == R_QUEUE_PROD || r == R_PS_PUB;
+}
+
+static enum role sender_of(enum role receiver)
+{
+    return receiver == R_CHAN_CONS ? R_CHAN_PROD : receiver == R_QUEUE_CONS ? R_QUEUE_PROD : R_PS_PUB;
+}
 
 /* What a worker is doing, for the harness to judge a death (written by the worker, read after it died). */
 enum phase { PH_IDLE, PH_SENDING, PH_HOLDING, PH_RELEASING, PH_POPPING };
@@ -80,13 +98,14 @@ typedef struct sb_worker {
     _Atomic uint32_t held_stream;
     _Atomic uint32_t pad1;
     _Atomic uint64_t last[MAX_STREAMS]; /* receivers: last sequence seen from each stream */
+    _Atomic uint64_t attach[MAX_STREAMS]; /* subscribers: each stream's attempt when this one connected */
     uint8_t pad[64];
 } sb_worker;
 
 typedef struct sb_stream {
     _Atomic uint64_t attempt;           /* highest sequence a sender started to send (before the call) */
     _Atomic uint64_t committed_bits[BITMAP_WORDS]; /* set once the send call returned success */
-    _Atomic uint64_t delivered_bits[BITMAP_WORDS]; /* set by the receiver group when it records one */
+    _Atomic uint64_t delivered_bits[MAX_GROUPS][BITMAP_WORDS]; /* set by each receiver group */
 } sb_stream;
 
 typedef struct scoreboard {
@@ -96,6 +115,7 @@ typedef struct scoreboard {
     _Atomic uint64_t gaps;              /* sequence numbers never committed (sender died mid-send) */
     _Atomic uint64_t delivered;
     sb_worker w[MAX_WORKERS];
+    /* The bitmaps: cleared between rounds only up to what was used. */
     sb_stream s[MAX_STREAMS];
 } scoreboard;
 
@@ -196,7 +216,7 @@ typedef struct wspec {
 } wspec;
 
 typedef struct config {
-    char chan_name[64], queue_name[64];
+    char chan_name[64], queue_name[64], ps_name[64];
     unsigned nworkers;
     wspec spec[MAX_WORKERS];
 } config;
@@ -209,11 +229,15 @@ static int hook_point, hook_countdown;
  * operation: between reserve and commit (half the message written), right after commit, between peek
  * and release before and after recording the message. */
 enum {
-    KP_CH_RESERVED = 5, KP_CH_COMMITTED = 6, KP_CH_PEEKED = 7, KP_CH_RECORDED = 8, KP_COUNT = 9
+    KP_CH_RESERVED = 5, KP_CH_COMMITTED = 6, KP_CH_PEEKED = 7, KP_CH_RECORDED = 8,
+    KP_PS_BASE = 8, /* 9..14: the pub/sub layer's PS_HOOK_* 1..6 */
+    KP_PS_LOANED = 15, KP_PS_HELD = 16, KP_COUNT = 17
 };
 static const char *const point_name[KP_COUNT] = {
     "", "queue-push-claimed", "queue-push-written", "queue-pop-claimed", "queue-pop-copied",
     "channel-reserved", "channel-committed", "channel-peeked", "channel-recorded",
+    "pubsub-after-loan", "pubsub-mid-delivery", "pubsub-after-first", "pubsub-after-publish",
+    "pubsub-mid-reclaim", "pubsub-mid-drop", "pubsub-half-written", "pubsub-sample-held",
 };
 static unsigned long inject; /* --inject N: receivers mishandle every Nth message (checks the checker) */
 static unsigned long injected, peeks;
@@ -223,6 +247,13 @@ static void hook_kill(int point)
     if (point == hook_point && --hook_countdown <= 0)
         raise(SIGKILL);
 }
+
+#if HAVE_PUBSUB
+static void ps_hook_kill(int point)
+{
+    hook_kill(KP_PS_BASE + point);
+}
+#endif
 
 static bool transient(int err)
 {
@@ -244,10 +275,11 @@ static void record(sb_worker *w, unsigned group, const tmsg *m, uint64_t *allow_
         return; /* as if the layer had lost it */
     if (seq > atomic_load(&st->attempt))
         violation(V_PHANTOM, "stream %u seq %" PRIu64 " never attempted", m->stream, seq);
+    _Atomic uint64_t *delivered = st->delivered_bits[group];
     if (*allow_again && seq == *allow_again) {
         *allow_again = 0;
         atomic_fetch_add(&sb->redelivered, 1);
-        bit_set(st->delivered_bits, seq);
+        bit_set(delivered, seq);
         if (seq > atomic_load(&w->last[m->stream]))
             atomic_store(&w->last[m->stream], seq);
         return;
@@ -257,8 +289,13 @@ static void record(sb_worker *w, unsigned group, const tmsg *m, uint64_t *allow_
         violation(V_ORDER, "stream %u seq %" PRIu64 " after %" PRIu64, m->stream, seq, last);
         return;
     }
-    if (group == 0) { /* single consumer: every skipped sequence must be one never committed */
-        for (uint64_t s = last + 1; s < seq; s++) {
+    /* The channel's single consumer gets everything; a subscriber everything published after it
+     * connected (attach). A queue consumer shares the stream with the other consumers: gaps are normal. */
+    if (group != 1) {
+        uint64_t from = last + 1, attach = atomic_load(&w->attach[m->stream]);
+        if (group >= 2 && from <= attach)
+            from = attach + 1;
+        for (uint64_t s = from; s < seq; s++) {
             if (bit_test(st->committed_bits, s))
                 violation(V_LOST, "stream %u seq %" PRIu64 " committed, skipped (got %" PRIu64 ")",
                           m->stream, s, seq);
@@ -266,7 +303,7 @@ static void record(sb_worker *w, unsigned group, const tmsg *m, uint64_t *allow_
                 atomic_fetch_add(&sb->gaps, 1);
         }
     }
-    if (bit_set(st->delivered_bits, seq))
+    if (bit_set(delivered, seq))
         violation(V_DUPLICATE, "stream %u seq %" PRIu64, m->stream, seq);
     atomic_store(&w->last[m->stream], seq);
     atomic_fetch_add(&sb->delivered, 1);
@@ -488,6 +525,135 @@ static int run_queue_cons(unsigned idx)
     return 0;
 }
 
+#if HAVE_PUBSUB
+/* Both ends use the same options: dynamic-size samples, publishers wait for room (a dead subscriber is
+ * reclaimed, not waited for), no history (a new subscriber owes nothing from before it connected). */
+static void ps_opts(shmipc_pubsub_opts *o)
+{
+    shmipc_pubsub_opts_init(o);
+    o->payload_size = sizeof(tmsg) + MAX_PAYLOAD;
+    o->flags = SHMIPC_PUBSUB_DYNAMIC;
+    o->max_publishers = 4;
+    o->max_subscribers = 8;
+    o->depth = 8;
+    o->policy = SHMIPC_PUBSUB_WAIT;
+    o->publish_timeout_ms = 5000;
+    o->max_held = 2;
+}
+
+static int run_ps_pub(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    unsigned stream = cfg.spec[idx].stream;
+    sb_stream *st = &sb->s[stream];
+    shmipc_pubsub_opts o;
+    ps_opts(&o);
+    shmipc_publisher *pub = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_publisher_open(cfg.ps_name, &o, &pub)) == -EUSERS && tries < 200; tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("publisher", err);
+    _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
+    uint64_t seq = atomic_load(&st->attempt) + 1;
+    while (!atomic_load(&sb->stop_prod)) {
+        if (seq >= SEQ_LIMIT) {
+            nap_ms(5);
+            continue;
+        }
+        size_t n = msg_build(buf, stream, seq);
+        atomic_store(&st->attempt, seq);
+        if (seq & 1) {
+            void *p;
+            err = shmipc_publisher_loan(pub, n, &p);
+            if (!err) {
+                memcpy(p, buf, n / 2);
+                hook_kill(KP_PS_LOANED);
+                memcpy((uint8_t *)p + n / 2, buf + n / 2, n - n / 2);
+                err = shmipc_publisher_publish(pub, p, n);
+            }
+        } else {
+            err = shmipc_publisher_publish_copy(pub, buf, n);
+        }
+        if (err >= 0) {
+            bit_set(st->committed_bits, seq);
+            atomic_fetch_add(&w->progress, 1);
+            seq++;
+        } else if (err == -ENOBUFS) {
+            nap_ms(1); /* the pool is held by the dead until they are reclaimed */
+        } else if (err != -ETIMEDOUT) {
+            /* -ETIMEDOUT: some subscriber made no room for 5 s; not committed, the stall check reports it. */
+            violation(V_ERROR, "publish: %s", shmipc_strerror(err));
+            _exit(3);
+        }
+    }
+    shmipc_publisher_close(pub);
+    return 0;
+}
+
+static int run_ps_sub(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    unsigned group = cfg.spec[idx].group;
+    /* A new subscriber: what it receives is checked afresh, from the moment it connected. */
+    for (unsigned i = 0; i < cfg.nworkers; i++) {
+        if (cfg.spec[i].role != R_PS_PUB)
+            continue;
+        unsigned s = cfg.spec[i].stream;
+        memset((void *)sb->s[s].delivered_bits[group], 0, sizeof sb->s[s].delivered_bits[group]);
+        atomic_store(&w->last[s], 0);
+        atomic_store(&w->attach[s], UINT64_MAX);
+    }
+    shmipc_pubsub_opts o;
+    ps_opts(&o);
+    shmipc_subscriber *sub = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_subscriber_open(cfg.ps_name, &o, &sub)) == -EUSERS && tries < 200; tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("subscriber", err);
+    for (unsigned i = 0; i < cfg.nworkers; i++)
+        if (cfg.spec[i].role == R_PS_PUB)
+            atomic_store(&w->attach[cfg.spec[i].stream], atomic_load(&sb->s[cfg.spec[i].stream].attempt));
+    _Alignas(8) uint8_t copy[sizeof(tmsg) + MAX_PAYLOAD];
+    uint64_t allow_none = 0, round = 0;
+    while (!atomic_load(&sb->stop_cons)) {
+        shmipc_sample smp;
+        int n;
+        bool held = (++round & 1) != 0;
+        if (held) {
+            n = shmipc_subscriber_receive(sub, &smp, OP_TIMEOUT_MS);
+            if (n == 0) {
+                n = smp.size <= sizeof copy ? (int)smp.size : -EMSGSIZE;
+                if (n > 0)
+                    memcpy(copy, smp.data, (size_t)n);
+                hook_kill(KP_PS_HELD);
+            }
+        } else {
+            n = shmipc_subscriber_receive_copy(sub, copy, sizeof copy, OP_TIMEOUT_MS, NULL);
+        }
+        if (n < 0 && (n == -ETIMEDOUT || n == -EAGAIN))
+            continue;
+        if (n < 0 && !(held && n == -EMSGSIZE)) {
+            violation(V_ERROR, "receive: %s", shmipc_strerror(n));
+            _exit(3);
+        }
+        const tmsg *m = (const tmsg *)copy;
+        if (n < 0 || msg_check(m, (size_t)n) != 0)
+            violation(V_CHECKSUM, "sample of %d bytes", n);
+        else
+            record(w, group, m, &allow_none);
+        if (held && (n = shmipc_subscriber_release(sub, &smp)) != 0) {
+            violation(V_ERROR, "release: %s", shmipc_strerror(n));
+            _exit(3);
+        }
+        atomic_fetch_add(&w->progress, 1);
+    }
+    shmipc_subscriber_close(sub);
+    return 0;
+}
+#endif
+
 static int worker_main(unsigned idx)
 {
     switch (cfg.spec[idx].role) {
@@ -495,6 +661,14 @@ static int worker_main(unsigned idx)
     case R_CHAN_CONS: return run_chan_cons(idx);
     case R_QUEUE_PROD: return run_queue_prod(idx);
     case R_QUEUE_CONS: return run_queue_cons(idx);
+#if HAVE_PUBSUB
+    case R_PS_PUB: return run_ps_pub(idx);
+    case R_PS_SUB: return run_ps_sub(idx);
+#else
+    case R_PS_PUB:
+    case R_PS_SUB:
+        break;
+#endif
     }
     return 2;
 }
@@ -528,11 +702,22 @@ static void start_worker(unsigned idx, bool may_hook)
 {
     int point = 0, count = 0;
     enum role r = cfg.spec[idx].role;
+    /* The kill points each role can die at (0-terminated). A reclaim point fires only in a process
+     * that happens to reclaim a dead peer; armed elsewhere, the worker just lives on. */
+    static const int points[][7] = {
+        [R_CHAN_PROD] = { KP_CH_RESERVED, KP_CH_COMMITTED },
+        [R_CHAN_CONS] = { KP_CH_PEEKED, KP_CH_RECORDED },
+        [R_QUEUE_PROD] = { SHMIPC__QUEUE_HOOK_PUSH_CLAIMED, SHMIPC__QUEUE_HOOK_PUSH_WRITTEN },
+        [R_QUEUE_CONS] = { SHMIPC__QUEUE_HOOK_POP_CLAIMED, SHMIPC__QUEUE_HOOK_POP_COPIED },
+        [R_PS_PUB] = { KP_PS_BASE + 1, KP_PS_BASE + 2, KP_PS_BASE + 3, KP_PS_BASE + 4, KP_PS_BASE + 5,
+                       KP_PS_LOANED },
+        [R_PS_SUB] = { KP_PS_BASE + 5, KP_PS_HELD },
+    };
     if (may_hook && rng_next(&rng) % 3 == 0) {
-        static const int first[] = { [R_CHAN_PROD] = KP_CH_RESERVED, [R_CHAN_CONS] = KP_CH_PEEKED,
-                                     [R_QUEUE_PROD] = SHMIPC__QUEUE_HOOK_PUSH_CLAIMED,
-                                     [R_QUEUE_CONS] = SHMIPC__QUEUE_HOOK_POP_CLAIMED };
-        point = first[r] + (int)(rng_next(&rng) % 2);
+        unsigned n = 0;
+        while (n < 7 && points[r][n])
+            n++;
+        point = points[r][rng_next(&rng) % n];
         count = 1 + (int)(rng_next(&rng) % 500);
     }
     fflush(NULL);
@@ -546,6 +731,9 @@ static void start_worker(unsigned idx, bool may_hook)
             hook_point = point;
             hook_countdown = count;
             shmipc__queue_test_hook = hook_kill;
+#if HAVE_PUBSUB
+            shmipc__pubsub_test_hook = ps_hook_kill;
+#endif
         }
         _exit(worker_main(idx));
     }
@@ -625,8 +813,7 @@ static void join_workers(bool senders, unsigned ms)
     uint64_t end = now_ms() + ms;
     for (unsigned i = 0; i < cfg.nworkers; i++) {
         enum role r = cfg.spec[i].role;
-        bool is_sender = r == R_CHAN_PROD || r == R_QUEUE_PROD;
-        if (is_sender != senders)
+        if (is_sender(r) != senders)
             continue;
         while (ws[i].pid) {
             int status;
@@ -647,81 +834,221 @@ static void join_workers(bool senders, unsigned ms)
     }
 }
 
-static bool drained(shmipc_channel *obs, shmipc_queue *qobs)
+/* Committed messages not delivered (yet): to the channel consumer, to the queue's consumers (together),
+ * and to each subscriber of what was published after it connected. */
+typedef struct owed { uint64_t channel, queue, pubsub; } owed;
+
+static owed owed_now(bool report)
+{
+    owed o = {0, 0, 0};
+    bool group_seen[MAX_GROUPS] = {false};
+    for (unsigned j = 0; j < cfg.nworkers; j++) {
+        enum role rr = cfg.spec[j].role;
+        unsigned g = cfg.spec[j].group;
+        if (is_sender(rr) || group_seen[g])
+            continue;
+        group_seen[g] = true;
+        for (unsigned i = 0; i < cfg.nworkers; i++) {
+            if (cfg.spec[i].role != sender_of(rr))
+                continue;
+            unsigned sidx = cfg.spec[i].stream;
+            sb_stream *st = &sb->s[sidx];
+            uint64_t top = atomic_load(&st->attempt), from = 1;
+            if (rr == R_PS_SUB) {
+                uint64_t a = atomic_load(&sb->w[j].attach[sidx]);
+                from = a == UINT64_MAX ? top + 1 : a + 1;
+            }
+            if (top >= SEQ_LIMIT)
+                top = SEQ_LIMIT - 1;
+            for (uint64_t wd = from / 64; from <= top && wd <= top / 64; wd++) {
+                uint64_t miss = atomic_load(&st->committed_bits[wd]) & ~atomic_load(&st->delivered_bits[g][wd]);
+                if (wd == from / 64)
+                    miss &= ~UINT64_C(0) << (from % 64);
+                if (wd == top / 64 && top % 64 != 63)
+                    miss &= (UINT64_C(1) << (top % 64 + 1)) - 1;
+                if (!miss)
+                    continue;
+                uint64_t n = (uint64_t)__builtin_popcountll(miss);
+                if (rr == R_QUEUE_CONS) {
+                    o.queue += n;
+                    continue;
+                }
+                if (rr == R_CHAN_CONS)
+                    o.channel += n;
+                else
+                    o.pubsub += n;
+                if (report)
+                    violation(V_UNDELIVERED, "%s (group %u): stream %u seq %" PRIu64 " and %" PRIu64
+                              " more of the word (of %" PRIu64 ")", role_name[rr], g, sidx,
+                              wd * 64 + (uint64_t)__builtin_ctzll(miss), n - 1, top);
+            }
+        }
+    }
+    if (report) {
+        if (o.queue > tally.inflight_losses)
+            violation(V_UNDELIVERED, "queue: %" PRIu64 " committed messages missing, only %" PRIu64
+                      " consumers died holding one", o.queue, tally.inflight_losses);
+        tally.missing_allowed += o.queue;
+    }
+    return o;
+}
+
+typedef struct objects {
+    shmipc_channel *chan;   /* observer */
+    shmipc_queue *queue;    /* observer */
+    unsigned qworkers;
+#if HAVE_PUBSUB
+    shmipc_publisher *pub;  /* the harness's own idle publisher keeps the service alive between workers */
+#endif
+} objects;
+
+static bool drained(const objects *ob)
 {
     shmipc_channel_stats cs;
     shmipc_queue_stats qs;
-    if (obs && (shmipc_channel_stats_get(obs, &cs) != 0 || cs.head != cs.tail))
+    if (ob->chan && (shmipc_channel_stats_get(ob->chan, &cs) != 0 || cs.head != cs.tail))
         return false;
     /* A consumer that claimed the last message records it before it looks at stop_cons. */
-    return !(qobs && (shmipc_queue_stats_get(qobs, &qs) != 0 || qs.depth != 0));
+    if (ob->queue && (shmipc_queue_stats_get(ob->queue, &qs) != 0 || qs.depth != 0))
+        return false;
+    return owed_now(false).pubsub == 0;
 }
 
-static void check_completeness(void)
+static unsigned layers = ~0u; /* bit per layer: 1 channel, 2 queue, 4 pubsub */
+#define L_CHANNEL 1u
+#define L_QUEUE 2u
+#define L_PUBSUB 4u
+
+static int objects_create(objects *ob)
 {
-    uint64_t missing_queue = 0;
-    for (unsigned i = 0; i < cfg.nworkers; i++) {
-        enum role r = cfg.spec[i].role;
-        if (r != R_CHAN_PROD && r != R_QUEUE_PROD)
-            continue;
-        unsigned s = cfg.spec[i].stream;
-        sb_stream *st = &sb->s[s];
-        uint64_t top = atomic_load(&st->attempt);
-        for (uint64_t q = 1; q <= top && q < SEQ_LIMIT; q++) {
-            if (!bit_test(st->committed_bits, q) || bit_test(st->delivered_bits, q))
-                continue;
-            if (r == R_QUEUE_PROD)
-                missing_queue++;
-            else
-                violation(V_UNDELIVERED, "stream %u seq %" PRIu64 " (of %" PRIu64 ")", s, q, top);
+    static unsigned counter;
+    unsigned id = counter++;
+    int err;
+    memset(ob, 0, sizeof *ob);
+    snprintf(cfg.chan_name, sizeof cfg.chan_name, "/shmipc-torture-%d-%u-ch", (int)getpid(), id);
+    snprintf(cfg.queue_name, sizeof cfg.queue_name, "/shmipc-torture-%d-%u-q", (int)getpid(), id);
+    snprintf(cfg.ps_name, sizeof cfg.ps_name, "torture-%d-%u-ps", (int)getpid(), id);
+    if (layers & L_CHANNEL) {
+        shmipc_channel_opts co;
+        shmipc_channel_opts_init(&co);
+        co.capacity = 8192;
+        co.role = SHMIPC_CHANNEL_OBSERVER;
+        if ((err = shmipc_channel_create(cfg.chan_name, &co, &ob->chan)) != 0) {
+            fprintf(stderr, "torture: channel create: %s\n", shmipc_strerror(err));
+            return -1;
         }
     }
-    if (missing_queue > tally.inflight_losses)
-        violation(V_UNDELIVERED, "queue: %" PRIu64 " committed messages missing, only %" PRIu64
-                  " consumers died holding one", missing_queue, tally.inflight_losses);
-    tally.missing_allowed += missing_queue;
+    if (layers & L_QUEUE) {
+        shmipc_queue_opts qo;
+        shmipc_queue_opts_init(&qo);
+        qo.slot_count = 64;
+        qo.slot_size = sizeof(tmsg) + MAX_PAYLOAD;
+        for (unsigned i = 0; i < cfg.nworkers; i++)
+            ob->qworkers += cfg.spec[i].role == R_QUEUE_PROD || cfg.spec[i].role == R_QUEUE_CONS;
+        qo.max_participants = ob->qworkers;
+        shmipc_queue *creator = NULL;
+        err = shmipc_queue_create(cfg.queue_name, &qo, &creator);
+        if (!err) {
+            shmipc_queue_close(creator); /* frees its entry: the table is exactly the workers' */
+            qo.flags = SHMIPC_QUEUE_OBSERVE;
+            err = shmipc_queue_open(cfg.queue_name, &qo, &ob->queue);
+        }
+        if (err) {
+            fprintf(stderr, "torture: queue create: %s\n", shmipc_strerror(err));
+            return -1;
+        }
+    }
+#if HAVE_PUBSUB
+    if (layers & L_PUBSUB) {
+        shmipc_pubsub_opts po;
+        ps_opts(&po);
+        if ((err = shmipc_publisher_create(cfg.ps_name, &po, &ob->pub)) != 0) {
+            fprintf(stderr, "torture: pub/sub create: %s\n", shmipc_strerror(err));
+            return -1;
+        }
+    }
+#endif
+    return 0;
+}
+
+/* Occupancy back to baseline once every worker left or died and the dead are reclaimed; then remove. */
+static void objects_check_destroy(objects *ob, uint64_t kills)
+{
+    int err;
+    if (ob->chan) {
+        shmipc_channel_stats cs;
+        if (shmipc_channel_stats_get(ob->chan, &cs) == 0 && (cs.head != cs.tail || cs.broken))
+            violation(V_OCCUPANCY, "channel: head %" PRIu64 " tail %" PRIu64 " broken %d", cs.head, cs.tail,
+                      cs.broken);
+        shmipc_channel_close(ob->chan);
+        shmipc_channel_unlink(cfg.chan_name);
+    }
+    if (ob->queue) {
+        shmipc_queue_stats qs;
+        shmipc_queue_stats_get(ob->queue, &qs);
+        if (qs.depth != 0 || qs.broken)
+            violation(V_OCCUPANCY, "queue: depth %" PRIu64 " broken %d", qs.depth, qs.broken);
+        if (qs.lost > kills)
+            violation(V_OCCUPANCY, "queue: %" PRIu64 " slots lost for %" PRIu64 " kills", qs.lost, kills);
+        /* Every entry the dead left must be taken again (reclaimed) by a new opener. */
+        shmipc_queue *h[MAX_WORKERS] = {0};
+        for (unsigned i = 0; i < ob->qworkers; i++)
+            if ((err = shmipc_queue_open(cfg.queue_name, NULL, &h[i])) != 0)
+                violation(V_OCCUPANCY, "queue: participant %u of %u not reclaimable: %s", i, ob->qworkers,
+                          shmipc_strerror(err));
+        for (unsigned i = 0; i < ob->qworkers; i++)
+            shmipc_queue_close(h[i]);
+        shmipc_queue_stats_get(ob->queue, &qs);
+        if (qs.participants != 0)
+            violation(V_OCCUPANCY, "queue: %u participants registered after all closed", qs.participants);
+        shmipc_queue_close(ob->queue);
+        shmipc_queue_unlink(cfg.queue_name);
+    }
+#if HAVE_PUBSUB
+    if (ob->pub) {
+        /* Reclaim what the dead hold; then only the harness's publisher is left, and no chunk in use. */
+        shmipc_service_info info;
+        if ((err = shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, cfg.ps_name, 1, NULL)) != 0)
+            violation(V_OCCUPANCY, "pub/sub gc: %s", shmipc_strerror(err));
+        if ((err = shmipc_service_describe(SHMIPC_PATTERN_PUBSUB, cfg.ps_name, &info)) != 0) {
+            violation(V_OCCUPANCY, "pub/sub describe: %s", shmipc_strerror(err));
+        } else {
+            const char *u = strstr(info.options, "in_use=");
+            unsigned in_use = u ? (unsigned)strtoul(u + 7, NULL, 10) : ~0u;
+            if (info.participants != 1 || info.dead != 0 || in_use != 0)
+                violation(V_OCCUPANCY, "pub/sub: %u participants (%u dead), %u chunks in use (%s)",
+                          info.participants, info.dead, in_use, info.options);
+        }
+        shmipc_publisher_close(ob->pub);
+        shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, cfg.ps_name, 0, NULL);
+    }
+#endif
+}
+
+/* Clear the scoreboard for a round: the small part wholly, the bitmaps as far as they were used. */
+static void scoreboard_reset(void)
+{
+    for (unsigned i = 0; i < MAX_STREAMS; i++) {
+        sb_stream *st = &sb->s[i];
+        uint64_t top = atomic_load(&st->attempt);
+        size_t words = top >= SEQ_LIMIT ? BITMAP_WORDS : (size_t)(top / 64 + 1);
+        memset((void *)st->committed_bits, 0, words * 8);
+        for (unsigned g = 0; g < MAX_GROUPS; g++)
+            memset((void *)st->delivered_bits[g], 0, words * 8);
+        atomic_store(&st->attempt, 0);
+    }
+    memset(sb, 0, offsetof(scoreboard, s));
 }
 
 static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
 {
-    static unsigned counter;
-    snprintf(cfg.chan_name, sizeof cfg.chan_name, "/shmipc-torture-%d-%u-ch", (int)getpid(), counter);
-    snprintf(cfg.queue_name, sizeof cfg.queue_name, "/shmipc-torture-%d-%u-q", (int)getpid(), counter++);
-    memset(sb, 0, sizeof *sb);
+    objects ob;
+    scoreboard_reset();
     tally.inflight_losses = 0;
-
-    shmipc_channel_opts co;
-    shmipc_channel_opts_init(&co);
-    co.capacity = 8192;
-    co.role = SHMIPC_CHANNEL_OBSERVER;
-    shmipc_channel *obs = NULL;
-    int err = shmipc_channel_create(cfg.chan_name, &co, &obs);
-    if (err) {
-        fprintf(stderr, "torture: channel create: %s\n", shmipc_strerror(err));
+    if (objects_create(&ob) != 0) {
+        objects_check_destroy(&ob, 0);
         return -1;
     }
-    shmipc_queue_opts qo;
-    shmipc_queue_opts_init(&qo);
-    qo.slot_count = 64;
-    qo.slot_size = sizeof(tmsg) + MAX_PAYLOAD;
-    unsigned qworkers = 0;
-    for (unsigned i = 0; i < cfg.nworkers; i++)
-        qworkers += cfg.spec[i].role == R_QUEUE_PROD || cfg.spec[i].role == R_QUEUE_CONS;
-    qo.max_participants = qworkers;
-    shmipc_queue *qcreator = NULL, *qobs = NULL;
-    err = shmipc_queue_create(cfg.queue_name, &qo, &qcreator);
-    if (!err) {
-        shmipc_queue_close(qcreator); /* frees its entry: the table is exactly the workers' */
-        qo.flags = SHMIPC_QUEUE_OBSERVE;
-        err = shmipc_queue_open(cfg.queue_name, &qo, &qobs);
-    }
-    if (err) {
-        fprintf(stderr, "torture: queue create: %s\n", shmipc_strerror(err));
-        shmipc_channel_close(obs);
-        shmipc_channel_unlink(cfg.chan_name);
-        return -1;
-    }
-
     for (unsigned i = 0; i < cfg.nworkers; i++)
         start_worker(i, true);
 
@@ -732,6 +1059,11 @@ static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
             delay += 200; /* now and then let traffic settle in between */
         watch(delay, true, true);
         if (tally.kills - start_kills >= kills_this_round)
+            break;
+        bool full = false; /* the round's sequence space is nearly used up: end it early */
+        for (unsigned i = 0; i < MAX_STREAMS; i++)
+            full |= atomic_load(&sb->s[i].attempt) > SEQ_LIMIT / 4 * 3;
+        if (full)
             break;
         unsigned live[MAX_WORKERS], nlive = 0;
         for (unsigned i = 0; i < cfg.nworkers; i++)
@@ -754,12 +1086,12 @@ static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
     atomic_store(&sb->stop_prod, 1);
     join_workers(true, 20000);
     for (unsigned i = 0; i < cfg.nworkers; i++)
-        if (!ws[i].pid && (cfg.spec[i].role == R_CHAN_CONS || cfg.spec[i].role == R_QUEUE_CONS)) {
+        if (!ws[i].pid && !is_sender(cfg.spec[i].role)) {
             start_worker(i, false);
             tally.restarts++;
         }
     uint64_t end = now_ms() + 20000;
-    while (!drained(obs, qobs)) {
+    while (!drained(&ob)) {
         if (now_ms() > end) {
             violation(V_HANG, "traffic did not drain in 20 s");
             break;
@@ -768,36 +1100,8 @@ static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
     }
     atomic_store(&sb->stop_cons, 1);
     join_workers(false, 20000);
-    check_completeness();
-
-    /* Occupancy: rings empty and healthy; the dead's participant entries can all be taken again. */
-    shmipc_channel_stats cs;
-    if (shmipc_channel_stats_get(obs, &cs) == 0 && (cs.head != cs.tail || cs.broken))
-        violation(V_OCCUPANCY, "channel: head %" PRIu64 " tail %" PRIu64 " broken %d", cs.head, cs.tail,
-                  cs.broken);
-    shmipc_queue_stats qs;
-    shmipc_queue_stats_get(qobs, &qs);
-    if (qs.depth != 0 || qs.broken)
-        violation(V_OCCUPANCY, "queue: depth %" PRIu64 " broken %d", qs.depth, qs.broken);
-    if (qs.lost > tally.kills - start_kills + 1)
-        violation(V_OCCUPANCY, "queue: %" PRIu64 " slots lost for %" PRIu64 " kills", qs.lost,
-                  tally.kills - start_kills);
-    shmipc_queue *h[MAX_WORKERS] = {0};
-    qo.flags = 0;
-    for (unsigned i = 0; i < qworkers; i++)
-        if ((err = shmipc_queue_open(cfg.queue_name, &qo, &h[i])) != 0)
-            violation(V_OCCUPANCY, "queue: participant %u of %u not reclaimable: %s", i, qworkers,
-                      shmipc_strerror(err));
-    for (unsigned i = 0; i < qworkers; i++)
-        shmipc_queue_close(h[i]);
-    shmipc_queue_stats_get(qobs, &qs);
-    if (qs.participants != 0)
-        violation(V_OCCUPANCY, "queue: %u participants registered after all closed", qs.participants);
-
-    shmipc_queue_close(qobs);
-    shmipc_queue_unlink(cfg.queue_name);
-    shmipc_channel_close(obs);
-    shmipc_channel_unlink(cfg.chan_name);
+    owed_now(true);
+    objects_check_destroy(&ob, tally.kills - start_kills + 1);
     tally.rounds++;
     return 0;
 }
@@ -805,6 +1109,7 @@ static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
 static void usage(void)
 {
     fprintf(stderr, "usage: torture [--kills N] [--seed S] [--per-round N] [--delay-ms MS] [--stall-ms MS]\n"
+                    "               [--layers channel,queue,pubsub]\n"
                     "               [--inject N (mishandle every Nth message: the run must fail)] [-v]\n");
 }
 
@@ -816,11 +1121,12 @@ int main(int argc, char **argv)
     static const struct option lo[] = {
         { "kills", required_argument, NULL, 'k' },  { "seed", required_argument, NULL, 's' },
         { "per-round", required_argument, NULL, 'r' }, { "delay-ms", required_argument, NULL, 'd' },
-        { "stall-ms", required_argument, NULL, 't' }, { "inject", required_argument, NULL, 'i' }, { "verbose", no_argument, NULL, 'v' },
+        { "stall-ms", required_argument, NULL, 't' }, { "inject", required_argument, NULL, 'i' },
+        { "layers", required_argument, NULL, 'l' }, { "verbose", no_argument, NULL, 'v' },
         { NULL, 0, NULL, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, "k:s:r:d:t:vi:", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:s:r:d:t:vi:l:", lo, NULL)) != -1) {
         switch (c) {
         case 'k': kills = strtoul(optarg, NULL, 0); break;
         case 's': seed = strtoull(optarg, NULL, 0); have_seed = true; break;
@@ -829,6 +1135,10 @@ int main(int argc, char **argv)
         case 't': stall_ms = (unsigned)strtoul(optarg, NULL, 0); break;
         case 'v': verbose = true; break;
         case 'i': inject = strtoul(optarg, NULL, 0); break;
+        case 'l':
+            layers = (strstr(optarg, "channel") ? L_CHANNEL : 0) | (strstr(optarg, "queue") ? L_QUEUE : 0) |
+                     (strstr(optarg, "pubsub") ? L_PUBSUB : 0);
+            break;
         default: usage(); return 2;
         }
     }
@@ -850,13 +1160,32 @@ int main(int argc, char **argv)
         perror("torture: mmap");
         return 2;
     }
-    /* The workers: one channel producer and consumer; two queue producers and two consumers. */
-    cfg.spec[cfg.nworkers++] = (wspec){ R_CHAN_PROD, 0, 0 };
-    cfg.spec[cfg.nworkers++] = (wspec){ R_CHAN_CONS, 0, 0 };
-    cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_PROD, 1, 1 };
-    cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_PROD, 2, 1 };
-    cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_CONS, 0, 1 };
-    cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_CONS, 0, 1 };
+    /* The workers: a channel's producer and consumer; a queue's two producers and two consumers;
+     * two publishers and three subscribers of a pub/sub service. */
+    if (!HAVE_PUBSUB)
+        layers &= ~L_PUBSUB;
+    if (layers & L_CHANNEL) {
+        cfg.spec[cfg.nworkers++] = (wspec){ R_CHAN_PROD, 0, 0 };
+        cfg.spec[cfg.nworkers++] = (wspec){ R_CHAN_CONS, 0, 0 };
+    }
+    if (layers & L_QUEUE) {
+        cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_PROD, 1, 1 };
+        cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_PROD, 2, 1 };
+        cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_CONS, 0, 1 };
+        cfg.spec[cfg.nworkers++] = (wspec){ R_QUEUE_CONS, 0, 1 };
+    }
+    if (layers & L_PUBSUB) {
+        cfg.spec[cfg.nworkers++] = (wspec){ R_PS_PUB, 3, 0 };
+        cfg.spec[cfg.nworkers++] = (wspec){ R_PS_PUB, 4, 0 };
+        for (unsigned g = 2; g < 5; g++)
+            cfg.spec[cfg.nworkers++] = (wspec){ R_PS_SUB, 0, g };
+    }
+    if (!cfg.nworkers) {
+        usage();
+        return 2;
+    }
+    printf("torture: layers%s%s%s\n", layers & L_CHANNEL ? " channel" : "", layers & L_QUEUE ? " queue" : "",
+           layers & L_PUBSUB ? " pubsub" : "");
 
     uint64_t t0 = now_ms(), messages = 0, redelivered = 0, gaps = 0, viol[V_COUNT] = {0};
     uint64_t last_report = t0;
@@ -883,7 +1212,8 @@ int main(int argc, char **argv)
     printf("torture: kills %" PRIu64 " (at random moments %" PRIu64 ", at kill points %" PRIu64 ":",
            tally.kills, tally.random_kills, tally.hook_kills);
     for (int k = 1; k < KP_COUNT; k++)
-        printf(" %s %" PRIu64, point_name[k], tally.hook_by_point[k]);
+        if (tally.hook_by_point[k])
+            printf(" %s %" PRIu64, point_name[k], tally.hook_by_point[k]);
     printf(")\n");
     printf("torture: restarts %" PRIu64 ", rounds %" PRIu64 ", %.1f s\n", tally.restarts, tally.rounds,
            (double)(now_ms() - t0) / 1000.0);
