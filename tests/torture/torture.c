@@ -72,13 +72,18 @@ static const char *const viol_name[V_COUNT] = {
     "stall", "crash", "error", "hang", "occupancy",
 };
 
-enum role { R_CHAN_PROD, R_CHAN_CONS, R_QUEUE_PROD, R_QUEUE_CONS, R_PS_PUB, R_PS_SUB };
+enum role { R_CHAN_PROD, R_CHAN_CONS, R_QUEUE_PROD, R_QUEUE_CONS, R_PS_PUB, R_PS_SUB, R_PS_GC };
 static const char *const role_name[] = { "channel-producer", "channel-consumer", "queue-producer",
-                                         "queue-consumer", "publisher", "subscriber" };
+                                         "queue-consumer", "publisher", "subscriber", "pubsub-gc" };
 
 static bool is_sender(enum role r)
 {
     return r == R_CHAN_PROD || r == R_QUEUE_PROD || r == R_PS_PUB;
+}
+
+static bool is_receiver(enum role r)
+{
+    return r == R_CHAN_CONS || r == R_QUEUE_CONS || r == R_PS_SUB;
 }
 
 static enum role sender_of(enum role receiver)
@@ -652,6 +657,24 @@ static int run_ps_sub(unsigned idx)
     shmipc_subscriber_close(sub);
     return 0;
 }
+
+/* A garbage collector reclaiming what the dead hold, racing the participants' own reclaims; armed, it
+ * dies halfway through a reclaim, which the next reclaimer must finish. */
+static int run_ps_gc(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    uint64_t r = (uint64_t)getpid() * 2654435761u + 1;
+    while (!atomic_load(&sb->stop_cons)) {
+        int err = shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, cfg.ps_name, 1, NULL);
+        if (err) {
+            violation(V_ERROR, "gc: %s", shmipc_strerror(err));
+            _exit(3);
+        }
+        atomic_fetch_add(&w->progress, 1);
+        nap_ms(1 + (unsigned)(rng_next(&r) % 20));
+    }
+    return 0;
+}
 #endif
 
 static int worker_main(unsigned idx)
@@ -664,9 +687,11 @@ static int worker_main(unsigned idx)
 #if HAVE_PUBSUB
     case R_PS_PUB: return run_ps_pub(idx);
     case R_PS_SUB: return run_ps_sub(idx);
+    case R_PS_GC: return run_ps_gc(idx);
 #else
     case R_PS_PUB:
     case R_PS_SUB:
+    case R_PS_GC:
         break;
 #endif
     }
@@ -704,7 +729,7 @@ static void start_worker(unsigned idx, bool may_hook)
     enum role r = cfg.spec[idx].role;
     /* The kill points each role can die at (0-terminated). A reclaim point fires only in a process
      * that happens to reclaim a dead peer; armed elsewhere, the worker just lives on. */
-    static const int points[][7] = {
+    static const int points[R_PS_GC + 1][7] = {
         [R_CHAN_PROD] = { KP_CH_RESERVED, KP_CH_COMMITTED },
         [R_CHAN_CONS] = { KP_CH_PEEKED, KP_CH_RECORDED },
         [R_QUEUE_PROD] = { SHMIPC__QUEUE_HOOK_PUSH_CLAIMED, SHMIPC__QUEUE_HOOK_PUSH_WRITTEN },
@@ -712,13 +737,14 @@ static void start_worker(unsigned idx, bool may_hook)
         [R_PS_PUB] = { KP_PS_BASE + 1, KP_PS_BASE + 2, KP_PS_BASE + 3, KP_PS_BASE + 4, KP_PS_BASE + 5,
                        KP_PS_LOANED },
         [R_PS_SUB] = { KP_PS_BASE + 5, KP_PS_HELD },
+        [R_PS_GC] = { KP_PS_BASE + 5 },
     };
     if (may_hook && rng_next(&rng) % 3 == 0) {
         unsigned n = 0;
         while (n < 7 && points[r][n])
             n++;
         point = points[r][rng_next(&rng) % n];
-        count = 1 + (int)(rng_next(&rng) % 500);
+        count = 1 + (int)(rng_next(&rng) % (r == R_PS_GC ? 3 : 500));
     }
     fflush(NULL);
     pid_t pid = fork();
@@ -845,7 +871,7 @@ static owed owed_now(bool report)
     for (unsigned j = 0; j < cfg.nworkers; j++) {
         enum role rr = cfg.spec[j].role;
         unsigned g = cfg.spec[j].group;
-        if (is_sender(rr) || group_seen[g])
+        if (!is_receiver(rr) || group_seen[g])
             continue;
         group_seen[g] = true;
         for (unsigned i = 0; i < cfg.nworkers; i++) {
@@ -1179,6 +1205,7 @@ int main(int argc, char **argv)
         cfg.spec[cfg.nworkers++] = (wspec){ R_PS_PUB, 4, 0 };
         for (unsigned g = 2; g < 5; g++)
             cfg.spec[cfg.nworkers++] = (wspec){ R_PS_SUB, 0, g };
+        cfg.spec[cfg.nworkers++] = (wspec){ R_PS_GC, 0, 0 };
     }
     if (!cfg.nworkers) {
         usage();
