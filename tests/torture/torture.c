@@ -33,6 +33,7 @@
 
 #include <shmipc/channel.h>
 #include <shmipc/queue.h>
+#include <shmipc/reqresp.h>
 #include "queue/queue_internal.h"
 #if __has_include(<shmipc/pubsub.h>)
 #include <shmipc/pubsub.h>
@@ -44,9 +45,15 @@
 
 /* ------------------------------------------------------------------------------------------ scoreboard */
 
-#define MAX_WORKERS 16
+#define MAX_WORKERS 20
 #define MAX_STREAMS 8
-#define MAX_GROUPS 8               /* receiver groups: 0 channel, 1 queue, 2.. one per subscriber */
+/* Receiver groups, each with its own delivered bitmap per stream: 0 the channel consumer, 1 the queue's
+ * consumers together, 2-4 one per subscriber, 5 the request/response server (requests), 6 the clients
+ * (responses), 7 requests excused (pending when the server or the client died). */
+#define MAX_GROUPS 8
+#define G_RR_SERVER 5
+#define G_RR_ANSWERED 6
+#define G_RR_EXCUSED 7
 #define SEQ_LIMIT (1u << 21)       /* sequence numbers per stream and round (bitmap size) */
 #define BITMAP_WORDS (SEQ_LIMIT / 64)
 #define MSG_MAGIC 0x54524f54u      /* "TORT" */
@@ -65,30 +72,34 @@ enum violation {
     V_ERROR,       /* a call failed with an error that a crash must not cause */
     V_HANG,        /* a worker did not exit when asked to */
     V_OCCUPANCY,   /* rings, slots or participant entries not back to baseline */
+    V_MISMATCH,    /* a response that does not answer the request outstanding */
     V_COUNT
 };
 static const char *const viol_name[V_COUNT] = {
     "checksum", "order", "duplicate", "lost", "phantom", "undelivered",
-    "stall", "crash", "error", "hang", "occupancy",
+    "stall", "crash", "error", "hang", "occupancy", "mismatch",
 };
 
-enum role { R_CHAN_PROD, R_CHAN_CONS, R_QUEUE_PROD, R_QUEUE_CONS, R_PS_PUB, R_PS_SUB, R_PS_GC };
+enum role { R_CHAN_PROD, R_CHAN_CONS, R_QUEUE_PROD, R_QUEUE_CONS, R_PS_PUB, R_PS_SUB, R_PS_GC, R_RR_SERVER,
+            R_RR_CLIENT, R_COUNT };
 static const char *const role_name[] = { "channel-producer", "channel-consumer", "queue-producer",
-                                         "queue-consumer", "publisher", "subscriber", "pubsub-gc" };
+                                         "queue-consumer", "publisher", "subscriber", "pubsub-gc",
+                                         "server", "client" };
 
 static bool is_sender(enum role r)
 {
-    return r == R_CHAN_PROD || r == R_QUEUE_PROD || r == R_PS_PUB;
+    return r == R_CHAN_PROD || r == R_QUEUE_PROD || r == R_PS_PUB || r == R_RR_CLIENT;
 }
 
 static bool is_receiver(enum role r)
 {
-    return r == R_CHAN_CONS || r == R_QUEUE_CONS || r == R_PS_SUB;
+    return r == R_CHAN_CONS || r == R_QUEUE_CONS || r == R_PS_SUB || r == R_RR_SERVER;
 }
 
 static enum role sender_of(enum role receiver)
 {
-    return receiver == R_CHAN_CONS ? R_CHAN_PROD : receiver == R_QUEUE_CONS ? R_QUEUE_PROD : R_PS_PUB;
+    return receiver == R_CHAN_CONS ? R_CHAN_PROD : receiver == R_QUEUE_CONS ? R_QUEUE_PROD :
+           receiver == R_PS_SUB ? R_PS_PUB : R_RR_CLIENT;
 }
 
 /* What a worker is doing, for the harness to judge a death (written by the worker, read after it died). */
@@ -118,6 +129,7 @@ typedef struct scoreboard {
     _Atomic uint64_t viol[V_COUNT];
     _Atomic uint64_t redelivered;       /* channel: the message a dead consumer held, delivered again */
     _Atomic uint64_t gaps;              /* sequence numbers never committed (sender died mid-send) */
+    _Atomic uint64_t late;              /* requests of a dead client's connection served after its successor's */
     _Atomic uint64_t delivered;
     sb_worker w[MAX_WORKERS];
     /* The bitmaps: cleared between rounds only up to what was used. */
@@ -221,7 +233,7 @@ typedef struct wspec {
 } wspec;
 
 typedef struct config {
-    char chan_name[64], queue_name[64], ps_name[64];
+    char chan_name[64], queue_name[64], ps_name[64], rr_name[64];
     unsigned nworkers;
     wspec spec[MAX_WORKERS];
 } config;
@@ -295,8 +307,9 @@ static void record(sb_worker *w, unsigned group, const tmsg *m, uint64_t *allow_
         return;
     }
     /* The channel's single consumer gets everything; a subscriber everything published after it
-     * connected (attach). A queue consumer shares the stream with the other consumers: gaps are normal. */
-    if (group != 1) {
+     * connected (attach). A queue consumer shares the stream with the other consumers, and a server
+     * drops the requests pending at its predecessor's death: gaps are normal there. */
+    if (group != 1 && group != G_RR_SERVER) {
         uint64_t from = last + 1, attach = atomic_load(&w->attach[m->stream]);
         if (group >= 2 && from <= attach)
             from = attach + 1;
@@ -677,6 +690,149 @@ static int run_ps_gc(unsigned idx)
 }
 #endif
 
+/* Request/response: clients send numbered requests one at a time; the server echoes each back, now and
+ * then as a stream of two responses. */
+static void rr_opts(shmipc_reqresp_opts *o)
+{
+    shmipc_reqresp_opts_init(o);
+    o->max_request = sizeof(tmsg) + MAX_PAYLOAD;
+    o->depth = 8;
+    o->max_clients = 8;
+}
+
+static int run_rr_server(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    shmipc_reqresp_opts o;
+    rr_opts(&o);
+    shmipc_server *srv = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_server_open(cfg.rr_name, &o, &srv)) == -EBUSY && tries < 200; tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("server", err);
+    _Alignas(8) uint8_t req[sizeof(tmsg) + MAX_PAYLOAD];
+    uint64_t allow_none = 0, r = (uint64_t)getpid() * 2654435761u + 1;
+    uint64_t conn[MAX_STREAMS] = {0}; /* the connection each stream's last request came from */
+    while (!atomic_load(&sb->stop_cons)) {
+        shmipc_request_info info;
+        int n = shmipc_server_receive(srv, &info, req, sizeof req, OP_TIMEOUT_MS);
+        if (n == -ETIMEDOUT || n == -EAGAIN)
+            continue;
+        if (n < 0) {
+            violation(V_ERROR, "server receive: %s", shmipc_strerror(n));
+            _exit(3);
+        }
+        const tmsg *m = (const tmsg *)req;
+        if (msg_check(m, (size_t)n) != 0) {
+            violation(V_CHECKSUM, "request of %d bytes", n);
+            continue;
+        }
+        /* Order holds per client connection. A client that died with a request pending and was replaced
+         * (same stream, next sequence) may still have that request served before its slot is reclaimed:
+         * late, from an older connection, delivered at most once like any other. */
+        uint64_t key = (uint64_t)info.client << 32 | info.gen;
+        if (key != conn[m->stream] && m->seq <= atomic_load(&w->last[m->stream])) {
+            if (bit_set(sb->s[m->stream].delivered_bits[G_RR_SERVER], m->seq))
+                violation(V_DUPLICATE, "stream %u seq %" PRIu64 " (late request)", m->stream, m->seq);
+            atomic_fetch_add(&sb->late, 1);
+        } else {
+            conn[m->stream] = key;
+            record(w, G_RR_SERVER, m, &allow_none);
+        }
+        unsigned parts = rng_next(&r) % 4 == 0 ? 2 : 1;
+        for (unsigned part = 0; part < parts; part++) {
+            uint32_t flags = part + 1 < parts ? SHMIPC_RR_MORE : 0;
+            while ((err = shmipc_server_respond(srv, &info, req, (size_t)n, flags, OP_TIMEOUT_MS)) == -ETIMEDOUT &&
+                   !atomic_load(&sb->stop_cons))
+                ;
+            if (err == -ENOTCONN)
+                break; /* the client died: the response is discarded */
+            if (err && err != -ETIMEDOUT) {
+                violation(V_ERROR, "server respond: %s", shmipc_strerror(err));
+                _exit(3);
+            }
+        }
+        atomic_fetch_add(&w->progress, 1);
+    }
+    shmipc_server_close(srv);
+    return 0;
+}
+
+static int run_rr_client(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    unsigned stream = cfg.spec[idx].stream;
+    sb_stream *st = &sb->s[stream];
+    shmipc_reqresp_opts o;
+    rr_opts(&o);
+    shmipc_client *cli = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_client_open(cfg.rr_name, &o, &cli)) == -EUSERS && tries < 200; tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("client", err);
+    _Alignas(8) uint8_t req[sizeof(tmsg) + MAX_PAYLOAD], resp[sizeof(tmsg) + MAX_PAYLOAD];
+    uint64_t seq = atomic_load(&st->attempt) + 1;
+    while (!atomic_load(&sb->stop_prod)) {
+        if (seq >= SEQ_LIMIT) {
+            nap_ms(5);
+            continue;
+        }
+        size_t n = msg_build(req, stream, seq);
+        atomic_store(&st->attempt, seq);
+        atomic_store(&w->held_seq, seq);
+        atomic_store(&w->phase, PH_SENDING); /* a death from here on excuses this request */
+        uint64_t id;
+        err = shmipc_client_send(cli, req, n, &id, OP_TIMEOUT_MS);
+        if (err == -EPIPE || err == -ETIMEDOUT || err == -EAGAIN) {
+            atomic_store(&w->phase, PH_IDLE);
+            nap_ms(1); /* no live server (yet): send it again */
+            continue;
+        }
+        if (err) {
+            violation(V_ERROR, "client send: %s", shmipc_strerror(err));
+            _exit(3);
+        }
+        bit_set(st->committed_bits, seq);
+        atomic_store(&w->phase, PH_HOLDING);
+        for (;;) {
+            shmipc_response_info info;
+            int r = shmipc_client_receive(cli, &info, resp, sizeof resp, OP_TIMEOUT_MS);
+            if (r == -ETIMEDOUT || r == -EAGAIN) {
+                if (atomic_load(&sb->stop_prod) && atomic_load(&sb->stop_cons))
+                    break;
+                continue;
+            }
+            if (r == -EPIPE) { /* the server died or was replaced with our request pending: dropped */
+                bit_set(st->delivered_bits[G_RR_EXCUSED], seq);
+                break;
+            }
+            if (r < 0) {
+                violation(V_ERROR, "client receive: %s", shmipc_strerror(r));
+                _exit(3);
+            }
+            const tmsg *m = (const tmsg *)resp;
+            if (msg_check(m, (size_t)r) != 0)
+                violation(V_CHECKSUM, "response of %d bytes", r);
+            else if (info.id != id || m->stream != stream || m->seq != seq || (size_t)r != n)
+                violation(V_MISMATCH, "client %u: response id %" PRIu64 " seq %" PRIu64 " for request id %"
+                          PRIu64 " seq %" PRIu64, stream, info.id, m->seq, id, seq);
+            if (info.flags & SHMIPC_RR_MORE)
+                continue;
+            if (bit_set(st->delivered_bits[G_RR_ANSWERED], seq))
+                violation(V_DUPLICATE, "client %u: request %" PRIu64 " answered twice", stream, seq);
+            atomic_fetch_add(&w->progress, 1);
+            atomic_fetch_add(&sb->delivered, 1);
+            break;
+        }
+        atomic_store(&w->phase, PH_IDLE);
+        seq++;
+    }
+    shmipc_client_close(cli);
+    return 0;
+}
+
 static int worker_main(unsigned idx)
 {
     switch (cfg.spec[idx].role) {
@@ -684,6 +840,9 @@ static int worker_main(unsigned idx)
     case R_CHAN_CONS: return run_chan_cons(idx);
     case R_QUEUE_PROD: return run_queue_prod(idx);
     case R_QUEUE_CONS: return run_queue_cons(idx);
+    case R_RR_SERVER: return run_rr_server(idx);
+    case R_RR_CLIENT: return run_rr_client(idx);
+    case R_COUNT: break;
 #if HAVE_PUBSUB
     case R_PS_PUB: return run_ps_pub(idx);
     case R_PS_SUB: return run_ps_sub(idx);
@@ -710,7 +869,7 @@ typedef struct wstate {
 static wstate ws[MAX_WORKERS];
 static uint64_t rng;
 static struct {
-    uint64_t kills, random_kills, hook_kills, restarts, rounds, inflight_losses, missing_allowed;
+    uint64_t kills, random_kills, hook_kills, restarts, rounds, inflight_losses, missing_allowed, excused;
     uint64_t hook_by_point[KP_COUNT];
 } tally;
 static unsigned stall_ms = 10000;
@@ -729,7 +888,7 @@ static void start_worker(unsigned idx, bool may_hook)
     enum role r = cfg.spec[idx].role;
     /* The kill points each role can die at (0-terminated). A reclaim point fires only in a process
      * that happens to reclaim a dead peer; armed elsewhere, the worker just lives on. */
-    static const int points[R_PS_GC + 1][7] = {
+    static const int points[R_COUNT][7] = {
         [R_CHAN_PROD] = { KP_CH_RESERVED, KP_CH_COMMITTED },
         [R_CHAN_CONS] = { KP_CH_PEEKED, KP_CH_RECORDED },
         [R_QUEUE_PROD] = { SHMIPC__QUEUE_HOOK_PUSH_CLAIMED, SHMIPC__QUEUE_HOOK_PUSH_WRITTEN },
@@ -743,8 +902,10 @@ static void start_worker(unsigned idx, bool may_hook)
         unsigned n = 0;
         while (n < 7 && points[r][n])
             n++;
-        point = points[r][rng_next(&rng) % n];
-        count = 1 + (int)(rng_next(&rng) % (r == R_PS_GC ? 3 : 500));
+        if (n) {
+            point = points[r][rng_next(&rng) % n];
+            count = 1 + (int)(rng_next(&rng) % (r == R_PS_GC ? 3 : 500));
+        }
     }
     fflush(NULL);
     pid_t pid = fork();
@@ -781,8 +942,11 @@ static void reaped(unsigned idx, int status, bool expected, bool we_killed)
             tally.hook_kills++;
             tally.hook_by_point[ws[idx].hook]++;
         }
-        if (cfg.spec[idx].role == R_QUEUE_CONS && atomic_load(&sb->w[idx].phase) == PH_POPPING)
+        uint32_t ph = atomic_load(&sb->w[idx].phase);
+        if (cfg.spec[idx].role == R_QUEUE_CONS && ph == PH_POPPING)
             tally.inflight_losses++;
+        if (cfg.spec[idx].role == R_RR_CLIENT && ph != PH_IDLE) /* died waiting: its request is excused */
+            bit_set(sb->s[cfg.spec[idx].stream].delivered_bits[G_RR_EXCUSED], atomic_load(&sb->w[idx].held_seq));
     } else if (WIFSIGNALED(status)) {
         violation(V_CRASH, "%s (worker %u) died of signal %d", role_name[cfg.spec[idx].role], idx,
                   WTERMSIG(status));
@@ -862,11 +1026,11 @@ static void join_workers(bool senders, unsigned ms)
 
 /* Committed messages not delivered (yet): to the channel consumer, to the queue's consumers (together),
  * and to each subscriber of what was published after it connected. */
-typedef struct owed { uint64_t channel, queue, pubsub; } owed;
+typedef struct owed { uint64_t channel, queue, pubsub, reqresp; } owed;
 
 static owed owed_now(bool report)
 {
-    owed o = {0, 0, 0};
+    owed o = {0, 0, 0, 0};
     bool group_seen[MAX_GROUPS] = {false};
     for (unsigned j = 0; j < cfg.nworkers; j++) {
         enum role rr = cfg.spec[j].role;
@@ -887,7 +1051,12 @@ static owed owed_now(bool report)
             if (top >= SEQ_LIMIT)
                 top = SEQ_LIMIT - 1;
             for (uint64_t wd = from / 64; from <= top && wd <= top / 64; wd++) {
-                uint64_t miss = atomic_load(&st->committed_bits[wd]) & ~atomic_load(&st->delivered_bits[g][wd]);
+                uint64_t miss = atomic_load(&st->committed_bits[wd]);
+                if (rr == R_RR_SERVER) /* a request is owed an answer unless a death excused it */
+                    miss &= ~atomic_load(&st->delivered_bits[G_RR_ANSWERED][wd]) &
+                            ~atomic_load(&st->delivered_bits[G_RR_EXCUSED][wd]);
+                else
+                    miss &= ~atomic_load(&st->delivered_bits[g][wd]);
                 if (wd == from / 64)
                     miss &= ~UINT64_C(0) << (from % 64);
                 if (wd == top / 64 && top % 64 != 63)
@@ -901,8 +1070,10 @@ static owed owed_now(bool report)
                 }
                 if (rr == R_CHAN_CONS)
                     o.channel += n;
-                else
+                else if (rr == R_PS_SUB)
                     o.pubsub += n;
+                else
+                    o.reqresp += n;
                 if (report)
                     violation(V_UNDELIVERED, "%s (group %u): stream %u seq %" PRIu64 " and %" PRIu64
                               " more of the word (of %" PRIu64 ")", role_name[rr], g, sidx,
@@ -923,6 +1094,7 @@ typedef struct objects {
     shmipc_channel *chan;   /* observer */
     shmipc_queue *queue;    /* observer */
     unsigned qworkers;
+    shmipc_client *client;  /* the harness's own idle client keeps the request/response service in use */
 #if HAVE_PUBSUB
     shmipc_publisher *pub;  /* the harness's own idle publisher keeps the service alive between workers */
 #endif
@@ -937,13 +1109,15 @@ static bool drained(const objects *ob)
     /* A consumer that claimed the last message records it before it looks at stop_cons. */
     if (ob->queue && (shmipc_queue_stats_get(ob->queue, &qs) != 0 || qs.depth != 0))
         return false;
-    return owed_now(false).pubsub == 0;
+    owed o = owed_now(false);
+    return o.pubsub == 0 && o.reqresp == 0;
 }
 
-static unsigned layers = ~0u; /* bit per layer: 1 channel, 2 queue, 4 pubsub */
+static unsigned layers = ~0u; /* bit per layer */
 #define L_CHANNEL 1u
 #define L_QUEUE 2u
 #define L_PUBSUB 4u
+#define L_REQRESP 8u
 
 static int objects_create(objects *ob)
 {
@@ -954,6 +1128,7 @@ static int objects_create(objects *ob)
     snprintf(cfg.chan_name, sizeof cfg.chan_name, "/shmipc-torture-%d-%u-ch", (int)getpid(), id);
     snprintf(cfg.queue_name, sizeof cfg.queue_name, "/shmipc-torture-%d-%u-q", (int)getpid(), id);
     snprintf(cfg.ps_name, sizeof cfg.ps_name, "torture-%d-%u-ps", (int)getpid(), id);
+    snprintf(cfg.rr_name, sizeof cfg.rr_name, "torture-%d-%u-rr", (int)getpid(), id);
     if (layers & L_CHANNEL) {
         shmipc_channel_opts co;
         shmipc_channel_opts_init(&co);
@@ -981,6 +1156,20 @@ static int objects_create(objects *ob)
         }
         if (err) {
             fprintf(stderr, "torture: queue create: %s\n", shmipc_strerror(err));
+            return -1;
+        }
+    }
+    if (layers & L_REQRESP) {
+        shmipc_reqresp_opts ro;
+        rr_opts(&ro);
+        shmipc_server *srv = NULL;
+        err = shmipc_server_open(cfg.rr_name, &ro, &srv);
+        if (!err) {
+            err = shmipc_client_open(cfg.rr_name, &ro, &ob->client);
+            shmipc_server_close(srv); /* the server worker takes over */
+        }
+        if (err) {
+            fprintf(stderr, "torture: request/response create: %s\n", shmipc_strerror(err));
             return -1;
         }
     }
@@ -1029,6 +1218,19 @@ static void objects_check_destroy(objects *ob, uint64_t kills)
             violation(V_OCCUPANCY, "queue: %u participants registered after all closed", qs.participants);
         shmipc_queue_close(ob->queue);
         shmipc_queue_unlink(cfg.queue_name);
+    }
+    if (ob->client) {
+        /* Reclaim the dead; then only the harness's client is left. */
+        shmipc_service_info info;
+        if ((err = shmipc_service_gc(SHMIPC_PATTERN_REQRESP, cfg.rr_name, 1, NULL)) != 0)
+            violation(V_OCCUPANCY, "request/response gc: %s", shmipc_strerror(err));
+        if ((err = shmipc_service_describe(SHMIPC_PATTERN_REQRESP, cfg.rr_name, &info)) != 0)
+            violation(V_OCCUPANCY, "request/response describe: %s", shmipc_strerror(err));
+        else if (info.participants != 1 || info.dead != 0)
+            violation(V_OCCUPANCY, "request/response: %u participants (%u dead), expected the harness's only",
+                      info.participants, info.dead);
+        shmipc_client_close(ob->client);
+        shmipc_reqresp_unlink(cfg.rr_name);
     }
 #if HAVE_PUBSUB
     if (ob->pub) {
@@ -1127,6 +1329,14 @@ static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
     atomic_store(&sb->stop_cons, 1);
     join_workers(false, 20000);
     owed_now(true);
+    for (unsigned i = 0; i < cfg.nworkers; i++) {
+        if (cfg.spec[i].role != R_RR_CLIENT)
+            continue;
+        sb_stream *st = &sb->s[cfg.spec[i].stream];
+        uint64_t top = atomic_load(&st->attempt);
+        for (uint64_t wd = 0; wd <= top / 64 && wd < BITMAP_WORDS; wd++)
+            tally.excused += (uint64_t)__builtin_popcountll(atomic_load(&st->delivered_bits[G_RR_EXCUSED][wd]));
+    }
     objects_check_destroy(&ob, tally.kills - start_kills + 1);
     tally.rounds++;
     return 0;
@@ -1135,7 +1345,7 @@ static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
 static void usage(void)
 {
     fprintf(stderr, "usage: torture [--kills N] [--seed S] [--per-round N] [--delay-ms MS] [--stall-ms MS]\n"
-                    "               [--layers channel,queue,pubsub]\n"
+                    "               [--layers channel,queue,pubsub,reqresp]\n"
                     "               [--inject N (mishandle every Nth message: the run must fail)] [-v]\n");
 }
 
@@ -1163,7 +1373,7 @@ int main(int argc, char **argv)
         case 'i': inject = strtoul(optarg, NULL, 0); break;
         case 'l':
             layers = (strstr(optarg, "channel") ? L_CHANNEL : 0) | (strstr(optarg, "queue") ? L_QUEUE : 0) |
-                     (strstr(optarg, "pubsub") ? L_PUBSUB : 0);
+                     (strstr(optarg, "pubsub") ? L_PUBSUB : 0) | (strstr(optarg, "reqresp") ? L_REQRESP : 0);
             break;
         default: usage(); return 2;
         }
@@ -1207,14 +1417,19 @@ int main(int argc, char **argv)
             cfg.spec[cfg.nworkers++] = (wspec){ R_PS_SUB, 0, g };
         cfg.spec[cfg.nworkers++] = (wspec){ R_PS_GC, 0, 0 };
     }
+    if (layers & L_REQRESP) {
+        cfg.spec[cfg.nworkers++] = (wspec){ R_RR_SERVER, 0, G_RR_SERVER };
+        for (unsigned k = 5; k < 8; k++)
+            cfg.spec[cfg.nworkers++] = (wspec){ R_RR_CLIENT, k, 0 };
+    }
     if (!cfg.nworkers) {
         usage();
         return 2;
     }
-    printf("torture: layers%s%s%s\n", layers & L_CHANNEL ? " channel" : "", layers & L_QUEUE ? " queue" : "",
-           layers & L_PUBSUB ? " pubsub" : "");
+    printf("torture: layers%s%s%s%s\n", layers & L_CHANNEL ? " channel" : "", layers & L_QUEUE ? " queue" : "",
+           layers & L_PUBSUB ? " pubsub" : "", layers & L_REQRESP ? " reqresp" : "");
 
-    uint64_t t0 = now_ms(), messages = 0, redelivered = 0, gaps = 0, viol[V_COUNT] = {0};
+    uint64_t t0 = now_ms(), messages = 0, redelivered = 0, gaps = 0, late = 0, viol[V_COUNT] = {0};
     uint64_t last_report = t0;
     while (tally.kills < kills) {
         unsigned long n = kills - tally.kills < per_round ? kills - tally.kills : per_round;
@@ -1223,6 +1438,7 @@ int main(int argc, char **argv)
         messages += atomic_load(&sb->delivered);
         redelivered += atomic_load(&sb->redelivered);
         gaps += atomic_load(&sb->gaps);
+        late += atomic_load(&sb->late);
         for (int v = 0; v < V_COUNT; v++)
             viol[v] += atomic_load(&sb->viol[v]);
         if (now_ms() - last_report > 10000) {
@@ -1236,8 +1452,8 @@ int main(int argc, char **argv)
     for (int v = 0; v < V_COUNT; v++)
         total_viol += viol[v];
     printf("torture: seed %" PRIu64 "\n", seed);
-    printf("torture: kills %" PRIu64 " (at random moments %" PRIu64 ", at kill points %" PRIu64 ":",
-           tally.kills, tally.random_kills, tally.hook_kills);
+    printf("torture: kills %" PRIu64 " (at random moments %" PRIu64 ", at kill points %" PRIu64 "%s",
+           tally.kills, tally.random_kills, tally.hook_kills, tally.hook_kills ? ":" : "");
     for (int k = 1; k < KP_COUNT; k++)
         if (tally.hook_by_point[k])
             printf(" %s %" PRIu64, point_name[k], tally.hook_by_point[k]);
@@ -1247,6 +1463,9 @@ int main(int argc, char **argv)
     printf("torture: messages delivered %" PRIu64 ", redelivered after consumer takeover %" PRIu64
            ", never committed (sender died mid-send) %" PRIu64 ", lost with a dying queue consumer %" PRIu64 "\n",
            messages, redelivered, gaps, tally.missing_allowed);
+    if (layers & L_REQRESP)
+        printf("torture: requests dropped with a dying server or client %" PRIu64 ", served late from a dead"
+               " client's connection %" PRIu64 "\n", tally.excused, late);
     printf("torture: violations %" PRIu64, total_viol);
     for (int v = 0; v < V_COUNT; v++)
         if (viol[v])
