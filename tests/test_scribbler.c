@@ -2,7 +2,8 @@
 /*
  * tests/test_scribbler.c - a malicious peer: one process maps live segments through their names and
  * scribbles random bytes over them (segment header, channel indices, owner slots and records, queue
- * header, participant table and slots) while honest processes keep traffic going. The honest ones may
+ * header, participant table and slots, a request/response service's header, participant table and
+ * rings) while honest processes keep traffic going. The honest ones may
  * get any error (-EBADMSG once a layer sees the damage, -EPIPE, -ETIMEDOUT, garbage payloads); they must
  * go on or stop cleanly, reopening by name when their handle is broken: never die of a signal, never
  * hang past their deadline. Run also under ASan+UBSan, where a read outside the segment is a report.
@@ -11,6 +12,7 @@
 
 #include <shmipc/channel.h>
 #include <shmipc/queue.h>
+#include <shmipc/reqresp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -217,7 +219,8 @@ static int honest_channel(void *arg)
     return 0;
 }
 
-static int run_scribbled(const char *name, int (*honest)(void *), const int *roles, size_t nroles,
+/* Honest processes use the object name; the scribbler maps the segment seg. */
+static int run_scribbled(const char *name, const char *seg, int (*honest)(void *), const int *roles, size_t nroles,
                          const region *regions, size_t nregions)
 {
     pid_t pids[8];
@@ -228,7 +231,7 @@ static int run_scribbled(const char *name, int (*honest)(void *), const int *rol
         ha[i] = (honest_args){ name, roles[i], seed + i * 7919 };
         pids[i] = test_fork(honest, &ha[i]);
     }
-    scribble_args sa = { name, regions, nregions, seed ^ 0xabcdef };
+    scribble_args sa = { seg, regions, nregions, seed ^ 0xabcdef };
     pid_t mal = test_fork(scribbler, &sa);
     int failures = 0;
     int st = test_wait(mal, RUN_MS + GRACE_MS);
@@ -268,7 +271,7 @@ static void scribble_channel(void **state)
         { 640, 16384, 3, false },    /* records */
     };
     const int roles[] = { SHMIPC_CHANNEL_PRODUCER, SHMIPC_CHANNEL_CONSUMER };
-    int failures = run_scribbled(name, honest_channel, roles, 2, regions, sizeof regions / sizeof *regions);
+    int failures = run_scribbled(name, name, honest_channel, roles, 2, regions, sizeof regions / sizeof *regions);
     shmipc_channel_close(ch);
     shmipc_channel_unlink(name);
     assert_int_equal(failures, 0);
@@ -363,9 +366,111 @@ static void scribble_queue(void **state)
         { 128 + 384 + 8 * 64, qsize, 4, false },  /* slots */
     };
     const int roles[] = { 1, 1, 2, 2 };
-    int failures = run_scribbled(name, honest_queue, roles, 4, regions, sizeof regions / sizeof *regions);
+    int failures = run_scribbled(name, name, honest_queue, roles, 4, regions, sizeof regions / sizeof *regions);
     shmipc_queue_close(q);
     shmipc_queue_unlink(name);
+    assert_int_equal(failures, 0);
+}
+
+/* ----------------------------------------------------------------------------------- request/response */
+
+static bool rr_tolerated(int err)
+{
+    return err == -EBADMSG || err == -ETIMEDOUT || err == -EAGAIN || err == -EMSGSIZE || err == -EUSERS ||
+           err == -EPIPE || err == -ENOTCONN || err == -EBUSY || err == -EPROTO || err == -EPROTOTYPE ||
+           err == -ENOTRECOVERABLE || err == -EINVAL || err == -ENOENT || err == -EPERM;
+}
+
+static int honest_reqresp(void *arg)
+{
+    const honest_args *a = arg;
+    uint64_t s = a->seed | 1, end = test_now_ms() + RUN_MS;
+    unsigned char buf[512];
+    shmipc_server *srv = NULL;
+    shmipc_client *cli = NULL;
+    tally t = {0};
+    while (test_now_ms() < end) {
+        int err;
+        if (!srv && !cli) {
+            err = a->role == 1 ? shmipc_server_open(a->name, NULL, &srv) : shmipc_client_open(a->name, NULL, &cli);
+            t.opens++;
+            if (err) {
+                t.open_fail++;
+                if (!rr_tolerated(err)) {
+                    fprintf(stderr, "reqresp open: unexpected %s\n", shmipc_strerror(err));
+                    return 40;
+                }
+                srv = NULL;
+                cli = NULL;
+                nap_us(2000);
+                continue;
+            }
+        }
+        if (srv) {
+            shmipc_request_info info;
+            err = shmipc_server_receive(srv, &info, buf, sizeof buf, CALL_TIMEOUT_MS);
+            if (err >= 0)
+                err = shmipc_server_respond(srv, &info, buf, (size_t)err, (xs(&s) & 3) ? 0 : SHMIPC_RR_MORE,
+                                            CALL_TIMEOUT_MS);
+        } else if (xs(&s) & 1) {
+            err = shmipc_client_call(cli, buf, (size_t)(xs(&s) % 256), buf, sizeof buf, NULL, CALL_TIMEOUT_MS);
+        } else {
+            err = shmipc_client_send(cli, buf, (size_t)(xs(&s) % 256), NULL, CALL_TIMEOUT_MS);
+            if (err >= 0)
+                err = shmipc_client_receive(cli, NULL, buf, sizeof buf, CALL_TIMEOUT_MS);
+        }
+        tally_add(&t, err);
+        if (err < 0 && !rr_tolerated(err)) {
+            fprintf(stderr, "reqresp role %d: unexpected %s\n", a->role, shmipc_strerror(err));
+            return 41;
+        }
+        if (err == -EPIPE)
+            nap_us(1000); /* no live server (the honest one may be locked out): do not spin */
+        if (err == -EBADMSG && (xs(&s) & 3) == 0) {
+            shmipc_server_close(srv);
+            shmipc_client_close(cli);
+            srv = NULL;
+            cli = NULL;
+        }
+    }
+    shmipc_server_close(srv);
+    shmipc_client_close(cli);
+    tally_print("reqresp", a->role, &t);
+    return 0;
+}
+
+static void scribble_reqresp(void **state)
+{
+    (void)state;
+    char name[96], seg[128];
+    /* A service name has no leading '/'; its main segment is /shmipc.reqresp.NAME. */
+    test_name(name, sizeof name, "scrib-rr");
+    memmove(name, name + 1, strlen(name));
+    snprintf(seg, sizeof seg, "/shmipc.reqresp.%s", name);
+    shmipc_reqresp_opts o;
+    shmipc_reqresp_opts_init(&o);
+    o.max_request = 256;
+    o.max_clients = 4;
+    shmipc_server *srv;
+    assert_int_equal(shmipc_server_open(name, &o, &srv), 0);
+    shmipc_client *keep; /* keeps the service in use while the honest server comes and goes */
+    assert_int_equal(shmipc_client_open(name, &o, &keep), 0);
+    shmipc_server_close(srv);
+    struct stat st;
+    char path[160];
+    snprintf(path, sizeof path, "/dev/shm%s", seg);
+    assert_int_equal(stat(path, &st), 0);
+    /* Segment header, service header (512 bytes), then participant table, pattern header and rings. */
+    const region regions[] = {
+        { 0, 128, 1, true },
+        { 128, 512, 2, true },
+        { 640, 4096, 5, false },
+        { 640 + 4096, (size_t)st.st_size, 3, false },
+    };
+    const int roles[] = { 1, 2, 2 };
+    int failures = run_scribbled(name, seg, honest_reqresp, roles, 3, regions, sizeof regions / sizeof *regions);
+    shmipc_client_close(keep);
+    shmipc_reqresp_unlink(name);
     assert_int_equal(failures, 0);
 }
 
@@ -374,6 +479,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scribble_channel),
         cmocka_unit_test(scribble_queue),
+        cmocka_unit_test(scribble_reqresp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
