@@ -813,11 +813,13 @@ static int run_rr_client(unsigned idx)
                 _exit(3);
             }
             const tmsg *m = (const tmsg *)resp;
-            if (msg_check(m, (size_t)r) != 0)
+            if (msg_check(m, (size_t)r) != 0) {
                 violation(V_CHECKSUM, "response of %d bytes", r);
-            else if (info.id != id || m->stream != stream || m->seq != seq || (size_t)r != n)
+            } else if (info.id != id || m->stream != stream || m->seq != seq || (size_t)r != n) {
                 violation(V_MISMATCH, "client %u: response id %" PRIu64 " seq %" PRIu64 " for request id %"
                           PRIu64 " seq %" PRIu64, stream, info.id, m->seq, id, seq);
+                continue; /* not ours: wait on for the answer */
+            }
             if (info.flags & SHMIPC_RR_MORE)
                 continue;
             if (bit_set(st->delivered_bits[G_RR_ANSWERED], seq))
