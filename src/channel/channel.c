@@ -70,16 +70,11 @@ int shmipc__chan_broken(shmipc_channel *ch)
     return -EBADMSG;
 }
 
-static shmipc__chan_slot *peer_slot(shmipc_channel *ch)
-{
-    return ch->role == SHMIPC_CHANNEL_PRODUCER ? &ch->hdr->consumer : &ch->hdr->producer;
-}
-
 bool shmipc__chan_peer_gone(shmipc_channel *ch)
 {
     /* acquire: pairs with the release CAS in close, so that after seeing CLOSED our next load of the
      * peer's index sees its final value (a receive delivers everything committed before the close). */
-    uint64_t o = atomic_load_explicit(&peer_slot(ch)->owner, memory_order_acquire);
+    uint64_t o = atomic_load_explicit(&shmipc__chan_peer_slot(ch)->owner, memory_order_acquire);
     if (o == CHAN_OWNER_CLOSED)
         return true;
     if (o == CHAN_OWNER_VACANT)

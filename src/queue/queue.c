@@ -96,6 +96,8 @@ int shmipc_queue_format(shmipc_segment *seg, const shmipc_queue_opts *opts)
     shmipc__queue_geom g;
     if (!seg)
         return -EINVAL;
+    if (seg->flags & SHMIPC_SEG_RDONLY)
+        return -EPERM; /* the first store would fault */
     if (!opts)
         opts = &def;
     int err = opts_geom(opts, &g);
