@@ -32,16 +32,11 @@
 #include <unistd.h>
 
 #include <shmipc/channel.h>
+#include <shmipc/pubsub.h>
 #include <shmipc/queue.h>
 #include <shmipc/reqresp.h>
-#include "queue/queue_internal.h"
-#if __has_include(<shmipc/pubsub.h>)
-#include <shmipc/pubsub.h>
 #include "pubsub/pubsub_internal.h"
-#define HAVE_PUBSUB 1
-#else
-#define HAVE_PUBSUB 0
-#endif
+#include "queue/queue_internal.h"
 
 /* ------------------------------------------------------------------------------------------ scoreboard */
 
@@ -265,12 +260,10 @@ static void hook_kill(int point)
         raise(SIGKILL);
 }
 
-#if HAVE_PUBSUB
 static void ps_hook_kill(int point)
 {
     hook_kill(KP_PS_BASE + point);
 }
-#endif
 
 static bool transient(int err)
 {
@@ -543,7 +536,6 @@ static int run_queue_cons(unsigned idx)
     return 0;
 }
 
-#if HAVE_PUBSUB
 /* Both ends use the same options: dynamic-size samples, publishers wait for room (a dead subscriber is
  * reclaimed, not waited for), no history (a new subscriber owes nothing from before it connected). */
 static void ps_opts(shmipc_pubsub_opts *o)
@@ -688,7 +680,6 @@ static int run_ps_gc(unsigned idx)
     }
     return 0;
 }
-#endif
 
 /* Request/response: clients send numbered requests one at a time; the server echoes each back, now and
  * then as a stream of two responses. */
@@ -845,16 +836,9 @@ static int worker_main(unsigned idx)
     case R_RR_SERVER: return run_rr_server(idx);
     case R_RR_CLIENT: return run_rr_client(idx);
     case R_COUNT: break;
-#if HAVE_PUBSUB
     case R_PS_PUB: return run_ps_pub(idx);
     case R_PS_SUB: return run_ps_sub(idx);
     case R_PS_GC: return run_ps_gc(idx);
-#else
-    case R_PS_PUB:
-    case R_PS_SUB:
-    case R_PS_GC:
-        break;
-#endif
     }
     return 2;
 }
@@ -920,9 +904,7 @@ static void start_worker(unsigned idx, bool may_hook)
             hook_point = point;
             hook_countdown = count;
             shmipc__queue_test_hook = hook_kill;
-#if HAVE_PUBSUB
             shmipc__pubsub_test_hook = ps_hook_kill;
-#endif
         }
         _exit(worker_main(idx));
     }
@@ -1097,9 +1079,7 @@ typedef struct objects {
     shmipc_queue *queue;    /* observer */
     unsigned qworkers;
     shmipc_client *client;  /* the harness's own idle client keeps the request/response service in use */
-#if HAVE_PUBSUB
     shmipc_publisher *pub;  /* the harness's own idle publisher keeps the service alive between workers */
-#endif
 } objects;
 
 static bool drained(const objects *ob)
@@ -1175,7 +1155,6 @@ static int objects_create(objects *ob)
             return -1;
         }
     }
-#if HAVE_PUBSUB
     if (layers & L_PUBSUB) {
         shmipc_pubsub_opts po;
         ps_opts(&po);
@@ -1184,7 +1163,6 @@ static int objects_create(objects *ob)
             return -1;
         }
     }
-#endif
     return 0;
 }
 
@@ -1234,7 +1212,6 @@ static void objects_check_destroy(objects *ob, uint64_t kills)
         shmipc_client_close(ob->client);
         shmipc_reqresp_unlink(cfg.rr_name);
     }
-#if HAVE_PUBSUB
     if (ob->pub) {
         /* Reclaim what the dead hold; then only the harness's publisher is left, and no chunk in use. */
         shmipc_service_info info;
@@ -1252,7 +1229,6 @@ static void objects_check_destroy(objects *ob, uint64_t kills)
         shmipc_publisher_close(ob->pub);
         shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, cfg.ps_name, 0, NULL);
     }
-#endif
 }
 
 /* Clear the scoreboard for a round: the small part wholly, the bitmaps as far as they were used. */
@@ -1400,8 +1376,6 @@ int main(int argc, char **argv)
     }
     /* The workers: a channel's producer and consumer; a queue's two producers and two consumers;
      * two publishers and three subscribers of a pub/sub service. */
-    if (!HAVE_PUBSUB)
-        layers &= ~L_PUBSUB;
     if (layers & L_CHANNEL) {
         cfg.spec[cfg.nworkers++] = (wspec){ R_CHAN_PROD, 0, 0 };
         cfg.spec[cfg.nworkers++] = (wspec){ R_CHAN_CONS, 0, 0 };
