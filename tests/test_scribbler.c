@@ -2,8 +2,8 @@
 /*
  * tests/test_scribbler.c - a malicious peer: one process maps live segments through their names and
  * scribbles random bytes over them (segment header, channel indices, owner slots and records, queue
- * header, participant table and slots, a request/response service's header, participant table and
- * rings) while honest processes keep traffic going. The honest ones may
+ * header, participant table and slots, the service header, participant table, chunk table and
+ * subscriber queues of a pub/sub service, a request/response service's rings) while honest processes keep traffic going. The honest ones may
  * get any error (-EBADMSG once a layer sees the damage, -EPIPE, -ETIMEDOUT, garbage payloads); they must
  * go on or stop cleanly, reopening by name when their handle is broken: never die of a signal, never
  * hang past their deadline. Run also under ASan+UBSan, where a read outside the segment is a report.
@@ -11,6 +11,7 @@
 #include "helpers.h"
 
 #include <shmipc/channel.h>
+#include <shmipc/pubsub.h>
 #include <shmipc/queue.h>
 #include <shmipc/reqresp.h>
 
@@ -474,12 +475,124 @@ static void scribble_reqresp(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* ---------------------------------------------------------------------------------------------- pub/sub */
+
+static bool ps_tolerated(int err)
+{
+    return err == -EBADMSG || err == -ETIMEDOUT || err == -EAGAIN || err == -EMSGSIZE || err == -EUSERS ||
+           err == -EPIPE || err == -ENOBUFS || err == -EPROTO || err == -EPROTOTYPE || err == -ENOTRECOVERABLE ||
+           err == -EINVAL || err == -ENOENT || err == -EPERM || err == -EBUSY;
+}
+
+static int honest_pubsub(void *arg)
+{
+    const honest_args *a = arg;
+    uint64_t s = a->seed | 1, end = test_now_ms() + RUN_MS;
+    unsigned char buf[512];
+    shmipc_publisher *pub = NULL;
+    shmipc_subscriber *sub = NULL;
+    tally t = {0};
+    while (test_now_ms() < end) {
+        int err;
+        if (!pub && !sub) {
+            err = a->role == 1 ? shmipc_publisher_open(a->name, NULL, &pub) : shmipc_subscriber_open(a->name, NULL, &sub);
+            t.opens++;
+            if (err) {
+                t.open_fail++;
+                if (!ps_tolerated(err)) {
+                    fprintf(stderr, "pubsub open: unexpected %s\n", shmipc_strerror(err));
+                    return 50;
+                }
+                pub = NULL;
+                sub = NULL;
+                nap_us(2000);
+                continue;
+            }
+        }
+        size_t len = (size_t)(xs(&s) % 256);
+        if (pub && (xs(&s) & 1)) {
+            memset(buf, 0x21, len);
+            err = shmipc_publisher_publish_copy(pub, buf, len);
+        } else if (pub) {
+            void *p;
+            if ((err = shmipc_publisher_loan(pub, len, &p)) == 0) {
+                memset(p, 0x12, len);
+                err = (xs(&s) & 7) ? shmipc_publisher_publish(pub, p, len) : shmipc_publisher_discard(pub, p);
+            }
+        } else if (xs(&s) & 1) {
+            err = shmipc_subscriber_receive_copy(sub, buf, sizeof buf, CALL_TIMEOUT_MS, NULL);
+        } else {
+            shmipc_sample smp;
+            if ((err = shmipc_subscriber_receive(sub, &smp, CALL_TIMEOUT_MS)) == 0) {
+                volatile unsigned char sink = 0;
+                for (size_t i = 0; i < smp.size; i++)
+                    sink ^= ((const unsigned char *)smp.data)[i];
+                (void)sink;
+                err = shmipc_subscriber_release(sub, &smp);
+            }
+        }
+        tally_add(&t, err);
+        if (err < 0 && !ps_tolerated(err)) {
+            fprintf(stderr, "pubsub role %d: unexpected %s\n", a->role, shmipc_strerror(err));
+            return 51;
+        }
+        if (err == -ENOBUFS || err == -EPIPE)
+            nap_us(1000);
+        if ((err == -EBADMSG && (xs(&s) & 3) == 0) || err == -EPIPE) {
+            shmipc_publisher_close(pub);
+            shmipc_subscriber_close(sub);
+            pub = NULL;
+            sub = NULL;
+        }
+    }
+    shmipc_publisher_close(pub);
+    shmipc_subscriber_close(sub);
+    tally_print("pubsub", a->role, &t);
+    return 0;
+}
+
+static void scribble_pubsub(void **state)
+{
+    (void)state;
+    char name[96], seg[128], path[160];
+    test_name(name, sizeof name, "scrib-ps");
+    memmove(name, name + 1, strlen(name));
+    snprintf(seg, sizeof seg, "/shmipc.pubsub.%s", name);
+    shmipc_pubsub_opts o;
+    shmipc_pubsub_opts_init(&o);
+    o.payload_size = 256;
+    o.flags = SHMIPC_PUBSUB_DYNAMIC;
+    o.history = 2;
+    shmipc_publisher *keep; /* keeps the service in use */
+    assert_int_equal(shmipc_publisher_create(name, &o, &keep), 0);
+    struct stat st;
+    snprintf(path, sizeof path, "/dev/shm%s", seg);
+    assert_int_equal(stat(path, &st), 0);
+    /* Segment header, service header, then participant table, publisher and subscriber tables,
+     * subscriber queues, chunk descriptors and history. Putting all of it back now and then (as it was
+     * with only our publisher registered) also unregisters the honest ones behind their back. */
+    const region regions[] = {
+        { 0, 128, 1, true },
+        { 128, 512, 2, true },
+        { 640, (size_t)st.st_size, 8, true },
+    };
+    const int roles[] = { 1, 2, 2 };
+    int failures = run_scribbled(name, seg, honest_pubsub, roles, 3, regions, sizeof regions / sizeof *regions);
+    shmipc_publisher_close(keep);
+    /* gc skips a service it finds corrupt: remove the two segments by name. */
+    shmipc_segment_unlink(seg);
+    strncat(seg, ".pool", sizeof seg - strlen(seg) - 1);
+    shmipc_segment_unlink(seg);
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scribble_channel),
         cmocka_unit_test(scribble_queue),
         cmocka_unit_test(scribble_reqresp),
+        cmocka_unit_test(scribble_pubsub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
