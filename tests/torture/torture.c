@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -31,17 +32,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <shmipc/blackboard.h>
 #include <shmipc/channel.h>
 #include <shmipc/pubsub.h>
 #include <shmipc/queue.h>
 #include <shmipc/reqresp.h>
+#include "blackboard/blackboard_internal.h"
 #include "pubsub/pubsub_internal.h"
 #include "queue/queue_internal.h"
 
 /* ------------------------------------------------------------------------------------------ scoreboard */
 
-#define MAX_WORKERS 20
-#define MAX_STREAMS 8
+#define MAX_WORKERS 24
+#define MAX_STREAMS 10
+#define BB_STREAM 8                /* the blackboard writer's: no bitmaps, only attempt and committed_max */
 /* Receiver groups, each with its own delivered bitmap per stream: 0 the channel consumer, 1 the queue's
  * consumers together, 2-4 one per subscriber, 5 the request/response server (requests), 6 the clients
  * (responses), 7 requests excused (pending when the server or the client died). */
@@ -76,14 +80,14 @@ static const char *const viol_name[V_COUNT] = {
 };
 
 enum role { R_CHAN_PROD, R_CHAN_CONS, R_QUEUE_PROD, R_QUEUE_CONS, R_PS_PUB, R_PS_SUB, R_PS_GC, R_RR_SERVER,
-            R_RR_CLIENT, R_COUNT };
+            R_RR_CLIENT, R_BB_WRITER, R_BB_READER, R_COUNT };
 static const char *const role_name[] = { "channel-producer", "channel-consumer", "queue-producer",
                                          "queue-consumer", "publisher", "subscriber", "pubsub-gc",
-                                         "server", "client" };
+                                         "server", "client", "bb-writer", "bb-reader" };
 
 static bool is_sender(enum role r)
 {
-    return r == R_CHAN_PROD || r == R_QUEUE_PROD || r == R_PS_PUB || r == R_RR_CLIENT;
+    return r == R_CHAN_PROD || r == R_QUEUE_PROD || r == R_PS_PUB || r == R_RR_CLIENT || r == R_BB_WRITER;
 }
 
 static bool is_receiver(enum role r)
@@ -115,6 +119,7 @@ typedef struct sb_worker {
 
 typedef struct sb_stream {
     _Atomic uint64_t attempt;           /* highest sequence a sender started to send (before the call) */
+    _Atomic uint64_t committed_max;     /* highest sequence whose send call returned success */
     _Atomic uint64_t committed_bits[BITMAP_WORDS]; /* set once the send call returned success */
     _Atomic uint64_t delivered_bits[MAX_GROUPS][BITMAP_WORDS]; /* set by each receiver group */
 } sb_stream;
@@ -124,6 +129,7 @@ typedef struct scoreboard {
     _Atomic uint64_t viol[V_COUNT];
     _Atomic uint64_t redelivered;       /* channel: the message a dead consumer held, delivered again */
     _Atomic uint64_t gaps;              /* sequence numbers never committed (sender died mid-send) */
+    _Atomic uint64_t bb_reads;          /* blackboard snapshots checked */
     _Atomic uint64_t late;              /* requests of a dead client's connection served after its successor's */
     _Atomic uint64_t delivered;
     sb_worker w[MAX_WORKERS];
@@ -228,7 +234,7 @@ typedef struct wspec {
 } wspec;
 
 typedef struct config {
-    char chan_name[64], queue_name[64], ps_name[64], rr_name[64];
+    char chan_name[64], queue_name[64], ps_name[64], rr_name[64], bb_name[64];
     unsigned nworkers;
     wspec spec[MAX_WORKERS];
 } config;
@@ -243,13 +249,15 @@ static int hook_point, hook_countdown;
 enum {
     KP_CH_RESERVED = 5, KP_CH_COMMITTED = 6, KP_CH_PEEKED = 7, KP_CH_RECORDED = 8,
     KP_PS_BASE = 8, /* 9..14: the pub/sub layer's PS_HOOK_* 1..6 */
-    KP_PS_LOANED = 15, KP_PS_HELD = 16, KP_COUNT = 17
+    KP_PS_LOANED = 15, KP_PS_HELD = 16,
+    KP_BB_MID_WRITE = 17, /* the blackboard's shmipc__bb_kill_point: half the value written */
+    KP_COUNT = 18
 };
 static const char *const point_name[KP_COUNT] = {
     "", "queue-push-claimed", "queue-push-written", "queue-pop-claimed", "queue-pop-copied",
     "channel-reserved", "channel-committed", "channel-peeked", "channel-recorded",
     "pubsub-after-loan", "pubsub-mid-delivery", "pubsub-after-first", "pubsub-after-publish",
-    "pubsub-mid-reclaim", "pubsub-mid-drop", "pubsub-half-written", "pubsub-sample-held",
+    "pubsub-mid-reclaim", "pubsub-mid-drop", "pubsub-half-written", "pubsub-sample-held", "blackboard-mid-write",
 };
 static unsigned long inject; /* --inject N: receivers mishandle every Nth message (checks the checker) */
 static unsigned long injected, peeks;
@@ -263,6 +271,11 @@ static void hook_kill(int point)
 static void ps_hook_kill(int point)
 {
     hook_kill(KP_PS_BASE + point);
+}
+
+static void bb_hook_kill(void)
+{
+    hook_kill(KP_BB_MID_WRITE);
 }
 
 static bool transient(int err)
@@ -826,6 +839,108 @@ static int run_rr_client(unsigned idx)
     return 0;
 }
 
+/* Blackboard: one writer keeps a value (a message of BB_STREAM, padded to the value size) up to date;
+ * readers check every snapshot: intact, never older than the last value committed before the read
+ * began (a value written by a writer that died since stays readable), never going backwards. */
+static void bb_opts(shmipc_blackboard_opts *o)
+{
+    shmipc_blackboard_opts_init(o);
+    o->value_size = sizeof(tmsg) + MAX_PAYLOAD;
+    o->entries = 1;
+    o->max_readers = 8;
+}
+
+static int run_bb_writer(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    sb_stream *st = &sb->s[BB_STREAM];
+    shmipc_blackboard_opts o;
+    bb_opts(&o);
+    shmipc_bb_writer *wr = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_blackboard_writer_open(cfg.bb_name, &o, &wr)) == -EBUSY && tries < 200;
+         tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("blackboard writer", err);
+    _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
+    uint64_t seq = atomic_load(&st->attempt) + 1;
+    while (!atomic_load(&sb->stop_prod)) {
+        memset(buf, 0, sizeof buf);
+        msg_build(buf, BB_STREAM, seq % SEQ_LIMIT ? seq : ++seq); /* a sequence of 0 would not check */
+        atomic_store(&st->attempt, seq);
+        err = shmipc_blackboard_write(wr, 0, buf, sizeof buf);
+        if (err) {
+            violation(V_ERROR, "blackboard write: %s", shmipc_strerror(err));
+            _exit(3);
+        }
+        atomic_store(&st->committed_max, seq);
+        atomic_fetch_add(&w->progress, 1);
+        if (++seq % 64 == 0)
+            sched_yield(); /* the writer never blocks: leave the cores to the others now and then */
+    }
+    shmipc_blackboard_writer_close(wr);
+    return 0;
+}
+
+static int run_bb_reader(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    sb_stream *st = &sb->s[BB_STREAM];
+    shmipc_blackboard_opts o;
+    bb_opts(&o);
+    shmipc_bb_reader *rd = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_blackboard_reader_open(cfg.bb_name, &o, &rd)) == -EUSERS && tries < 200;
+         tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("blackboard reader", err);
+    _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
+    uint64_t last_seq = 0, last_version = 0, n = 0;
+    while (!atomic_load(&sb->stop_cons)) {
+        uint64_t floor = atomic_load(&st->committed_max), version;
+        int r = shmipc_blackboard_read(rd, 0, buf, sizeof buf, &version);
+        if (r == -ENODATA && floor == 0) {
+            nap_ms(1);
+            continue;
+        }
+        if (r < 0) {
+            violation(V_ERROR, "blackboard read: %s (value %" PRIu64 " committed)", shmipc_strerror(r), floor);
+            _exit(3);
+        }
+        const tmsg *m = (const tmsg *)buf;
+        if ((size_t)r != sizeof buf || m->len > MAX_PAYLOAD || msg_check(m, sizeof *m + m->len) != 0 ||
+            m->stream != BB_STREAM) {
+            violation(V_CHECKSUM, "blackboard value (%d bytes)", r);
+        } else {
+            uint64_t a = atomic_load(&st->attempt);
+            if (m->seq < floor)
+                violation(V_LOST, "blackboard: value %" PRIu64 " read after %" PRIu64 " was committed", m->seq,
+                          floor);
+            if (m->seq < last_seq || version < last_version)
+                violation(V_ORDER, "blackboard: value %" PRIu64 " (version %" PRIu64 ") after %" PRIu64
+                          " (version %" PRIu64 ")", m->seq, version, last_seq, last_version);
+            if (m->seq > a)
+                violation(V_PHANTOM, "blackboard: value %" PRIu64 " never written", m->seq);
+            last_seq = m->seq;
+            last_version = version;
+            atomic_fetch_add(&sb->bb_reads, 1);
+        }
+        atomic_fetch_add(&w->progress, 1);
+        if (++n % 16 == 0) {
+            /* Sleep for the next change now and then: -EPIPE when the writer dies meanwhile. */
+            r = shmipc_blackboard_wait(rd, 0, last_version, OP_TIMEOUT_MS);
+            if (r && r != -ETIMEDOUT && r != -EPIPE) {
+                violation(V_ERROR, "blackboard wait: %s", shmipc_strerror(r));
+                _exit(3);
+            }
+        }
+    }
+    shmipc_blackboard_reader_close(rd);
+    return 0;
+}
+
 static int worker_main(unsigned idx)
 {
     switch (cfg.spec[idx].role) {
@@ -835,6 +950,8 @@ static int worker_main(unsigned idx)
     case R_QUEUE_CONS: return run_queue_cons(idx);
     case R_RR_SERVER: return run_rr_server(idx);
     case R_RR_CLIENT: return run_rr_client(idx);
+    case R_BB_WRITER: return run_bb_writer(idx);
+    case R_BB_READER: return run_bb_reader(idx);
     case R_COUNT: break;
     case R_PS_PUB: return run_ps_pub(idx);
     case R_PS_SUB: return run_ps_sub(idx);
@@ -883,6 +1000,7 @@ static void start_worker(unsigned idx, bool may_hook)
                        KP_PS_LOANED },
         [R_PS_SUB] = { KP_PS_BASE + 5, KP_PS_HELD },
         [R_PS_GC] = { KP_PS_BASE + 5 },
+        [R_BB_WRITER] = { KP_BB_MID_WRITE },
     };
     if (may_hook && rng_next(&rng) % 3 == 0) {
         unsigned n = 0;
@@ -890,7 +1008,7 @@ static void start_worker(unsigned idx, bool may_hook)
             n++;
         if (n) {
             point = points[r][rng_next(&rng) % n];
-            count = 1 + (int)(rng_next(&rng) % (r == R_PS_GC ? 3 : 500));
+            count = 1 + (int)(rng_next(&rng) % (r == R_PS_GC ? 3 : r == R_BB_WRITER ? 20000 : 500));
         }
     }
     fflush(NULL);
@@ -905,6 +1023,7 @@ static void start_worker(unsigned idx, bool may_hook)
             hook_countdown = count;
             shmipc__queue_test_hook = hook_kill;
             shmipc__pubsub_test_hook = ps_hook_kill;
+            shmipc__bb_kill_point = bb_hook_kill;
         }
         _exit(worker_main(idx));
     }
@@ -1079,6 +1198,7 @@ typedef struct objects {
     shmipc_queue *queue;    /* observer */
     unsigned qworkers;
     shmipc_client *client;  /* the harness's own idle client keeps the request/response service in use */
+    shmipc_bb_reader *bb;   /* the harness's own reader, likewise */
     shmipc_publisher *pub;  /* the harness's own idle publisher keeps the service alive between workers */
 } objects;
 
@@ -1100,6 +1220,7 @@ static unsigned layers = ~0u; /* bit per layer */
 #define L_QUEUE 2u
 #define L_PUBSUB 4u
 #define L_REQRESP 8u
+#define L_BLACKBOARD 16u
 
 static int objects_create(objects *ob)
 {
@@ -1111,6 +1232,7 @@ static int objects_create(objects *ob)
     snprintf(cfg.queue_name, sizeof cfg.queue_name, "/shmipc-torture-%d-%u-q", (int)getpid(), id);
     snprintf(cfg.ps_name, sizeof cfg.ps_name, "torture-%d-%u-ps", (int)getpid(), id);
     snprintf(cfg.rr_name, sizeof cfg.rr_name, "torture-%d-%u-rr", (int)getpid(), id);
+    snprintf(cfg.bb_name, sizeof cfg.bb_name, "torture-%d-%u-bb", (int)getpid(), id);
     if (layers & L_CHANNEL) {
         shmipc_channel_opts co;
         shmipc_channel_opts_init(&co);
@@ -1138,6 +1260,20 @@ static int objects_create(objects *ob)
         }
         if (err) {
             fprintf(stderr, "torture: queue create: %s\n", shmipc_strerror(err));
+            return -1;
+        }
+    }
+    if (layers & L_BLACKBOARD) {
+        shmipc_blackboard_opts bo;
+        bb_opts(&bo);
+        shmipc_bb_writer *wr = NULL;
+        err = shmipc_blackboard_writer_open(cfg.bb_name, &bo, &wr);
+        if (!err) {
+            err = shmipc_blackboard_reader_open(cfg.bb_name, &bo, &ob->bb);
+            shmipc_blackboard_writer_close(wr); /* the writer worker takes over */
+        }
+        if (err) {
+            fprintf(stderr, "torture: blackboard create: %s\n", shmipc_strerror(err));
             return -1;
         }
     }
@@ -1199,6 +1335,27 @@ static void objects_check_destroy(objects *ob, uint64_t kills)
         shmipc_queue_close(ob->queue);
         shmipc_queue_unlink(cfg.queue_name);
     }
+    if (ob->bb) {
+        shmipc_service_info info;
+        if ((err = shmipc_service_gc(SHMIPC_PATTERN_BLACKBOARD, cfg.bb_name, 1, NULL)) != 0)
+            violation(V_OCCUPANCY, "blackboard gc: %s", shmipc_strerror(err));
+        if ((err = shmipc_service_describe(SHMIPC_PATTERN_BLACKBOARD, cfg.bb_name, &info)) != 0)
+            violation(V_OCCUPANCY, "blackboard describe: %s", shmipc_strerror(err));
+        else if (info.participants != 1 || info.dead != 0)
+            violation(V_OCCUPANCY, "blackboard: %u participants (%u dead), expected the harness's only",
+                      info.participants, info.dead);
+        /* The last value committed survives every writer's death. */
+        _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
+        uint64_t version;
+        const tmsg *m = (const tmsg *)buf;
+        uint64_t cm = atomic_load(&sb->s[BB_STREAM].committed_max);
+        int r = shmipc_blackboard_read(ob->bb, 0, buf, sizeof buf, &version);
+        if (cm && (r != (int)sizeof buf || msg_check(m, sizeof *m + (m->len <= MAX_PAYLOAD ? m->len : 0)) != 0 ||
+                   m->seq < cm))
+            violation(V_LOST, "blackboard: final value (%d) is not the last committed %" PRIu64, r, cm);
+        shmipc_blackboard_reader_close(ob->bb);
+        shmipc_blackboard_unlink(cfg.bb_name);
+    }
     if (ob->client) {
         /* Reclaim the dead; then only the harness's client is left. */
         shmipc_service_info info;
@@ -1242,6 +1399,7 @@ static void scoreboard_reset(void)
         for (unsigned g = 0; g < MAX_GROUPS; g++)
             memset((void *)st->delivered_bits[g], 0, words * 8);
         atomic_store(&st->attempt, 0);
+        atomic_store(&st->committed_max, 0);
     }
     memset(sb, 0, offsetof(scoreboard, s));
 }
@@ -1268,7 +1426,7 @@ static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
             break;
         bool full = false; /* the round's sequence space is nearly used up: end it early */
         for (unsigned i = 0; i < MAX_STREAMS; i++)
-            full |= atomic_load(&sb->s[i].attempt) > SEQ_LIMIT / 4 * 3;
+            full |= i != BB_STREAM && atomic_load(&sb->s[i].attempt) > SEQ_LIMIT / 4 * 3;
         if (full)
             break;
         unsigned live[MAX_WORKERS], nlive = 0;
@@ -1323,7 +1481,7 @@ static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
 static void usage(void)
 {
     fprintf(stderr, "usage: torture [--kills N] [--seed S] [--per-round N] [--delay-ms MS] [--stall-ms MS]\n"
-                    "               [--layers channel,queue,pubsub,reqresp]\n"
+                    "               [--layers channel,queue,pubsub,reqresp,blackboard]\n"
                     "               [--inject N (mishandle every Nth message: the run must fail)] [-v]\n");
 }
 
@@ -1351,7 +1509,8 @@ int main(int argc, char **argv)
         case 'i': inject = strtoul(optarg, NULL, 0); break;
         case 'l':
             layers = (strstr(optarg, "channel") ? L_CHANNEL : 0) | (strstr(optarg, "queue") ? L_QUEUE : 0) |
-                     (strstr(optarg, "pubsub") ? L_PUBSUB : 0) | (strstr(optarg, "reqresp") ? L_REQRESP : 0);
+                     (strstr(optarg, "pubsub") ? L_PUBSUB : 0) | (strstr(optarg, "reqresp") ? L_REQRESP : 0) |
+                     (strstr(optarg, "blackboard") ? L_BLACKBOARD : 0);
             break;
         default: usage(); return 2;
         }
@@ -1398,14 +1557,20 @@ int main(int argc, char **argv)
         for (unsigned k = 5; k < 8; k++)
             cfg.spec[cfg.nworkers++] = (wspec){ R_RR_CLIENT, k, 0 };
     }
+    if (layers & L_BLACKBOARD) {
+        cfg.spec[cfg.nworkers++] = (wspec){ R_BB_WRITER, BB_STREAM, 0 };
+        cfg.spec[cfg.nworkers++] = (wspec){ R_BB_READER, 0, 0 };
+        cfg.spec[cfg.nworkers++] = (wspec){ R_BB_READER, 0, 0 };
+    }
     if (!cfg.nworkers) {
         usage();
         return 2;
     }
-    printf("torture: layers%s%s%s%s\n", layers & L_CHANNEL ? " channel" : "", layers & L_QUEUE ? " queue" : "",
-           layers & L_PUBSUB ? " pubsub" : "", layers & L_REQRESP ? " reqresp" : "");
+    printf("torture: layers%s%s%s%s%s\n", layers & L_CHANNEL ? " channel" : "", layers & L_QUEUE ? " queue" : "",
+           layers & L_PUBSUB ? " pubsub" : "", layers & L_REQRESP ? " reqresp" : "",
+           layers & L_BLACKBOARD ? " blackboard" : "");
 
-    uint64_t t0 = now_ms(), messages = 0, redelivered = 0, gaps = 0, late = 0, viol[V_COUNT] = {0};
+    uint64_t t0 = now_ms(), messages = 0, redelivered = 0, gaps = 0, late = 0, bb_reads = 0, viol[V_COUNT] = {0};
     uint64_t last_report = t0;
     while (tally.kills < kills) {
         unsigned long n = kills - tally.kills < per_round ? kills - tally.kills : per_round;
@@ -1415,6 +1580,7 @@ int main(int argc, char **argv)
         redelivered += atomic_load(&sb->redelivered);
         gaps += atomic_load(&sb->gaps);
         late += atomic_load(&sb->late);
+        bb_reads += atomic_load(&sb->bb_reads);
         for (int v = 0; v < V_COUNT; v++)
             viol[v] += atomic_load(&sb->viol[v]);
         if (now_ms() - last_report > 10000) {
@@ -1439,6 +1605,8 @@ int main(int argc, char **argv)
     printf("torture: messages delivered %" PRIu64 ", redelivered after consumer takeover %" PRIu64
            ", never committed (sender died mid-send) %" PRIu64 ", lost with a dying queue consumer %" PRIu64 "\n",
            messages, redelivered, gaps, tally.missing_allowed);
+    if (layers & L_BLACKBOARD)
+        printf("torture: blackboard snapshots checked %" PRIu64 "\n", bb_reads);
     if (layers & L_REQRESP)
         printf("torture: requests dropped with a dying server or client %" PRIu64 ", served late from a dead"
                " client's connection %" PRIu64 "\n", tally.excused, late);
