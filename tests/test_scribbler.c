@@ -33,7 +33,7 @@
 typedef struct region {
     size_t off, len;       /* a stretch of the segment file to aim at */
     unsigned weight;
-    bool restore;          /* snapshot it first; now and then put the snapshot back */
+    bool restore;          /* now and then put back the snapshot taken before the traffic started */
 } region;
 
 typedef struct scribble_args {
@@ -41,7 +41,29 @@ typedef struct scribble_args {
     const region *regions;
     size_t nregions;
     uint64_t seed;
+    const unsigned char *snap; /* the segment before any honest process touched it */
+    size_t snap_size;
 } scribble_args;
+
+/* Read the segment file whole (the snapshot); NULL on failure. */
+static unsigned char *snapshot(const char *seg, size_t *size)
+{
+    char path[160];
+    snprintf(path, sizeof path, "/dev/shm%s", seg);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    unsigned char *buf = NULL;
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && (buf = malloc((size_t)st.st_size)) != NULL &&
+        pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
+        free(buf);
+        buf = NULL;
+    }
+    close(fd);
+    *size = buf ? (size_t)st.st_size : 0;
+    return buf;
+}
 
 static uint64_t xs(uint64_t *s)
 {
@@ -79,11 +101,12 @@ static int scribbler(void *arg)
     for (size_t i = 0; i < a->nregions; i++)
         total += a->regions[i].weight;
     /* Putting the geometry (and the broken flag, zero at the start) back now and then lets the honest
-     * processes reopen and run into the next damage, instead of stopping at the first -EBADMSG. */
-    unsigned char *snap = malloc(size);
-    if (!snap)
+     * processes reopen and run into the next damage, instead of stopping at the first -EBADMSG. The
+     * snapshot is from before the traffic: replaying a lock word taken while a live process held it
+     * would be a deliberate attack that lock-based layers cannot bound (see docs/reliability.md). */
+    const unsigned char *snap = a->snap;
+    if (!snap || a->snap_size < size)
         return 13;
-    memcpy(snap, p, size);
     uint64_t s = a->seed | 1;
     uint64_t end = test_now_ms() + RUN_MS;
     while (test_now_ms() < end) {
@@ -112,7 +135,6 @@ static int scribbler(void *arg)
         }
         nap_us((unsigned)(xs(&s) % 500));
     }
-    free(snap);
     munmap(p, size);
     return 0;
 }
@@ -226,13 +248,19 @@ static int run_scribbled(const char *name, const char *seg, int (*honest)(void *
 {
     pid_t pids[8];
     honest_args ha[8];
+    size_t snap_size;
+    unsigned char *snap = snapshot(seg, &snap_size);
+    if (!snap) {
+        print_error("cannot read %s\n", seg);
+        return 1;
+    }
     uint64_t seed = test_now_ms() ^ ((uint64_t)getpid() << 20);
     print_message("scribbler seed %llu\n", (unsigned long long)seed);
     for (size_t i = 0; i < nroles; i++) {
         ha[i] = (honest_args){ name, roles[i], seed + i * 7919 };
         pids[i] = test_fork(honest, &ha[i]);
     }
-    scribble_args sa = { seg, regions, nregions, seed ^ 0xabcdef };
+    scribble_args sa = { seg, regions, nregions, seed ^ 0xabcdef, snap, snap_size };
     pid_t mal = test_fork(scribbler, &sa);
     int failures = 0;
     int st = test_wait(mal, RUN_MS + GRACE_MS);
@@ -248,6 +276,7 @@ static int run_scribbled(const char *name, const char *seg, int (*honest)(void *
             failures++;
         }
     }
+    free(snap);
     return failures;
 }
 
