@@ -339,18 +339,22 @@ static void open_failed(const char *what, int err)
     _exit(3);
 }
 
-static int run_chan_prod(unsigned idx)
+/*
+ * One send attempt of a message of a sender's stream (buf, n bytes, sequence seq) through handle h.
+ * Returns 0 (committed), SEND_RETRY (not sent: try the same sequence again), SEND_LATER (not sent, and
+ * the peer is away: wait a moment first), or a negative error that no crash may cause.
+ */
+#define SEND_RETRY 1
+#define SEND_LATER 2
+typedef int (*send_fn)(void *h, const uint8_t *buf, size_t n, uint64_t seq);
+
+/* The loop every message sender runs: each sequence is attempted (recorded before the call) until it is
+ * committed (recorded after), then the next. A restarted sender continues after the last attempted. */
+static void sender_loop(unsigned idx, send_fn send, void *h, const char *what)
 {
     sb_worker *w = &sb->w[idx];
     unsigned stream = cfg.spec[idx].stream;
     sb_stream *st = &sb->s[stream];
-    shmipc_channel *ch = NULL;
-    int err;
-    for (int tries = 0; (err = shmipc_channel_open(cfg.chan_name, SHMIPC_CHANNEL_PRODUCER, NULL, &ch)) == -EBUSY &&
-                        tries < 200; tries++)
-        nap_ms(10);
-    if (err)
-        open_failed("channel producer", err);
     _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
     uint64_t seq = atomic_load(&st->attempt) + 1;
     while (!atomic_load(&sb->stop_prod)) {
@@ -361,33 +365,54 @@ static int run_chan_prod(unsigned idx)
         size_t n = msg_build(buf, stream, seq);
         atomic_store(&st->attempt, seq);
         atomic_store(&w->phase, PH_SENDING);
-        if (seq & 1) {
-            err = shmipc_channel_send(ch, buf, n, OP_TIMEOUT_MS);
-        } else {
-            void *p;
-            err = shmipc_channel_reserve(ch, n, &p, OP_TIMEOUT_MS);
-            if (!err) {
-                memcpy(p, buf, n / 2);
-                hook_kill(KP_CH_RESERVED);
-                memcpy((uint8_t *)p + n / 2, buf + n / 2, n - n / 2);
-                err = shmipc_channel_commit(ch, n);
-                if (!err)
-                    hook_kill(KP_CH_COMMITTED);
-            }
-        }
-        if (err && !transient(err)) {
-            violation(V_ERROR, "channel send: %s", shmipc_strerror(err));
+        int r = send(h, buf, n, seq);
+        if (r < 0) {
+            violation(V_ERROR, "%s: %s", what, shmipc_strerror(r));
             _exit(3);
         }
-        if (!err) {
+        if (r == 0) {
             bit_set(st->committed_bits, seq);
+            atomic_store(&st->committed_max, seq);
             atomic_fetch_add(&w->progress, 1);
             seq++;
-        } else if (err == -EPIPE) {
+        } else if (r == SEND_LATER) {
             nap_ms(1);
         }
         atomic_store(&w->phase, PH_IDLE);
     }
+}
+
+static int chan_send(void *h, const uint8_t *buf, size_t n, uint64_t seq)
+{
+    shmipc_channel *ch = h;
+    int err;
+    if (seq & 1) {
+        err = shmipc_channel_send(ch, buf, n, OP_TIMEOUT_MS);
+    } else {
+        void *p;
+        err = shmipc_channel_reserve(ch, n, &p, OP_TIMEOUT_MS);
+        if (!err) {
+            memcpy(p, buf, n / 2);
+            hook_kill(KP_CH_RESERVED);
+            memcpy((uint8_t *)p + n / 2, buf + n / 2, n - n / 2);
+            err = shmipc_channel_commit(ch, n);
+            if (!err)
+                hook_kill(KP_CH_COMMITTED);
+        }
+    }
+    return err == -EPIPE ? SEND_LATER : transient(err) ? SEND_RETRY : err;
+}
+
+static int run_chan_prod(unsigned idx)
+{
+    shmipc_channel *ch = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_channel_open(cfg.chan_name, SHMIPC_CHANNEL_PRODUCER, NULL, &ch)) == -EBUSY &&
+                        tries < 200; tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("channel producer", err);
+    sender_loop(idx, chan_send, ch, "channel send");
     shmipc_channel_close(ch);
     return 0;
 }
@@ -461,44 +486,27 @@ static shmipc_queue *queue_open_retry(void)
     return q;
 }
 
+static int queue_send(void *h, const uint8_t *buf, size_t n, uint64_t seq)
+{
+    shmipc_queue *q = h;
+    int err;
+    if (seq & 1) {
+        err = shmipc_queue_push(q, buf, n, OP_TIMEOUT_MS);
+    } else {
+        shmipc_queue_claim c;
+        err = shmipc_queue_push_claim(q, &c, OP_TIMEOUT_MS);
+        if (!err) {
+            memcpy(c.data, buf, n);
+            err = shmipc_queue_push_commit(q, &c, n);
+        }
+    }
+    return transient(err) ? SEND_RETRY : err;
+}
+
 static int run_queue_prod(unsigned idx)
 {
-    sb_worker *w = &sb->w[idx];
-    unsigned stream = cfg.spec[idx].stream;
-    sb_stream *st = &sb->s[stream];
     shmipc_queue *q = queue_open_retry();
-    _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
-    uint64_t seq = atomic_load(&st->attempt) + 1;
-    int err;
-    while (!atomic_load(&sb->stop_prod)) {
-        if (seq >= SEQ_LIMIT) {
-            nap_ms(5);
-            continue;
-        }
-        size_t n = msg_build(buf, stream, seq);
-        atomic_store(&st->attempt, seq);
-        atomic_store(&w->phase, PH_SENDING);
-        if (seq & 1) {
-            err = shmipc_queue_push(q, buf, n, OP_TIMEOUT_MS);
-        } else {
-            shmipc_queue_claim c;
-            err = shmipc_queue_push_claim(q, &c, OP_TIMEOUT_MS);
-            if (!err) {
-                memcpy(c.data, buf, n);
-                err = shmipc_queue_push_commit(q, &c, n);
-            }
-        }
-        if (err && !transient(err)) {
-            violation(V_ERROR, "queue push: %s", shmipc_strerror(err));
-            _exit(3);
-        }
-        if (!err) {
-            bit_set(st->committed_bits, seq);
-            atomic_fetch_add(&w->progress, 1);
-            seq++;
-        }
-        atomic_store(&w->phase, PH_IDLE);
-    }
+    sender_loop(idx, queue_send, q, "queue push");
     shmipc_queue_close(q);
     return 0;
 }
@@ -564,11 +572,29 @@ static void ps_opts(shmipc_pubsub_opts *o)
     o->max_held = 2;
 }
 
+static int ps_send(void *h, const uint8_t *buf, size_t n, uint64_t seq)
+{
+    shmipc_publisher *pub = h;
+    int err;
+    if (seq & 1) {
+        void *p;
+        err = shmipc_publisher_loan(pub, n, &p);
+        if (!err) {
+            memcpy(p, buf, n / 2);
+            hook_kill(KP_PS_LOANED);
+            memcpy((uint8_t *)p + n / 2, buf + n / 2, n - n / 2);
+            err = shmipc_publisher_publish(pub, p, n);
+        }
+    } else {
+        err = shmipc_publisher_publish_copy(pub, buf, n);
+    }
+    /* -ENOBUFS: the pool is held by the dead until they are reclaimed. -ETIMEDOUT: some subscriber made
+     * no room for 5 s; not committed, and the stall check reports that subscriber. */
+    return err >= 0 ? 0 : err == -ENOBUFS ? SEND_LATER : err == -ETIMEDOUT ? SEND_RETRY : err;
+}
+
 static int run_ps_pub(unsigned idx)
 {
-    sb_worker *w = &sb->w[idx];
-    unsigned stream = cfg.spec[idx].stream;
-    sb_stream *st = &sb->s[stream];
     shmipc_pubsub_opts o;
     ps_opts(&o);
     shmipc_publisher *pub = NULL;
@@ -577,39 +603,7 @@ static int run_ps_pub(unsigned idx)
         nap_ms(10);
     if (err)
         open_failed("publisher", err);
-    _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
-    uint64_t seq = atomic_load(&st->attempt) + 1;
-    while (!atomic_load(&sb->stop_prod)) {
-        if (seq >= SEQ_LIMIT) {
-            nap_ms(5);
-            continue;
-        }
-        size_t n = msg_build(buf, stream, seq);
-        atomic_store(&st->attempt, seq);
-        if (seq & 1) {
-            void *p;
-            err = shmipc_publisher_loan(pub, n, &p);
-            if (!err) {
-                memcpy(p, buf, n / 2);
-                hook_kill(KP_PS_LOANED);
-                memcpy((uint8_t *)p + n / 2, buf + n / 2, n - n / 2);
-                err = shmipc_publisher_publish(pub, p, n);
-            }
-        } else {
-            err = shmipc_publisher_publish_copy(pub, buf, n);
-        }
-        if (err >= 0) {
-            bit_set(st->committed_bits, seq);
-            atomic_fetch_add(&w->progress, 1);
-            seq++;
-        } else if (err == -ENOBUFS) {
-            nap_ms(1); /* the pool is held by the dead until they are reclaimed */
-        } else if (err != -ETIMEDOUT) {
-            /* -ETIMEDOUT: some subscriber made no room for 5 s; not committed, the stall check reports it. */
-            violation(V_ERROR, "publish: %s", shmipc_strerror(err));
-            _exit(3);
-        }
-    }
+    sender_loop(idx, ps_send, pub, "publish");
     shmipc_publisher_close(pub);
     return 0;
 }
