@@ -220,7 +220,7 @@ static size_t msg_build(void *buf, unsigned stream, uint64_t seq)
 static int msg_check(const tmsg *m, size_t n)
 {
     if (n < sizeof *m || m->magic != MSG_MAGIC || m->stream >= MAX_STREAMS || sizeof *m + m->len != n ||
-        m->seq == 0 || m->seq >= SEQ_LIMIT || m->sum != msg_sum(m, m->len))
+        m->seq == 0 || (m->seq >= SEQ_LIMIT && m->stream != BB_STREAM) || m->sum != msg_sum(m, m->len))
         return -1;
     return 0;
 }
@@ -861,7 +861,7 @@ static int run_bb_writer(unsigned idx)
     uint64_t seq = atomic_load(&st->attempt) + 1;
     while (!atomic_load(&sb->stop_prod)) {
         memset(buf, 0, sizeof buf);
-        msg_build(buf, BB_STREAM, seq % SEQ_LIMIT ? seq : ++seq); /* a sequence of 0 would not check */
+        msg_build(buf, BB_STREAM, seq);
         atomic_store(&st->attempt, seq);
         err = shmipc_blackboard_write(wr, 0, buf, sizeof buf);
         if (err) {
