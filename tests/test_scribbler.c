@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/test_scribbler.c - a malicious peer: one process maps live segments through their names and
- * scribbles random bytes over them (segment header, channel indices, owner slots and records, queue
- * header, participant table and slots, the service header, participant table, chunk table and
- * subscriber queues of a pub/sub service, a request/response service's rings) while honest processes keep traffic going. The honest ones may
+ * scribbles random bytes over them (segment header; channel indices, owner slots and records; queue
+ * header, participant table and slots; the service header and participant table of request/response
+ * and pub/sub services, their rings, subscriber queues and chunk table) while honest processes keep
+ * traffic going. The honest ones may
  * get any error (-EBADMSG once a layer sees the damage, -EPIPE, -ETIMEDOUT, garbage payloads); they must
  * go on or stop cleanly, reopening by name when their handle is broken: never die of a signal, never
- * hang past their deadline. Run also under ASan+UBSan, where a read outside the segment is a report.
+ * hang past their deadline. Every message handed out in place is read whole, so a length the layer
+ * failed to check reads outside the mapping (a crash; under ASan also outside any heap buffer).
  */
 #include "helpers.h"
 
@@ -164,7 +166,7 @@ static void tally_print(const char *what, int role, const tally *t)
 
 typedef struct honest_args {
     const char *name;
-    int role;     /* channel role, or 1 = queue producer, 2 = queue consumer */
+    int role;     /* channel: its role; queue, request/response, pub/sub: 1 sender, 2 receiver */
     uint64_t seed;
 } honest_args;
 
@@ -218,7 +220,7 @@ static int honest_channel(void *arg)
             const void *p;
             err = shmipc_channel_peek(ch, &p, CALL_TIMEOUT_MS);
             if (err >= 0) {
-                /* Read what the layer said is there: under ASan a bad length is an out-of-bounds read. */
+                /* Read all the layer said is there: an unchecked length would read past the ring. */
                 volatile unsigned char sink = 0;
                 for (int i = 0; i < err; i++)
                     sink ^= ((const unsigned char *)p)[i];

@@ -1,19 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/torture/torture.c - the crash torture harness: producers and consumers of each messaging kind run
- * as real processes with traffic flowing, a randomly chosen one is SIGKILLed at a random moment (or dies
- * by itself at a kill point of the layer, armed through its internal test hook), and is restarted to take
- * over its endpoint, over and over. A shared scoreboard records what every sender attempted and committed
- * and what every receiver got; the harness and the receivers check the invariants of docs/reliability.md
- * after each kill and at the end of each round (when traffic is stopped and drained):
+ * tests/torture/torture.c - the crash torture harness: producers and consumers of each messaging kind
+ * (channel, queue, pub/sub, request/response, blackboard) run as real processes with traffic flowing; a
+ * randomly chosen one is SIGKILLed at a random moment (or dies by itself at a kill point, armed through
+ * a layer's internal test hook or at the API boundary) and is restarted to take over its endpoint, over
+ * and over. A shared scoreboard records what every sender attempted and committed and what every
+ * receiver got; the harness and the receivers check the invariants of docs/reliability.md after each
+ * kill and at the end of each round (when traffic is stopped and drained):
  *   - no live worker goes without progress for longer than a bound while traffic should flow;
  *   - every message received is intact (checksum) and in order (per-sender sequence strictly increasing,
  *     gaps only for sequence numbers never committed);
- *   - every message committed is delivered exactly once (a channel consumer that died holding a message
- *     gets it again: that one redelivery is the documented behaviour and counted, not a violation; a
- *     queue consumer that died holding one loses it: counted against the deaths in flight);
- *   - occupancy returns to baseline: the rings are empty, the queue's participant table can be filled
- *     again once the dead are reclaimed, nothing is marked broken.
+ *   - every message committed is delivered exactly once to each receiver attached (except what a layer
+ *     documents: the message a dead channel consumer held is delivered again, a dead queue consumer's
+ *     is lost, requests pending at a server's or client's death are dropped; those are counted);
+ *   - occupancy returns to baseline: rings empty, the dead's participant entries reclaimable, no chunk
+ *     in use, nothing marked broken.
  * Exit status 0 if no invariant was violated, 1 otherwise, 2 on a setup error.
  */
 #include <errno.h>
@@ -137,6 +138,8 @@ typedef struct scoreboard {
     sb_stream s[MAX_STREAMS];
 } scoreboard;
 
+/* Test bookkeeping, not a shmipc structure: every access is seq_cst (the default) for simplicity; the
+ * only ordering that matters is that a sender records an attempt before the call and a commit after. */
 static scoreboard *sb;
 
 static void violation(enum violation v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -230,7 +233,7 @@ static int msg_check(const tmsg *m, size_t n)
 typedef struct wspec {
     enum role role;
     unsigned stream;   /* senders: the stream they own */
-    unsigned group;    /* receivers: which stream set they drain (0 channel, 1 queue) */
+    unsigned group;    /* receivers: their receiver group (see MAX_GROUPS) */
 } wspec;
 
 typedef struct config {
@@ -243,9 +246,10 @@ static config cfg;
 static int hook_point, hook_countdown;
 
 /* Kill points: 1-4 are the queue layer's own (SHMIPC__QUEUE_HOOK_*), called from inside push and pop;
- * the channel has no internal hook, so its workers die at the API boundaries inside a zero-copy
- * operation: between reserve and commit (half the message written), right after commit, between peek
- * and release before and after recording the message. */
+ * 9-14 the pub/sub layer's (PS_HOOK_*), 17 the blackboard's. The channel has no internal hook, so its
+ * workers die at the API boundaries inside a zero-copy operation: between reserve and commit (half the
+ * message written), right after commit, between peek and release before and after recording the
+ * message; a publisher likewise with half its loan written, a subscriber holding a sample. */
 enum {
     KP_CH_RESERVED = 5, KP_CH_COMMITTED = 6, KP_CH_PEEKED = 7, KP_CH_RECORDED = 8,
     KP_PS_BASE = 8, /* 9..14: the pub/sub layer's PS_HOOK_* 1..6 */
