@@ -3,7 +3,7 @@
  * tests/test_review_service.c - review findings in the service core's reclaim: the pattern whose reclaim
  * runs is the one validated at open (not a fresh read of a header a peer may rewrite), and a slot that
  * another thread of this process is already reclaiming is not reclaimed a second time concurrently.
- * The test defines two patterns' operation tables itself (the core finds them through weak references).
+ * The test substitutes its own operation tables through the core's lookup hook.
  */
 #include "helpers.h"
 #include "service/service_internal.h"
@@ -34,10 +34,15 @@ static int ps_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t u
     return 0;
 }
 
-const shmipc__pattern_ops shmipc__blackboard_ops = {.pattern = SHMIPC_PATTERN_BLACKBOARD,
-                                                    .seg_type = SHMIPC_TYPE_BLACKBOARD, .reclaim = bb_reclaim};
-const shmipc__pattern_ops shmipc__pubsub_ops = {.pattern = SHMIPC_PATTERN_PUBSUB, .seg_type = SHMIPC_TYPE_PUBSUB,
-                                                .reclaim = ps_reclaim};
+static const shmipc__pattern_ops bb_ops = {.pattern = SHMIPC_PATTERN_BLACKBOARD,
+                                           .seg_type = SHMIPC_TYPE_BLACKBOARD, .reclaim = bb_reclaim};
+static const shmipc__pattern_ops ps_ops = {.pattern = SHMIPC_PATTERN_PUBSUB, .seg_type = SHMIPC_TYPE_PUBSUB,
+                                           .reclaim = ps_reclaim};
+
+static const shmipc__pattern_ops *test_lookup(shmipc_pattern pattern)
+{
+    return pattern == SHMIPC_PATTERN_BLACKBOARD ? &bb_ops : pattern == SHMIPC_PATTERN_PUBSUB ? &ps_ops : NULL;
+}
 
 static int make(const char *tag, shmipc__svc *svc)
 {
@@ -100,6 +105,7 @@ static void reclaim_not_reentered_by_same_process(void **state)
 
 int main(void)
 {
+    shmipc__pattern_lookup_hook = test_lookup;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reclaim_uses_validated_pattern),
         cmocka_unit_test(reclaim_not_reentered_by_same_process),

@@ -57,9 +57,7 @@ bool shmipc__chan_owner_alive(uint64_t owner)
     uint32_t pid = (uint32_t)owner;
     if (pid == 0 || pid > INT32_MAX)
         return false; /* garbage: nobody we could wait for */
-    bool zombie = false;
-    uint64_t st = shmipc__proc_start_time((int)pid, &zombie);
-    return st != 0 && !zombie && (uint32_t)st == (uint32_t)(owner >> 32);
+    return shmipc__proc_alive_masked((int)pid, owner >> 32, UINT32_MAX);
 }
 
 int shmipc__chan_broken(shmipc_channel *ch)

@@ -43,9 +43,7 @@ int shmipc__owner_alive(uint64_t owner)
     int32_t pid = shmipc__owner_pid(owner);
     if (owner == 0 || pid <= 0)
         return 0;
-    bool zombie = false;
-    uint64_t st = shmipc__proc_start_time(pid, &zombie);
-    return st != 0 && !zombie && (st & OWNER_START_MASK) == (owner & OWNER_START_MASK);
+    return shmipc__proc_alive_masked(pid, owner, OWNER_START_MASK);
 }
 
 static uint32_t pattern_seg_type(shmipc_pattern p)

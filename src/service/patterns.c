@@ -9,8 +9,12 @@ extern const shmipc__pattern_ops shmipc__reqresp_ops;
 extern const shmipc__pattern_ops shmipc__blackboard_ops;
 extern const shmipc__pattern_ops shmipc__event_ops;
 
+const shmipc__pattern_ops *(*shmipc__pattern_lookup_hook)(shmipc_pattern pattern);
+
 const shmipc__pattern_ops *shmipc__pattern_lookup(shmipc_pattern pattern)
 {
+    if (SHMIPC_UNLIKELY(shmipc__pattern_lookup_hook != NULL))
+        return shmipc__pattern_lookup_hook(pattern);
     switch (pattern) {
     case SHMIPC_PATTERN_PUBSUB: return &shmipc__pubsub_ops;
     case SHMIPC_PATTERN_REQRESP: return &shmipc__reqresp_ops;

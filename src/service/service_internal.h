@@ -140,7 +140,7 @@ static inline void shmipc__svc_stat_add(shmipc__svc *svc, unsigned i, uint64_t v
     atomic_fetch_add_explicit(&svc->hdr->stats[i], v, memory_order_relaxed);
 }
 
-/* What a pattern tells the core. Each pattern defines one (weak references in service/patterns.c). */
+/* What a pattern tells the core. Each pattern defines one (strong references in service/patterns.c). */
 typedef struct shmipc__pattern_ops {
     shmipc_pattern pattern;
     uint32_t seg_type;                 /* SHMIPC_TYPE_* of the main segment */
@@ -156,5 +156,7 @@ typedef struct shmipc__pattern_ops {
 } shmipc__pattern_ops;
 
 SHMIPC_INTERNAL const shmipc__pattern_ops *shmipc__pattern_lookup(shmipc_pattern pattern);
+/* Tests only: when set, replaces the lookup (so a test can watch which reclaim runs). */
+SHMIPC_INTERNAL extern const shmipc__pattern_ops *(*shmipc__pattern_lookup_hook)(shmipc_pattern pattern);
 
 #endif
