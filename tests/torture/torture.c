@@ -35,6 +35,7 @@
 
 #include <shmipc/blackboard.h>
 #include <shmipc/channel.h>
+#include <shmipc/evsvc.h>
 #include <shmipc/pubsub.h>
 #include <shmipc/queue.h>
 #include <shmipc/reqresp.h>
@@ -44,9 +45,10 @@
 
 /* ------------------------------------------------------------------------------------------ scoreboard */
 
-#define MAX_WORKERS 24
-#define MAX_STREAMS 10
+#define MAX_WORKERS 28
+#define MAX_STREAMS 12
 #define BB_STREAM 8                /* the blackboard writer's: no bitmaps, only attempt and committed_max */
+#define EV_STREAM 10               /* 10, 11: the event notifiers' (event ids 0, 1); counts, no bitmaps */
 /* Receiver groups, each with its own delivered bitmap per stream: 0 the channel consumer, 1 the queue's
  * consumers together, 2-4 one per subscriber, 5 the request/response server (requests), 6 the clients
  * (responses), 7 requests excused (pending when the server or the client died). */
@@ -81,14 +83,16 @@ static const char *const viol_name[V_COUNT] = {
 };
 
 enum role { R_CHAN_PROD, R_CHAN_CONS, R_QUEUE_PROD, R_QUEUE_CONS, R_PS_PUB, R_PS_SUB, R_PS_GC, R_RR_SERVER,
-            R_RR_CLIENT, R_BB_WRITER, R_BB_READER, R_COUNT };
+            R_RR_CLIENT, R_BB_WRITER, R_BB_READER, R_EV_NOTIFIER, R_EV_LISTENER, R_COUNT };
 static const char *const role_name[] = { "channel-producer", "channel-consumer", "queue-producer",
                                          "queue-consumer", "publisher", "subscriber", "pubsub-gc",
-                                         "server", "client", "bb-writer", "bb-reader" };
+                                         "server", "client", "bb-writer", "bb-reader",
+                                         "notifier", "listener" };
 
 static bool is_sender(enum role r)
 {
-    return r == R_CHAN_PROD || r == R_QUEUE_PROD || r == R_PS_PUB || r == R_RR_CLIENT || r == R_BB_WRITER;
+    return r == R_CHAN_PROD || r == R_QUEUE_PROD || r == R_PS_PUB || r == R_RR_CLIENT || r == R_BB_WRITER ||
+           r == R_EV_NOTIFIER;
 }
 
 static bool is_receiver(enum role r)
@@ -114,7 +118,9 @@ typedef struct sb_worker {
     _Atomic uint32_t held_stream;
     _Atomic uint32_t pad1;
     _Atomic uint64_t last[MAX_STREAMS]; /* receivers: last sequence seen from each stream */
-    _Atomic uint64_t attach[MAX_STREAMS]; /* subscribers: each stream's attempt when this one connected */
+    _Atomic uint64_t attach[MAX_STREAMS]; /* subscribers, listeners: each stream's attempt when connected */
+    _Atomic uint64_t floor[MAX_STREAMS];  /* listeners: each notifier's committed count before connecting */
+    _Atomic uint64_t got[MAX_STREAMS];    /* listeners: notifications received (coalesced counts summed) */
     uint8_t pad[64];
 } sb_worker;
 
@@ -237,7 +243,7 @@ typedef struct wspec {
 } wspec;
 
 typedef struct config {
-    char chan_name[64], queue_name[64], ps_name[64], rr_name[64], bb_name[64];
+    char chan_name[64], queue_name[64], ps_name[64], rr_name[64], bb_name[64], ev_name[64];
     unsigned nworkers;
     wspec spec[MAX_WORKERS];
 } config;
@@ -939,6 +945,107 @@ static int run_bb_reader(unsigned idx)
     return 0;
 }
 
+/* Event service: each notifier signals its own event id and counts its calls (attempt before, committed
+ * after); a listener sums the coalesced counts it gets. Never lost: once drained, a listener has at least
+ * every notification committed after it connected; never invented: at most those attempted after the
+ * last one committed before it connected. */
+static void ev_opts(shmipc_evsvc_opts *o)
+{
+    shmipc_evsvc_opts_init(o);
+    o->max_events = 2;
+    o->max_participants = 8;
+}
+
+static int run_ev_notifier(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    unsigned stream = cfg.spec[idx].stream;
+    sb_stream *st = &sb->s[stream];
+    shmipc_evsvc_opts o;
+    ev_opts(&o);
+    shmipc_notifier *n = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_notifier_open(cfg.ev_name, &o, &n)) == -EUSERS && tries < 200; tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("notifier", err);
+    uint64_t count = atomic_load(&st->attempt);
+    while (!atomic_load(&sb->stop_prod)) {
+        atomic_store(&st->attempt, count + 1);
+        if ((err = shmipc_notifier_notify(n, stream - EV_STREAM)) != 0) {
+            violation(V_ERROR, "notify: %s", shmipc_strerror(err));
+            _exit(3);
+        }
+        atomic_store(&st->committed_max, ++count);
+        atomic_fetch_add(&w->progress, 1);
+        if (count % 32 == 0)
+            nap_ms(1);
+    }
+    shmipc_notifier_close(n);
+    return 0;
+}
+
+static int run_ev_listener(unsigned idx)
+{
+    sb_worker *w = &sb->w[idx];
+    for (unsigned s = EV_STREAM; s < EV_STREAM + 2; s++) {
+        atomic_store(&w->got[s], 0);
+        atomic_store(&w->attach[s], UINT64_MAX); /* owes nothing until connected */
+        atomic_store(&w->floor[s], atomic_load(&sb->s[s].committed_max));
+    }
+    shmipc_evsvc_opts o;
+    ev_opts(&o);
+    shmipc_listener *l = NULL;
+    int err;
+    for (int tries = 0; (err = shmipc_listener_open(cfg.ev_name, &o, &l)) == -EUSERS && tries < 200; tries++)
+        nap_ms(10);
+    if (err)
+        open_failed("listener", err);
+    for (unsigned s = EV_STREAM; s < EV_STREAM + 2; s++)
+        atomic_store(&w->attach[s], atomic_load(&sb->s[s].attempt));
+    while (!atomic_load(&sb->stop_cons)) {
+        uint32_t id;
+        int r = shmipc_listener_wait(l, OP_TIMEOUT_MS, &id);
+        if (r == -ETIMEDOUT || r == -EAGAIN)
+            continue;
+        if (r < 0 || id >= 2) {
+            violation(V_ERROR, "listener wait: %s (event %u)", shmipc_strerror(r < 0 ? r : 0), id);
+            _exit(3);
+        }
+        atomic_fetch_add(&w->got[EV_STREAM + id], (uint64_t)r);
+        atomic_fetch_add(&w->progress, 1);
+    }
+    shmipc_listener_close(l);
+    return 0;
+}
+
+/* Notifications a listener is still owed (report: and check it got no more than could exist). */
+static uint64_t ev_owed(bool report)
+{
+    uint64_t owed = 0;
+    for (unsigned j = 0; j < cfg.nworkers; j++) {
+        if (cfg.spec[j].role != R_EV_LISTENER)
+            continue;
+        sb_worker *w = &sb->w[j];
+        for (unsigned s = EV_STREAM; s < EV_STREAM + 2; s++) {
+            uint64_t a = atomic_load(&w->attach[s]), got = atomic_load(&w->got[s]);
+            uint64_t committed = atomic_load(&sb->s[s].committed_max), attempt = atomic_load(&sb->s[s].attempt);
+            if (a == UINT64_MAX)
+                continue;
+            if (committed > a && got < committed - a) {
+                owed += committed - a - got;
+                if (report)
+                    violation(V_UNDELIVERED, "listener %u: event %u: %" PRIu64 " of at least %" PRIu64, j,
+                              s - EV_STREAM, got, committed - a);
+            }
+            if (report && got > attempt - atomic_load(&w->floor[s]))
+                violation(V_DUPLICATE, "listener %u: event %u: %" PRIu64 " notifications, at most %" PRIu64
+                          " possible", j, s - EV_STREAM, got, attempt - atomic_load(&w->floor[s]));
+        }
+    }
+    return owed;
+}
+
 static int worker_main(unsigned idx)
 {
     switch (cfg.spec[idx].role) {
@@ -950,6 +1057,8 @@ static int worker_main(unsigned idx)
     case R_RR_CLIENT: return run_rr_client(idx);
     case R_BB_WRITER: return run_bb_writer(idx);
     case R_BB_READER: return run_bb_reader(idx);
+    case R_EV_NOTIFIER: return run_ev_notifier(idx);
+    case R_EV_LISTENER: return run_ev_listener(idx);
     case R_COUNT: break;
     case R_PS_PUB: return run_ps_pub(idx);
     case R_PS_SUB: return run_ps_sub(idx);
@@ -971,6 +1080,7 @@ static wstate ws[MAX_WORKERS];
 static uint64_t rng;
 static struct {
     uint64_t kills, random_kills, hook_kills, restarts, rounds, inflight_losses, missing_allowed, excused;
+    uint64_t notifications;
     uint64_t hook_by_point[KP_COUNT];
 } tally;
 static unsigned stall_ms = 10000;
@@ -1197,6 +1307,7 @@ typedef struct objects {
     unsigned qworkers;
     shmipc_client *client;  /* the harness's own idle client keeps the request/response service in use */
     shmipc_bb_reader *bb;   /* the harness's own reader, likewise */
+    shmipc_listener *ev;    /* the harness's own listener: attached all along, owed every notification */
     shmipc_publisher *pub;  /* the harness's own idle publisher keeps the service alive between workers */
 } objects;
 
@@ -1210,7 +1321,7 @@ static bool drained(const objects *ob)
     if (ob->queue && (shmipc_queue_stats_get(ob->queue, &qs) != 0 || qs.depth != 0))
         return false;
     owed o = owed_now(false);
-    return o.pubsub == 0 && o.reqresp == 0;
+    return o.pubsub == 0 && o.reqresp == 0 && ev_owed(false) == 0;
 }
 
 static unsigned layers = ~0u; /* bit per layer */
@@ -1219,6 +1330,7 @@ static unsigned layers = ~0u; /* bit per layer */
 #define L_PUBSUB 4u
 #define L_REQRESP 8u
 #define L_BLACKBOARD 16u
+#define L_EVENT 32u
 
 static int objects_create(objects *ob)
 {
@@ -1231,6 +1343,7 @@ static int objects_create(objects *ob)
     snprintf(cfg.ps_name, sizeof cfg.ps_name, "torture-%d-%u-ps", (int)getpid(), id);
     snprintf(cfg.rr_name, sizeof cfg.rr_name, "torture-%d-%u-rr", (int)getpid(), id);
     snprintf(cfg.bb_name, sizeof cfg.bb_name, "torture-%d-%u-bb", (int)getpid(), id);
+    snprintf(cfg.ev_name, sizeof cfg.ev_name, "torture-%d-%u-ev", (int)getpid(), id);
     if (layers & L_CHANNEL) {
         shmipc_channel_opts co;
         shmipc_channel_opts_init(&co);
@@ -1258,6 +1371,14 @@ static int objects_create(objects *ob)
         }
         if (err) {
             fprintf(stderr, "torture: queue create: %s\n", shmipc_strerror(err));
+            return -1;
+        }
+    }
+    if (layers & L_EVENT) {
+        shmipc_evsvc_opts eo;
+        ev_opts(&eo);
+        if ((err = shmipc_listener_open(cfg.ev_name, &eo, &ob->ev)) != 0) {
+            fprintf(stderr, "torture: event service create: %s\n", shmipc_strerror(err));
             return -1;
         }
     }
@@ -1332,6 +1453,35 @@ static void objects_check_destroy(objects *ob, uint64_t kills)
             violation(V_OCCUPANCY, "queue: %u participants registered after all closed", qs.participants);
         shmipc_queue_close(ob->queue);
         shmipc_queue_unlink(cfg.queue_name);
+    }
+    if (ob->ev) {
+        /* The harness's listener was there from the start: it gets every notification committed, counted
+         * once (coalesced), and none that was never attempted. */
+        uint64_t got[2] = {0, 0};
+        uint32_t id;
+        int r;
+        while ((r = shmipc_listener_wait(ob->ev, 0, &id)) > 0 && id < 2)
+            got[id] += (uint64_t)r;
+        if (r != -EAGAIN)
+            violation(V_ERROR, "harness listener: %s", shmipc_strerror(r < 0 ? r : 0));
+        for (unsigned e = 0; e < 2; e++) {
+            const sb_stream *st = &sb->s[EV_STREAM + e];
+            tally.notifications += got[e];
+            if (got[e] < atomic_load(&st->committed_max) || got[e] > atomic_load(&st->attempt))
+                violation(V_UNDELIVERED, "event %u: the harness got %" PRIu64 " notifications of %" PRIu64
+                          " committed, %" PRIu64 " attempted", e, got[e], atomic_load(&st->committed_max),
+                          atomic_load(&st->attempt));
+        }
+        shmipc_service_info info;
+        if ((err = shmipc_service_gc(SHMIPC_PATTERN_EVENT, cfg.ev_name, 1, NULL)) != 0)
+            violation(V_OCCUPANCY, "event service gc: %s", shmipc_strerror(err));
+        if ((err = shmipc_service_describe(SHMIPC_PATTERN_EVENT, cfg.ev_name, &info)) != 0)
+            violation(V_OCCUPANCY, "event service describe: %s", shmipc_strerror(err));
+        else if (info.participants != 1 || info.dead != 0)
+            violation(V_OCCUPANCY, "event service: %u participants (%u dead), expected the harness's only",
+                      info.participants, info.dead);
+        shmipc_listener_close(ob->ev);
+        shmipc_evsvc_unlink(cfg.ev_name);
     }
     if (ob->bb) {
         shmipc_service_info info;
@@ -1424,7 +1574,7 @@ static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
             break;
         bool full = false; /* the round's sequence space is nearly used up: end it early */
         for (unsigned i = 0; i < MAX_STREAMS; i++)
-            full |= i != BB_STREAM && atomic_load(&sb->s[i].attempt) > SEQ_LIMIT / 4 * 3;
+            full |= i < BB_STREAM && atomic_load(&sb->s[i].attempt) > SEQ_LIMIT / 4 * 3; /* bitmap streams */
         if (full)
             break;
         unsigned live[MAX_WORKERS], nlive = 0;
@@ -1463,6 +1613,7 @@ static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
     atomic_store(&sb->stop_cons, 1);
     join_workers(false, 20000);
     owed_now(true);
+    ev_owed(true);
     for (unsigned i = 0; i < cfg.nworkers; i++) {
         if (cfg.spec[i].role != R_RR_CLIENT)
             continue;
@@ -1479,7 +1630,7 @@ static int round_run(unsigned kills_this_round, unsigned mean_delay_ms)
 static void usage(void)
 {
     fprintf(stderr, "usage: torture [--kills N] [--seed S] [--per-round N] [--delay-ms MS] [--stall-ms MS]\n"
-                    "               [--layers channel,queue,pubsub,reqresp,blackboard]\n"
+                    "               [--layers channel,queue,pubsub,reqresp,blackboard,event]\n"
                     "               [--inject N (mishandle every Nth message: the run must fail)] [-v]\n");
 }
 
@@ -1508,7 +1659,7 @@ int main(int argc, char **argv)
         case 'l':
             layers = (strstr(optarg, "channel") ? L_CHANNEL : 0) | (strstr(optarg, "queue") ? L_QUEUE : 0) |
                      (strstr(optarg, "pubsub") ? L_PUBSUB : 0) | (strstr(optarg, "reqresp") ? L_REQRESP : 0) |
-                     (strstr(optarg, "blackboard") ? L_BLACKBOARD : 0);
+                     (strstr(optarg, "blackboard") ? L_BLACKBOARD : 0) | (strstr(optarg, "event") ? L_EVENT : 0);
             break;
         default: usage(); return 2;
         }
@@ -1560,13 +1711,19 @@ int main(int argc, char **argv)
         cfg.spec[cfg.nworkers++] = (wspec){ R_BB_READER, 0, 0 };
         cfg.spec[cfg.nworkers++] = (wspec){ R_BB_READER, 0, 0 };
     }
+    if (layers & L_EVENT) {
+        cfg.spec[cfg.nworkers++] = (wspec){ R_EV_NOTIFIER, EV_STREAM, 0 };
+        cfg.spec[cfg.nworkers++] = (wspec){ R_EV_NOTIFIER, EV_STREAM + 1, 0 };
+        cfg.spec[cfg.nworkers++] = (wspec){ R_EV_LISTENER, 0, 0 };
+        cfg.spec[cfg.nworkers++] = (wspec){ R_EV_LISTENER, 0, 0 };
+    }
     if (!cfg.nworkers) {
         usage();
         return 2;
     }
-    printf("torture: layers%s%s%s%s%s\n", layers & L_CHANNEL ? " channel" : "", layers & L_QUEUE ? " queue" : "",
+    printf("torture: layers%s%s%s%s%s%s\n", layers & L_CHANNEL ? " channel" : "", layers & L_QUEUE ? " queue" : "",
            layers & L_PUBSUB ? " pubsub" : "", layers & L_REQRESP ? " reqresp" : "",
-           layers & L_BLACKBOARD ? " blackboard" : "");
+           layers & L_BLACKBOARD ? " blackboard" : "", layers & L_EVENT ? " event" : "");
 
     uint64_t t0 = now_ms(), messages = 0, redelivered = 0, gaps = 0, late = 0, bb_reads = 0, viol[V_COUNT] = {0};
     uint64_t last_report = t0;
@@ -1605,6 +1762,8 @@ int main(int argc, char **argv)
            messages, redelivered, gaps, tally.missing_allowed);
     if (layers & L_BLACKBOARD)
         printf("torture: blackboard snapshots checked %" PRIu64 "\n", bb_reads);
+    if (layers & L_EVENT)
+        printf("torture: event notifications accounted for %" PRIu64 "\n", tally.notifications);
     if (layers & L_REQRESP)
         printf("torture: requests dropped with a dying server or client %" PRIu64 ", served late from a dead"
                " client's connection %" PRIu64 "\n", tally.excused, late);
