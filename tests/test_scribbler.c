@@ -3,7 +3,8 @@
  * tests/test_scribbler.c - a malicious peer: one process maps live segments through their names and
  * scribbles random bytes over them (segment header; channel indices, owner slots and records; queue
  * header, participant table and slots; the service header and participant table of request/response
- * and pub/sub services, their rings, subscriber queues and chunk table) while honest processes keep
+ * and pub/sub services, their rings, subscriber queues and chunk table; a blackboard's entries; an
+ * event service's counters and listener words) while honest processes keep
  * traffic going. The honest ones may
  * get any error (-EBADMSG once a layer sees the damage, -EPIPE, -ETIMEDOUT, garbage payloads); they must
  * go on or stop cleanly, reopening by name when their handle is broken: never die of a signal, never
@@ -12,7 +13,9 @@
  */
 #include "helpers.h"
 
+#include <shmipc/blackboard.h>
 #include <shmipc/channel.h>
+#include <shmipc/evsvc.h>
 #include <shmipc/pubsub.h>
 #include <shmipc/queue.h>
 #include <shmipc/reqresp.h>
@@ -617,6 +620,147 @@ static void scribble_pubsub(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* ------------------------------------------------------------------------------ blackboard and events */
+
+static bool svc_tolerated(int err)
+{
+    return err == -EBADMSG || err == -ETIMEDOUT || err == -EAGAIN || err == -EUSERS || err == -EPIPE ||
+           err == -EBUSY || err == -ENODATA || err == -EPROTO || err == -EPROTOTYPE || err == -ENOTRECOVERABLE ||
+           err == -EINVAL || err == -ENOENT || err == -EPERM;
+}
+
+/* role 1: blackboard writer, 2: blackboard reader, 3: notifier, 4: listener. */
+static int honest_small(void *arg)
+{
+    const honest_args *a = arg;
+    uint64_t s = a->seed | 1, end = test_now_ms() + RUN_MS;
+    unsigned char buf[64];
+    shmipc_bb_writer *wr = NULL;
+    shmipc_bb_reader *rd = NULL;
+    shmipc_notifier *nt = NULL;
+    shmipc_listener *ls = NULL;
+    tally t = {0};
+    while (test_now_ms() < end) {
+        int err;
+        if (!wr && !rd && !nt && !ls) {
+            err = a->role == 1   ? shmipc_blackboard_writer_open(a->name, NULL, &wr)
+                  : a->role == 2 ? shmipc_blackboard_reader_open(a->name, NULL, &rd)
+                  : a->role == 3 ? shmipc_notifier_open(a->name, NULL, &nt)
+                                 : shmipc_listener_open(a->name, NULL, &ls);
+            t.opens++;
+            if (err) {
+                t.open_fail++;
+                if (!svc_tolerated(err)) {
+                    fprintf(stderr, "role %d open: unexpected %s\n", a->role, shmipc_strerror(err));
+                    return 60;
+                }
+                wr = NULL;
+                rd = NULL;
+                nt = NULL;
+                ls = NULL;
+                nap_us(2000);
+                continue;
+            }
+        }
+        uint32_t key = (uint32_t)(xs(&s) % 4);
+        uint64_t version = 0;
+        if (wr) {
+            memset(buf, (int)key, sizeof buf);
+            err = shmipc_blackboard_write(wr, key, buf, sizeof buf);
+        } else if (rd) {
+            err = shmipc_blackboard_read(rd, key, buf, sizeof buf, &version);
+            if ((xs(&s) & 15) == 0)
+                err = shmipc_blackboard_wait(rd, key, version, CALL_TIMEOUT_MS);
+        } else if (nt) {
+            err = shmipc_notifier_notify(nt, key);
+            nap_us(100);
+        } else {
+            uint32_t id;
+            err = shmipc_listener_wait(ls, CALL_TIMEOUT_MS, &id);
+        }
+        tally_add(&t, err);
+        if (err < 0 && !svc_tolerated(err)) {
+            fprintf(stderr, "role %d: unexpected %s\n", a->role, shmipc_strerror(err));
+            return 61;
+        }
+        if (err == -EPIPE || err == -ENODATA)
+            nap_us(1000);
+        if (err == -EBADMSG && (xs(&s) & 3) == 0) {
+            shmipc_blackboard_writer_close(wr);
+            shmipc_blackboard_reader_close(rd);
+            shmipc_notifier_close(nt);
+            shmipc_listener_close(ls);
+            wr = NULL;
+            rd = NULL;
+            nt = NULL;
+            ls = NULL;
+        }
+    }
+    shmipc_blackboard_writer_close(wr);
+    shmipc_blackboard_reader_close(rd);
+    shmipc_notifier_close(nt);
+    shmipc_listener_close(ls);
+    tally_print(a->role <= 2 ? "blackboard" : "event", a->role, &t);
+    return 0;
+}
+
+/* Scribble over the whole service segment of pattern pn (headers restored now and then). */
+static int scribble_service(const char *name, const char *pn, const int *roles, size_t nroles)
+{
+    char seg[160], path[200];
+    snprintf(seg, sizeof seg, "/shmipc.%s.%s", pn, name);
+    snprintf(path, sizeof path, "/dev/shm%s", seg);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 1;
+    const region regions[] = {
+        { 0, 128, 1, true },
+        { 128, 512, 2, true },
+        { 640, (size_t)st.st_size, 8, true },
+    };
+    int failures = run_scribbled(name, seg, honest_small, roles, nroles, regions, sizeof regions / sizeof *regions);
+    shmipc_segment_unlink(seg); /* the service may be too damaged for its own unlink */
+    return failures;
+}
+
+static void scribble_blackboard(void **state)
+{
+    (void)state;
+    char name[96];
+    test_name(name, sizeof name, "scrib-bb");
+    memmove(name, name + 1, strlen(name));
+    shmipc_blackboard_opts o;
+    shmipc_blackboard_opts_init(&o);
+    o.value_size = 64;
+    o.entries = 4;
+    shmipc_bb_reader *keep;
+    shmipc_bb_writer *wr;
+    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &wr), 0);
+    assert_int_equal(shmipc_blackboard_reader_open(name, &o, &keep), 0);
+    shmipc_blackboard_writer_close(wr);
+    const int roles[] = { 1, 2, 2 };
+    int failures = scribble_service(name, "blackboard", roles, 3);
+    shmipc_blackboard_reader_close(keep);
+    assert_int_equal(failures, 0);
+}
+
+static void scribble_event(void **state)
+{
+    (void)state;
+    char name[96];
+    test_name(name, sizeof name, "scrib-ev");
+    memmove(name, name + 1, strlen(name));
+    shmipc_evsvc_opts o;
+    shmipc_evsvc_opts_init(&o);
+    o.max_events = 4;
+    shmipc_listener *keep;
+    assert_int_equal(shmipc_listener_open(name, &o, &keep), 0);
+    const int roles[] = { 3, 3, 4, 4 };
+    int failures = scribble_service(name, "event", roles, 4);
+    shmipc_listener_close(keep);
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +768,8 @@ int main(void)
         cmocka_unit_test(scribble_queue),
         cmocka_unit_test(scribble_reqresp),
         cmocka_unit_test(scribble_pubsub),
+        cmocka_unit_test(scribble_blackboard),
+        cmocka_unit_test(scribble_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
