@@ -38,10 +38,10 @@ static void ps_sub_repair(shmipc__ps *ps, uint32_t j)
     uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
     uint64_t bit = UINT64_C(1) << j;
-    if (kind == PS_PEND_PUSH && tail == pos)
-        shmipc__ps_chunk_drop_seq(ps, c, seq, bit); /* never committed: the subscriber never saw it */
-    else if (kind == PS_PEND_DROP && head == pos + 1)
-        shmipc__ps_chunk_drop_seq(ps, c, seq, bit); /* removed from the queue but still counted */
+    /* A push that never committed (the subscriber never saw it), or a drop that removed the entry from
+     * the queue but had not yet released the chunk: either way the reference is no longer queued. */
+    if ((kind == PS_PEND_PUSH && tail == pos) || (kind == PS_PEND_DROP && head == pos + 1))
+        shmipc__ps_chunk_drop_seq(ps, c, seq, bit);
     q->pend_kind = PS_PEND_NONE;
 }
 
@@ -49,6 +49,8 @@ static void ps_sub_repair(shmipc__ps *ps, uint32_t j)
  * may have left a bit on a chunk it was adding or evicting. */
 static void ps_hist_repair(shmipc__ps *ps)
 {
+    if (ps->history == 0)
+        return; /* no history kept */
     shmipc__ps_hist *h = ps->hist;
     uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
@@ -188,21 +190,24 @@ void shmipc__ps_sub_release(shmipc__ps *ps, uint32_t j)
 
 int shmipc__ps_hist_insert(shmipc__ps *ps, uint32_t c, uint64_t seq)
 {
+    uint64_t hist = ps->history; /* validated at open; loaded once */
+    if (hist == 0)
+        return 0; /* no history kept (callers check too) */
     shmipc__ps_hist *h = ps->hist;
     uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
-    if (tail - head > ps->history) {
+    if (tail - head > hist) {
         ps_hist_repair(ps);
         head = tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
     }
-    if (tail - head == ps->history) {
-        shmipc__ps_entry e = ps->hist_entries[head % ps->history];
+    if (tail - head == hist) {
+        shmipc__ps_entry e = ps->hist_entries[head % hist];
         atomic_store_explicit(&h->head, head + 1, memory_order_relaxed);
         shmipc__ps_chunk_drop_seq(ps, e.chunk, e.seq, PS_HIST_BIT);
     }
     /* relaxed: c is loaned by the caller, so it cannot be freed meanwhile. */
     atomic_fetch_or_explicit(&ps->chunks[c].mask, PS_HIST_BIT, memory_order_relaxed);
-    ps->hist_entries[tail % ps->history] = (shmipc__ps_entry){.chunk = c, .seq = seq};
+    ps->hist_entries[tail % hist] = (shmipc__ps_entry){.chunk = c, .seq = seq};
     atomic_store_explicit(&h->tail, tail + 1, memory_order_relaxed);
     return 0;
 }

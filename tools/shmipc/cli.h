@@ -39,6 +39,7 @@ int cli_dispatch(const char *prog, const char *summary, const cli_command *cmds,
 
 /* Command groups and commands, one file each; their line in the table of main.c is all they need. */
 int cli_cmd_segment(int argc, char **argv);
+int cli_cmd_bench(int argc, char **argv);
 
 /* ---- options ----------------------------------------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 
 static const cli_command commands[] = {
     {"segment", "create, list, inspect, read, write, grow and remove shared-memory segments", cli_cmd_segment},
+    {"bench", "measure latency, throughput and CPU cost of shmipc and of kernel IPC", cli_cmd_bench},
 };
 
 int main(int argc, char **argv)
