@@ -1421,6 +1421,20 @@ static int objects_create(objects *ob)
     return 0;
 }
 
+/* A service's participants once its dead are reclaimed: the harness's own handle only. */
+static void service_baseline(shmipc_pattern pattern, const char *name, const char *what)
+{
+    shmipc_service_info info;
+    int err = shmipc_service_gc(pattern, name, 1, NULL);
+    if (err)
+        violation(V_OCCUPANCY, "%s gc: %s", what, shmipc_strerror(err));
+    if ((err = shmipc_service_describe(pattern, name, &info)) != 0)
+        violation(V_OCCUPANCY, "%s describe: %s", what, shmipc_strerror(err));
+    else if (info.participants != 1 || info.dead != 0)
+        violation(V_OCCUPANCY, "%s: %u participants (%u dead), expected the harness's only", what,
+                  info.participants, info.dead);
+}
+
 /* Occupancy back to baseline once every worker left or died and the dead are reclaimed; then remove. */
 static void objects_check_destroy(objects *ob, uint64_t kills)
 {
@@ -1472,26 +1486,12 @@ static void objects_check_destroy(objects *ob, uint64_t kills)
                           " committed, %" PRIu64 " attempted", e, got[e], atomic_load(&st->committed_max),
                           atomic_load(&st->attempt));
         }
-        shmipc_service_info info;
-        if ((err = shmipc_service_gc(SHMIPC_PATTERN_EVENT, cfg.ev_name, 1, NULL)) != 0)
-            violation(V_OCCUPANCY, "event service gc: %s", shmipc_strerror(err));
-        if ((err = shmipc_service_describe(SHMIPC_PATTERN_EVENT, cfg.ev_name, &info)) != 0)
-            violation(V_OCCUPANCY, "event service describe: %s", shmipc_strerror(err));
-        else if (info.participants != 1 || info.dead != 0)
-            violation(V_OCCUPANCY, "event service: %u participants (%u dead), expected the harness's only",
-                      info.participants, info.dead);
+        service_baseline(SHMIPC_PATTERN_EVENT, cfg.ev_name, "event service");
         shmipc_listener_close(ob->ev);
         shmipc_evsvc_unlink(cfg.ev_name);
     }
     if (ob->bb) {
-        shmipc_service_info info;
-        if ((err = shmipc_service_gc(SHMIPC_PATTERN_BLACKBOARD, cfg.bb_name, 1, NULL)) != 0)
-            violation(V_OCCUPANCY, "blackboard gc: %s", shmipc_strerror(err));
-        if ((err = shmipc_service_describe(SHMIPC_PATTERN_BLACKBOARD, cfg.bb_name, &info)) != 0)
-            violation(V_OCCUPANCY, "blackboard describe: %s", shmipc_strerror(err));
-        else if (info.participants != 1 || info.dead != 0)
-            violation(V_OCCUPANCY, "blackboard: %u participants (%u dead), expected the harness's only",
-                      info.participants, info.dead);
+        service_baseline(SHMIPC_PATTERN_BLACKBOARD, cfg.bb_name, "blackboard");
         /* The last value committed survives every writer's death. */
         _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
         uint64_t version;
@@ -1506,14 +1506,7 @@ static void objects_check_destroy(objects *ob, uint64_t kills)
     }
     if (ob->client) {
         /* Reclaim the dead; then only the harness's client is left. */
-        shmipc_service_info info;
-        if ((err = shmipc_service_gc(SHMIPC_PATTERN_REQRESP, cfg.rr_name, 1, NULL)) != 0)
-            violation(V_OCCUPANCY, "request/response gc: %s", shmipc_strerror(err));
-        if ((err = shmipc_service_describe(SHMIPC_PATTERN_REQRESP, cfg.rr_name, &info)) != 0)
-            violation(V_OCCUPANCY, "request/response describe: %s", shmipc_strerror(err));
-        else if (info.participants != 1 || info.dead != 0)
-            violation(V_OCCUPANCY, "request/response: %u participants (%u dead), expected the harness's only",
-                      info.participants, info.dead);
+        service_baseline(SHMIPC_PATTERN_REQRESP, cfg.rr_name, "request/response");
         shmipc_client_close(ob->client);
         shmipc_reqresp_unlink(cfg.rr_name);
     }
