@@ -590,9 +590,8 @@ typedef struct rr_cli_recv {
     int len;
 } rr_cli_recv;
 
-static int rr_cli_take(void *arg, bool slow)
+static int rr_cli_take_ring(rr_cli_recv *r)
 {
-    rr_cli_recv *r = arg;
     shmipc_client *c = r->c;
     /* At most one ring's worth per call: a server that keeps refilling the ring with responses we skip
      * (another connection's) must not keep us here past our timeout. */
@@ -632,14 +631,24 @@ static int rr_cli_take(void *arg, bool slow)
         if (res)
             return res;
     }
-    if (n == c->g.depth)
-        return 0; /* not drained yet: look again before deciding the server is gone */
-    if (rr_server_gone(c, slow)) {
-        c->outstanding = 0;
-        c->sent_epoch = atomic_load_explicit(&c->h->epoch, memory_order_acquire);
-        return -EPIPE;
-    }
     return 0;
+}
+
+static int rr_cli_take(void *arg, bool slow)
+{
+    rr_cli_recv *r = arg;
+    shmipc_client *c = r->c;
+    int res = rr_cli_take_ring(r);
+    if (res || !rr_server_gone(c, slow))
+        return res;
+    /* The server may have answered between our look at the ring and its death (or replacement): what it
+     * wrote before is delivered, not reported as never answered and then handed out with a later call. */
+    res = rr_cli_take_ring(r);
+    if (res)
+        return res;
+    c->outstanding = 0;
+    c->sent_epoch = atomic_load_explicit(&c->h->epoch, memory_order_acquire);
+    return -EPIPE;
 }
 
 int shmipc_client_receive(shmipc_client *cli, shmipc_response_info *info, void *buf, size_t cap, int timeout_ms)

@@ -74,10 +74,15 @@ int shmipc_segment_create(const char *name, size_t size, const shmipc_segment_op
     if (!out)
         return -EINVAL;
     int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST && seg_remove_if_stale(name))
+    /* The staleness check makes system calls of its own (kill() gives ESRCH for a dead creator): keep
+     * shm_open's errno, so that a name in use gives -EEXIST. */
+    int e = fd < 0 ? errno : 0;
+    if (e == EEXIST && seg_remove_if_stale(name)) {
         fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        e = fd < 0 ? errno : 0;
+    }
     if (fd < 0)
-        return -errno;
+        return -e;
     err = shmipc__seg_create_fd(fd, SHMIPC_BACKING_POSIX, name, size, opts, out);
     if (err)
         shm_unlink(name); /* we created it exclusively: nobody else can be using it yet */
