@@ -307,10 +307,10 @@ int shmipc_blackboard_write(shmipc_bb_writer *w, uint32_t key, const void *value
     return 0;
 }
 
-void shmipc_blackboard_writer_close(shmipc_bb_writer *w)
+int shmipc_blackboard_writer_close(shmipc_bb_writer *w)
 {
     if (!w)
-        return;
+        return 0;
     uint64_t me = w->me;
     /* release: our values are visible to the next writer, who acquires the claim word. */
     if (atomic_compare_exchange_strong_explicit(&w->h->writer, &me, 0, memory_order_release, memory_order_relaxed))
@@ -318,6 +318,7 @@ void shmipc_blackboard_writer_close(shmipc_bb_writer *w)
     shmipc__svc_leave(&w->svc, w->slot);
     shmipc__svc_close(&w->svc);
     free(w);
+    return 0;
 }
 
 int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts *opts, shmipc_bb_reader **out)
@@ -455,14 +456,15 @@ int shmipc_blackboard_wait(shmipc_bb_reader *r, uint32_t key, uint64_t seen, int
 
 size_t shmipc_blackboard_value_size(const shmipc_bb_reader *r) { return r ? r->g.value_size : 0; }
 
-void shmipc_blackboard_reader_close(shmipc_bb_reader *r)
+int shmipc_blackboard_reader_close(shmipc_bb_reader *r)
 {
     if (!r)
-        return;
+        return 0;
     shmipc__svc_leave(&r->svc, r->slot);
     shmipc__svc_close(&r->svc);
     free(r->tmp);
     free(r);
+    return 0;
 }
 
 int shmipc_blackboard_unlink(const char *name)

@@ -263,13 +263,14 @@ int shmipc_notifier_notify(shmipc_notifier *n, uint32_t event_id)
     return 0;
 }
 
-void shmipc_notifier_close(shmipc_notifier *n)
+int shmipc_notifier_close(shmipc_notifier *n)
 {
     if (!n)
-        return;
+        return 0;
     shmipc__svc_leave(&n->svc, n->slot);
     shmipc__svc_close(&n->svc);
     free(n);
+    return 0;
 }
 
 int shmipc_listener_open(const char *name, const shmipc_evsvc_opts *opts, shmipc_listener **out)
@@ -448,16 +449,17 @@ int shmipc_listener_wait_any(shmipc_listener *const *ls, size_t n, int timeout_m
     return c.count;
 }
 
-void shmipc_listener_close(shmipc_listener *l)
+int shmipc_listener_close(shmipc_listener *l)
 {
     if (!l)
-        return;
+        return 0;
     free(l->last);
     /* relaxed: the slot is freed (release) after this. */
     atomic_store_explicit(&ev_area(l->svc.pattern_area, &l->g, l->slot)->listening, 0, memory_order_relaxed);
     shmipc__svc_leave(&l->svc, l->slot);
     shmipc__svc_close(&l->svc);
     free(l);
+    return 0;
 }
 
 int shmipc_evsvc_unlink(const char *name)

@@ -457,10 +457,10 @@ int shmipc_server_respond(shmipc_server *srv, const shmipc_request_info *info, c
     return 0;
 }
 
-void shmipc_server_close(shmipc_server *srv)
+int shmipc_server_close(shmipc_server *srv)
 {
     if (!srv)
-        return;
+        return 0;
     uint64_t me = srv->me;
     /* release: our last index writes are visible to the next server. */
     if (atomic_compare_exchange_strong_explicit(&srv->h->server, &me, 0, memory_order_release,
@@ -470,6 +470,7 @@ void shmipc_server_close(shmipc_server *srv)
     shmipc__svc_close(&srv->svc);
     free(srv->reported);
     free(srv);
+    return 0;
 }
 
 /* ---- client ---- */
@@ -685,16 +686,17 @@ int shmipc_client_call(shmipc_client *cli, const void *req, size_t len, void *re
     }
 }
 
-void shmipc_client_close(shmipc_client *cli)
+int shmipc_client_close(shmipc_client *cli)
 {
     if (!cli)
-        return;
+        return 0;
     /* relaxed: pending requests now carry a stale generation; the server drops them. */
     atomic_fetch_add_explicit(&cli->a->gen, 1, memory_order_relaxed);
     shmipc__notify_wake(&cli->a->space_notify, INT32_MAX);
     shmipc__svc_leave(&cli->svc, cli->slot);
     shmipc__svc_close(&cli->svc);
     free(cli);
+    return 0;
 }
 
 int shmipc_reqresp_unlink(const char *name)
