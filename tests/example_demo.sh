@@ -27,13 +27,16 @@ done
 grep -Eq "^ +[0-9.]+s filter \(pid [0-9]+\) killed by SIGKILL; the others go on$" "$tmp/out" || fail "filter not killed"
 grep -Eq "supervisor: filter restarted as pid [0-9]+$" "$tmp/out" || fail "filter not restarted"
 grep -Eq "supervisor: shmipc_service_gc reclaimed [1-9][0-9]* dead participant" "$tmp/out" || fail "no reclaim"
+# The summary table: stream, published, logged, lost, gaps, queue drops, bad checksums, latencies.
 # The sensor stream loses nothing (samples the logger's own queue dropped because the machine starved it
-# are counted apart and not asserted on); no sample fails its checksum.
-grep -Eq "^  sensor stream: +[1-9][0-9]* samples published; logger received [1-9][0-9]*, lost 0 \(0 gaps\), [0-9]+ dropped by its own queue, 0 bad checksums$" \
-    "$tmp/out" || fail "sensor stream summary"
-grep -Eq "^  filtered stream: +[1-9][0-9]* samples published by 2 filter process\(es\); logger received [1-9][0-9]*, lost [1-9][0-9]* \(1 gaps\)$" \
-    "$tmp/out" || fail "filtered stream summary (one gap while the filter was down)"
-grep -Eq "logger: filtered stream resumed after a gap of [1-9][0-9]* samples" "$tmp/out" || fail "gap not reported live"
+# are counted apart and not asserted on); no sample of either stream fails its checksum; the filtered
+# stream has at least the gap of the restart (more if the filter's queue overflowed on a busy machine).
+grep -Eq "^  sensor +[1-9][0-9]* +[1-9][0-9]* +0 +0 +[0-9]+ +0 " "$tmp/out" || fail "sensor stream summary"
+grep -Eq "^  filtered +[1-9][0-9]* +[1-9][0-9]* +[1-9][0-9]* +[1-9][0-9]* +[0-9]+ +0 " "$tmp/out" ||
+    fail "filtered stream summary (a gap while the filter was down)"
+grep -Eq "^  filter: 2 process\(es\), window 8," "$tmp/out" || fail "filter summary"
+grep -Eq "^  config: [1-9][0-9]* requests answered" "$tmp/out" || fail "config summary"
+grep -Eq "logger: filtered stream back after a gap of [1-9][0-9]* samples; sensor stream: 0 lost" "$tmp/out" || fail "gap not reported live"
 grep -q "cleanup: 4 report channels unlinked, 3 services removed by shmipc_service_gc" "$tmp/out" || fail "cleanup"
 grep -q "nothing named \*$tag\* left in /dev/shm" "$tmp/out" || fail "final check"
 if ls /dev/shm | grep -q "$tag"; then fail "left in /dev/shm: $(ls /dev/shm | grep "$tag")"; fi

@@ -71,9 +71,10 @@ typedef struct demo_report {
     uint64_t received[2];    /* filter: [0] sensor samples; logger: [0] sensor, [1] filtered samples */
     uint64_t lost[2];        /* logger: samples missing from each stream (sequence gaps) */
     uint64_t gaps[2];        /* logger: gap events in each stream */
-    uint64_t overflow[2];    /* logger: samples its queues dropped (the logger fell behind) */
+    uint64_t overflow[2];    /* samples the subscriber queues dropped (it fell behind): logger both,
+                                filter [0] */
     uint64_t last_gap[2];    /* logger: size of the latest gap */
-    uint64_t bad_checksum;   /* logger: both streams */
+    uint64_t bad_checksum[2]; /* logger: samples of each stream that failed their checksum */
     uint64_t cfg_requests;   /* config: served; others: answered requests made */
     uint64_t errors;         /* failed calls (publish, receive, config) */
     uint64_t lat_p50[2], lat_p99[2];           /* logger: window */

@@ -117,12 +117,14 @@ int main(int argc, char **argv)
             next_cfg = now + 2000000000u;
         }
         if (now >= next_report) {
+            r.overflow[0] = shmipc_subscriber_missed(sub);
             r.param = window;
             r.cfg_requests = cfg.answered;
             demo_reporter_send(&rep, &r);
             next_report = now + 1000000000u;
         }
     }
+    r.overflow[0] = sub ? shmipc_subscriber_missed(sub) : 0;
     r.param = window;
     r.cfg_requests = cfg.answered;
     demo_reporter_send(&rep, &r); /* the final figures */

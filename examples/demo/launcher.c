@@ -104,33 +104,30 @@ static int start(int id)
     return 0;
 }
 
-/* Used and total chunks of a pub/sub service's pool, from its description. */
-static int pool_use(const char *what, unsigned *used, unsigned *total)
+/* What a pub/sub service says of itself (shmipc_service_describe): samples published, by its own
+ * counter (exact, whoever died), and its pool's chunks in use out of the total. */
+typedef struct ps_figures {
+    int ok;
+    uint64_t t_ns, published;
+    unsigned used, total;
+} ps_figures;
+
+static ps_figures describe_pubsub(const char *what)
 {
+    ps_figures f = {.t_ns = demo_now_ns()};
     char name[DEMO_NAME_MAX];
     demo_service_name(name, sizeof name, tag, what);
     static shmipc_service_info info; /* large */
-    int err = shmipc_service_describe(SHMIPC_PATTERN_PUBSUB, name, &info);
-    if (err)
-        return err;
-    const char *u = strstr(info.options, "in_use="), *t = strstr(info.options, "chunks=");
-    if (!u || !t || sscanf(u, "in_use=%u", used) != 1 || sscanf(t, "chunks=%u", total) != 1)
-        return -EBADMSG;
-    return 0;
-}
-
-/* A figure the pub/sub service keeps itself ("published", "delivered", "dropped"): exact, whoever died. */
-static uint64_t service_stat(const char *what, const char *stat)
-{
-    char name[DEMO_NAME_MAX];
-    demo_service_name(name, sizeof name, tag, what);
-    static shmipc_service_info info;
     if (shmipc_service_describe(SHMIPC_PATTERN_PUBSUB, name, &info))
-        return 0;
+        return f;
+    const char *u = strstr(info.options, "in_use="), *t = strstr(info.options, "chunks=");
+    if (!u || !t || sscanf(u, "in_use=%u", &f.used) != 1 || sscanf(t, "chunks=%u", &f.total) != 1)
+        return f;
     for (uint32_t i = 0; i < info.nstats && i < SHMIPC_SERVICE_MAX_STATS; i++)
-        if (!strcmp(info.stat_names[i], stat))
-            return info.stats[i];
-    return 0;
+        if (!strcmp(info.stat_names[i], "published"))
+            f.published = info.stats[i];
+    f.ok = 1;
+    return f;
 }
 
 /* Reclaim what dead participants hold in the demo's services (keep_unused: they stay for the restarted
@@ -167,55 +164,56 @@ static void drain_reports(void)
     }
 }
 
-static double rate_of(const comp *c, uint64_t (*get)(const demo_report *))
+/* A rate between two readings of a counter; "-" without two readings, "down" for a dead component. */
+static const char *fmt_rate(char *buf, size_t size, bool up, bool ok, uint64_t n0, uint64_t n1, uint64_t t0_ns,
+                            uint64_t t1_ns)
 {
-    if (c->pid == 0 || c->nreports < 2 || c->last.t_ns <= c->prev.t_ns)
-        return -1;
-    return (double)(get(&c->last) - get(&c->prev)) * 1e9 / (double)(c->last.t_ns - c->prev.t_ns);
-}
-
-static uint64_t get_published(const demo_report *r) { return r->published; }
-static uint64_t get_logged(const demo_report *r) { return r->received[0] + r->received[1]; }
-
-static const char *fmt_rate(char *buf, size_t size, const comp *c, double r)
-{
-    if (c->pid == 0)
+    if (!up)
         snprintf(buf, size, "down");
-    else if (r < 0)
+    else if (!ok || t1_ns <= t0_ns || n1 < n0)
         snprintf(buf, size, "-");
     else
-        snprintf(buf, size, "%.0f", r);
+        snprintf(buf, size, "%.0f", (double)(n1 - n0) * 1e9 / (double)(t1_ns - t0_ns));
     return buf;
 }
 
 static void print_header(void)
 {
-    printf("  %6s %9s %10s %9s %11s %8s %13s %8s %9s %11s %8s\n", "time", "sensor/s", "filtered/s", "logged/s",
-           "direct p50", "p99", "filtered p50", "p99", "lost s/f", "sensor pool", "restarts");
+    printf("  %36s  %21s  %21s\n", "", "sensor -> logger", "via the filter");
+    printf("  %6s %8s %10s %9s  %10s %10s  %10s %10s %9s %11s %8s\n", "time", "sensor/s", "filtered/s",
+           "logged/s", "p50", "p99", "p50", "p99", "lost s/f", "sensor pool", "restarts");
 }
+
+/* One row: rates from the services' own counters and the logger's, latency over the logger's last second. */
+static ps_figures prev_s, prev_f; /* the previous readings, for rates */
 
 static void print_row(uint64_t now)
 {
-    char a[16], b[16], l[16], p1[16], p2[16], p3[16], p4[16], lost[32], pool[24];
+    ps_figures fs = describe_pubsub("sensor"), ff = describe_pubsub("filtered");
+    char a[16], b[16], l[16], p1[16], p2[16], p3[16], p4[16], lost[48], pool[32];
     const comp *lg = &comps[DEMO_LOGGER];
+    const demo_report *r = &lg->last;
+    bool have = lg->nreports > 0;
     int restarts = 0;
     for (int i = 0; i < DEMO_NCOMP; i++)
         restarts += comps[i].restarts;
-    unsigned used, total;
-    if (pool_use("sensor", &used, &total) == 0)
-        snprintf(pool, sizeof pool, "%u/%u", used, total);
+    if (fs.ok)
+        snprintf(pool, sizeof pool, "%u/%u", fs.used, fs.total);
     else
         snprintf(pool, sizeof pool, "-");
-    const demo_report *r = &lg->last;
-    bool have = lg->nreports > 0;
-    snprintf(lost, sizeof lost, "%llu/%llu", (unsigned long long)(r->lost[0]), (unsigned long long)(r->lost[1]));
-    printf("  %5.1fs %9s %10s %9s %11s %8s %13s %8s %9s %11s %8d\n", secs(now),
-           fmt_rate(a, sizeof a, &comps[DEMO_SENSOR], rate_of(&comps[DEMO_SENSOR], get_published)),
-           fmt_rate(b, sizeof b, &comps[DEMO_FILTER], rate_of(&comps[DEMO_FILTER], get_published)),
-           fmt_rate(l, sizeof l, lg, rate_of(lg, get_logged)), fmt_ns(p1, sizeof p1, have ? r->lat_p50[0] : 0),
-           fmt_ns(p2, sizeof p2, have ? r->lat_p99[0] : 0), fmt_ns(p3, sizeof p3, have ? r->lat_p50[1] : 0),
-           fmt_ns(p4, sizeof p4, have ? r->lat_p99[1] : 0), have ? lost : "-", pool, restarts);
-    fflush(stdout);
+    snprintf(lost, sizeof lost, "%llu/%llu", (unsigned long long)r->lost[0], (unsigned long long)r->lost[1]);
+    printf("  %5.1fs %8s %10s %9s  %10s %10s  %10s %10s %9s %11s %8d\n", secs(now),
+           fmt_rate(a, sizeof a, comps[DEMO_SENSOR].pid > 0, fs.ok && prev_s.ok, prev_s.published, fs.published,
+                    prev_s.t_ns, fs.t_ns),
+           fmt_rate(b, sizeof b, comps[DEMO_FILTER].pid > 0, ff.ok && prev_f.ok, prev_f.published, ff.published,
+                    prev_f.t_ns, ff.t_ns),
+           fmt_rate(l, sizeof l, lg->pid > 0, lg->nreports > 1, lg->prev.received[0] + lg->prev.received[1],
+                    r->received[0] + r->received[1], lg->prev.t_ns, r->t_ns),
+           fmt_ns(p1, sizeof p1, have ? r->lat_p50[0] : 0), fmt_ns(p2, sizeof p2, have ? r->lat_p99[0] : 0),
+           fmt_ns(p3, sizeof p3, have ? r->lat_p50[1] : 0), fmt_ns(p4, sizeof p4, have ? r->lat_p99[1] : 0),
+           have ? lost : "-", pool, restarts);
+    prev_s = fs;
+    prev_f = ff;
 }
 
 static int comp_of(pid_t pid)
@@ -241,6 +239,7 @@ static void reap(uint64_t now, bool stopping)
         drain_reports();
         if (c->nreports > 0) {
             c->done.cfg_requests += c->last.cfg_requests;
+            c->done.overflow[0] += c->last.overflow[0];
             c->final = c->last;
         }
         c->nreports = 0;
@@ -272,13 +271,12 @@ static void restart_due(uint64_t now)
         c->restart_at = 0;
         /* Before restarting, give back what the dead process held: its subscriber queue and held samples
          * in the sensor pool, its loans in the filtered pool, its config client slot. */
-        unsigned u0 = 0, t = 0, u1 = 0;
-        int have = pool_use("sensor", &u0, &t) == 0;
+        ps_figures before = describe_pubsub("sensor");
         unsigned n = reclaim();
-        have = have && pool_use("sensor", &u1, &t) == 0;
-        if (have)
+        ps_figures after = describe_pubsub("sensor");
+        if (before.ok && after.ok)
             printf("  %5.1fs supervisor: shmipc_service_gc reclaimed %u dead participant(s): sensor pool %u -> %u of "
-                   "%u chunks in use\n", secs(now), n, u0, u1, t);
+                   "%u chunks in use\n", secs(now), n, before.used, after.used, after.total);
         else
             printf("  %5.1fs supervisor: shmipc_service_gc reclaimed %u dead participant(s)\n", secs(now), n);
         if (start(id) == 0) {
@@ -433,8 +431,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     t0 = demo_now_ns();
 
-    printf("shmipc demo: a small system of %d processes talking through shared memory; %.0f s, the filter is "
-           "killed at %.0f s\n\n", DEMO_NCOMP, duration, kill_at);
+    printf("shmipc demo: a small system of %d processes talking through shared memory; %g s, the filter is "
+           "killed at %g s\n\n", DEMO_NCOMP, duration, kill_at);
     printf("Phase 1: start the components, one process each, supervised by this launcher (pid %d)\n", (int)getpid());
     int rc = 0;
     for (int id = 0; id < DEMO_NCOMP && !rc; id++) {
@@ -465,12 +463,12 @@ int main(int argc, char **argv)
     }
 
     if (!rc) {
-        printf("\nPhase 2: live figures, a row a second (latency: from the sensor's timestamp to the logger; "
-               "lost: samples missing from the sensor/filtered streams)\n");
+        printf("\nPhase 2: live figures, one row a second (rates: the services' own counters; latency: from the\n"
+               "  sensor's timestamp to the logger, over the last second; lost: samples missing from each stream)\n");
         print_header();
     }
     uint64_t next_row = t0 + NS, kill_ns = t0 + (uint64_t)(kill_at * 1e9), end = t0 + (uint64_t)(duration * 1e9);
-    bool killed = false;
+    bool killed = false, primed = false;
     uint64_t filt_gaps = 0;
     while (!rc && !demo_stop) {
         uint64_t now = demo_now_ns();
@@ -481,23 +479,26 @@ int main(int argc, char **argv)
         restart_due(now);
         const demo_report *lr = &comps[DEMO_LOGGER].last;
         if (comps[DEMO_LOGGER].nreports > 0 && lr->gaps[1] > filt_gaps) {
-            printf("  %5.1fs logger: filtered stream resumed after a gap of %llu samples (published while no "
-                   "filter ran); sensor stream: %llu lost\n", secs(now), (unsigned long long)lr->last_gap[1],
-                   (unsigned long long)lr->lost[0]);
+            printf("  %5.1fs logger: filtered stream back after a gap of %llu samples; sensor stream: %llu lost\n",
+                   secs(now), (unsigned long long)lr->last_gap[1], (unsigned long long)lr->lost[0]);
             filt_gaps = lr->gaps[1];
         }
         if (!killed && now >= kill_ns) {
             killed = true;
             comp *f = &comps[DEMO_FILTER];
-            unsigned used = 0, total = 0;
-            pool_use("sensor", &used, &total);
-            printf("\nPhase 3: SIGKILL the filter (pid %d) at %.1f s; sensor pool: %u of %u chunks in use "
-                   "(the filter holds its window of %u samples in place)\n", (int)f->pid, secs(now), used, total,
-                   f->last.param);
+            ps_figures pf = describe_pubsub("sensor");
+            printf("\nPhase 3: SIGKILL the filter (pid %d) at %.1f s; the sensor, logger and config go on\n"
+                   "  sensor pool before: %u of %u chunks in use (the filter holds its window of %u samples in "
+                   "place)\n", (int)f->pid, secs(now), pf.used, pf.total, f->last.param);
             if (f->pid > 0) {
                 f->killed_by_us = 1;
                 kill(f->pid, SIGKILL);
             }
+        }
+        if (!primed && now >= t0 + NS / 2) { /* a first reading, so that the first row has rates */
+            prev_s = describe_pubsub("sensor");
+            prev_f = describe_pubsub("filtered");
+            primed = true;
         }
         if (now >= next_row) {
             print_row(now);
@@ -506,30 +507,33 @@ int main(int argc, char **argv)
         demo_sleep_ms(50);
     }
 
-    printf("\nPhase 4: stop (SIGTERM to each component) and summary\n");
+    printf("\nPhase 4: stop the components (SIGTERM) and sum up\n");
     stop_all();
     drain_reports();
-    const demo_report *s = &comps[DEMO_SENSOR].final, *lg = &comps[DEMO_LOGGER].final;
+    const demo_report *lg = &comps[DEMO_LOGGER].final;
     const comp *fc = &comps[DEMO_FILTER];
-    char a[16], b[16], c[16], d[16], e[16], f[16];
-    uint64_t sensor_published = service_stat("sensor", "published");
-    uint64_t filtered_published = service_stat("filtered", "published");
-    printf("  sensor stream:   %llu samples published; logger received %llu, lost %llu (%llu gaps), %llu dropped "
-           "by its own queue, %llu bad checksums\n",
-           (unsigned long long)sensor_published,
-           (unsigned long long)lg->received[0], (unsigned long long)lg->lost[0], (unsigned long long)lg->gaps[0],
-           (unsigned long long)lg->overflow[0], (unsigned long long)lg->bad_checksum);
-    printf("  filtered stream: %llu samples published by %d filter process(es); logger received %llu, lost %llu "
-           "(%llu gaps)\n", (unsigned long long)filtered_published, fc->restarts + 1,
-           (unsigned long long)lg->received[1], (unsigned long long)lg->lost[1], (unsigned long long)lg->gaps[1]);
-    printf("  latency, whole run: sensor -> logger p50 %s, p99 %s, max %s; sensor -> filter -> logger p50 %s, "
-           "p99 %s, max %s\n", fmt_ns(a, sizeof a, lg->tot_p50[0]), fmt_ns(b, sizeof b, lg->tot_p99[0]),
-           fmt_ns(c, sizeof c, lg->tot_max[0]), fmt_ns(d, sizeof d, lg->tot_p50[1]),
-           fmt_ns(e, sizeof e, lg->tot_p99[1]), fmt_ns(f, sizeof f, lg->tot_max[1]));
-    printf("  config service:  %llu requests answered (sensor rate %u/s, filter window %u); restarts: %d\n",
-           (unsigned long long)comps[DEMO_CONFIG].done.cfg_requests,
-           s->param, fc->final.param, comps[DEMO_CONFIG].restarts + comps[DEMO_SENSOR].restarts +
-           fc->restarts + comps[DEMO_LOGGER].restarts);
+    uint64_t published[2] = {describe_pubsub("sensor").published, describe_pubsub("filtered").published};
+    printf("  %-9s %9s %8s %6s %5s %12s %14s %10s %10s %10s\n", "stream", "published", "logged", "lost", "gaps",
+           "queue drops", "bad checksums", "p50", "p99", "max");
+    for (int i = 0; i < 2; i++) {
+        char a[16], b[16], c[16];
+        printf("  %-9s %9llu %8llu %6llu %5llu %12llu %14llu %10s %10s %10s\n", i == 0 ? "sensor" : "filtered",
+               (unsigned long long)published[i], (unsigned long long)lg->received[i],
+               (unsigned long long)lg->lost[i], (unsigned long long)lg->gaps[i],
+               (unsigned long long)lg->overflow[i], (unsigned long long)lg->bad_checksum[i],
+               fmt_ns(a, sizeof a, lg->tot_p50[i]), fmt_ns(b, sizeof b, lg->tot_p99[i]),
+               fmt_ns(c, sizeof c, lg->tot_max[i]));
+    }
+    printf("  (logged, lost, gaps, drops and checksums as the logger counted them; latency from the sensor's\n"
+           "  timestamp to the logger over the whole run, via the filter for the filtered stream)\n");
+    int restarts = 0;
+    for (int i = 0; i < DEMO_NCOMP; i++)
+        restarts += comps[i].restarts;
+    printf("  filter: %d process(es), window %u, its queue dropped %llu; sensor: %u samples/s; restarts: %d\n",
+           fc->restarts + 1, fc->final.param, (unsigned long long)fc->done.overflow[0],
+           comps[DEMO_SENSOR].final.param, restarts);
+    printf("  config: %llu requests answered (the sensor and filter ask at start and every 2 s)\n",
+           (unsigned long long)comps[DEMO_CONFIG].done.cfg_requests);
 
     /* Clean up: the report channels, then the services (no live participant is left: gc removes them). */
     unsigned removed = 0;

@@ -71,7 +71,7 @@ static void *stream_main(void *arg)
         return NULL;
     }
     bool first = true;
-    uint64_t expect = 0, missed_seen = 0;
+    uint64_t expect = 0, jumped = 0;
     while (!demo_stop) {
         shmipc_sample s;
         int rc = shmipc_subscriber_receive(sub, &s, 100);
@@ -96,20 +96,22 @@ static void *stream_main(void *arg)
         if (!ok) {
             st->bad_checksum++;
         } else {
-            /* A jump in the sequence is a gap, except what our own queue dropped (we fell behind);
-             * a step back means the publisher restarted and counts from 0 again. */
-            if (!first && seq > expect) {
-                uint64_t jump = seq - expect, dropped = missed - missed_seen;
-                st->overflow += dropped < jump ? dropped : jump;
-                if (jump > dropped) {
-                    st->lost += jump - dropped;
-                    st->gaps++;
-                    st->last_gap = jump - dropped;
-                }
-            }
-            missed_seen = missed;
+            /* Forward jumps in the sequence add up to the samples we did not see: those our own queue
+             * dropped (missed: we fell behind) and those never published to us (gaps). missed is read after
+             * the receive, so it may already count a drop of a later sample: the difference can only
+             * undercount the gap for a moment, never report one that is not there. A step back means the
+             * publisher restarted and counts from 0 again. */
+            if (!first && seq > expect)
+                jumped += seq - expect;
             first = false;
             expect = seq + 1;
+            uint64_t lost = jumped > missed ? jumped - missed : 0;
+            st->overflow = jumped < missed ? jumped : missed;
+            if (lost > st->lost) {
+                st->gaps++;
+                st->last_gap = lost - st->lost;
+                st->lost = lost;
+            }
             uint64_t lat = now > t_ns ? now - t_ns : 0;
             demo_hist_add(&st->window, lat);
             demo_hist_add(&st->total, lat);
@@ -135,7 +137,7 @@ static int report(demo_reporter *rep, stream *streams)
         r.gaps[i] = st->gaps;
         r.overflow[i] = st->overflow;
         r.last_gap[i] = st->last_gap;
-        r.bad_checksum += st->bad_checksum;
+        r.bad_checksum[i] = st->bad_checksum;
         r.errors += st->errors;
         r.lat_p50[i] = demo_hist_quantile(&st->window, 0.50);
         r.lat_p99[i] = demo_hist_quantile(&st->window, 0.99);
