@@ -8,5 +8,9 @@
 #include <shmipc/event.h>
 #include <shmipc/lock.h>
 #include <shmipc/channel.h>
+#include <shmipc/queue.h>
 #include <shmipc/service.h>
+#include <shmipc/reqresp.h>
+#include <shmipc/blackboard.h>
+#include <shmipc/evsvc.h>
 #endif
