@@ -6,7 +6,8 @@
  * second from the reports the components send through shmipc channels, kills the filter halfway with
  * SIGKILL to show the rest going on, then stops everything, prints a summary, runs
  * `shmipc bench --quick`, and checks that nothing of the demo is left in /dev/shm.
- * Usage: shmipc-demo [--bin BUILD_DIR] [--duration S] [--kill-at S] [--rate N] [--window N] [--no-bench]
+ * Usage: shmipc-demo [--bin BUILD_DIR] [--duration S] [--kill-at S] [--kill COMPONENT] [--rate N] [--window N]
+ *                    [--no-bench]
  */
 #include "demo.h"
 
@@ -32,7 +33,6 @@ typedef struct comp {
     const char *role;  /* one line for the start-up table */
     pid_t pid;         /* 0 while down */
     int restarts;
-    int killed_by_us;  /* the demo's SIGKILL, so its death is expected */
     uint64_t restart_at;
     char rep_name[DEMO_NAME_MAX];
     shmipc_channel *rep; /* consumer end of its report channel */
@@ -100,7 +100,6 @@ static int start(int id)
     }
     c->pid = pid;
     c->nreports = 0;
-    c->killed_by_us = 0;
     return 0;
 }
 
@@ -252,8 +251,7 @@ static void reap(uint64_t now, bool stopping)
             snprintf(how, sizeof how, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
         else
             snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
-        printf("  %5.1fs %s (pid %d) %s%s\n", secs(now), demo_comp_name(id), (int)pid,
-               how, c->killed_by_us ? "; the others go on" : "");
+        printf("  %5.1fs %s (pid %d) %s\n", secs(now), demo_comp_name(id), (int)pid, how);
         if (c->restarts >= MAX_RESTARTS) {
             printf("         %s died %d times: not restarting it\n", demo_comp_name(id), c->restarts + 1);
             continue;
@@ -370,13 +368,15 @@ static int run_bench(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: shmipc-demo [--bin BUILD_DIR] [--duration S] [--kill-at S] [--rate N] [--window N] "
-                    "[--no-bench]\n");
+    fprintf(stderr, "usage: shmipc-demo [--bin BUILD_DIR] [--duration S] [--kill-at S] [--kill COMPONENT] [--rate N]\n"
+                    "                   [--window N] [--no-bench]\n"
+                    "  COMPONENT: config, sensor, filter (default) or logger\n");
 }
 
 int main(int argc, char **argv)
 {
-    double duration = 20, kill_at = -1;
+    double duration = 16, kill_at = -1;
+    int victim = DEMO_FILTER;
     bool bench = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -390,6 +390,15 @@ int main(int argc, char **argv)
             return 2;
         }
         i++;
+        if (!strcmp(a, "--kill")) {
+            for (victim = 0; victim < DEMO_NCOMP && strcmp(v, demo_comp_name(victim)); victim++)
+                ;
+            if (victim == DEMO_NCOMP) {
+                usage();
+                return 2;
+            }
+            continue;
+        }
         if (!strcmp(a, "--bin")) {
             snprintf(bin, sizeof bin, "%s", v);
             continue;
@@ -431,8 +440,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     t0 = demo_now_ns();
 
-    printf("shmipc demo: a small system of %d processes talking through shared memory; %g s, the filter is "
-           "killed at %g s\n\n", DEMO_NCOMP, duration, kill_at);
+    printf("shmipc demo: a small system of %d processes talking through shared memory; %g s, the %s is "
+           "killed at %g s\n\n", DEMO_NCOMP, duration, demo_comp_name(victim), kill_at);
     printf("Phase 1: start the components, one process each, supervised by this launcher (pid %d)\n", (int)getpid());
     int rc = 0;
     for (int id = 0; id < DEMO_NCOMP && !rc; id++) {
@@ -485,15 +494,17 @@ int main(int argc, char **argv)
         }
         if (!killed && now >= kill_ns) {
             killed = true;
-            comp *f = &comps[DEMO_FILTER];
+            comp *f = &comps[victim];
             ps_figures pf = describe_pubsub("sensor");
-            printf("\nPhase 3: SIGKILL the filter (pid %d) at %.1f s; the sensor, logger and config go on\n"
-                   "  sensor pool before: %u of %u chunks in use (the filter holds its window of %u samples in "
-                   "place)\n", (int)f->pid, secs(now), pf.used, pf.total, f->last.param);
-            if (f->pid > 0) {
-                f->killed_by_us = 1;
+            printf("\nPhase 3: SIGKILL the %s (pid %d) at %.1f s: the others go on, the supervisor restarts it\n", demo_comp_name(victim),
+                   (int)f->pid, secs(now));
+            if (victim == DEMO_FILTER)
+                printf("  sensor pool before: %u of %u chunks in use (the filter holds its window of %u samples in "
+                       "place)\n", pf.used, pf.total, f->last.param);
+            else
+                printf("  sensor pool before: %u of %u chunks in use\n", pf.used, pf.total);
+            if (f->pid > 0)
                 kill(f->pid, SIGKILL);
-            }
         }
         if (!primed && now >= t0 + NS / 2) { /* a first reading, so that the first row has rates */
             prev_s = describe_pubsub("sensor");
@@ -507,6 +518,10 @@ int main(int argc, char **argv)
         demo_sleep_ms(50);
     }
 
+    if (demo_stop) {
+        printf("\n(interrupted)\n");
+        rc = 130;
+    }
     printf("\nPhase 4: stop the components (SIGTERM) and sum up\n");
     stop_all();
     drain_reports();
