@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define NS 1000000000ull
-#define RESTART_DELAY_NS (500 * 1000000ull) /* supervisor back-off before restarting a dead component */
+#define RESTART_DELAY_NS (1000 * 1000000ull) /* supervisor back-off before restarting a dead component */
 #define MAX_RESTARTS 10
 
 typedef struct comp {
