@@ -39,6 +39,6 @@ grep -Eq "^  config: [1-9][0-9]* requests answered" "$tmp/out" || fail "config s
 grep -Eq "logger: filtered stream back after a gap of [1-9][0-9]* samples; sensor stream: 0 lost" "$tmp/out" || fail "gap not reported live"
 grep -q "cleanup: 4 report channels unlinked, 3 services removed by shmipc_service_gc" "$tmp/out" || fail "cleanup"
 grep -q "nothing named \*$tag\* left in /dev/shm" "$tmp/out" || fail "final check"
-if ls /dev/shm | grep -q "$tag"; then fail "left in /dev/shm: $(ls /dev/shm | grep "$tag")"; fi
+if ls /dev/shm | grep -q "$tag\."; then fail "left in /dev/shm: $(ls /dev/shm | grep "$tag\.")"; fi
 [ ! -s "$tmp/err" ] || fail "unexpected messages on stderr"
 echo "PASS: demo system"

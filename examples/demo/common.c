@@ -184,6 +184,39 @@ int demo_parse_args(int argc, char **argv, const char **tag, demo_arg *args, siz
     return 0;
 }
 
+int demo_component_init(int argc, char **argv, int comp, demo_arg *args, size_t nargs, const char **tag,
+                        demo_reporter *rep)
+{
+    if (demo_parse_args(argc, argv, tag, args, nargs))
+        return 2;
+    demo_on_stop();
+    return demo_reporter_open(rep, *tag, comp) ? 1 : 0;
+}
+
+void demo_pubsub_opts(shmipc_pubsub_opts *o, const char *type, size_t size)
+{
+    shmipc_pubsub_opts_init(o);
+    snprintf(o->type.name, sizeof o->type.name, "%s", type);
+    o->type.size = size;
+    o->type.align = 8;
+}
+
+int demo_subscribe(const char *who, const char *name, const char *type, size_t size, shmipc_subscriber **sub)
+{
+    shmipc_pubsub_opts o;
+    demo_pubsub_opts(&o, type, size);
+    int err = -ENOENT;
+    for (int i = 0; i < 100 && !demo_stop; i++) {
+        err = shmipc_subscriber_open(name, &o, sub);
+        if (err != -ENOENT)
+            break;
+        demo_sleep_ms(50);
+    }
+    if (err)
+        fprintf(stderr, "%s: cannot subscribe to %s: %s\n", who, name, shmipc_strerror(err));
+    return err;
+}
+
 void demo_cfg_init(demo_cfg_client *c, const char *tag)
 {
     memset(c, 0, sizeof *c);
@@ -216,6 +249,16 @@ int demo_cfg_get(demo_cfg_client *c, uint32_t key, unsigned *value)
     c->answered++;
     *value = resp.value;
     return 0;
+}
+
+int demo_cfg_get_first(demo_cfg_client *c, uint32_t key, unsigned *value)
+{
+    int err = demo_cfg_get(c, key, value);
+    for (int i = 0; i < 20 && err && !demo_stop; i++) {
+        demo_sleep_ms(50);
+        err = demo_cfg_get(c, key, value);
+    }
+    return err;
 }
 
 void demo_cfg_close(demo_cfg_client *c)

@@ -16,13 +16,10 @@ int main(int argc, char **argv)
     unsigned rate = 1000, window = 8;
     demo_arg args[] = {{"rate", &rate}, {"window", &window}};
     const char *tag;
-    if (demo_parse_args(argc, argv, &tag, args, sizeof args / sizeof args[0]))
-        return 2;
-    demo_on_stop();
-
     demo_reporter rep;
-    if (demo_reporter_open(&rep, tag, DEMO_CONFIG))
-        return 1;
+    int status = demo_component_init(argc, argv, DEMO_CONFIG, args, sizeof args / sizeof args[0], &tag, &rep);
+    if (status)
+        return status;
     char name[DEMO_NAME_MAX];
     demo_service_name(name, sizeof name, tag, "config");
     shmipc_reqresp_opts o;

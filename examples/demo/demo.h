@@ -37,6 +37,10 @@ typedef struct demo_filtered {
     uint32_t checksum;
 } demo_filtered;
 
+/* The payload types of the two streams, as their services record them (a mismatch is -EPROTOTYPE). */
+#define DEMO_SAMPLE_TYPE "demo_sample_v1"
+#define DEMO_FILTERED_TYPE "demo_filtered_v1"
+
 /* Configuration keys served by the config service. */
 enum demo_cfg_key { DEMO_CFG_SENSOR_RATE = 1, DEMO_CFG_FILTER_WINDOW = 2 };
 
@@ -134,6 +138,17 @@ typedef struct demo_arg {
 } demo_arg;
 int demo_parse_args(int argc, char **argv, const char **tag, demo_arg *args, size_t nargs);
 
+/* How every component starts: parse TAG and options, install the stop handler, open the report channel.
+ * Returns 0, or the status the program should exit with (2: bad arguments, 1: no report channel). */
+int demo_component_init(int argc, char **argv, int comp, demo_arg *args, size_t nargs, const char **tag,
+                        demo_reporter *rep);
+
+/* Pub/sub options with the payload type set (name, size, alignment 8); the rest default. */
+void demo_pubsub_opts(shmipc_pubsub_opts *o, const char *type, size_t size);
+/* Subscribe to service name, waiting up to 5 s for its publisher to create it; who names the caller in
+ * the error message. Returns 0 or -errno. */
+int demo_subscribe(const char *who, const char *name, const char *type, size_t size, shmipc_subscriber **sub);
+
 /* A client of the configuration service that reconnects when the service restarts. */
 typedef struct demo_cfg_client {
     shmipc_client *cli;
@@ -143,6 +158,8 @@ typedef struct demo_cfg_client {
 void demo_cfg_init(demo_cfg_client *c, const char *tag);
 /* Ask for key; on success store the value in *value and return 0, else keep *value, return -errno. */
 int demo_cfg_get(demo_cfg_client *c, uint32_t key, unsigned *value);
+/* demo_cfg_get, retried for about a second: the config service may still be starting (or restarting). */
+int demo_cfg_get_first(demo_cfg_client *c, uint32_t key, unsigned *value);
 void demo_cfg_close(demo_cfg_client *c);
 
 #endif

@@ -16,54 +16,27 @@
 /* The sensor service lets a subscriber hold 24 samples; one more is received before the oldest goes. */
 #define WINDOW_MAX 16u
 
-static int subscribe(const char *name, shmipc_subscriber **sub)
-{
-    shmipc_pubsub_opts o;
-    shmipc_pubsub_opts_init(&o);
-    snprintf(o.type.name, sizeof o.type.name, "demo_sample_v1");
-    o.type.size = sizeof(demo_sample);
-    o.type.align = 8;
-    int err = -ENOENT;
-    /* The sensor creates the service; wait for it a few seconds. */
-    for (int i = 0; i < 100 && !demo_stop; i++) {
-        err = shmipc_subscriber_open(name, &o, sub);
-        if (err != -ENOENT)
-            break;
-        demo_sleep_ms(50);
-    }
-    if (err)
-        fprintf(stderr, "filter: cannot subscribe to %s: %s\n", name, shmipc_strerror(err));
-    return err;
-}
-
 int main(int argc, char **argv)
 {
     const char *tag;
-    if (demo_parse_args(argc, argv, &tag, NULL, 0))
-        return 2;
-    demo_on_stop();
-
     demo_reporter rep;
-    if (demo_reporter_open(&rep, tag, DEMO_FILTER))
-        return 1;
+    int status = demo_component_init(argc, argv, DEMO_FILTER, NULL, 0, &tag, &rep);
+    if (status)
+        return status;
     demo_cfg_client cfg;
     demo_cfg_init(&cfg, tag);
     unsigned window = 8;
-    for (int i = 0; i < 20 && demo_cfg_get(&cfg, DEMO_CFG_FILTER_WINDOW, &window) && !demo_stop; i++)
-        demo_sleep_ms(50);
+    demo_cfg_get_first(&cfg, DEMO_CFG_FILTER_WINDOW, &window);
 
     char in_name[DEMO_NAME_MAX], out_name[DEMO_NAME_MAX];
     demo_service_name(in_name, sizeof in_name, tag, "sensor");
     demo_service_name(out_name, sizeof out_name, tag, "filtered");
     shmipc_subscriber *sub = NULL;
     shmipc_publisher *pub = NULL;
-    int err = subscribe(in_name, &sub);
+    int err = demo_subscribe("filter", in_name, DEMO_SAMPLE_TYPE, sizeof(demo_sample), &sub);
     if (!err) {
         shmipc_pubsub_opts o;
-        shmipc_pubsub_opts_init(&o);
-        snprintf(o.type.name, sizeof o.type.name, "demo_filtered_v1");
-        o.type.size = sizeof(demo_filtered);
-        o.type.align = 8;
+        demo_pubsub_opts(&o, DEMO_FILTERED_TYPE, sizeof(demo_filtered));
         o.max_publishers = 4;
         o.max_subscribers = 4;
         o.depth = 256;

@@ -53,7 +53,10 @@ static char tag[32];
 static char bin[PATH_MAX];
 static unsigned opt_rate = 1000, opt_window = 8;
 static uint64_t t0;
-static const char *const services[][2] = {{"sensor", "p"}, {"filtered", "p"}, {"config", "r"}};
+static const struct {
+    const char *what;
+    shmipc_pattern pattern;
+} services[] = {{"sensor", SHMIPC_PATTERN_PUBSUB}, {"filtered", SHMIPC_PATTERN_PUBSUB}, {"config", SHMIPC_PATTERN_REQRESP}};
 
 static double secs(uint64_t ns)
 {
@@ -129,20 +132,21 @@ static ps_figures describe_pubsub(const char *what)
     return f;
 }
 
-/* Reclaim what dead participants hold in the demo's services (keep_unused: they stay for the restarted
- * component). Returns the number of participants reclaimed. */
-static unsigned reclaim(void)
+/* shmipc_service_gc on each of the demo's services: reclaim what dead participants hold, and unless
+ * keep_unused remove the services no live process uses. Returns the sums of the reports. */
+static shmipc_gc_report gc_services(int keep_unused)
 {
-    unsigned n = 0;
+    shmipc_gc_report sum = {0};
     for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
         char name[DEMO_NAME_MAX];
-        demo_service_name(name, sizeof name, tag, services[i][0]);
+        demo_service_name(name, sizeof name, tag, services[i].what);
         shmipc_gc_report r;
-        if (shmipc_service_gc(services[i][1][0] == 'p' ? SHMIPC_PATTERN_PUBSUB : SHMIPC_PATTERN_REQRESP, name, 1,
-                              &r) == 0)
-            n += r.participants_reclaimed;
+        if (shmipc_service_gc(services[i].pattern, name, keep_unused, &r) == 0) {
+            sum.participants_reclaimed += r.participants_reclaimed;
+            sum.services_removed += r.services_removed;
+        }
     }
-    return n;
+    return sum;
 }
 
 /* Take in every report waiting in the channels. */
@@ -270,7 +274,7 @@ static void restart_due(uint64_t now)
         /* Before restarting, give back what the dead process held: its subscriber queue and held samples
          * in the sensor pool, its loans in the filtered pool, its config client slot. */
         ps_figures before = describe_pubsub("sensor");
-        unsigned n = reclaim();
+        unsigned n = gc_services(1).participants_reclaimed; /* the services stay for the new process */
         ps_figures after = describe_pubsub("sensor");
         if (before.ok && after.ok)
             printf("  %5.1fs supervisor: shmipc_service_gc reclaimed %u dead participant(s): sensor pool %u -> %u of "
@@ -319,9 +323,11 @@ static int leftovers(bool remove)
     if (!d)
         return 0;
     int n = 0;
+    char mark[sizeof tag + 1];
+    snprintf(mark, sizeof mark, "%s.", tag); /* demo123 must not match demo1234's names */
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (!strstr(e->d_name, tag))
+        if (!strstr(e->d_name, mark))
             continue;
         n++;
         if (remove) {
@@ -551,19 +557,11 @@ int main(int argc, char **argv)
            (unsigned long long)comps[DEMO_CONFIG].done.cfg_requests);
 
     /* Clean up: the report channels, then the services (no live participant is left: gc removes them). */
-    unsigned removed = 0;
     for (int id = 0; id < DEMO_NCOMP; id++) {
         shmipc_channel_close(comps[id].rep);
         shmipc_channel_unlink(comps[id].rep_name);
     }
-    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
-        char name[DEMO_NAME_MAX];
-        demo_service_name(name, sizeof name, tag, services[i][0]);
-        shmipc_gc_report r;
-        if (shmipc_service_gc(services[i][1][0] == 'p' ? SHMIPC_PATTERN_PUBSUB : SHMIPC_PATTERN_REQRESP, name, 0,
-                              &r) == 0)
-            removed += r.services_removed;
-    }
+    unsigned removed = gc_services(0).services_removed;
     printf("  cleanup: %d report channels unlinked, %u services removed by shmipc_service_gc\n", DEMO_NCOMP,
            removed);
 

@@ -50,21 +50,9 @@ static bool parse(const stream *st, const shmipc_sample *s, uint64_t *seq, uint6
 static void *stream_main(void *arg)
 {
     stream *st = arg;
-    shmipc_pubsub_opts o;
-    shmipc_pubsub_opts_init(&o);
-    snprintf(o.type.name, sizeof o.type.name, "%s", st->type);
-    o.type.size = st->size;
-    o.type.align = 8;
     shmipc_subscriber *sub = NULL;
-    int err = -ENOENT;
-    for (int i = 0; i < 100 && !demo_stop; i++) { /* the publishers create the services */
-        err = shmipc_subscriber_open(st->name, &o, &sub);
-        if (err != -ENOENT)
-            break;
-        demo_sleep_ms(50);
-    }
+    int err = demo_subscribe("logger", st->name, st->type, st->size, &sub);
     if (err) {
-        fprintf(stderr, "logger: cannot subscribe to %s: %s\n", st->name, shmipc_strerror(err));
         pthread_mutex_lock(&st->lock);
         st->failed = 1;
         pthread_mutex_unlock(&st->lock);
@@ -155,12 +143,10 @@ static int report(demo_reporter *rep, stream *streams)
 int main(int argc, char **argv)
 {
     const char *tag;
-    if (demo_parse_args(argc, argv, &tag, NULL, 0))
-        return 2;
-    demo_on_stop();
     demo_reporter rep;
-    if (demo_reporter_open(&rep, tag, DEMO_LOGGER))
-        return 1;
+    int status = demo_component_init(argc, argv, DEMO_LOGGER, NULL, 0, &tag, &rep);
+    if (status)
+        return status;
 
     static stream streams[2]; /* large (histograms): not on the stack */
     pthread_t threads[2];
@@ -169,7 +155,7 @@ int main(int argc, char **argv)
         stream *st = &streams[i];
         st->index = i;
         demo_service_name(st->name, sizeof st->name, tag, i == 0 ? "sensor" : "filtered");
-        st->type = i == 0 ? "demo_sample_v1" : "demo_filtered_v1";
+        st->type = i == 0 ? DEMO_SAMPLE_TYPE : DEMO_FILTERED_TYPE;
         st->size = i == 0 ? sizeof(demo_sample) : sizeof(demo_filtered);
         pthread_mutex_init(&st->lock, NULL);
         if (pthread_create(&threads[i], NULL, stream_main, st) != 0) {

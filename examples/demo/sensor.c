@@ -20,26 +20,19 @@
 int main(int argc, char **argv)
 {
     const char *tag;
-    if (demo_parse_args(argc, argv, &tag, NULL, 0))
-        return 2;
-    demo_on_stop();
-
     demo_reporter rep;
-    if (demo_reporter_open(&rep, tag, DEMO_SENSOR))
-        return 1;
+    int status = demo_component_init(argc, argv, DEMO_SENSOR, NULL, 0, &tag, &rep);
+    if (status)
+        return status;
     demo_cfg_client cfg;
     demo_cfg_init(&cfg, tag);
     unsigned rate = 1000;
-    for (int i = 0; i < 20 && demo_cfg_get(&cfg, DEMO_CFG_SENSOR_RATE, &rate) && !demo_stop; i++)
-        demo_sleep_ms(50); /* the config service may still be starting */
+    demo_cfg_get_first(&cfg, DEMO_CFG_SENSOR_RATE, &rate);
 
     char name[DEMO_NAME_MAX];
     demo_service_name(name, sizeof name, tag, "sensor");
     shmipc_pubsub_opts o;
-    shmipc_pubsub_opts_init(&o);
-    snprintf(o.type.name, sizeof o.type.name, "demo_sample_v1");
-    o.type.size = sizeof(demo_sample);
-    o.type.align = 8;
+    demo_pubsub_opts(&o, DEMO_SAMPLE_TYPE, sizeof(demo_sample));
     o.max_publishers = 2;
     o.max_subscribers = 4;
     o.depth = 256;   /* a quarter of a second of slack for a subscriber that falls behind */
