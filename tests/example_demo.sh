@@ -36,7 +36,8 @@ grep -Eq "^  filtered +[1-9][0-9]* +[1-9][0-9]* +[1-9][0-9]* +[1-9][0-9]* +[0-9]
     fail "filtered stream summary (a gap while the filter was down)"
 grep -Eq "^  filter: 2 process\(es\), window 8," "$tmp/out" || fail "filter summary"
 grep -Eq "^  config: [1-9][0-9]* requests answered" "$tmp/out" || fail "config summary"
-grep -Eq "logger: filtered stream back after a gap of [1-9][0-9]* samples; sensor stream: 0 lost" "$tmp/out" || fail "gap not reported live"
+grep -Eq "logger: filtered stream back after a gap of [1-9][0-9]* samples; sensor stream: 0 lost" "$tmp/out" ||
+    fail "gap not reported live"
 grep -q "cleanup: 4 report channels unlinked, 3 services removed by shmipc_service_gc" "$tmp/out" || fail "cleanup"
 grep -q "nothing named \*$tag\* left in /dev/shm" "$tmp/out" || fail "final check"
 if ls /dev/shm | grep -q "$tag\."; then fail "left in /dev/shm: $(ls /dev/shm | grep "$tag\.")"; fi

@@ -43,9 +43,12 @@ typedef struct comp {
 } comp;
 
 static comp comps[DEMO_NCOMP] = {
-    [DEMO_CONFIG] = {.prog = "shmipc-demo-config", .role = "request/response service %s.config: sensor rate, filter window"},
-    [DEMO_SENSOR] = {.prog = "shmipc-demo-sensor", .role = "publishes %s.sensor (seq, timestamp, value, checksum), zero-copy"},
-    [DEMO_FILTER] = {.prog = "shmipc-demo-filter", .role = "%s.sensor -> moving average -> %s.filtered (window held in place)"},
+    [DEMO_CONFIG] = {.prog = "shmipc-demo-config",
+                     .role = "request/response service %s.config: sensor rate, filter window"},
+    [DEMO_SENSOR] = {.prog = "shmipc-demo-sensor",
+                     .role = "publishes %s.sensor (seq, timestamp, value, checksum), zero-copy"},
+    [DEMO_FILTER] = {.prog = "shmipc-demo-filter",
+                     .role = "%s.sensor -> moving average -> %s.filtered (window held in place)"},
     [DEMO_LOGGER] = {.prog = "shmipc-demo-logger", .role = "subscribes to both: gaps, checksums, end-to-end latency"},
 };
 
@@ -56,7 +59,8 @@ static uint64_t t0;
 static const struct {
     const char *what;
     shmipc_pattern pattern;
-} services[] = {{"sensor", SHMIPC_PATTERN_PUBSUB}, {"filtered", SHMIPC_PATTERN_PUBSUB}, {"config", SHMIPC_PATTERN_REQRESP}};
+} services[] = {
+    {"sensor", SHMIPC_PATTERN_PUBSUB}, {"filtered", SHMIPC_PATTERN_PUBSUB}, {"config", SHMIPC_PATTERN_REQRESP}};
 
 static double secs(uint64_t ns)
 {
@@ -502,8 +506,8 @@ int main(int argc, char **argv)
             killed = true;
             comp *f = &comps[victim];
             ps_figures pf = describe_pubsub("sensor");
-            printf("\nPhase 3: SIGKILL the %s (pid %d) at %.1f s: the others go on, the supervisor restarts it\n", demo_comp_name(victim),
-                   (int)f->pid, secs(now));
+            printf("\nPhase 3: SIGKILL the %s (pid %d) at %.1f s: the others go on, the supervisor restarts it\n",
+                   demo_comp_name(victim), (int)f->pid, secs(now));
             if (victim == DEMO_FILTER)
                 printf("  sensor pool before: %u of %u chunks in use (the filter holds its window of %u samples in "
                        "place)\n", pf.used, pf.total, f->last.param);
