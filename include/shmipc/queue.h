@@ -98,7 +98,7 @@ SHMIPC_API int shmipc_queue_open(const char *name, const shmipc_queue_opts *opts
  * shmipc_queue_format - initialise a queue in the data area of seg (for instance a memfd segment to be
  * shared by fork() or by descriptor passing). Do it before any other process can use the segment.
  * Errors: -EINVAL (bad options or NULL seg), -ENOSPC (the data area is smaller than
- *         shmipc_queue_memory_size says).
+ *         shmipc_queue_memory_size says), -EPERM (a read-only segment handle).
  */
 SHMIPC_API int shmipc_queue_format(shmipc_segment *seg, const shmipc_queue_opts *opts);
 

@@ -183,7 +183,8 @@ SHMIPC_API int shmipc_segment_fd(const shmipc_segment *seg);
  * reserved (-ENOSPC when there is no room) and zero-filled. This handle remaps at once; other handles see
  * the new size through shmipc_segment_refresh. Growers are serialised with a file lock, released by the
  * kernel if a grower dies. Errors: -EINVAL (new_size smaller than the current size), -EPERM (read-only
- * handle), -ENOSPC, -EFBIG, -ENOMEM.
+ * handle), -ENOSPC, -EFBIG, -ENOMEM, -EBADMSG (the header records a size the object or this handle's
+ * mapping contradicts: overwritten by a peer; nothing is remapped).
  */
 SHMIPC_API int shmipc_segment_grow(shmipc_segment *seg, size_t new_size);
 

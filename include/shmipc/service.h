@@ -129,7 +129,8 @@ typedef struct shmipc_gc_report {
  * keep_unused). Never touches another user's service or one a live participant uses. Crash-safe: a gc
  * (or a participant's own reclaim) killed halfway is finished by the next one, and nothing is reclaimed
  * twice. report may be NULL. Errors: -EINVAL, -ENOENT (named service missing), -EPERM (named service
- * belongs to another user), errno from reading /dev/shm.
+ * belongs to another user, or is not readable by the caller), errno from reading /dev/shm or from
+ * opening the named service's segment (-EMFILE, ...).
  */
 SHMIPC_API int shmipc_service_gc(shmipc_pattern pattern, const char *name, int keep_unused,
                                  shmipc_gc_report *report);

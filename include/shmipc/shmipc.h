@@ -10,6 +10,7 @@
 #include <shmipc/channel.h>
 #include <shmipc/queue.h>
 #include <shmipc/service.h>
+#include <shmipc/pubsub.h>
 #include <shmipc/reqresp.h>
 #include <shmipc/blackboard.h>
 #include <shmipc/evsvc.h>

@@ -57,9 +57,7 @@ bool shmipc__chan_owner_alive(uint64_t owner)
     uint32_t pid = (uint32_t)owner;
     if (pid == 0 || pid > INT32_MAX)
         return false; /* garbage: nobody we could wait for */
-    bool zombie = false;
-    uint64_t st = shmipc__proc_start_time((int)pid, &zombie);
-    return st != 0 && !zombie && (uint32_t)st == (uint32_t)(owner >> 32);
+    return shmipc__proc_alive_masked((int)pid, owner >> 32, UINT32_MAX);
 }
 
 int shmipc__chan_broken(shmipc_channel *ch)
@@ -70,16 +68,11 @@ int shmipc__chan_broken(shmipc_channel *ch)
     return -EBADMSG;
 }
 
-static shmipc__chan_slot *peer_slot(shmipc_channel *ch)
-{
-    return ch->role == SHMIPC_CHANNEL_PRODUCER ? &ch->hdr->consumer : &ch->hdr->producer;
-}
-
 bool shmipc__chan_peer_gone(shmipc_channel *ch)
 {
     /* acquire: pairs with the release CAS in close, so that after seeing CLOSED our next load of the
      * peer's index sees its final value (a receive delivers everything committed before the close). */
-    uint64_t o = atomic_load_explicit(&peer_slot(ch)->owner, memory_order_acquire);
+    uint64_t o = atomic_load_explicit(&shmipc__chan_peer_slot(ch)->owner, memory_order_acquire);
     if (o == CHAN_OWNER_CLOSED)
         return true;
     if (o == CHAN_OWNER_VACANT)

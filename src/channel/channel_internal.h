@@ -131,6 +131,12 @@ struct shmipc_channel {
     bool owns_seg;
 };
 
+/* The endpoint slot of the other side. */
+static inline shmipc__chan_slot *shmipc__chan_peer_slot(const shmipc_channel *ch)
+{
+    return ch->role == SHMIPC_CHANNEL_PRODUCER ? &ch->hdr->consumer : &ch->hdr->producer;
+}
+
 /* Mark the channel broken in the handle and in shared memory; returns -EBADMSG. */
 SHMIPC_INTERNAL int shmipc__chan_broken(shmipc_channel *ch);
 /* Is the peer endpoint gone (closed, or its process dead)? The /proc check is rate-limited. */

@@ -398,7 +398,12 @@ static int wait_loop(shmipc_channel *ch, int timeout_ms, int (*fn)(shmipc_channe
                 shmipc__cpu_relax();
         } else {
             uint32_t seen = shmipc__notify_prepare(n); /* seq_cst announcement */
-            if (peer_moved(ch)) {
+            /* The peer slot too: a close that bumped seq before our prepare read it made no wake call
+             * (it saw no waiter) and will not bump again; its CAS to CLOSED precedes that bump, which our
+             * seq_cst read of seq synchronised with, so this acquire load sees it. Without it we would
+             * sleep a whole slice before noticing the close. */
+            if (peer_moved(ch) ||
+                atomic_load_explicit(&shmipc__chan_peer_slot(ch)->owner, memory_order_acquire) == CHAN_OWNER_CLOSED) {
                 shmipc__notify_cancel(n);
             } else {
                 uint64_t slice = deadline - now > SLICE_NS ? now + SLICE_NS : deadline;

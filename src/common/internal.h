@@ -56,7 +56,8 @@ SHMIPC_INTERNAL int shmipc__futex_wake(_Atomic uint32_t *word, int n);
  * Both sides use seq_cst for the announce/bump and the loads that follow, so that either the waiter sees
  * the new data or the waker sees the waiter (a Dekker-style handshake): no lost wake-up, and no system
  * call at all while nobody sleeps. A waiter that dies while announced leaves waiters > 0, which costs only
- * needless wake calls, never a hang; shmipc__notify_repair() can reset it once no sleeper can exist.
+ * needless wake calls (one FUTEX_WAKE per wake from then on), never a hang. Layers that know when no
+ * sleeper can exist (e.g. a channel when a new endpoint opens) reset the count.
  */
 typedef struct shmipc__notify {
     _Atomic uint32_t seq;     /* bumped by every waker; the futex word */
@@ -78,5 +79,13 @@ SHMIPC_INTERNAL int shmipc__notify_wake(shmipc__notify *n, int count);
 /* Start time (clock ticks since boot) of pid, or 0 if it does not exist / cannot be read. If zombie is
  * not NULL it is set to true when the process is a zombie. */
 SHMIPC_INTERNAL uint64_t shmipc__proc_start_time(int pid, bool *zombie);
+/*
+ * Is pid alive with a start time whose bits under mask equal expect's? 1 alive, 0 dead (gone, zombie, or
+ * pid reused by a process that started at another time). When /proc/PID/stat cannot be read although the
+ * pid exists (/proc mounted with hidepid, or another user's process), the start time cannot be verified
+ * and the process counts as alive: taking a live peer for dead (and its endpoint over) is worse than
+ * waiting for it.
+ */
+SHMIPC_INTERNAL int shmipc__proc_alive_masked(int pid, uint64_t expect, uint64_t mask);
 
 #endif

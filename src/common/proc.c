@@ -6,6 +6,7 @@
 #include "common/internal.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -44,6 +45,17 @@ uint64_t shmipc__proc_start_time(int pid, bool *zombie)
     return st == 0 ? 1 : (uint64_t)st; /* 0 is reserved for "unknown" */
 }
 
+int shmipc__proc_alive_masked(int pid, uint64_t expect, uint64_t mask)
+{
+    if (pid <= 0)
+        return 0;
+    bool zombie = false;
+    uint64_t st = shmipc__proc_start_time(pid, &zombie);
+    if (st == 0)
+        return kill(pid, 0) == 0 || errno == EPERM; /* exists but unreadable: cannot verify, assume alive */
+    return !zombie && (st & mask) == (expect & mask);
+}
+
 int shmipc_proc_self(shmipc_proc_id *id)
 {
     if (!id)
@@ -58,9 +70,5 @@ int shmipc_proc_alive(const shmipc_proc_id *id)
 {
     if (!id || id->pid <= 0)
         return 0;
-    bool zombie = false;
-    uint64_t st = shmipc__proc_start_time(id->pid, &zombie);
-    if (st == 0 || zombie)
-        return 0;
-    return id->start_time == 0 || st == id->start_time;
+    return shmipc__proc_alive_masked(id->pid, id->start_time, id->start_time ? UINT64_MAX : 0);
 }

@@ -77,11 +77,9 @@ int shmipc__queue_ident_alive(uint64_t ident)
     int32_t pid = (int32_t)(ident >> 32);
     if (pid <= 0)
         return 0;
-    bool zombie = false;
-    uint64_t st = shmipc__proc_start_time(pid, &zombie);
     /* Only the low 32 bits of the start time fit the identity word; a reused pid must also have started
      * at the same tick modulo 2^32 to be mistaken for the dead process. */
-    return st != 0 && !zombie && (uint32_t)st == (uint32_t)ident;
+    return shmipc__proc_alive_masked(pid, ident, UINT32_MAX);
 }
 
 int shmipc__queue_broken(shmipc_queue *q)
@@ -96,6 +94,8 @@ int shmipc_queue_format(shmipc_segment *seg, const shmipc_queue_opts *opts)
     shmipc__queue_geom g;
     if (!seg)
         return -EINVAL;
+    if (seg->flags & SHMIPC_SEG_RDONLY)
+        return -EPERM; /* the first store would fault */
     if (!opts)
         opts = &def;
     int err = opts_geom(opts, &g);

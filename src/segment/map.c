@@ -67,7 +67,9 @@ int shmipc_segment_grow(shmipc_segment *s, size_t new_size)
         err = -errno;
         goto out;
     }
-    if (cur > (uint64_t)st.st_size) {
+    /* Below our own mapping is no size a grower ever wrote (sizes only grow): a peer scribbled it, and
+     * remapping to it would pull memory out from under the caller's pointers. */
+    if (cur > (uint64_t)st.st_size || cur < s->map_size || cur % SHMIPC_CACHELINE != 0) {
         err = -EBADMSG;
         goto out;
     }

@@ -43,9 +43,7 @@ int shmipc__owner_alive(uint64_t owner)
     int32_t pid = shmipc__owner_pid(owner);
     if (owner == 0 || pid <= 0)
         return 0;
-    bool zombie = false;
-    uint64_t st = shmipc__proc_start_time(pid, &zombie);
-    return st != 0 && !zombie && (st & OWNER_START_MASK) == (owner & OWNER_START_MASK);
+    return shmipc__proc_alive_masked(pid, owner, OWNER_START_MASK);
 }
 
 static uint32_t pattern_seg_type(shmipc_pattern p)
@@ -91,6 +89,7 @@ static int svc_validate(shmipc__svc *svc, shmipc_pattern pattern, const char *na
         shmipc__svc_set_detail("service header: participant table or pattern area out of range");
         return -EBADMSG;
     }
+    svc->pattern = pattern;
     svc->nparts = np;
     svc->parts = (shmipc__participant *)((char *)h + SHMIPC_SVC_HDR_SIZE);
     svc->pattern_area = (char *)h + poff;
@@ -115,6 +114,8 @@ static int svc_is_stale(shmipc_pattern pattern, const char *segname)
     int err = shmipc_segment_stat(segname, &info);
     if (err == -ENOENT)
         return 1;
+    if (err && err != -EBADMSG && err != -EPROTO)
+        return 0; /* not even described (-EACCES, ...): info holds nothing to judge by */
     if (info.uid != geteuid())
         return 0; /* never remove another user's object: squatting is refused by the caller */
     if (err == 0 && !info.ready)
@@ -291,26 +292,33 @@ static int svc_reclaim_slot(shmipc__svc *svc, uint32_t i, uint64_t owner)
     shmipc__participant *pt = &svc->parts[i];
     uint64_t me = shmipc__owner_self();
     uint64_t r = atomic_load_explicit(&pt->reclaimer, memory_order_acquire);
-    if (r != 0 && r != me && shmipc__owner_alive(r))
-        return 0; /* a live process is reclaiming it */
+    /* A live process is reclaiming it; that may be another thread of ours (r == me), which must not be
+     * joined: it could free the slot and a newcomer claim it while we still run the pattern reclaim. */
+    if (r != 0 && (r == me || shmipc__owner_alive(r)))
+        return 0;
     /* Take the reclaimer word: from 0, or from a reclaimer that died halfway (we then finish its job). */
-    if (r != me &&
-        !atomic_compare_exchange_strong_explicit(&pt->reclaimer, &r, me, memory_order_acq_rel, memory_order_relaxed))
+    if (!atomic_compare_exchange_strong_explicit(&pt->reclaimer, &r, me, memory_order_acq_rel, memory_order_relaxed))
         return 0;
     /* The slot may have been reclaimed and claimed again since we looked: only reclaim that same owner. */
     if (atomic_load_explicit(&pt->owner, memory_order_acquire) != owner) {
         atomic_compare_exchange_strong_explicit(&pt->reclaimer, &me, 0, memory_order_release, memory_order_relaxed);
         return 0;
     }
-    const shmipc__pattern_ops *ops = shmipc__pattern_lookup((shmipc_pattern)svc->hdr->pattern);
+    /* The pattern validated at open, not the header's word: a peer could point us at another pattern's
+     * reclaim, which would read an area validated for this one as its own. */
+    const shmipc__pattern_ops *ops = shmipc__pattern_lookup(svc->pattern);
     if (ops && ops->reclaim)
         ops->reclaim(svc, i, pt->role, pt->user);
     atomic_store_explicit(&pt->state, SHMIPC__PART_FREE, memory_order_relaxed);
-    /* Order: reclaimer cleared, then owner (CAS, release). Dying between the two leaves the dead owner in
-     * place, so the next reclaimer redoes the (idempotent) pattern reclaim; never a double free. */
-    atomic_store_explicit(&pt->reclaimer, 0, memory_order_release);
-    return atomic_compare_exchange_strong_explicit(&pt->owner, &owner, 0, memory_order_release,
-                                                   memory_order_relaxed);
+    /* Order: owner freed (CAS, release), then the reclaimer word. The other order let a second reclaimer
+     * take the word, still find the dead owner and run the pattern reclaim again after we freed the slot
+     * and a newcomer claimed it, reclaiming the newcomer's resources. Dying before the owner CAS leaves
+     * the dead owner and a dead reclaimer: the next reclaimer redoes the (idempotent) pattern reclaim.
+     * Dying between the two leaves only a dead reclaimer word, which the next reclaim takes over. */
+    int won = atomic_compare_exchange_strong_explicit(&pt->owner, &owner, 0, memory_order_release,
+                                                      memory_order_relaxed);
+    atomic_compare_exchange_strong_explicit(&pt->reclaimer, &me, 0, memory_order_release, memory_order_relaxed);
+    return won;
 }
 
 int shmipc__svc_reclaim_dead(shmipc__svc *svc)

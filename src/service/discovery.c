@@ -16,9 +16,10 @@ static void svc_fill_info(shmipc__svc *svc, shmipc_service_info *info)
 {
     shmipc__svc_hdr *h = svc->hdr;
     memset(info, 0, sizeof *info);
-    snprintf(info->name, sizeof info->name, "%s", h->name);
+    /* Bounded: the terminator checked at open may have been overwritten since. */
+    snprintf(info->name, sizeof info->name, "%.*s", (int)sizeof h->name, h->name);
     snprintf(info->segment, sizeof info->segment, "%s", svc->segname);
-    info->pattern = (shmipc_pattern)h->pattern;
+    info->pattern = svc->pattern; /* validated at open; the header word may have changed since */
     info->type = h->type;
     info->type.name[sizeof info->type.name - 1] = '\0';
     info->max_participants = svc->nparts;
@@ -45,7 +46,9 @@ static void svc_fill_info(shmipc__svc *svc, shmipc_service_info *info)
             pi->alive = alive;
         }
     }
-    info->nstats = h->nstats <= SHMIPC_SERVICE_MAX_STATS ? h->nstats : 0;
+    /* One load, then the check, then only the local: a second fetch could exceed the arrays. */
+    uint32_t nstats = __atomic_load_n(&h->nstats, __ATOMIC_RELAXED);
+    info->nstats = nstats <= SHMIPC_SERVICE_MAX_STATS ? nstats : 0;
     for (uint32_t i = 0; i < info->nstats; i++) {
         memcpy(info->stat_names[i], h->stat_names[i], sizeof info->stat_names[i]);
         info->stat_names[i][sizeof info->stat_names[i] - 1] = '\0';
@@ -163,6 +166,11 @@ static int svc_gc_one(shmipc_pattern pattern, const char *name, svc_gc_ctx *c, b
     err = shmipc_segment_stat(segname, &si);
     if (err == -ENOENT)
         return named ? -ENOENT : 0;
+    if (err && err != -EBADMSG && err != -EPROTO) {
+        /* Not even described (another user's 0600 object gives -EACCES): si holds nothing to judge by. */
+        c->rep.skipped++;
+        return named ? (err == -EACCES ? -EPERM : err) : 0;
+    }
     if (si.uid != geteuid()) {
         c->rep.skipped++;
         return named ? -EPERM : 0;
@@ -170,8 +178,12 @@ static int svc_gc_one(shmipc_pattern pattern, const char *name, svc_gc_ctx *c, b
     c->rep.services_seen++;
     if (err == 0 && !si.ready) {
         /* Creator died before finishing: nobody can ever use it. */
-        if (!si.creator_alive && !c->keep_unused && shmipc_segment_unlink(segname) == 0)
+        if (!si.creator_alive && !c->keep_unused && shmipc_segment_unlink(segname) == 0) {
             c->rep.services_removed++;
+            const shmipc__pattern_ops *ops = shmipc__pattern_lookup(pattern);
+            if (ops && ops->unlink_companions)
+                ops->unlink_companions(name); /* it may have created them before dying */
+        }
         return 0;
     }
     shmipc__svc svc;

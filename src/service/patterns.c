@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* service/patterns.c - finds each pattern's operations. Weak references keep the core independent of
- * which patterns are linked in: a pattern that is absent simply has no reclaim or description. */
+/* service/patterns.c - finds each pattern's operations. The references are strong on purpose: a program
+ * linked with the static library that only calls shmipc_service_gc (the CLI, a supervisor) must still pull
+ * in every pattern's reclaim, or gc would free slots without releasing what dead participants held. */
 #include "service/service_internal.h"
 
-extern const shmipc__pattern_ops shmipc__pubsub_ops __attribute__((weak));
-extern const shmipc__pattern_ops shmipc__reqresp_ops __attribute__((weak));
-extern const shmipc__pattern_ops shmipc__blackboard_ops __attribute__((weak));
-extern const shmipc__pattern_ops shmipc__event_ops __attribute__((weak));
+extern const shmipc__pattern_ops shmipc__pubsub_ops;
+extern const shmipc__pattern_ops shmipc__reqresp_ops;
+extern const shmipc__pattern_ops shmipc__blackboard_ops;
+extern const shmipc__pattern_ops shmipc__event_ops;
+
+const shmipc__pattern_ops *(*shmipc__pattern_lookup_hook)(shmipc_pattern pattern);
 
 const shmipc__pattern_ops *shmipc__pattern_lookup(shmipc_pattern pattern)
 {
+    if (SHMIPC_UNLIKELY(shmipc__pattern_lookup_hook != NULL))
+        return shmipc__pattern_lookup_hook(pattern);
     switch (pattern) {
     case SHMIPC_PATTERN_PUBSUB: return &shmipc__pubsub_ops;
     case SHMIPC_PATTERN_REQRESP: return &shmipc__reqresp_ops;

@@ -53,8 +53,10 @@ SHMIPC_STATIC_ASSERT(offsetof(shmipc__svc_hdr, stats) == 448, "stats offset");
  * (release). Clean leave: pattern cleanup -> state = FREE -> owner = 0 (release).
  * Reclaim of a dead owner: CAS reclaimer 0 -> me (or a dead reclaimer -> me), pattern reclaim (must be
  * idempotent: a reclaimer killed halfway is followed by another that redoes it), state = FREE,
- * reclaimer = 0, owner = 0 (release). A participant whose owner word still names a dead process is
- * therefore always reclaimed again, never lost; one whose owner is 0 is never reclaimed twice.
+ * owner = 0 (CAS, release), then reclaimer = 0 (CAS, release). A participant whose owner word still
+ * names a dead process is therefore always reclaimed again, never lost; one whose owner is 0 is never
+ * reclaimed twice; and while the reclaimer word is held nobody can free the owner word and let a new
+ * participant in under a reclaim still running. A reclaimer word left by a dead reclaimer is taken over.
  */
 typedef struct shmipc__participant {
     _Atomic uint64_t owner;      /*  0: packed pid/start, 0 = free */
@@ -88,6 +90,8 @@ typedef struct shmipc__svc {
     void *pattern_area;             /* validated pattern header */
     size_t pattern_size;
     char segname[SHMIPC_SERVICE_NAME_MAX + 32];
+    shmipc_pattern pattern;         /* validated pattern: never re-read from the header, which a peer can
+                                     * rewrite after the pattern area was validated for this one */
 } shmipc__svc;
 
 typedef struct shmipc__svc_params {
@@ -136,7 +140,7 @@ static inline void shmipc__svc_stat_add(shmipc__svc *svc, unsigned i, uint64_t v
     atomic_fetch_add_explicit(&svc->hdr->stats[i], v, memory_order_relaxed);
 }
 
-/* What a pattern tells the core. Each pattern defines one (weak references in service/patterns.c). */
+/* What a pattern tells the core. Each pattern defines one (strong references in service/patterns.c). */
 typedef struct shmipc__pattern_ops {
     shmipc_pattern pattern;
     uint32_t seg_type;                 /* SHMIPC_TYPE_* of the main segment */
@@ -152,5 +156,7 @@ typedef struct shmipc__pattern_ops {
 } shmipc__pattern_ops;
 
 SHMIPC_INTERNAL const shmipc__pattern_ops *shmipc__pattern_lookup(shmipc_pattern pattern);
+/* Tests only: when set, replaces the lookup (so a test can watch which reclaim runs). */
+SHMIPC_INTERNAL extern const shmipc__pattern_ops *(*shmipc__pattern_lookup_hook)(shmipc_pattern pattern);
 
 #endif

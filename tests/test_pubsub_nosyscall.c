@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_pubsub_nosyscall.c - proof that loan, publish, receive and release make no system call
+ * while nobody sleeps. A child runs the hot loop under a seccomp filter that traps every system call of
+ * its thread (SIGSYS, counted by a handler); the count lands in memory shared with the parent. Skips
+ * when seccomp filters cannot be installed, and under sanitizers (their runtimes make system calls).
+ */
+#include "helpers.h"
+#include "pubsub/pubsub_internal.h"
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#define NATIVE_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+static volatile sig_atomic_t trapped;
+static void on_sigsys(int sig) { (void)sig; trapped++; }
+
+static int trap_syscalls(void)
+{
+#ifdef NATIVE_ARCH
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigreturn, 3, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit_group, 2, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = (unsigned short)SHMIPC_ARRAY_LEN(f), .filter = f};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigsys;
+    if (sigaction(SIGSYS, &sa, NULL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+        return -errno;
+    return 0;
+#else
+    return -ENOSYS;
+#endif
+}
+
+typedef struct shared_counts {
+    _Atomic int traps;
+    _Atomic int errors;
+} shared_counts;
+
+static void traced_child(const char *name, shared_counts *out, int rounds)
+{
+    shmipc_publisher *pub;
+    shmipc_subscriber *a, *b;
+    if (shmipc_publisher_open(name, NULL, &pub) || shmipc_subscriber_open(name, NULL, &a) ||
+        shmipc_subscriber_open(name, NULL, &b))
+        syscall(SYS_exit_group, 3);
+    int probe = trap_syscalls();
+    if (probe == -ENOSYS || probe == -EINVAL || probe == -EACCES || probe == -EPERM)
+        syscall(SYS_exit_group, TEST_SKIP_RC);
+    if (probe)
+        syscall(SYS_exit_group, 2);
+    int errors = 0;
+    unsigned char buf[128];
+    for (int i = 0; i < rounds; i++) {
+        void *p;
+        shmipc_sample s;
+        errors += shmipc_publisher_loan(pub, 0, &p) != 0;
+        memset(p, i, 128);
+        errors += shmipc_publisher_publish(pub, p, 0) != 2;
+        errors += shmipc_subscriber_receive(a, &s, 0) != 0;
+        errors += shmipc_subscriber_release(a, &s) != 0;
+        errors += shmipc_subscriber_receive_copy(b, buf, sizeof buf, 0, NULL) != 128;
+        errors += shmipc_publisher_publish_copy(pub, buf, sizeof buf) != 2;
+        errors += shmipc_subscriber_receive_copy(a, buf, sizeof buf, 0, NULL) != 128;
+        errors += shmipc_subscriber_receive_copy(b, buf, sizeof buf, 0, NULL) != 128;
+    }
+    errors += shmipc_subscriber_receive(a, &(shmipc_sample){0}, 0) != -EAGAIN;
+    atomic_store(&out->traps, trapped);
+    atomic_store(&out->errors, errors);
+    syscall(SYS_exit_group, 0);
+}
+
+static void no_syscall_when_nobody_sleeps(void **state)
+{
+    (void)state;
+#ifdef SHMIPC_SANITIZER
+    skip();
+#endif
+    char name[64];
+    snprintf(name, sizeof name, "ns%d", (int)getpid());
+    shmipc_pubsub_opts o;
+    shmipc_pubsub_opts_init(&o);
+    o.payload_size = 128;
+    o.history = 2;
+    o.depth = 4;
+    shmipc_publisher *owner;
+    assert_int_equal(shmipc_publisher_create(name, &o, &owner), 0);
+    shared_counts *c = mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(c != MAP_FAILED);
+    atomic_store(&c->traps, -1);
+    pid_t pid = fork();
+    if (pid == 0)
+        traced_child(name, c, 20000);
+    int st = test_wait(pid, 30000);
+    int errors = atomic_load(&c->errors), traps = atomic_load(&c->traps);
+    munmap(c, sizeof *c);
+    shmipc_publisher_close(owner);
+    shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 0, NULL);
+    if (st == TEST_SKIP_RC) {
+        print_message("seccomp filters unavailable here: skipped\n");
+        skip();
+    }
+    assert_int_equal(st, 0);
+    assert_int_equal(errors, 0);
+    assert_int_equal(traps, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(no_syscall_when_nobody_sleeps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
