@@ -7,7 +7,7 @@ build=${1:-build}
 if [ -x "$build/examples/demo/shmipc-demo" ]; then
     exec "$build/examples/demo/shmipc-demo" --bin "$build"
 fi
-echo "(the demo system is not built: pub/sub or request/response missing; showing the seed example)"
+echo "(the demo system is not built: showing the seed example)"
 name="/shmipc-seed-demo-$$"
 "$build/examples/seed/seed_writer" "$name" &
 writer=$!

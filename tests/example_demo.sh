@@ -9,7 +9,7 @@ set -u
 build=${1:?usage: example_demo.sh BUILD_DIR}
 demo=$build/examples/demo/shmipc-demo
 if [ ! -x "$demo" ]; then
-    echo "skip: demo not built (pub/sub or request/response missing, or SHMIPC_BUILD_EXAMPLES=OFF)"
+    echo "skip: demo not built (SHMIPC_BUILD_EXAMPLES=OFF?)"
     exit 77
 fi
 tmp=$(mktemp -d)
