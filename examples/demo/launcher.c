@@ -376,11 +376,15 @@ static int run_bench(void)
     return 0;
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-    fprintf(stderr, "usage: shmipc-demo [--bin BUILD_DIR] [--duration S] [--kill-at S] [--kill COMPONENT] [--rate N]\n"
-                    "                   [--window N] [--no-bench]\n"
-                    "  COMPONENT: config, sensor, filter (default) or logger\n");
+    fprintf(f, "usage: shmipc-demo [--bin BUILD_DIR] [--duration S] [--kill-at S] [--kill COMPONENT] [--rate N]\n"
+               "                   [--window N] [--no-bench]\n"
+               "Runs the demo system: a config service, a sensor, a filter and a logger, one process each, for\n"
+               "S seconds (default 16), kills COMPONENT (config, sensor, filter (default) or logger) with SIGKILL\n"
+               "at --kill-at (default halfway), then runs `shmipc bench --quick` unless --no-bench.\n"
+               "--rate: sensor samples/s (default 1000); --window: filter window (default 8, at most 16);\n"
+               "--bin: the build directory (default: found from this program's path).\n");
 }
 
 int main(int argc, char **argv)
@@ -391,12 +395,16 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
         if (!strcmp(a, "--no-bench")) {
             bench = false;
             continue;
         }
         if (!v) {
-            usage();
+            usage(stderr);
             return 2;
         }
         i++;
@@ -404,7 +412,7 @@ int main(int argc, char **argv)
             for (victim = 0; victim < DEMO_NCOMP && strcmp(v, demo_comp_name(victim)); victim++)
                 ;
             if (victim == DEMO_NCOMP) {
-                usage();
+                usage(stderr);
                 return 2;
             }
             continue;
@@ -415,7 +423,7 @@ int main(int argc, char **argv)
         }
         double x = strtod(v, &end);
         if (!end || *end || end == v || x <= 0 || x > 1e6) {
-            usage();
+            usage(stderr);
             return 2;
         }
         if (!strcmp(a, "--duration"))
@@ -427,7 +435,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--window"))
             opt_window = (unsigned)x;
         else {
-            usage();
+            usage(stderr);
             return 2;
         }
     }
@@ -439,7 +447,7 @@ int main(int argc, char **argv)
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
         if (n <= 0) {
-            usage();
+            usage(stderr);
             return 2;
         }
         self[n] = '\0';
