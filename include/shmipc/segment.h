@@ -80,7 +80,9 @@ SHMIPC_API int shmipc_segment_name_check(const char *name);
 
 /*
  * shmipc_segment_create - create a named POSIX shared-memory segment with room for size bytes of user data.
- * Creation is exclusive: an existing name gives -EEXIST, never a silent share. The memory is reserved
+ * Creation is exclusive: an existing name gives -EEXIST, never a silent share. The one exception is a
+ * corpse: a segment of the caller's own that was never published and whose creator is dead (killed while
+ * initialising it) can never become ready, so it is removed and the name created anew. The memory is reserved
  * now, so a full /dev/shm gives -ENOSPC here instead of SIGBUS on a later write.
  * opts may be NULL. On success *out holds the new handle and the data area is zero-filled.
  * Errors: -EINVAL (bad name or flags, size 0), -ENAMETOOLONG, -EEXIST, -ENOSPC, -EFBIG (size too large),

@@ -27,6 +27,43 @@ int shmipc_segment_name_check(const char *name)
     return 0;
 }
 
+/*
+ * A segment whose creator was killed before publishing it can never become ready: opens fail with
+ * -ENOTRECOVERABLE and, without this, every later create with -EEXIST until a human removes it. Remove it
+ * only when that is certain: our own object, a shmipc header (magic) that was never published, and a
+ * creator that is dead. Returns true if the name was removed.
+ */
+static bool seg_remove_if_stale(const char *name)
+{
+    int fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+    if (fd < 0)
+        return errno == ENOENT; /* gone meanwhile: just try again */
+    bool stale = false;
+    struct stat st, now;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        (uint64_t)st.st_size >= SHMIPC_SEGMENT_HEADER_SIZE) {
+        const shmipc__seg_hdr *h = mmap(NULL, SHMIPC_SEGMENT_HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+        if (h != MAP_FAILED) {
+            shmipc_proc_id creator = {.pid = __atomic_load_n(&h->creator_pid, __ATOMIC_RELAXED),
+                                      .start_time = __atomic_load_n(&h->creator_start, __ATOMIC_RELAXED)};
+            stale = __atomic_load_n(&h->magic, __ATOMIC_RELAXED) == SHMIPC_SEG_MAGIC &&
+                    atomic_load_explicit(&((shmipc__seg_hdr *)h)->ready, memory_order_acquire) != SHMIPC_SEG_READY &&
+                    creator.pid > 0 && !shmipc_proc_alive(&creator);
+            munmap((void *)h, SHMIPC_SEGMENT_HEADER_SIZE);
+        }
+    }
+    /* Unlink only the object we examined: another process may have replaced it since (same inode check
+     * right before the unlink; the remaining window is a few instructions wide). */
+    char path[SHMIPC_NAME_MAX + 16];
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    if (stale && stat(path, &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+        stale = shm_unlink(name) == 0 || errno == ENOENT;
+    else
+        stale = false;
+    close(fd);
+    return stale;
+}
+
 int shmipc_segment_create(const char *name, size_t size, const shmipc_segment_opts *opts, shmipc_segment **out)
 {
     int err = shmipc_segment_name_check(name);
@@ -35,6 +72,8 @@ int shmipc_segment_create(const char *name, size_t size, const shmipc_segment_op
     if (!out)
         return -EINVAL;
     int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST && seg_remove_if_stale(name))
+        fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     err = shmipc__seg_create_fd(fd, SHMIPC_BACKING_POSIX, name, size, opts, out);
