@@ -206,7 +206,7 @@ int demo_subscribe(const char *who, const char *name, const char *type, size_t s
     shmipc_pubsub_opts o;
     demo_pubsub_opts(&o, type, size);
     int err = -ENOENT;
-    for (int i = 0; i < 100 && !demo_stop; i++) {
+    for (int i = 0; i < 200 && !demo_stop; i++) {
         err = shmipc_subscriber_open(name, &o, sub);
         if (err != -ENOENT)
             break;

@@ -145,7 +145,7 @@ int demo_component_init(int argc, char **argv, int comp, demo_arg *args, size_t 
 
 /* Pub/sub options with the payload type set (name, size, alignment 8); the rest default. */
 void demo_pubsub_opts(shmipc_pubsub_opts *o, const char *type, size_t size);
-/* Subscribe to service name, waiting up to 5 s for its publisher to create it; who names the caller in
+/* Subscribe to service name, waiting up to 10 s for its publisher to create it; who names the caller in
  * the error message. Returns 0 or -errno. */
 int demo_subscribe(const char *who, const char *name, const char *type, size_t size, shmipc_subscriber **sub);
 
