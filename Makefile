@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build demo test test-asan test-tsan lint bench torture fuzz install clean
+.PHONY: all deps build demo test test-asan test-tsan test-valgrind lint bench torture fuzz install clean
 
 all: build
 
@@ -31,6 +31,25 @@ test-tsan: deps
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# valgrind memcheck on the single-process test programs (multi-process and threaded ones are left to the
+# sanitizer builds: under valgrind their timing-based checks take minutes). A program that skips (77) passes.
+VALGRIND_TESTS ?= test_segment_basic test_segment_common test_segment_name test_segment_file \
+    test_segment_memfd test_segment_grow test_segment_forge test_segment_create test_phys test_lock \
+    test_channel_basic test_service_core test_perm_truncate test_queue_basic test_review_segment \
+    test_review_queue
+VALGRIND_FLAGS ?= -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
+    --child-silent-after-fork=yes
+test-valgrind: deps
+	@scripts/install-deps.sh valgrind
+	cmake -S . -B $(BUILD)-valgrind -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build $(BUILD)-valgrind -j $(JOBS)
+	@cd $(BUILD)-valgrind/tests && export SHMIPC_CLI=$(abspath $(BUILD))-valgrind/tools/shmipc/shmipc && \
+	fail=""; for t in $(VALGRIND_TESTS); do \
+	    echo "valgrind: $$t"; valgrind $(VALGRIND_FLAGS) ./$$t >$$t.valgrind.log 2>&1; rc=$$?; \
+	    if [ $$rc -ne 0 ] && [ $$rc -ne 77 ]; then cat $$t.valgrind.log; fail="$$fail $$t"; fi; \
+	done; \
+	if [ -n "$$fail" ]; then echo "valgrind: FAILED:$$fail"; exit 1; fi; echo "valgrind: all clean"
+
 # Static analysis with the checked-in configurations (.clang-tidy, cppcheck flags below); warnings fail.
 lint: build
 	@scripts/install-deps.sh clang-tidy cppcheck
@@ -54,4 +73,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz $(BUILD)-valgrind

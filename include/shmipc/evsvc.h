@@ -64,7 +64,7 @@ SHMIPC_API int shmipc_notifier_notify(shmipc_notifier *n, uint32_t event_id);
  * pending together are returned one per call, round-robin over ids. Returns how many times that event
  * was signalled since this listener last returned it (>= 1).
  * Errors: -EINVAL, -EAGAIN (timeout 0, nothing pending), -ETIMEDOUT, -EBADMSG (a counter went
- * backwards: corrupt service).
+ * backwards: corrupt service; reported once, later waits follow the counter from its new value).
  */
 SHMIPC_API int shmipc_listener_wait(shmipc_listener *l, int timeout_ms, uint32_t *event_id);
 

@@ -56,6 +56,7 @@ struct shmipc_bb_reader {
     shmipc__bb_hdr *h;
     uint32_t slot;
     shmipc_wait_mode wait_mode;
+    uint64_t *tmp; /* snapshot buffer for values over 512 bytes (allocated once: no malloc per read) */
 };
 
 void shmipc_blackboard_opts_init(shmipc_blackboard_opts *opts)
@@ -331,11 +332,25 @@ int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts
     int err = bb_open_existing(name, o, &r->svc, &r->g);
     if (!err) {
         int slot = shmipc__svc_join(&r->svc, SHMIPC_ROLE_READER, 0);
+        if (slot == 0) {
+            /* Slot 0 (the first free one) is kept for the writer, so that max_readers readers never lock
+             * a restarting writer out: hold it while taking another, then give it back. */
+            slot = shmipc__svc_join(&r->svc, SHMIPC_ROLE_READER, 0);
+            shmipc__svc_leave(&r->svc, 0);
+        }
         if (slot < 0) {
             shmipc__svc_close(&r->svc);
             err = slot;
         }
         r->slot = (uint32_t)slot;
+    }
+    if (!err && r->g.words > 64) {
+        r->tmp = malloc((size_t)r->g.words * 8);
+        if (!r->tmp) {
+            shmipc__svc_leave(&r->svc, r->slot);
+            shmipc__svc_close(&r->svc);
+            err = -ENOMEM;
+        }
     }
     if (err) {
         free(r);
@@ -390,9 +405,7 @@ int shmipc_blackboard_read(shmipc_bb_reader *r, uint32_t key, void *buf, size_t 
     if (cap < r->g.value_size)
         return -EMSGSIZE;
     shmipc__bb_entry *e = bb_entry(r->svc.pattern_area, &r->g, key);
-    uint64_t stack[64], *tmp = r->g.words <= 64 ? stack : malloc((size_t)r->g.words * 8), v = 0;
-    if (!tmp)
-        return -ENOMEM;
+    uint64_t stack[64], *tmp = r->g.words <= 64 ? stack : r->tmp, v = 0;
     int err = bb_load(&r->g, e, tmp, &v);
     if (!err && v == 0)
         err = -ENODATA;
@@ -401,8 +414,6 @@ int shmipc_blackboard_read(shmipc_bb_reader *r, uint32_t key, void *buf, size_t 
         if (version)
             *version = v;
     }
-    if (tmp != stack)
-        free(tmp);
     return err ? err : (int)r->g.value_size;
 }
 
@@ -450,6 +461,7 @@ void shmipc_blackboard_reader_close(shmipc_bb_reader *r)
         return;
     shmipc__svc_leave(&r->svc, r->slot);
     shmipc__svc_close(&r->svc);
+    free(r->tmp);
     free(r);
 }
 

@@ -316,7 +316,9 @@ static int rr_srv_take(rr_srv_recv *c, uint32_t i)
 {
     shmipc_server *s = c->s;
     shmipc__rr_area *a = shmipc__rr_area_at(s->svc.pattern_area, &s->g, i);
-    for (;;) {
+    /* At most one ring's worth per call: a client that keeps refilling its ring with requests the server
+     * drops (stale gen or epoch) must not keep the server here past its timeout. */
+    for (uint32_t n = 0; n < s->g.depth; n++) {
         /* acquire: the request slot contents are visible once we see the head past it. */
         uint32_t head = atomic_load_explicit(&a->req_head, memory_order_acquire);
         /* relaxed: only servers write req_tail, and we are the server. */
@@ -359,6 +361,7 @@ static int rr_srv_take(rr_srv_recv *c, uint32_t i)
         if (r)
             return r;
     }
+    return 0;
 }
 
 static int rr_srv_cond(void *arg, bool slow)
@@ -591,7 +594,10 @@ static int rr_cli_take(void *arg, bool slow)
 {
     rr_cli_recv *r = arg;
     shmipc_client *c = r->c;
-    for (;;) {
+    /* At most one ring's worth per call: a server that keeps refilling the ring with responses we skip
+     * (another connection's) must not keep us here past our timeout. */
+    uint32_t n;
+    for (n = 0; n < c->g.depth; n++) {
         /* acquire: the response slot is complete once we see the head past it. */
         uint32_t head = atomic_load_explicit(&c->a->resp_head, memory_order_acquire);
         uint32_t tail = atomic_load_explicit(&c->a->resp_tail, memory_order_relaxed); /* ours */
@@ -626,6 +632,8 @@ static int rr_cli_take(void *arg, bool slow)
         if (res)
             return res;
     }
+    if (n == c->g.depth)
+        return 0; /* not drained yet: look again before deciding the server is gone */
     if (rr_server_gone(c, slow)) {
         c->outstanding = 0;
         c->sent_epoch = atomic_load_explicit(&c->h->epoch, memory_order_acquire);

@@ -76,6 +76,12 @@ int shmipc__seg_attach_fd(int fd, shmipc_backing backing, const char *name, cons
             err = -errno;
             goto fail;
         }
+        /* A creator sizes the object in one ftruncate from 0: a size between is no segment (as stat
+         * says), not one to wait for. */
+        if (!h && st.st_size > 0 && (uint64_t)st.st_size < SHMIPC_SEGMENT_HEADER_SIZE) {
+            err = -EBADMSG;
+            goto fail;
+        }
         if (!h && (uint64_t)st.st_size >= SHMIPC_SEGMENT_HEADER_SIZE) {
             h = mmap(NULL, SHMIPC_SEGMENT_HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
             if (h == MAP_FAILED) {

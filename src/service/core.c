@@ -118,8 +118,10 @@ static int svc_is_stale(shmipc_pattern pattern, const char *segname)
         return 0; /* not even described (-EACCES, ...): info holds nothing to judge by */
     if (info.uid != geteuid())
         return 0; /* never remove another user's object: squatting is refused by the caller */
+    /* Unready: stale only if its creator is known and dead. A header with no creator yet is one being
+     * written right now (the creator sizes the object before it stores its pid): never take it. */
     if (err == 0 && !info.ready)
-        return !info.creator_alive;
+        return info.creator.pid > 0 && !info.creator_alive;
     if (err)
         return 0; /* corrupt or foreign: leave it for a human (shmipc gc / rm) */
     shmipc__svc tmp = {0};

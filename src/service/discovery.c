@@ -177,8 +177,8 @@ static int svc_gc_one(shmipc_pattern pattern, const char *name, svc_gc_ctx *c, b
     }
     c->rep.services_seen++;
     if (err == 0 && !si.ready) {
-        /* Creator died before finishing: nobody can ever use it. */
-        if (!si.creator_alive && !c->keep_unused && shmipc_segment_unlink(segname) == 0) {
+        /* Creator died before finishing: nobody can ever use it. (No creator pid yet: being created now.) */
+        if (si.creator.pid > 0 && !si.creator_alive && !c->keep_unused && shmipc_segment_unlink(segname) == 0) {
             c->rep.services_removed++;
             const shmipc__pattern_ops *ops = shmipc__pattern_lookup(pattern);
             if (ops && ops->unlink_companions)

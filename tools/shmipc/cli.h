@@ -39,6 +39,13 @@ int cli_dispatch(const char *prog, const char *summary, const cli_command *cmds,
 
 /* Command groups and commands, one file each; their line in the table of main.c is all they need. */
 int cli_cmd_segment(int argc, char **argv);
+int cli_cmd_ls(int argc, char **argv);   /* cmd_service.c */
+int cli_cmd_info(int argc, char **argv); /* cmd_service.c */
+int cli_cmd_gc(int argc, char **argv);   /* cmd_service.c */
+int cli_cmd_top(int argc, char **argv);  /* cmd_top.c */
+int cli_cmd_pub(int argc, char **argv);  /* cmd_pubsub.c */
+int cli_cmd_sub(int argc, char **argv);  /* cmd_pubsub.c */
+int cli_cmd_bench(int argc, char **argv);
 
 /* ---- options ----------------------------------------------------------------------------------------- */
 
@@ -117,6 +124,8 @@ void cli_json_uint(cli_json *j, const char *key, uint64_t v);
 void cli_json_int(cli_json *j, const char *key, int64_t v);
 void cli_json_bool(cli_json *j, const char *key, bool v);
 void cli_json_null(cli_json *j, const char *key);
+/* A number with up to 3 decimals; NaN and infinities (not JSON numbers) become null. */
+void cli_json_double(cli_json *j, const char *key, double v);
 /* Write s as a quoted, escaped JSON string (exposed for callers printing JSON by hand). */
 void cli_json_write_string(FILE *f, const char *s);
 

@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 void cli_json_init(cli_json *j, FILE *f)
@@ -138,4 +139,13 @@ void cli_json_null(cli_json *j, const char *key)
 {
     json_prefix(j, key);
     fputs("null", j->f);
+}
+
+void cli_json_double(cli_json *j, const char *key, double v)
+{
+    json_prefix(j, key);
+    if (isfinite(v))
+        fprintf(j->f, "%.3f", v);
+    else
+        fputs("null", j->f);
 }

@@ -11,6 +11,13 @@
 
 static const cli_command commands[] = {
     {"segment", "create, list, inspect, read, write, grow and remove shared-memory segments", cli_cmd_segment},
+    {"ls", "list services: pattern, type, participants (alive/dead), options, live figures", cli_cmd_ls},
+    {"info", "show one service in full", cli_cmd_info},
+    {"gc", "reclaim dead participants and remove unused services (your own only)", cli_cmd_gc},
+    {"top", "live view of services: message rates, fill, dead participants", cli_cmd_top},
+    {"pub", "publish lines of standard input to a publish/subscribe service", cli_cmd_pub},
+    {"sub", "print the samples that arrive at a publish/subscribe service", cli_cmd_sub},
+    {"bench", "measure latency, throughput and CPU cost of shmipc and of kernel IPC", cli_cmd_bench},
 };
 
 int main(int argc, char **argv)

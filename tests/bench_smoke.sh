@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tests/bench_smoke.sh - smoke test of `shmipc bench`: every mechanism runs with tiny sizes and counts,
+# the tables are printed, --json parses, --csv has its header and one row per cell, --plot draws an SVG
+# (when gnuplot is installed), and bad options are refused. Usage: bash tests/bench_smoke.sh BUILD_DIR
+set -euo pipefail
+build=${1:?usage: bench_smoke.sh BUILD_DIR}
+cli=$build/tools/shmipc/shmipc
+[ -x "$cli" ] || { echo "SKIP: $cli not built"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+if ! "$cli" bench --help >"$tmp/help"; then fail "bench --help"; fi
+grep -q -- '--mechanisms' "$tmp/help" || fail "--help does not list --mechanisms"
+mechs=$("$cli" bench --list | awk '{print $1}' | paste -sd, -)
+[ -n "$mechs" ] || fail "bench --list is empty"
+echo "mechanisms: $mechs"
+nmech=$(echo "$mechs" | tr ',' '\n' | wc -l)
+
+# Tiny run of every mechanism in every mode: the table.
+small=(--mechanisms "$mechs" --sizes 8,4K --iterations 300 --warmup 20 --duration 0.05 --rate 2000 --rate-count 20)
+"$cli" bench --mechanisms pipe --sizes 64 --iterations 100 --duration 0.05 --mode latency --repeat 3 --quiet >"$tmp/rep" || fail "--repeat run"
+grep -q "run 3 times" "$tmp/rep" || fail "--repeat not reported"
+"$cli" bench "${small[@]}" >"$tmp/table" 2>"$tmp/progress" || { cat "$tmp/table" "$tmp/progress"; fail "bench run"; }
+cat "$tmp/table"
+grep -q '^Latency' "$tmp/table" || fail "no latency table"
+grep -q '^Throughput' "$tmp/table" || fail "no throughput table"
+grep -q '^Low rate' "$tmp/table" || fail "no low-rate table"
+grep -q 'p99.9' "$tmp/table" || fail "no p99.9 column"
+grep -q 'error' "$tmp/table" && fail "a mechanism failed"
+for m in $(echo "$mechs" | tr ',' ' '); do
+    grep -qE "^[0-9A-Za-z ]{9}$m " "$tmp/table" || fail "mechanism $m missing from the table"
+done
+grep -q '\[1/' "$tmp/progress" || fail "no progress on stderr"
+
+# CSV: header plus one row per cell.
+"$cli" bench "${small[@]}" --quiet --mode latency --csv >"$tmp/csv" || fail "--csv run"
+head -1 "$tmp/csv" | grep -q '^mode,mechanism,size,status,' || fail "CSV header"
+rows=$(($(wc -l <"$tmp/csv") - 1))
+[ "$rows" -eq $((nmech * 2)) ] || fail "CSV has $rows rows, expected $((nmech * 2))"
+grep -q '^latency,cacheline,8,ok,' "$tmp/csv" || fail "CSV cacheline row"
+
+# JSON parses (when python3 is there) and has the results.
+"$cli" bench --mechanisms pipe,ring --sizes 64 --iterations 200 --duration 0.05 --quiet --mode latency,throughput \
+    --json >"$tmp/json" || fail "--json run"
+grep -q '"results"' "$tmp/json" || fail "JSON has no results"
+if command -v python3 >/dev/null; then
+    python3 -m json.tool "$tmp/json" >/dev/null || fail "JSON does not parse"
+else
+    echo "SKIP part: python3 not found, JSON not parsed"
+fi
+
+# A size a mechanism cannot carry is reported as n/a, not as an error.
+if [ -r /proc/sys/fs/mqueue/msgsize_max ] && [ "$(cat /proc/sys/fs/mqueue/msgsize_max)" -lt 4194304 ] &&
+    [ "$(id -u)" -ne 0 ]; then
+    "$cli" bench --mechanisms mq --sizes 4M --iterations 10 --quiet --mode latency >"$tmp/na" || fail "mq 4M run"
+    grep -q 'n/a (limit' "$tmp/na" || fail "mq 4M is not n/a"
+fi
+
+# Plot.
+if command -v gnuplot >/dev/null; then
+    "$cli" bench --mechanisms cacheline,pipe --sizes 8,512 --iterations 200 --duration 0.05 --quiet --mode latency \
+        --plot "$tmp/p.svg" >/dev/null || fail "--plot run"
+    grep -q '<svg' "$tmp/p.svg" || fail "--plot did not write an SVG"
+else
+    echo "SKIP part: gnuplot not found, --plot not tested"
+    if "$cli" bench --plot "$tmp/p.svg" --quiet 2>"$tmp/err"; then fail "--plot without gnuplot succeeded"; fi
+    grep -q 'gnuplot-nox' "$tmp/err" || fail "--plot without gnuplot: no hint"
+fi
+
+# Bad options are usage errors (exit 2).
+for bad in "--repeat 16" "--mode sideways" "--sizes 4" "--mechanisms nosuch" "--iterations 0" "--duration -1" "--json --csv"; do
+    set +e
+    # shellcheck disable=SC2086
+    "$cli" bench $bad --quiet >/dev/null 2>&1
+    rc=$?
+    set -e
+    [ "$rc" -eq 2 ] || fail "'bench $bad' exited $rc, expected 2"
+done
+echo "PASS"
