@@ -502,6 +502,8 @@ int main(int argc, char **argv)
             demo_sleep_ms(100); /* let it create its service: fewer retries in the filter and logger */
     }
 
+    if (!rc)
+        printf("  (to watch the services from another terminal: %s/tools/shmipc/shmipc top)\n", bin);
     if (!rc) {
         printf("\nPhase 2: live figures, one row a second (rates: the services' own counters; latency: from the\n"
                "  sensor's timestamp to the logger, over the last second; lost: samples missing from each stream)\n");
