@@ -132,26 +132,11 @@ int shmipc__seg_attach_fd(int fd, shmipc_backing backing, const char *name, cons
     uint32_t gen = atomic_load_explicit(&h->generation, memory_order_acquire);
     munmap(h, SHMIPC_SEGMENT_HEADER_SIZE);
     h = NULL;
-    void *base = mmap(NULL, total, prot, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) {
-        err = -errno;
+    err = shmipc__seg_map_handle(fd, backing, name, opts->flags, prot, total, out);
+    if (err)
         goto fail;
-    }
-    shmipc_segment *s = calloc(1, sizeof *s);
-    if (!s) {
-        munmap(base, total);
-        err = -ENOMEM;
-        goto fail;
-    }
-    s->fd = fd;
-    s->backing = backing;
-    s->flags = opts->flags;
-    s->published = true;
-    s->base = base;
-    s->map_size = total;
-    s->generation = gen;
-    snprintf(s->name, sizeof s->name, "%s", name ? name : "");
-    *out = s;
+    (*out)->published = true;
+    (*out)->generation = gen;
     return 0;
 fail:
     if (h)

@@ -46,25 +46,12 @@ int shmipc__seg_create_fd(int fd, shmipc_backing backing, const char *name, size
             goto fail;
         }
     }
-    void *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) {
-        err = -errno;
+    shmipc_segment *s;
+    err = shmipc__seg_map_handle(fd, backing, name, opts->flags, PROT_READ | PROT_WRITE, total, &s);
+    if (err)
         goto fail;
-    }
-    shmipc_segment *s = calloc(1, sizeof *s);
-    if (!s) {
-        munmap(base, total);
-        err = -ENOMEM;
-        goto fail;
-    }
-    s->fd = fd;
-    s->backing = backing;
-    s->flags = opts->flags;
-    s->base = base;
-    s->map_size = total;
-    snprintf(s->name, sizeof s->name, "%s", name ? name : "");
 
-    shmipc__seg_hdr *h = base;
+    shmipc__seg_hdr *h = s->base;
     shmipc_proc_id self;
     shmipc_proc_self(&self);
     h->magic = SHMIPC_SEG_MAGIC;
@@ -84,6 +71,27 @@ int shmipc__seg_create_fd(int fd, shmipc_backing backing, const char *name, size
 fail:
     close(fd);
     return err;
+}
+
+int shmipc__seg_map_handle(int fd, shmipc_backing backing, const char *name, unsigned flags, int prot,
+                           size_t total, shmipc_segment **out)
+{
+    void *base = mmap(NULL, total, prot, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED)
+        return -errno;
+    shmipc_segment *s = calloc(1, sizeof *s);
+    if (!s) {
+        munmap(base, total);
+        return -ENOMEM;
+    }
+    s->fd = fd;
+    s->backing = backing;
+    s->flags = flags;
+    s->base = base;
+    s->map_size = total;
+    snprintf(s->name, sizeof s->name, "%s", name ? name : "");
+    *out = s;
+    return 0;
 }
 
 int shmipc_segment_publish(shmipc_segment *s)

@@ -56,6 +56,10 @@ SHMIPC_INTERNAL int shmipc__seg_create_fd(int fd, shmipc_backing backing, const 
 SHMIPC_INTERNAL int shmipc__seg_attach_fd(int fd, shmipc_backing backing, const char *name,
                                           const shmipc_segment_opts *opts, bool close_on_fail,
                                           shmipc_segment **out);
+/* Map total bytes of fd with prot and wrap them in a new handle (fd not consumed on failure).
+ * Returns 0 or -errno. */
+SHMIPC_INTERNAL int shmipc__seg_map_handle(int fd, shmipc_backing backing, const char *name, unsigned flags,
+                                           int prot, size_t total, shmipc_segment **out);
 /* Fill info from an open descriptor and (if mapped) header; used by stat and info_get. */
 SHMIPC_INTERNAL int shmipc__seg_describe(int fd, const shmipc__seg_hdr *hdr, shmipc_segment_info *info);
 
