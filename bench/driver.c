@@ -5,7 +5,8 @@
  *  - two (or 1 + N) real processes made with fork(), the parent and the first child pinned to different
  *    cores when there are two;
  *  - every message starts with its sequence number, the sender writes that number into every 64-byte line
- *    of the payload and the receiver reads and checks every line, so no buffer goes untouched;
+ *    of the payload and the receiver reads and checks every line, so no buffer goes untouched (except for
+ *    a transport flagged touch_first_line, named "-notouch", which isolates the mechanism's own cost);
  *  - latency: ping-pong, round trip / 2 in a log-linear histogram, after a warm-up;
  *  - throughput: one-way streaming for a fixed time or message count, timed from the sender's first
  *    measured message to the receiver's last;
