@@ -66,6 +66,12 @@ fuzz: deps
 	cmake --build $(BUILD)-fuzz -j $(JOBS)
 	ctest --test-dir $(BUILD)-fuzz --output-on-failure -L fuzz
 
+# Crash torture (docs/reliability.md): TORTURE_KILLS SIGKILLs with restarts; TORTURE_ARGS e.g. --seed S.
+TORTURE_KILLS ?= 10000
+TORTURE_ARGS  ?=
+torture: build
+	$(BUILD)/tests/torture/torture --kills $(TORTURE_KILLS) $(TORTURE_ARGS)
+
 bench: build
 	$(BUILD)/tools/shmipc/shmipc bench
 

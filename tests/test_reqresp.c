@@ -226,6 +226,19 @@ static int idle_member(void *arg)
     return 0;
 }
 
+/* Wait (bounded) until the service lists at least n participants: forked members join asynchronously,
+ * and a fixed sleep is too short on a loaded machine. */
+static void wait_participants(const char *name, uint32_t n)
+{
+    for (int i = 0; i < 1000; i++) {
+        shmipc_service_info si;
+        if (shmipc_service_describe(SHMIPC_PATTERN_REQRESP, name, &si) == 0 && si.participants >= n)
+            return;
+        usleep(10000);
+    }
+    fail_msg("service %s never reached %u participants", name, n);
+}
+
 static void gc_after_everyone_died(void **state)
 {
     (void)state;
@@ -238,9 +251,9 @@ static void gc_after_everyone_died(void **state)
     shmipc_server_close(s);
     const char *as_server[2] = {name, "server"}, *as_client[2] = {name, NULL};
     pid_t ps = test_fork(idle_member, as_server);
-    usleep(100000);
+    wait_participants(name, 2); /* keep + the new server */
     pid_t pc = test_fork(idle_member, as_client);
-    usleep(100000);
+    wait_participants(name, 3);
     shmipc_client_close(keep);
     kill(ps, SIGKILL);
     kill(pc, SIGKILL);

@@ -63,8 +63,8 @@ SHMIPC_API int shmipc_blackboard_writer_open(const char *name, const shmipc_blac
 SHMIPC_API int shmipc_blackboard_write(shmipc_bb_writer *w, uint32_t key, const void *value, size_t len);
 
 /* shmipc_blackboard_writer_close - give up the writer role (values stay, readers waiting get -EPIPE) and
- * free the handle. NULL is a no-op. */
-SHMIPC_API void shmipc_blackboard_writer_close(shmipc_bb_writer *w);
+ * free the handle. NULL is a no-op. Returns 0. */
+SHMIPC_API int shmipc_blackboard_writer_close(shmipc_bb_writer *w);
 
 /*
  * shmipc_blackboard_reader_open - open the existing blackboard name for reading. opts may be NULL.
@@ -96,8 +96,8 @@ SHMIPC_API int shmipc_blackboard_wait(shmipc_bb_reader *r, uint32_t key, uint64_
 /* shmipc_blackboard_value_size - the value size of the blackboard (bytes). */
 SHMIPC_API size_t shmipc_blackboard_value_size(const shmipc_bb_reader *r);
 
-/* shmipc_blackboard_reader_close - free the handle. NULL is a no-op. */
-SHMIPC_API void shmipc_blackboard_reader_close(shmipc_bb_reader *r);
+/* shmipc_blackboard_reader_close - free the handle. NULL is a no-op. Returns 0. */
+SHMIPC_API int shmipc_blackboard_reader_close(shmipc_bb_reader *r);
 
 /* shmipc_blackboard_unlink - remove the name. Errors: -EINVAL, -ENAMETOOLONG, -ENOENT, -EACCES. */
 SHMIPC_API int shmipc_blackboard_unlink(const char *name);

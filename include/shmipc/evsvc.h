@@ -64,7 +64,7 @@ SHMIPC_API int shmipc_notifier_notify(shmipc_notifier *n, uint32_t event_id);
  * pending together are returned one per call, round-robin over ids. Returns how many times that event
  * was signalled since this listener last returned it (>= 1).
  * Errors: -EINVAL, -EAGAIN (timeout 0, nothing pending), -ETIMEDOUT, -EBADMSG (a counter went
- * backwards: corrupt service).
+ * backwards: corrupt service; reported once, later waits follow the counter from its new value).
  */
 SHMIPC_API int shmipc_listener_wait(shmipc_listener *l, int timeout_ms, uint32_t *event_id);
 
@@ -78,9 +78,9 @@ SHMIPC_API int shmipc_listener_wait(shmipc_listener *l, int timeout_ms, uint32_t
 SHMIPC_API int shmipc_listener_wait_any(shmipc_listener *const *ls, size_t n, int timeout_ms, size_t *which,
                                         uint32_t *event_id);
 
-/* shmipc_notifier_close / shmipc_listener_close - detach and free the handle. NULL is a no-op. */
-SHMIPC_API void shmipc_notifier_close(shmipc_notifier *n);
-SHMIPC_API void shmipc_listener_close(shmipc_listener *l);
+/* shmipc_notifier_close / shmipc_listener_close - detach and free the handle. NULL is a no-op. Returns 0. */
+SHMIPC_API int shmipc_notifier_close(shmipc_notifier *n);
+SHMIPC_API int shmipc_listener_close(shmipc_listener *l);
 
 /* shmipc_evsvc_unlink - remove the name. Errors: -EINVAL, -ENAMETOOLONG, -ENOENT, -EACCES. */
 SHMIPC_API int shmipc_evsvc_unlink(const char *name);

@@ -107,8 +107,8 @@ SHMIPC_API int shmipc_server_respond(shmipc_server *srv, const shmipc_request_in
                                      size_t len, uint32_t flags, int timeout_ms);
 
 /* shmipc_server_close - stop serving (clients waiting get -EPIPE) and free the handle. The service stays
- * for a later server; remove it with shmipc_reqresp_unlink(). NULL is a no-op. */
-SHMIPC_API void shmipc_server_close(shmipc_server *srv);
+ * for a later server; remove it with shmipc_reqresp_unlink(). NULL is a no-op. Returns 0. */
+SHMIPC_API int shmipc_server_close(shmipc_server *srv);
 
 /*
  * shmipc_client_open - connect to the existing service name as a client. opts may be NULL (accept the
@@ -147,8 +147,9 @@ SHMIPC_API int shmipc_client_receive(shmipc_client *cli, shmipc_response_info *i
 SHMIPC_API int shmipc_client_call(shmipc_client *cli, const void *req, size_t len, void *resp, size_t cap,
                                   shmipc_response_info *info, int timeout_ms);
 
-/* shmipc_client_close - disconnect (pending requests are dropped) and free the handle. NULL: no-op. */
-SHMIPC_API void shmipc_client_close(shmipc_client *cli);
+/* shmipc_client_close - disconnect (pending requests are dropped) and free the handle. NULL: no-op.
+ * Returns 0. */
+SHMIPC_API int shmipc_client_close(shmipc_client *cli);
 
 /*
  * shmipc_reqresp_unlink - remove the service's name; processes that have it open keep working.

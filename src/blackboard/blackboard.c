@@ -56,6 +56,7 @@ struct shmipc_bb_reader {
     shmipc__bb_hdr *h;
     uint32_t slot;
     shmipc_wait_mode wait_mode;
+    uint64_t *tmp; /* snapshot buffer for values over 512 bytes (allocated once: no malloc per read) */
 };
 
 void shmipc_blackboard_opts_init(shmipc_blackboard_opts *opts)
@@ -306,10 +307,10 @@ int shmipc_blackboard_write(shmipc_bb_writer *w, uint32_t key, const void *value
     return 0;
 }
 
-void shmipc_blackboard_writer_close(shmipc_bb_writer *w)
+int shmipc_blackboard_writer_close(shmipc_bb_writer *w)
 {
     if (!w)
-        return;
+        return 0;
     uint64_t me = w->me;
     /* release: our values are visible to the next writer, who acquires the claim word. */
     if (atomic_compare_exchange_strong_explicit(&w->h->writer, &me, 0, memory_order_release, memory_order_relaxed))
@@ -317,6 +318,7 @@ void shmipc_blackboard_writer_close(shmipc_bb_writer *w)
     shmipc__svc_leave(&w->svc, w->slot);
     shmipc__svc_close(&w->svc);
     free(w);
+    return 0;
 }
 
 int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts *opts, shmipc_bb_reader **out)
@@ -331,11 +333,25 @@ int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts
     int err = bb_open_existing(name, o, &r->svc, &r->g);
     if (!err) {
         int slot = shmipc__svc_join(&r->svc, SHMIPC_ROLE_READER, 0);
+        if (slot == 0) {
+            /* Slot 0 (the first free one) is kept for the writer, so that max_readers readers never lock
+             * a restarting writer out: hold it while taking another, then give it back. */
+            slot = shmipc__svc_join(&r->svc, SHMIPC_ROLE_READER, 0);
+            shmipc__svc_leave(&r->svc, 0);
+        }
         if (slot < 0) {
             shmipc__svc_close(&r->svc);
             err = slot;
         }
         r->slot = (uint32_t)slot;
+    }
+    if (!err && r->g.words > 64) {
+        r->tmp = malloc((size_t)r->g.words * 8);
+        if (!r->tmp) {
+            shmipc__svc_leave(&r->svc, r->slot);
+            shmipc__svc_close(&r->svc);
+            err = -ENOMEM;
+        }
     }
     if (err) {
         free(r);
@@ -390,9 +406,7 @@ int shmipc_blackboard_read(shmipc_bb_reader *r, uint32_t key, void *buf, size_t 
     if (cap < r->g.value_size)
         return -EMSGSIZE;
     shmipc__bb_entry *e = bb_entry(r->svc.pattern_area, &r->g, key);
-    uint64_t stack[64], *tmp = r->g.words <= 64 ? stack : malloc((size_t)r->g.words * 8), v = 0;
-    if (!tmp)
-        return -ENOMEM;
+    uint64_t stack[64], *tmp = r->g.words <= 64 ? stack : r->tmp, v = 0;
     int err = bb_load(&r->g, e, tmp, &v);
     if (!err && v == 0)
         err = -ENODATA;
@@ -401,8 +415,6 @@ int shmipc_blackboard_read(shmipc_bb_reader *r, uint32_t key, void *buf, size_t 
         if (version)
             *version = v;
     }
-    if (tmp != stack)
-        free(tmp);
     return err ? err : (int)r->g.value_size;
 }
 
@@ -444,13 +456,15 @@ int shmipc_blackboard_wait(shmipc_bb_reader *r, uint32_t key, uint64_t seen, int
 
 size_t shmipc_blackboard_value_size(const shmipc_bb_reader *r) { return r ? r->g.value_size : 0; }
 
-void shmipc_blackboard_reader_close(shmipc_bb_reader *r)
+int shmipc_blackboard_reader_close(shmipc_bb_reader *r)
 {
     if (!r)
-        return;
+        return 0;
     shmipc__svc_leave(&r->svc, r->slot);
     shmipc__svc_close(&r->svc);
+    free(r->tmp);
     free(r);
+    return 0;
 }
 
 int shmipc_blackboard_unlink(const char *name)

@@ -19,9 +19,10 @@
 _Atomic int shmipc__ev_no_waitv;
 
 /*
- * A notifier skips slots that are not ACTIVE. A seq_cst fence after the listener becomes ACTIVE and one
- * after the notifier bumps the counter order the two sides: either the notifier sees ACTIVE (and wakes
- * through the notify protocol), or the listener's later counter check sees the bump (and does not sleep).
+ * A notifier skips slots that are not ACTIVE listeners. A seq_cst fence after the listener becomes ACTIVE
+ * and sets its listening flag, and one after the notifier bumps the counter, order the two sides: either
+ * the notifier sees both (and wakes through the notify protocol), or the listener's later counter check
+ * sees the bump (and does not sleep).
  * ThreadSanitizer does not model fences (GCC warns); it checks races, not this ordering, so its builds
  * leave them out.
  */
@@ -117,8 +118,10 @@ static int ev_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t u
     if (role != SHMIPC_ROLE_LISTENER || ev_geom_read(svc, &g) || slot >= g.nparts)
         return 0;
     /* A listener killed while asleep left its word's waiter count up; nobody else sleeps on this word,
-     * so the next listener of the slot starts clean. Idempotent. */
+     * so the next listener of the slot starts clean. Idempotent. relaxed: the slot is freed (release)
+     * after this. */
     atomic_store_explicit(&ev_area(svc->pattern_area, &g, slot)->notify.waiters, 0, memory_order_relaxed);
+    atomic_store_explicit(&ev_area(svc->pattern_area, &g, slot)->listening, 0, memory_order_relaxed);
     return 0;
 }
 
@@ -246,12 +249,13 @@ int shmipc_notifier_notify(shmipc_notifier *n, uint32_t event_id)
     EV_FENCE();
     int syscalls = 0;
     for (uint32_t i = 0; i < n->g.nparts; i++) {
-        /* relaxed: ordered by EV_FENCE (see there). Notifiers' words are bumped too (their waiter count
-         * is 0, so no system call): reading the plain role word could race with a slot being claimed
-         * again. */
-        if (atomic_load_explicit(&n->svc.parts[i].state, memory_order_relaxed) != SHMIPC__PART_ACTIVE)
+        /* relaxed: ordered by EV_FENCE (see there). The listening flag, not the participant's plain role
+         * word (which could race with the slot being claimed again), keeps notifiers' words untouched. */
+        shmipc__ev_area *a = ev_area(n->svc.pattern_area, &n->g, i);
+        if (atomic_load_explicit(&n->svc.parts[i].state, memory_order_relaxed) != SHMIPC__PART_ACTIVE ||
+            !atomic_load_explicit(&a->listening, memory_order_relaxed))
             continue;
-        syscalls += shmipc__notify_wake(&ev_area(n->svc.pattern_area, &n->g, i)->notify, 1);
+        syscalls += shmipc__notify_wake(&a->notify, 1);
     }
     shmipc__svc_stat_add(&n->svc, EV_STAT_NOTIFICATIONS, 1);
     if (syscalls)
@@ -259,13 +263,14 @@ int shmipc_notifier_notify(shmipc_notifier *n, uint32_t event_id)
     return 0;
 }
 
-void shmipc_notifier_close(shmipc_notifier *n)
+int shmipc_notifier_close(shmipc_notifier *n)
 {
     if (!n)
-        return;
+        return 0;
     shmipc__svc_leave(&n->svc, n->slot);
     shmipc__svc_close(&n->svc);
     free(n);
+    return 0;
 }
 
 int shmipc_listener_open(const char *name, const shmipc_evsvc_opts *opts, shmipc_listener **out)
@@ -280,7 +285,9 @@ int shmipc_listener_open(const char *name, const shmipc_evsvc_opts *opts, shmipc
         free(l);
         return err;
     }
-    EV_FENCE(); /* our ACTIVE state is ordered before every later counter check (see EV_FENCE) */
+    /* relaxed: ordered by EV_FENCE below. */
+    atomic_store_explicit(&ev_area(l->svc.pattern_area, &l->g, l->slot)->listening, 1, memory_order_relaxed);
+    EV_FENCE(); /* our ACTIVE state and flag are ordered before every later counter check (see EV_FENCE) */
     l->h = l->svc.pattern_area;
     l->word = &ev_area(l->svc.pattern_area, &l->g, l->slot)->notify;
     l->wait_mode = opts ? opts->wait_mode : SHMIPC_WAIT_DEFAULT;
@@ -311,6 +318,9 @@ static int ev_take(shmipc_listener *l, uint32_t *id)
         if (c == l->last[i])
             continue;
         if (c < l->last[i]) {
+            /* Reported once: from the new value on, the counter is followed again, so a peer that
+             * corrupts one counter does not make every later wait of this listener fail. */
+            l->last[i] = c;
             shmipc__svc_set_detail("event: counter of event %u went backwards", i);
             return -EBADMSG;
         }
@@ -439,14 +449,17 @@ int shmipc_listener_wait_any(shmipc_listener *const *ls, size_t n, int timeout_m
     return c.count;
 }
 
-void shmipc_listener_close(shmipc_listener *l)
+int shmipc_listener_close(shmipc_listener *l)
 {
     if (!l)
-        return;
+        return 0;
     free(l->last);
+    /* relaxed: the slot is freed (release) after this. */
+    atomic_store_explicit(&ev_area(l->svc.pattern_area, &l->g, l->slot)->listening, 0, memory_order_relaxed);
     shmipc__svc_leave(&l->svc, l->slot);
     shmipc__svc_close(&l->svc);
     free(l);
+    return 0;
 }
 
 int shmipc_evsvc_unlink(const char *name)

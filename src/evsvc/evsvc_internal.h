@@ -29,8 +29,10 @@ SHMIPC_STATIC_ASSERT(sizeof(shmipc__ev_hdr) == 128, "event header is two cache l
 
 /* One per participant slot: a listener sleeps on its own word; notifiers wake it. */
 typedef struct shmipc__ev_area {
-    shmipc__notify notify;
-    uint8_t pad[56];
+    shmipc__notify notify;      /* 0 */
+    _Atomic uint32_t listening; /* 8: 1 while a listener holds the slot (set before its seq_cst fence,
+                                 * cleared at close and reclaim): notifiers skip the words of others */
+    uint8_t pad[52];
 } shmipc__ev_area;
 
 SHMIPC_STATIC_ASSERT(sizeof(shmipc__ev_area) == 64, "listener line");

@@ -305,7 +305,7 @@ int shmipc_publisher_publish_copy(shmipc_publisher *pub, const void *buf, size_t
     int err = shmipc_publisher_loan(pub, len, &p);
     if (err)
         return err;
-    if (len)
+    if (len) /* buf may be NULL when len is 0: memcpy must not get it */
         memcpy(p, buf, len);
     return shmipc_publisher_publish(pub, p, len);
 }

@@ -38,8 +38,8 @@ static void ps_sub_repair(shmipc__ps *ps, uint32_t j)
     uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
     uint64_t bit = UINT64_C(1) << j;
-    /* A push that never committed (the subscriber never saw it), or a drop that removed the entry from
-     * the queue but had not yet released the chunk: either way the reference is no longer queued. */
+    /* A push never committed (the subscriber never saw it), or an entry removed from the queue whose bit
+     * is still counted: either way the bit goes. */
     if ((kind == PS_PEND_PUSH && tail == pos) || (kind == PS_PEND_DROP && head == pos + 1))
         shmipc__ps_chunk_drop_seq(ps, c, seq, bit);
     q->pend_kind = PS_PEND_NONE;
@@ -49,8 +49,6 @@ static void ps_sub_repair(shmipc__ps *ps, uint32_t j)
  * may have left a bit on a chunk it was adding or evicting. */
 static void ps_hist_repair(shmipc__ps *ps)
 {
-    if (ps->history == 0)
-        return; /* no history kept */
     shmipc__ps_hist *h = ps->hist;
     uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
@@ -123,6 +121,13 @@ void shmipc__ps_repair_dead_locks(shmipc__ps *ps)
     }
 }
 
+/* A SIGKILL can land between any two instructions, and a lock taker repairs from what the dead holder's
+ * stores left: the compiler must keep the pending record complete before its kind, the kind before the
+ * step it covers, and the step's commit before the kind is cleared (GCC otherwise stores kind = DROP before
+ * the record's other fields). A compiler barrier is enough: every store a killed process executed before
+ * the kill still reaches memory, and the lock taker reads them after observing the death. */
+#define PS_KILL_BARRIER() atomic_signal_fence(memory_order_seq_cst)
+
 int shmipc__ps_push(shmipc__ps *ps, uint32_t j, uint32_t c, uint64_t seq, bool may_drop)
 {
     shmipc__ps_sub *q = &ps->subs[j];
@@ -142,11 +147,13 @@ int shmipc__ps_push(shmipc__ps *ps, uint32_t j, uint32_t c, uint64_t seq, bool m
         q->pend_chunk = e.chunk;
         q->pend_seq = e.seq;
         q->pend_pos = head;
+        PS_KILL_BARRIER();
         q->pend_kind = PS_PEND_DROP;
         /* release: a subscriber spinning on head/tail without the lock sees a consistent count. */
         atomic_store_explicit(&q->head, head + 1, memory_order_release);
         ps_hook(PS_HOOK_MID_DROP);
         shmipc__ps_chunk_drop_seq(ps, e.chunk, e.seq, bit);
+        PS_KILL_BARRIER();
         q->pend_kind = PS_PEND_NONE;
         atomic_fetch_add_explicit(&q->missed, 1, memory_order_relaxed);
         shmipc__svc_stat_add(&ps->svc, PS_STAT_DROPPED, 1);
@@ -154,7 +161,9 @@ int shmipc__ps_push(shmipc__ps *ps, uint32_t j, uint32_t c, uint64_t seq, bool m
     q->pend_chunk = c;
     q->pend_seq = seq;
     q->pend_pos = tail;
+    PS_KILL_BARRIER();
     q->pend_kind = PS_PEND_PUSH;
+    PS_KILL_BARRIER();
     /* relaxed: the chunk is held (loan or history bit) so it cannot be freed meanwhile; the subscriber
      * learns of the bit through the tail store below and the lock. */
     atomic_fetch_or_explicit(&ps->chunks[c].mask, bit, memory_order_relaxed);
@@ -162,6 +171,7 @@ int shmipc__ps_push(shmipc__ps *ps, uint32_t j, uint32_t c, uint64_t seq, bool m
     ring[tail % ps->depth] = (shmipc__ps_entry){.chunk = c, .seq = seq};
     /* release: the commit point of the push; the entry and the chunk's contents precede it. */
     atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
+    PS_KILL_BARRIER();
     q->pend_kind = PS_PEND_NONE;
     return 0;
 }
@@ -190,24 +200,24 @@ void shmipc__ps_sub_release(shmipc__ps *ps, uint32_t j)
 
 int shmipc__ps_hist_insert(shmipc__ps *ps, uint32_t c, uint64_t seq)
 {
-    uint64_t hist = ps->history; /* validated at open; loaded once */
-    if (hist == 0)
-        return 0; /* no history kept (callers check too) */
     shmipc__ps_hist *h = ps->hist;
+    uint32_t n = ps->history; /* validated copy, never 0 here: callers only insert with a history */
+    if (n == 0)
+        return 0;
     uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
-    if (tail - head > hist) {
+    if (tail - head > n) {
         ps_hist_repair(ps);
         head = tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
     }
-    if (tail - head == hist) {
-        shmipc__ps_entry e = ps->hist_entries[head % hist];
+    if (tail - head == n) {
+        shmipc__ps_entry e = ps->hist_entries[head % n];
         atomic_store_explicit(&h->head, head + 1, memory_order_relaxed);
         shmipc__ps_chunk_drop_seq(ps, e.chunk, e.seq, PS_HIST_BIT);
     }
     /* relaxed: c is loaned by the caller, so it cannot be freed meanwhile. */
     atomic_fetch_or_explicit(&ps->chunks[c].mask, PS_HIST_BIT, memory_order_relaxed);
-    ps->hist_entries[tail % hist] = (shmipc__ps_entry){.chunk = c, .seq = seq};
+    ps->hist_entries[tail % n] = (shmipc__ps_entry){.chunk = c, .seq = seq};
     atomic_store_explicit(&h->tail, tail + 1, memory_order_relaxed);
     return 0;
 }

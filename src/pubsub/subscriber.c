@@ -225,7 +225,7 @@ int shmipc_subscriber_receive_copy(shmipc_subscriber *sub, void *buf, size_t cap
     if (r)
         return r;
     size_t n = s.size;
-    if (n && n <= cap)
+    if (n && n <= cap) /* buf may be NULL when cap is 0: memcpy must not get it */
         memcpy(buf, s.data, n);
     if (info) {
         *info = s;

@@ -316,7 +316,9 @@ static int rr_srv_take(rr_srv_recv *c, uint32_t i)
 {
     shmipc_server *s = c->s;
     shmipc__rr_area *a = shmipc__rr_area_at(s->svc.pattern_area, &s->g, i);
-    for (;;) {
+    /* At most one ring's worth per call: a client that keeps refilling its ring with requests the server
+     * drops (stale gen or epoch) must not keep the server here past its timeout. */
+    for (uint32_t n = 0; n < s->g.depth; n++) {
         /* acquire: the request slot contents are visible once we see the head past it. */
         uint32_t head = atomic_load_explicit(&a->req_head, memory_order_acquire);
         /* relaxed: only servers write req_tail, and we are the server. */
@@ -359,6 +361,7 @@ static int rr_srv_take(rr_srv_recv *c, uint32_t i)
         if (r)
             return r;
     }
+    return 0;
 }
 
 static int rr_srv_cond(void *arg, bool slow)
@@ -454,10 +457,10 @@ int shmipc_server_respond(shmipc_server *srv, const shmipc_request_info *info, c
     return 0;
 }
 
-void shmipc_server_close(shmipc_server *srv)
+int shmipc_server_close(shmipc_server *srv)
 {
     if (!srv)
-        return;
+        return 0;
     uint64_t me = srv->me;
     /* release: our last index writes are visible to the next server. */
     if (atomic_compare_exchange_strong_explicit(&srv->h->server, &me, 0, memory_order_release,
@@ -467,6 +470,7 @@ void shmipc_server_close(shmipc_server *srv)
     shmipc__svc_close(&srv->svc);
     free(srv->reported);
     free(srv);
+    return 0;
 }
 
 /* ---- client ---- */
@@ -587,11 +591,13 @@ typedef struct rr_cli_recv {
     int len;
 } rr_cli_recv;
 
-static int rr_cli_take(void *arg, bool slow)
+static int rr_cli_take_ring(rr_cli_recv *r)
 {
-    rr_cli_recv *r = arg;
     shmipc_client *c = r->c;
-    for (;;) {
+    /* At most one ring's worth per call: a server that keeps refilling the ring with responses we skip
+     * (another connection's) must not keep us here past our timeout. */
+    uint32_t n;
+    for (n = 0; n < c->g.depth; n++) {
         /* acquire: the response slot is complete once we see the head past it. */
         uint32_t head = atomic_load_explicit(&c->a->resp_head, memory_order_acquire);
         uint32_t tail = atomic_load_explicit(&c->a->resp_tail, memory_order_relaxed); /* ours */
@@ -626,12 +632,24 @@ static int rr_cli_take(void *arg, bool slow)
         if (res)
             return res;
     }
-    if (rr_server_gone(c, slow)) {
-        c->outstanding = 0;
-        c->sent_epoch = atomic_load_explicit(&c->h->epoch, memory_order_acquire);
-        return -EPIPE;
-    }
     return 0;
+}
+
+static int rr_cli_take(void *arg, bool slow)
+{
+    rr_cli_recv *r = arg;
+    shmipc_client *c = r->c;
+    int res = rr_cli_take_ring(r);
+    if (res || !rr_server_gone(c, slow))
+        return res;
+    /* The server may have answered between our look at the ring and its death (or replacement): what it
+     * wrote before is delivered, not reported as never answered and then handed out with a later call. */
+    res = rr_cli_take_ring(r);
+    if (res)
+        return res;
+    c->outstanding = 0;
+    c->sent_epoch = atomic_load_explicit(&c->h->epoch, memory_order_acquire);
+    return -EPIPE;
 }
 
 int shmipc_client_receive(shmipc_client *cli, shmipc_response_info *info, void *buf, size_t cap, int timeout_ms)
@@ -668,16 +686,17 @@ int shmipc_client_call(shmipc_client *cli, const void *req, size_t len, void *re
     }
 }
 
-void shmipc_client_close(shmipc_client *cli)
+int shmipc_client_close(shmipc_client *cli)
 {
     if (!cli)
-        return;
+        return 0;
     /* relaxed: pending requests now carry a stale generation; the server drops them. */
     atomic_fetch_add_explicit(&cli->a->gen, 1, memory_order_relaxed);
     shmipc__notify_wake(&cli->a->space_notify, INT32_MAX);
     shmipc__svc_leave(&cli->svc, cli->slot);
     shmipc__svc_close(&cli->svc);
     free(cli);
+    return 0;
 }
 
 int shmipc_reqresp_unlink(const char *name)

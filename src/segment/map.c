@@ -152,8 +152,15 @@ int shmipc__seg_describe(int fd, const shmipc__seg_hdr *h, shmipc_segment_info *
     info->creator_alive = shmipc_proc_alive(&info->creator);
     info->generation = atomic_load_explicit(&((shmipc__seg_hdr *)h)->generation, memory_order_relaxed);
     info->created_ns = h->created_ns;
-    if (!info->ready)
+    if (!info->ready) {
+        /* The creator may have published and exited after our load of ready; judged dead, it can no
+         * longer publish, so one more load settles it (and a ready segment is described afresh, its
+         * fields now read after the acquire). */
+        if (!info->creator_alive &&
+            atomic_load_explicit(&((shmipc__seg_hdr *)h)->ready, memory_order_acquire) == SHMIPC_SEG_READY)
+            return shmipc__seg_describe(fd, h, info);
         return 0;
+    }
     /* The same checks as open (attach.c), on the values copied into info. */
     if (info->version != SHMIPC_SEG_VERSION)
         return -EPROTO;

@@ -46,9 +46,11 @@ static bool seg_remove_if_stale(const char *name)
         if (h != MAP_FAILED) {
             shmipc_proc_id creator = {.pid = __atomic_load_n(&h->creator_pid, __ATOMIC_RELAXED),
                                       .start_time = __atomic_load_n(&h->creator_start, __ATOMIC_RELAXED)};
-            stale = __atomic_load_n(&h->magic, __ATOMIC_RELAXED) == SHMIPC_SEG_MAGIC &&
-                    atomic_load_explicit(&((shmipc__seg_hdr *)h)->ready, memory_order_acquire) != SHMIPC_SEG_READY &&
-                    creator.pid > 0 && !shmipc_proc_alive(&creator);
+            /* Liveness first, ready after: a creator may publish and exit between the two loads, but
+             * once it is known dead, a ready word still unset can never be set. */
+            stale = __atomic_load_n(&h->magic, __ATOMIC_RELAXED) == SHMIPC_SEG_MAGIC && creator.pid > 0 &&
+                    !shmipc_proc_alive(&creator) &&
+                    atomic_load_explicit(&((shmipc__seg_hdr *)h)->ready, memory_order_acquire) != SHMIPC_SEG_READY;
             munmap((void *)h, SHMIPC_SEGMENT_HEADER_SIZE);
         }
     }
@@ -72,10 +74,15 @@ int shmipc_segment_create(const char *name, size_t size, const shmipc_segment_op
     if (!out)
         return -EINVAL;
     int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST && seg_remove_if_stale(name))
+    /* The staleness check makes system calls of its own (kill() gives ESRCH for a dead creator): keep
+     * shm_open's errno, so that a name in use gives -EEXIST. */
+    int e = fd < 0 ? errno : 0;
+    if (e == EEXIST && seg_remove_if_stale(name)) {
         fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        e = fd < 0 ? errno : 0;
+    }
     if (fd < 0)
-        return -errno;
+        return -e;
     err = shmipc__seg_create_fd(fd, SHMIPC_BACKING_POSIX, name, size, opts, out);
     if (err)
         shm_unlink(name); /* we created it exclusively: nobody else can be using it yet */
