@@ -75,6 +75,13 @@ typedef struct bench_transport {
     const char *description; /* one line for --help */
     unsigned caps;           /* BENCH_CAP_* */
     bool spins;              /* burns CPU while waiting (busy-poll) */
+    /* The driver writes and reads only the payload's first line (8 bytes), not every line: shows the
+     * mechanism's own cost apart from touching the payload. Clearly named ("-notouch") in the tables. */
+    bool touch_first_line;
+    /* Fan-out transports (1 -> fanout receivers): the family they belong to ("pubsub", "pipe") and their
+     * receiver count. They are not run by default, only with --fanout or by name; 0 for the others. */
+    const char *family;
+    unsigned fanout;
 
     /* Parent, before fork: create what both sides need, store it in ctx->priv. -EMSGSIZE (with ctx->why
      * filled, e.g. "limit 8 KiB: /proc/sys/fs/mqueue/msgsize_max") if ctx->size cannot be carried. */
@@ -141,9 +148,24 @@ extern const bench_transport bench_t_channel_block;
 extern const bench_transport bench_t_channel_hybrid;
 extern const bench_transport bench_t_queue_spin;
 extern const bench_transport bench_t_queue_hybrid;
+extern const bench_transport bench_t_pubsub;
+extern const bench_transport bench_t_pubsub_spin;
+extern const bench_transport bench_t_pubsub_notouch;
+extern const bench_transport bench_t_reqresp;
+extern const bench_transport bench_t_pubsub_x1;
+extern const bench_transport bench_t_pubsub_x2;
+extern const bench_transport bench_t_pubsub_x4;
+extern const bench_transport bench_t_pubsub_x8;
+extern const bench_transport bench_t_pipe_x1;
+extern const bench_transport bench_t_pipe_x2;
+extern const bench_transport bench_t_pipe_x4;
+extern const bench_transport bench_t_pipe_x8;
 
-/* All transports in table order (bench/transports.c); *count receives their number. */
+/* The transports run by default, in table order (bench/transports.c); *count receives their number. */
 const bench_transport *const *bench_transports(size_t *count);
+/* The fan-out transports (bench_transport.fanout > 0), by family then receiver count. */
+const bench_transport *const *bench_fanout_transports(size_t *count);
+/* Any transport, default or fan-out, by name; NULL if none. */
 const bench_transport *bench_transport_find(const char *name);
 
 /*

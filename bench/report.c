@@ -198,6 +198,117 @@ static void table_throughput(FILE *f, const bench_config *cfg, const bench_resul
     }
 }
 
+/* The fan-out result of family fam with n receivers at size in mode; NULL if it did not run. */
+static const bench_result *find_fan(const bench_result *r, size_t n, bench_mode mode, const char *fam,
+                                    unsigned nrecv, size_t size)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i].mode == mode && r[i].size == size && r[i].transport->fanout == nrecv && r[i].transport->family &&
+            !strcmp(r[i].transport->family, fam))
+            return &r[i];
+    return NULL;
+}
+
+/* One family's two cells of a fan-out row: p50 latency and messages/s ("-" where not run or failed). */
+static void fan_cells(FILE *f, const bench_result *lat, const bench_result *thr)
+{
+    char a[24] = "-", b[24] = "-";
+    if (lat && lat->status == BENCH_OK)
+        bench_fmt_ns(a, sizeof a, (double)lat->p50);
+    else if (lat)
+        snprintf(a, sizeof a, "%s", lat->status == BENCH_NA ? "n/a" : "error");
+    if (thr && thr->status == BENCH_OK)
+        fmt_rate(b, sizeof b, thr->msgs_per_s);
+    else if (thr)
+        snprintf(b, sizeof b, "%s", thr->status == BENCH_NA ? "n/a" : "error");
+    fprintf(f, " %10s %10s", a, b);
+}
+
+/*
+ * The fan-out table: for each size and receiver count N, every family's p50 latency until the last
+ * receiver has the message and its streaming rate (messages/s the sender publishes, each delivered to all
+ * N). The first family (pubsub) is the reference of the ratio columns. Printed when fan-out cells ran.
+ */
+static void table_fanout(FILE *f, const bench_result *r, size_t n)
+{
+    const char *fams[4];
+    size_t nfams = 0;
+    unsigned ns[BENCH_MAX_RECEIVERS];
+    size_t nn = 0;
+    for (size_t i = 0; i < n; i++) {
+        const bench_transport *t = r[i].transport;
+        if (!t->fanout || !t->family)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < nfams; k++)
+            seen |= !strcmp(fams[k], t->family);
+        if (!seen && nfams < sizeof fams / sizeof fams[0])
+            fams[nfams++] = t->family;
+        seen = false;
+        for (size_t k = 0; k < nn; k++)
+            seen |= ns[k] == t->fanout;
+        if (!seen && nn < BENCH_MAX_RECEIVERS)
+            ns[nn++] = t->fanout;
+    }
+    if (!nfams)
+        return;
+    for (size_t a = 1; a < nn; a++) /* receiver counts ascending */
+        for (size_t b = a; b > 0 && ns[b - 1] > ns[b]; b--) {
+            unsigned t = ns[b];
+            ns[b] = ns[b - 1];
+            ns[b - 1] = t;
+        }
+    fprintf(f, "\nFan-out 1 -> N: p50 latency until the last of N receivers has the message (round trip / 2),\n"
+               "and messages/s streamed to all N; ratio = %s's figure / %s's (latency: >1 = slower)\n",
+            nfams > 1 ? fams[1] : fams[0], fams[0]);
+    fprintf(f, "%-8s %3s", "size", "N");
+    for (size_t k = 0; k < nfams; k++) {
+        char h1[40], h2[40];
+        snprintf(h1, sizeof h1, "%.20s p50", fams[k]);
+        snprintf(h2, sizeof h2, "%.20s msg/s", fams[k]);
+        fprintf(f, " %10s %10s", h1, h2);
+    }
+    if (nfams > 1)
+        fprintf(f, " %7s %7s", "lat x", "rate x");
+    fputc('\n', f);
+    for (size_t a = 0; a < n; a++) {
+        if (!r[a].transport->fanout)
+            continue;
+        bool first = true; /* the first fan-out result of its size: the size's rows start here */
+        for (size_t b = 0; b < a && first; b++)
+            first = !(r[b].transport->fanout && r[b].size == r[a].size);
+        if (!first)
+            continue;
+        for (size_t k = 0; k < nn; k++) {
+            char sz[32] = "";
+            if (k == 0)
+                fmt_size(sz, sizeof sz, r[a].size);
+            fprintf(f, "%-8s %3u", sz, ns[k]);
+            const bench_result *lat0 = NULL, *thr0 = NULL, *lat1 = NULL, *thr1 = NULL;
+            for (size_t q = 0; q < nfams; q++) {
+                const bench_result *lat = find_fan(r, n, BENCH_LATENCY, fams[q], ns[k], r[a].size);
+                const bench_result *thr = find_fan(r, n, BENCH_THROUGHPUT, fams[q], ns[k], r[a].size);
+                fan_cells(f, lat, thr);
+                if (q == 0) {
+                    lat0 = lat;
+                    thr0 = thr;
+                } else if (q == 1) {
+                    lat1 = lat;
+                    thr1 = thr;
+                }
+            }
+            if (nfams > 1) {
+                bool lok = lat0 && lat1 && lat0->status == BENCH_OK && lat1->status == BENCH_OK && lat0->p50;
+                bool tok = thr0 && thr1 && thr0->status == BENCH_OK && thr1->status == BENCH_OK && thr0->msgs_per_s > 0;
+                fputc(' ', f);
+                print_ratio(f, lok ? (double)lat1->p50 / (double)lat0->p50 : 0);
+                print_ratio(f, tok ? thr1->msgs_per_s / thr0->msgs_per_s : 0);
+            }
+            fputc('\n', f);
+        }
+    }
+}
+
 /*
  * Issue 3's targets for the channel, checked when both sides of a comparison ran: each compares a value
  * of mechanism a with one of b (same mode and size) and passes when a <= b * factor ("at most") or
@@ -281,6 +392,7 @@ void bench_report_table(FILE *f, const bench_config *cfg, const bench_machine *m
         else
             table_latency(f, cfg, r, n, (bench_mode)mode);
     }
+    table_fanout(f, r, n);
     report_targets(f, r, n);
 }
 
@@ -329,6 +441,11 @@ void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m,
         json_str(f, x->transport->name);
         fprintf(f, ", \"busy_wait\": %s, \"size\": %zu, \"status\": \"%s\"", x->transport->spins ? "true" : "false",
                 x->size, status_name(x->status));
+        if (x->transport->fanout) {
+            fprintf(f, ", \"family\": ");
+            json_str(f, x->transport->family);
+            fprintf(f, ", \"receivers\": %u", x->transport->fanout);
+        }
         if (x->status != BENCH_OK) {
             fprintf(f, ", \"note\": ");
             json_str(f, x->note);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# tests/bench_smoke.sh - smoke test of `shmipc bench`: every mechanism runs with tiny sizes and counts,
-# the tables are printed, --json parses, --csv has its header and one row per cell, --plot draws an SVG
-# (when gnuplot is installed), and bad options are refused. Usage: bash tests/bench_smoke.sh BUILD_DIR
+# tests/bench_smoke.sh - smoke test of `shmipc bench`: every mechanism (pub/sub and request/response
+# included) runs with tiny sizes and counts, the tables are printed, the fan-out table runs (pub/sub and
+# pipes to 1, 2, 4 and 8 receivers), --json parses, --csv has its header and one row per cell, --plot
+# draws an SVG (when gnuplot is installed), and bad options are refused. Usage: bash tests/bench_smoke.sh BUILD_DIR
 set -euo pipefail
 build=${1:?usage: bench_smoke.sh BUILD_DIR}
 cli=$build/tools/shmipc/shmipc
@@ -13,9 +14,14 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 if ! "$cli" bench --help >"$tmp/help"; then fail "bench --help"; fi
 grep -q -- '--mechanisms' "$tmp/help" || fail "--help does not list --mechanisms"
-mechs=$("$cli" bench --list | awk '{print $1}' | paste -sd, -)
+# The default mechanisms (the fan-out ones, NAME-xN, are tested with --fanout below).
+mechs=$("$cli" bench --list | awk '{print $1}' | grep -v -- '-x[0-9]*$' | paste -sd, -)
 [ -n "$mechs" ] || fail "bench --list is empty"
 echo "mechanisms: $mechs"
+for m in pubsub pubsub-spin pubsub-notouch reqresp; do
+    echo ",$mechs," | grep -q ",$m," || fail "mechanism $m not listed"
+done
+"$cli" bench --list | grep -q '^pubsub-x8 ' || fail "--list does not show the fan-out mechanisms"
 nmech=$(echo "$mechs" | tr ',' '\n' | wc -l)
 
 # Tiny run of every mechanism in every mode: the table.
@@ -33,6 +39,25 @@ for m in $(echo "$mechs" | tr ',' ' '); do
     grep -qE "^[0-9A-Za-z ]{9}$m " "$tmp/table" || fail "mechanism $m missing from the table"
 done
 grep -q '\[1/' "$tmp/progress" || fail "no progress on stderr"
+
+# Fan-out: the table with every receiver count asked for, both families, no failure.
+"$cli" bench --fanout 1,2,4,8 --sizes 64 --iterations 200 --warmup 20 --duration 0.05 --quiet >"$tmp/fan" ||
+    { cat "$tmp/fan"; fail "--fanout run"; }
+cat "$tmp/fan"
+grep -q '^Fan-out 1 -> N' "$tmp/fan" || fail "no fan-out table"
+for n in 1 2 4 8; do
+    grep -qE "^(64 B)? +$n +[0-9.]+ [nmu]?s " "$tmp/fan" || fail "fan-out row N=$n missing"
+    grep -q "pubsub-x$n " "$tmp/fan" || fail "pubsub-x$n missing"
+    grep -q "pipe-x$n " "$tmp/fan" || fail "pipe-x$n missing"
+done
+grep -q 'error' "$tmp/fan" && fail "a fan-out cell failed"
+"$cli" bench --fanout 2 --sizes 64 --iterations 50 --duration 0.05 --quiet --json --mode latency >"$tmp/fanjson" ||
+    fail "--fanout --json run"
+grep -q '"receivers": 2' "$tmp/fanjson" || fail "JSON has no receiver count"
+
+# reqresp cannot carry more than SHMIPC_RR_MAX_MESSAGE: n/a, not an error.
+"$cli" bench --mechanisms reqresp --sizes 4M --iterations 10 --quiet --mode latency >"$tmp/rr" || fail "reqresp 4M run"
+grep -q 'n/a (limit' "$tmp/rr" || fail "reqresp 4M is not n/a"
 
 # CSV: header plus one row per cell.
 "$cli" bench "${small[@]}" --quiet --mode latency --csv >"$tmp/csv" || fail "--csv run"
@@ -70,7 +95,7 @@ else
 fi
 
 # Bad options are usage errors (exit 2).
-for bad in "--repeat 16" "--mode sideways" "--sizes 4" "--mechanisms nosuch" "--iterations 0" "--duration -1" "--json --csv"; do
+for bad in "--fanout 3" "--fanout 0" "--fanout x" "--repeat 16" "--mode sideways" "--sizes 4" "--mechanisms nosuch" "--iterations 0" "--duration -1" "--json --csv"; do
     set +e
     # shellcheck disable=SC2086
     "$cli" bench $bad --quiet >/dev/null 2>&1

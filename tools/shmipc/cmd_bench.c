@@ -86,6 +86,38 @@ static int parse_mechanisms(const cli_spec *spec, const char *arg, const bench_t
     return rc;
 }
 
+/* --fanout N,N,...: append the fan-out transports (every family) with those receiver counts to out. */
+static int parse_fanout(const cli_spec *spec, const char *arg, const bench_transport **out, size_t cap, size_t *n)
+{
+    size_t nfan;
+    const bench_transport *const *fan = bench_fanout_transports(&nfan);
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy)
+        return -ENOMEM;
+    int rc = 0;
+    size_t before = *n;
+    for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        uint64_t v;
+        bool found = false;
+        if (cli_parse_uint(tok, 10, BENCH_MAX_RECEIVERS, &v) == 0)
+            for (size_t i = 0; i < nfan && !rc; i++) {
+                if (fan[i]->fanout != v)
+                    continue;
+                found = true;
+                if (*n >= cap)
+                    rc = cli_usage_error(spec, "too many mechanisms");
+                else
+                    out[(*n)++] = fan[i];
+            }
+        if (!found && !rc)
+            rc = cli_usage_error(spec, "bad --fanout '%s' (receiver counts among 1, 2, 4, 8)", tok);
+    }
+    free(copy);
+    if (!rc && *n == before)
+        rc = cli_usage_error(spec, "--fanout needs at least one receiver count");
+    return rc;
+}
+
 /* A positive count option, or a usage error. */
 static int opt_count(const cli_spec *spec, const char *what, const char *s, uint64_t max, uint64_t *out)
 {
@@ -108,7 +140,8 @@ int cli_cmd_bench(int argc, char **argv)
 {
     static const size_t quick_sizes[] = {64, 4096, 1u << 20};
     const char *mode_s = NULL, *mech_s = NULL, *sizes_s = NULL, *iter_s = NULL, *dur_s = NULL, *warm_s = NULL,
-               *rate_s = NULL, *rate_count_s = NULL, *repeat_s = NULL, *plot = NULL;
+               *rate_s = NULL, *rate_count_s = NULL, *repeat_s = NULL, *plot = NULL,
+               *fanout_s = NULL;
     bool quick = false, json = false, csv = false, quiet = false, list = false;
     const cli_opt opts[] = {
         CLI_OPT_VALUE("mode", 'm', "MODE", &mode_s, "latency, throughput, lowrate or all (default), or a comma list"),
@@ -120,6 +153,8 @@ int cli_cmd_bench(int argc, char **argv)
         CLI_OPT_VALUE("rate", 'r', "HZ", &rate_s, "low-rate mode: round trips per second (default 1000)"),
         CLI_OPT_VALUE("rate-count", 'R', "N", &rate_count_s, "low-rate mode: round trips measured (default 500)"),
         CLI_OPT_VALUE("repeat", 'N', "N", &repeat_s, "run every cell N times and keep the median run (1 to 15)"),
+        CLI_OPT_VALUE("fanout", 'F', "LIST", &fanout_s,
+                      "fan-out 1 -> N table for these N (1,2,4,8): pubsub vs N pipes; latency and throughput"),
         CLI_OPT_FLAG("quick", 'q', &quick, "a short run (under 30 s on 2 cores): 64 B, 4 KiB, 1 MiB, short cells"),
         CLI_OPT_FLAG("json", 'j', &json, "print JSON on stdout instead of the tables"),
         CLI_OPT_FLAG("csv", 'c', &csv, "print CSV on stdout instead of the tables"),
@@ -129,7 +164,7 @@ int cli_cmd_bench(int argc, char **argv)
         CLI_OPT_END,
     };
     /* The details name every mechanism, so they are built from the table. */
-    static char details[4096];
+    static char details[6144];
     size_t used = (size_t)snprintf(details, sizeof details,
         "Every cell forks real processes pinned to different cores; the sender writes every 64-byte line of\n"
         "each payload and the receiver reads it back. Latency is ping-pong round trip / 2 (p50, p99, p99.9,\n"
@@ -138,9 +173,17 @@ int cli_cmd_bench(int argc, char **argv)
         "\nmechanisms:");
     size_t ntrans;
     const bench_transport *const *all = bench_transports(&ntrans);
+    size_t nfan;
+    const bench_transport *const *fan = bench_fanout_transports(&nfan);
     for (size_t i = 0; i < ntrans && used < sizeof details; i++)
         used += (size_t)snprintf(details + used, sizeof details - used, "\n  %-15s %s", all[i]->name,
                                  all[i]->description);
+    if (used < sizeof details)
+        used += (size_t)snprintf(details + used, sizeof details - used,
+                                 "\n\nfan-out mechanisms (with --fanout, or by name with --mechanisms):");
+    for (size_t i = 0; i < nfan && used < sizeof details; i++)
+        used += (size_t)snprintf(details + used, sizeof details - used, "\n  %-15s %s", fan[i]->name,
+                                 fan[i]->description);
     const cli_spec spec = {
         .prog = "shmipc bench",
         .summary = "Measure latency, throughput and CPU cost of shmipc and of the kernel's IPC mechanisms.",
@@ -156,6 +199,8 @@ int cli_cmd_bench(int argc, char **argv)
     if (list) {
         for (size_t i = 0; i < ntrans; i++)
             printf("%-15s %s\n", all[i]->name, all[i]->description);
+        for (size_t i = 0; i < nfan; i++)
+            printf("%-15s %s\n", fan[i]->name, fan[i]->description);
         return CLI_OK;
     }
 
@@ -170,6 +215,11 @@ int cli_cmd_bench(int argc, char **argv)
         return cli_usage_error(&spec, "bad --mode '%s' (latency, throughput, lowrate, all)", mode_s);
     if (mech_s && (rc = parse_mechanisms(&spec, mech_s, mechs, sizeof mechs / sizeof mechs[0], &nmechs)))
         return rc;
+    if (fanout_s && (rc = parse_fanout(&spec, fanout_s, mechs, sizeof mechs / sizeof mechs[0], &nmechs)))
+        return rc;
+    /* A fan-out run measures latency and throughput (the fan-out table's columns) unless told otherwise. */
+    if (fanout_s && !mode_s)
+        cfg.modes = BENCH_CAP_LATENCY | BENCH_CAP_THROUGHPUT;
     if (sizes_s && (rc = parse_sizes(&spec, sizes_s, sizes, &nsizes)))
         return rc;
     if ((rc = opt_count(&spec, "--iterations", iter_s, UINT64_MAX / 2, &iterations)) ||
