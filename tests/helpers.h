@@ -33,6 +33,12 @@ int test_is_root(void);
 /* Milliseconds on the monotonic clock. */
 uint64_t test_now_ms(void);
 
+/* Make every later system call of the calling thread raise SIGSYS (counted, not executed), except
+ * rt_sigreturn and exit: proves that a code path makes no system call. Returns 0 or -errno (-ENOSYS on
+ * an architecture it does not know). test_trapped_syscalls() says how many were trapped since. */
+int test_trap_syscalls(void);
+int test_trapped_syscalls(void);
+
 /* Fill / check a buffer with a pattern derived from seed. */
 void test_fill(void *buf, size_t len, uint64_t seed);
 int test_check(const void *buf, size_t len, uint64_t seed);

@@ -9,51 +9,13 @@
 #include "pubsub/pubsub_internal.h"
 
 #include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#define NATIVE_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_ARCH AUDIT_ARCH_AARCH64
-#endif
-
-static volatile sig_atomic_t trapped;
-static void on_sigsys(int sig) { (void)sig; trapped++; }
-
-static int trap_syscalls(void)
-{
-#ifdef NATIVE_ARCH
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigreturn, 3, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit_group, 2, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {.len = (unsigned short)SHMIPC_ARRAY_LEN(f), .filter = f};
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigsys;
-    if (sigaction(SIGSYS, &sa, NULL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
-        return -errno;
-    return 0;
-#else
-    return -ENOSYS;
-#endif
-}
 
 typedef struct shared_counts {
     _Atomic int traps;
@@ -67,7 +29,7 @@ static void traced_child(const char *name, shared_counts *out, int rounds)
     if (shmipc_publisher_open(name, NULL, &pub) || shmipc_subscriber_open(name, NULL, &a) ||
         shmipc_subscriber_open(name, NULL, &b))
         syscall(SYS_exit_group, 3);
-    int probe = trap_syscalls();
+    int probe = test_trap_syscalls();
     if (probe == -ENOSYS || probe == -EINVAL || probe == -EACCES || probe == -EPERM)
         syscall(SYS_exit_group, TEST_SKIP_RC);
     if (probe)
@@ -88,7 +50,7 @@ static void traced_child(const char *name, shared_counts *out, int rounds)
         errors += shmipc_subscriber_receive_copy(b, buf, sizeof buf, 0, NULL) != 128;
     }
     errors += shmipc_subscriber_receive(a, &(shmipc_sample){0}, 0) != -EAGAIN;
-    atomic_store(&out->traps, trapped);
+    atomic_store(&out->traps, test_trapped_syscalls());
     atomic_store(&out->errors, errors);
     syscall(SYS_exit_group, 0);
 }

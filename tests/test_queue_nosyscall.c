@@ -12,60 +12,20 @@
 
 #include <errno.h>
 #include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#if defined(__x86_64__)
-#define NATIVE_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_ARCH AUDIT_ARCH_AARCH64
-#endif
-
-static volatile sig_atomic_t trapped;
-static void on_sigsys(int sig) { (void)sig; trapped++; }
-
-/* Trap every system call of the calling thread except those needed to return from the handler and to
- * exit. Returns 0 or -errno. */
-static int trap_syscalls(void)
-{
-#ifdef NATIVE_ARCH
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigreturn, 3, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit_group, 2, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {.len = (unsigned short)SHMIPC_ARRAY_LEN(f), .filter = f};
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigsys;
-    if (sigaction(SIGSYS, &sa, NULL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
-        return -errno;
-    return 0;
-#else
-    return -ENOSYS;
-#endif
-}
 
 /* Can this process install the filter at all? Probed in a child, which then exits. */
 static int seccomp_usable(void)
 {
     pid_t pid = fork();
     if (pid == 0)
-        syscall(SYS_exit_group, trap_syscalls() == 0 ? 0 : 1);
+        syscall(SYS_exit_group, test_trap_syscalls() == 0 ? 0 : 1);
     return test_wait(pid, 10000) == 0;
 }
 
@@ -82,7 +42,7 @@ static void traced_child(const char *name, shared_counts *out, int pairs)
     shmipc_queue *q;
     if (shmipc_queue_open(name, NULL, &q))
         syscall(SYS_exit_group, 3);
-    if (trap_syscalls() != 0)
+    if (test_trap_syscalls() != 0)
         syscall(SYS_exit_group, 2);
     int errors = 0;
     if (pairs == 0) {
@@ -95,7 +55,7 @@ static void traced_child(const char *name, shared_counts *out, int pairs)
         /* The empty and the full queue fail without a system call too. */
         errors += shmipc_queue_pop(q, buf, sizeof buf, 0) != -EAGAIN;
     }
-    atomic_store(&out->traps, trapped);
+    atomic_store(&out->traps, test_trapped_syscalls());
     atomic_store(&out->errors, errors);
     syscall(SYS_exit_group, 0);
 }
