@@ -46,9 +46,9 @@ int shmipc__seg_create_fd(int fd, shmipc_backing backing, const char *name, size
             goto fail;
         }
     }
-    shmipc_segment *s;
+    shmipc_segment *s = NULL;
     err = shmipc__seg_map_handle(fd, backing, name, opts->flags, PROT_READ | PROT_WRITE, total, &s);
-    if (err)
+    if (!s) /* set exactly when err == 0 */
         goto fail;
 
     shmipc__seg_hdr *h = s->base;
