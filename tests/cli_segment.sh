@@ -14,8 +14,7 @@ CLI=$BUILD/tools/shmipc/shmipc
 P=shmipc-clitest-$$
 TMP=$(mktemp -d)
 HOLDER=
-fails=0
-checks=0
+. "$(dirname "$0")/cli_fixtures/lib.sh"
 
 cleanup() {
     [ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null && wait "$HOLDER" 2>/dev/null
@@ -25,46 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
-
-# run CMD...: run it with stdout in $TMP/out and stderr in $TMP/err; its exit code in $rc.
-run() {
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-}
-
-# expect RC [PATTERN] -- CMD...: the command must exit with RC and (if given) print PATTERN (extended
-# regex) on stdout or stderr.
-expect() {
-    local want=$1 pat=
-    shift
-    if [ "$1" != "--" ]; then pat=$1; shift; fi
-    shift
-    run "$@"
-    checks=$((checks + 1))
-    if [ "$rc" != "$want" ]; then
-        fail "'$*' exited $rc, expected $want; stderr: $(head -c 500 "$TMP/err")"
-    elif [ -n "$pat" ] && ! cat "$TMP/out" "$TMP/err" | grep -Eq -- "$pat"; then
-        fail "'$*' did not print /$pat/; stdout: $(head -c 300 "$TMP/out") stderr: $(head -c 300 "$TMP/err")"
-    fi
-}
-
-# check DESCRIPTION CMD...: CMD must succeed.
-check() {
-    local what=$1
-    shift
-    checks=$((checks + 1))
-    "$@" || fail "$what"
-}
-
-have_python=false
-command -v python3 >/dev/null && python3 -c 'import json' 2>/dev/null && have_python=true
-
-# json_ok FILE: FILE holds valid JSON (skipped without python3).
-json_ok() {
+# json_file_ok FILE: FILE holds valid JSON (skipped without python3).
+json_file_ok() {
     $have_python || return 0
     python3 -m json.tool "$1" >/dev/null
 }
@@ -144,9 +105,9 @@ check "ls --all marks $P-foreign as foreign" grep -Eq "^/$P-foreign +5 +[0-7]{4}
 check "ls --all prints no raw control characters" bash -c "! grep -q \$'\\x01\\|\\x1b' '$TMP/out'"
 check "ls --all shows the weird name escaped" grep -Fq '\x01\x1b[31m\xff' "$TMP/out"
 expect 0 -- "$CLI" segment ls --json
-check "ls --json is valid JSON" json_ok "$TMP/out"
+check "ls --json is valid JSON" json_file_ok "$TMP/out"
 expect 0 -- "$CLI" segment ls --all --json
-check "ls --all --json is valid JSON (hostile name)" json_ok "$TMP/out"
+check "ls --all --json is valid JSON (hostile name)" json_file_ok "$TMP/out"
 if $have_python; then
     check "ls --all --json fields" python3 - "$TMP/out" "$P" "$me" <<'EOF'
 import json, sys
@@ -171,7 +132,7 @@ for pat in "^type: +channel \(1\)$" "^data size: +4096 bytes$" "^mode: +0640$" "
     check "info shows /$pat/" grep -Eq "$pat" "$TMP/out"
 done
 expect 0 -- "$CLI" segment info "$P-a" --json
-check "info --json is valid JSON" json_ok "$TMP/out"
+check "info --json is valid JSON" json_file_ok "$TMP/out"
 if $have_python; then
     check "info --json fields" python3 - "$TMP/out" "$P" <<'EOF'
 import json, sys
