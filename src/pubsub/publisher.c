@@ -115,7 +115,6 @@ int shmipc_publisher_loan(shmipc_publisher *pub, size_t len, void **ptr)
                 continue;
             pub->hint = c + 1;
             pub->loans[pub->nloans++] = c;
-            shmipc__svc_stat_add(&ps->svc, PS_STAT_POOL_USED, 1);
             ps_hook(PS_HOOK_AFTER_LOAN);
             *ptr = ps->pool + (size_t)c * ps->stride;
             return 0;

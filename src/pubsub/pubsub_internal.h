@@ -191,7 +191,7 @@ static inline void ps_unlock(_Atomic uint64_t *lock)
 /* Take and release every lock whose holder is dead (repairs them). */
 SHMIPC_INTERNAL void shmipc__ps_repair_dead_locks(shmipc__ps *ps);
 
-/* Drop bits from a chunk's mask; the pool_used stat follows frees. */
+/* Drop bits from a chunk's mask (the chunk is free once its mask is 0). */
 SHMIPC_INTERNAL void shmipc__ps_chunk_drop(shmipc__ps *ps, uint32_t c, uint64_t bits);
 /* Push (c, seq) to subscriber j's queue; caller holds its lock and checked the slot is active.
  * Returns 0, -EAGAIN (full under the wait policy, or wait forced), -EBADMSG. */
@@ -206,7 +206,7 @@ SHMIPC_INTERNAL uint32_t shmipc__ps_pool_used(const shmipc__ps *ps);
 #define PS_STAT_PUBLISHED 0
 #define PS_STAT_DELIVERED 1
 #define PS_STAT_DROPPED 2
-#define PS_STAT_POOL_USED 3
+#define PS_STAT_POOL_USED 3 /* never counted: describe derives it from the masks (ps_derived_stats) */
 #define PS_NSTATS 4
 
 struct shmipc_publisher {

@@ -15,9 +15,7 @@ void shmipc__ps_chunk_drop(shmipc__ps *ps, uint32_t c, uint64_t bits)
 {
     /* release: our reads of the payload (and, for the loaner, its writes) are complete before a loaner
      * that sees the mask reach 0 (CAS acquire) reuses the chunk. */
-    uint64_t old = atomic_fetch_and_explicit(&ps->chunks[c].mask, ~bits, memory_order_release);
-    if ((old & bits) && (old & ~bits) == 0)
-        atomic_fetch_sub_explicit(&ps->svc.hdr->stats[PS_STAT_POOL_USED], 1, memory_order_relaxed);
+    atomic_fetch_and_explicit(&ps->chunks[c].mask, ~bits, memory_order_release);
 }
 
 void shmipc__ps_chunk_drop_seq(shmipc__ps *ps, uint32_t c, uint64_t seq, uint64_t bits)

@@ -374,6 +374,15 @@ static void ps_describe(const shmipc__svc *svc, char *buf, size_t cap)
              ps.policy == SHMIPC_PUBSUB_WAIT ? "wait" : "drop-oldest", ps.nchunks, shmipc__ps_pool_used(&ps));
 }
 
+/* pool_used is not counted per loan and free (two atomic updates of the shared stats line per sample,
+ * and off by one for a process killed between them): it is read from the chunk masks, which are exact. */
+static void ps_derived_stats(const shmipc__svc *svc, uint64_t *stats, uint32_t nstats)
+{
+    shmipc__ps ps = {.svc = *svc, .slot = -1};
+    if (nstats > PS_STAT_POOL_USED && shmipc__ps_view(&ps) == 0)
+        stats[PS_STAT_POOL_USED] = shmipc__ps_pool_used(&ps);
+}
+
 static void ps_unlink_companions(const char *name)
 {
     char pn[SHMIPC_SERVICE_NAME_MAX + 40];
@@ -387,5 +396,6 @@ const shmipc__pattern_ops shmipc__pubsub_ops = {
     .validate = ps_validate,
     .reclaim = ps_reclaim,
     .describe = ps_describe,
+    .derived_stats = ps_derived_stats,
     .unlink_companions = ps_unlink_companions,
 };

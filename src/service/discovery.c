@@ -55,6 +55,8 @@ static void svc_fill_info(shmipc__svc *svc, shmipc_service_info *info)
         info->stats[i] = atomic_load_explicit(&h->stats[i], memory_order_relaxed);
     }
     const shmipc__pattern_ops *ops = shmipc__pattern_lookup(info->pattern);
+    if (ops && ops->derived_stats)
+        ops->derived_stats(svc, info->stats, info->nstats);
     if (ops && ops->describe)
         ops->describe(svc, info->options, sizeof info->options);
 }

@@ -151,6 +151,9 @@ typedef struct shmipc__pattern_ops {
     int (*reclaim)(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t user);
     /* Describe options in words for tools (may be NULL). */
     void (*describe)(const shmipc__svc *svc, char *buf, size_t cap);
+    /* Overwrite figures that are derived from the shared state rather than counted on the hot path
+     * (e.g. pool use, from the chunk masks), in the nstats values describe copied (may be NULL). */
+    void (*derived_stats)(const shmipc__svc *svc, uint64_t *stats, uint32_t nstats);
     /* Unlink companion segments when the service is removed (may be NULL). */
     void (*unlink_companions)(const char *name);
 } shmipc__pattern_ops;
