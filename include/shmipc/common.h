@@ -40,7 +40,13 @@ SHMIPC_API const char *shmipc_version(void);
 /*
  * How a call waits when it cannot complete at once. Every blocking call takes a timeout in milliseconds:
  * 0 = do not wait (return -EAGAIN), negative = wait without limit, positive = wait at most that long
- * (then -ETIMEDOUT).
+ * (then -ETIMEDOUT). The bound holds whatever a peer writes to shared memory or however long it is
+ * stopped: a call returns within its timeout plus one sleep slice (20 ms), the interval at which a
+ * sleeping caller checks that the peer it waits for is alive (-EPIPE when it is gone).
+ * Signals: a handler that runs while the caller sleeps ends the call with -EINTR (whether or not the
+ * handler was installed with SA_RESTART), so a program can act on SIGINT or SIGTERM; retry to go on.
+ * HYBRID spins for a budget that adapts to the traffic (20 us, up to 256 us while recent waits ended
+ * within that time), then sleeps.
  */
 typedef enum shmipc_wait_mode {
     SHMIPC_WAIT_DEFAULT = 0, /* the endpoint's own mode (SHMIPC_WAIT_HYBRID unless set otherwise) */

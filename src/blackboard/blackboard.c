@@ -5,7 +5,7 @@
  * blackboard_internal.h, memory orders explained at bb_store and bb_load).
  */
 #include "blackboard/blackboard_internal.h"
-#include "service/svc_wait.h"
+#include "service/role.h"
 
 #include <sched.h>
 #include <stdio.h>
@@ -451,7 +451,7 @@ int shmipc_blackboard_wait(shmipc_bb_reader *r, uint32_t key, uint64_t seen, int
     if (!r || key >= r->g.entries)
         return -EINVAL;
     bb_wait_ctx c = {.r = r, .e = bb_entry(r->svc.pattern_area, &r->g, key), .seen = seen};
-    return shmipc__svc_wait(&r->h->notify, r->wait_mode, timeout_ms, bb_wait_cond, &c);
+    return shmipc__wait_ms(&r->h->notify, r->wait_mode, timeout_ms, NULL, bb_wait_cond, &c);
 }
 
 size_t shmipc_blackboard_value_size(const shmipc_bb_reader *r) { return r ? r->g.value_size : 0; }

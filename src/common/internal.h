@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sched.h>
 #include <time.h>
 
 #define SHMIPC_INTERNAL __attribute__((visibility("hidden")))
@@ -87,5 +88,90 @@ SHMIPC_INTERNAL uint64_t shmipc__proc_start_time(int pid, bool *zombie);
  * waiting for it.
  */
 SHMIPC_INTERNAL int shmipc__proc_alive_masked(int pid, uint64_t expect, uint64_t mask);
+
+/* ---- owner identity (src/common/owner.c) ---- */
+/*
+ * The one way a process is named in shared memory, by every layer: pid in bits 63..42 (pid_max <= 2^22),
+ * the low 42 bits of its start time (clock ticks since boot, /proc/PID/stat field 22) in bits 41..0, so a
+ * slot is claimed with one CAS and a reused pid is never taken for the dead process (its start time
+ * differs). 0 = nobody; ~0 = closed (a slot its owner gave back on purpose, for layers that tell "never
+ * opened" from "closed"). A zombie counts as dead.
+ */
+#define SHMIPC__OWNER_NONE UINT64_C(0)
+#define SHMIPC__OWNER_CLOSED UINT64_MAX
+#define SHMIPC__OWNER_START_BITS 42
+#define SHMIPC__OWNER_START_MASK ((UINT64_C(1) << SHMIPC__OWNER_START_BITS) - 1)
+#define SHMIPC__OWNER_PID_MAX ((UINT64_C(1) << (64 - SHMIPC__OWNER_START_BITS)) - 1)
+
+SHMIPC_INTERNAL uint64_t shmipc__owner_pack(const shmipc_proc_id *id);
+/* This process's packed id, cached (re-read after fork). */
+SHMIPC_INTERNAL uint64_t shmipc__owner_self(void);
+/* The pid in a packed id (0 for NONE and CLOSED). */
+SHMIPC_INTERNAL int32_t shmipc__owner_pid(uint64_t owner);
+/* 1 if the process named by owner runs (same pid and start time, not a zombie), else 0 (NONE/CLOSED: 0). */
+SHMIPC_INTERNAL int shmipc__owner_alive(uint64_t owner);
+/*
+ * Claim *word for me: CAS from NONE, CLOSED or a dead owner (take-over); *prev (may be NULL) gets the
+ * value replaced, so a caller that took over a dead owner knows to repair what it left. -EBUSY if a live
+ * process (me included) owns it.
+ */
+SHMIPC_INTERNAL int shmipc__owner_claim(_Atomic uint64_t *word, uint64_t me, uint64_t *prev);
+/* Give *word back (CAS me -> to, release); false if it no longer names me (we were taken over). */
+SHMIPC_INTERNAL bool shmipc__owner_release(_Atomic uint64_t *word, uint64_t me, uint64_t to);
+
+/* ---- the wait primitive (src/common/wait.c) ---- */
+/*
+ * Every blocking call of every layer waits through shmipc__wait:
+ *  1. the condition is tried once (timeout 0: -EAGAIN if unmet, with no clock read);
+ *  2. SPIN polls it until the deadline; HYBRID (the default) polls for a time budget (spin_ns, default
+ *     SHMIPC__WAIT_SPIN_NS, stretched up to 256 us when an adapt state shows that recent waits ended
+ *     within that time), then sleeps; BLOCK sleeps at once;
+ *  3. a sleep follows the notify protocol on w->notify (announce, re-check, futex wait) and lasts at most
+ *     one slice (SHMIPC__WAIT_SLICE_NS), after which the condition runs with slow = true: the place to
+ *     check the awaited peer's liveness (and return -EPIPE, or reclaim) and anything costly;
+ *  4. the deadline is absolute CLOCK_MONOTONIC: wake-ups, spurious or not, never stretch it, so a call
+ *     returns within its timeout plus one slice whatever a peer writes to shared memory;
+ *  5. EINTR policy: a signal whose handler runs while the caller sleeps ends the call with -EINTR (as
+ *     read(2) would), so a program can act on SIGINT or SIGTERM; layers that must finish a step set
+ *     retry_eintr. A handler that runs while the caller spins is not seen.
+ * The condition returns 1 (done: wait returns 0), 0 (keep waiting) or a negative error (returned as is).
+ */
+#define SHMIPC__WAIT_SLICE_NS (20u * 1000u * 1000u)
+#define SHMIPC__WAIT_SPIN_NS (20u * 1000u)
+
+typedef int (*shmipc__wait_cond_fn)(void *arg, bool slow);
+
+/* Per-handle memory of how long recent waits took (private memory, never shared). */
+typedef struct shmipc__wait_adapt {
+    uint64_t recent_ns;
+} shmipc__wait_adapt;
+
+typedef struct shmipc__wait_spec {
+    shmipc__notify *notify;       /* the word to sleep on; NULL: never sleep, yield between polls */
+    shmipc_wait_mode mode;        /* SHMIPC_WAIT_DEFAULT means HYBRID */
+    uint64_t deadline_ns;         /* absolute (shmipc__deadline(timeout_ms)); 0 = try once */
+    uint64_t spin_ns;             /* hybrid spin budget floor; 0 = SHMIPC__WAIT_SPIN_NS */
+    uint64_t slice_ns;            /* 0 = SHMIPC__WAIT_SLICE_NS */
+    shmipc__wait_adapt *adapt;    /* NULL = fixed budget */
+    bool retry_eintr;
+} shmipc__wait_spec;
+
+/* Returns 0 (condition holds), its error, -EAGAIN (deadline 0, unmet), -ETIMEDOUT or -EINTR. */
+SHMIPC_INTERNAL int shmipc__wait(const shmipc__wait_spec *w, shmipc__wait_cond_fn cond, void *arg);
+/* The deadline for a timeout as common.h defines it: 0 (try once), negative (none), else now + ms. */
+static inline uint64_t shmipc__wait_deadline(int timeout_ms)
+{
+    return timeout_ms == 0 ? 0 : shmipc__deadline(timeout_ms);
+}
+/* shmipc__wait with a timeout in ms, the default slice and spin, and an optional adapt state. */
+static inline int shmipc__wait_ms(shmipc__notify *n, shmipc_wait_mode mode, int timeout_ms, shmipc__wait_adapt *adapt,
+                                  shmipc__wait_cond_fn cond, void *arg)
+{
+    shmipc__wait_spec w = {.notify = n, .mode = mode, .deadline_ns = shmipc__wait_deadline(timeout_ms), .adapt = adapt};
+    return shmipc__wait(&w, cond, arg);
+}
+
+/* Is mode one of the shmipc_wait_mode values? */
+static inline bool shmipc__wait_mode_valid(int mode) { return mode >= SHMIPC_WAIT_DEFAULT && mode <= SHMIPC_WAIT_HYBRID; }
 
 #endif

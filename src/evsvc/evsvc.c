@@ -6,7 +6,7 @@
  * lacks it.
  */
 #include "evsvc/evsvc_internal.h"
-#include "service/svc_wait.h"
+#include "service/role.h"
 
 #include <limits.h>
 #include <linux/futex.h>
@@ -363,7 +363,7 @@ int shmipc_listener_wait(shmipc_listener *l, int timeout_ms, uint32_t *event_id)
     if (!l)
         return -EINVAL;
     ev_wait_ctx c = {.ls = &l, .n = 1};
-    int err = shmipc__svc_wait(l->word, l->wait_mode, timeout_ms, ev_cond, &c);
+    int err = shmipc__wait_ms(l->word, l->wait_mode, timeout_ms, NULL, ev_cond, &c);
     if (err)
         return err;
     if (event_id)
@@ -404,7 +404,7 @@ int shmipc_listener_wait_any(shmipc_listener *const *ls, size_t n, int timeout_m
     uint64_t deadline = shmipc__deadline(timeout_ms);
     uint64_t spin_until = ls[0]->wait_mode == SHMIPC_WAIT_SPIN    ? SHMIPC_DEADLINE_NEVER
                           : ls[0]->wait_mode == SHMIPC_WAIT_BLOCK ? 0
-                                                                  : shmipc__now_ns() + SHMIPC__SVC_SPIN_NS;
+                                                                  : shmipc__now_ns() + SHMIPC__WAIT_SPIN_NS;
     int err;
     for (;;) {
         err = ev_cond(&c, false);

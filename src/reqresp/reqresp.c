@@ -6,7 +6,7 @@
  * takeover by a restarted server).
  */
 #include "reqresp/reqresp_internal.h"
-#include "service/svc_wait.h"
+#include "service/role.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,7 +392,7 @@ int shmipc_server_receive(shmipc_server *srv, shmipc_request_info *info, void *b
     if (!srv || !info || (!buf && cap))
         return -EINVAL;
     rr_srv_recv c = {.s = srv, .info = info, .buf = buf, .cap = cap};
-    int err = shmipc__svc_wait(&srv->h->srv_notify, srv->wait_mode, timeout_ms, rr_srv_cond, &c);
+    int err = shmipc__wait_ms(&srv->h->srv_notify, srv->wait_mode, timeout_ms, NULL, rr_srv_cond, &c);
     if (err)
         return err;
     shmipc__svc_stat_add(&srv->svc, RR_STAT_REQUESTS, 1);
@@ -439,7 +439,7 @@ int shmipc_server_respond(shmipc_server *srv, const shmipc_request_info *info, c
     /* relaxed: only the server writes resp_head. */
     rr_srv_resp c = {.s = srv, .a = a, .info = info,
                      .head = atomic_load_explicit(&a->resp_head, memory_order_relaxed)};
-    int err = shmipc__svc_wait(&a->space_notify, srv->wait_mode, timeout_ms, rr_resp_space, &c);
+    int err = shmipc__wait_ms(&a->space_notify, srv->wait_mode, timeout_ms, NULL, rr_resp_space, &c);
     if (err)
         return err;
     shmipc__rr_msg *m = rr_resp_slot(a, &srv->g, c.head);
@@ -559,7 +559,7 @@ int shmipc_client_send(shmipc_client *cli, const void *data, size_t len, uint64_
         return -EPIPE;
     /* relaxed: only this client writes req_head. */
     rr_cli_send s = {.c = cli, .head = atomic_load_explicit(&cli->a->req_head, memory_order_relaxed)};
-    int err = shmipc__svc_wait(&cli->a->reqspace_notify, cli->wait_mode, timeout_ms, rr_req_space, &s);
+    int err = shmipc__wait_ms(&cli->a->reqspace_notify, cli->wait_mode, timeout_ms, NULL, rr_req_space, &s);
     if (err)
         return err;
     uint32_t epoch = atomic_load_explicit(&cli->h->epoch, memory_order_acquire);
@@ -658,7 +658,7 @@ int shmipc_client_receive(shmipc_client *cli, shmipc_response_info *info, void *
     if (!cli || (!buf && cap))
         return -EINVAL;
     rr_cli_recv r = {.c = cli, .info = info ? info : &dummy, .buf = buf, .cap = cap};
-    int err = shmipc__svc_wait(&cli->a->resp_notify, cli->wait_mode, timeout_ms, rr_cli_take, &r);
+    int err = shmipc__wait_ms(&cli->a->resp_notify, cli->wait_mode, timeout_ms, NULL, rr_cli_take, &r);
     return err ? err : r.len;
 }
 

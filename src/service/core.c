@@ -10,42 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define OWNER_START_BITS 42
-#define OWNER_START_MASK ((UINT64_C(1) << OWNER_START_BITS) - 1)
-
-uint64_t shmipc__owner_pack(const shmipc_proc_id *id)
-{
-    if (!id || id->pid <= 0)
-        return 0;
-    return ((uint64_t)(uint32_t)id->pid << OWNER_START_BITS) | (id->start_time & OWNER_START_MASK);
-}
-
-uint64_t shmipc__owner_self(void)
-{
-    /* Cached per process; re-read after fork (the pid changes). */
-    static _Atomic uint64_t cached;
-    static _Atomic int32_t cached_pid;
-    int32_t pid = (int32_t)getpid();
-    if (atomic_load_explicit(&cached_pid, memory_order_acquire) == pid)
-        return atomic_load_explicit(&cached, memory_order_relaxed);
-    shmipc_proc_id id;
-    shmipc_proc_self(&id);
-    uint64_t v = shmipc__owner_pack(&id);
-    atomic_store_explicit(&cached, v, memory_order_relaxed);
-    atomic_store_explicit(&cached_pid, pid, memory_order_release);
-    return v;
-}
-
-int32_t shmipc__owner_pid(uint64_t owner) { return (int32_t)(owner >> OWNER_START_BITS); }
-
-int shmipc__owner_alive(uint64_t owner)
-{
-    int32_t pid = shmipc__owner_pid(owner);
-    if (owner == 0 || pid <= 0)
-        return 0;
-    return shmipc__proc_alive_masked(pid, owner, OWNER_START_MASK);
-}
-
 static uint32_t pattern_seg_type(shmipc_pattern p)
 {
     switch (p) {

@@ -45,9 +45,8 @@ SHMIPC_STATIC_ASSERT(sizeof(shmipc__svc_hdr) == SHMIPC_SVC_HDR_SIZE, "service he
 SHMIPC_STATIC_ASSERT(offsetof(shmipc__svc_hdr, stats) == 448, "stats offset");
 
 /*
- * A participant slot, one cache line. owner packs the process identity into one word so it can be
- * claimed with a single CAS: bits 63..42 pid (pid_max <= 2^22), bits 41..0 the low bits of the start
- * time. 0 = free.
+ * A participant slot, one cache line. owner is the common layer's packed owner id (pid in bits 63..42,
+ * low 42 bits of the start time below), so it is claimed with a single CAS. 0 = free.
  *
  * Lifecycle: claim (CAS owner 0 -> me, acq_rel) -> the owner writes role/pattern fields -> state = ACTIVE
  * (release). Clean leave: pattern cleanup -> state = FREE -> owner = 0 (release).
@@ -75,11 +74,7 @@ SHMIPC_STATIC_ASSERT(sizeof(shmipc__participant) == 64, "participant slot is one
 #define SHMIPC__PART_CLAIMED 1u
 #define SHMIPC__PART_ACTIVE 2u
 
-/* Pack / check a process identity. */
-SHMIPC_INTERNAL uint64_t shmipc__owner_pack(const shmipc_proc_id *id);
-SHMIPC_INTERNAL uint64_t shmipc__owner_self(void);
-SHMIPC_INTERNAL int shmipc__owner_alive(uint64_t owner); /* 1 alive, 0 dead; owner 0 -> 0 */
-SHMIPC_INTERNAL int32_t shmipc__owner_pid(uint64_t owner);
+/* Owners are the common layer's packed ids (shmipc__owner_*, common/internal.h). */
 
 /* An open service (the core's part of every pattern handle). */
 typedef struct shmipc__svc {
