@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conn/conn.c - the connection ring (layout and rules in conn.h): cached indices so that each side reads
+ * the other's line only when its cache says full or empty, validated reloads, overwrite by CAS on tail,
+ * and the store-buffering handshake with a sleeping peer (seq_cst index store, then a load of the peer's
+ * waiters) so that no system call is made while nobody sleeps.
+ */
+#include "conn/conn.h"
+
+#include <limits.h>
+
+void shmipc__conn_init(shmipc__conn *c)
+{
+    atomic_store_explicit(&c->head, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->dropped, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->tail, 0, memory_order_relaxed);
+    shmipc__notify_init(&c->data);
+    shmipc__notify_init(&c->space);
+}
+
+static bool sane(uint64_t tail, uint64_t head, uint32_t cap) { return tail <= head && head - tail <= cap; }
+
+int shmipc__conn_tx_attach(shmipc__conn_tx *tx, shmipc__conn *c, uint32_t cap, uint32_t flags)
+{
+    /* acquire: a predecessor's entries (published with release) are complete before we go on after them. */
+    uint64_t head = atomic_load_explicit(&c->head, memory_order_acquire);
+    uint64_t tail = atomic_load_explicit(&c->tail, memory_order_acquire);
+    if (!sane(tail, head, cap))
+        return -EBADMSG;
+    *tx = (shmipc__conn_tx){.c = c, .head = head, .tail_cache = tail, .published = head, .wake = &c->data,
+                           .cap = cap, .flags = flags};
+    return 0;
+}
+
+int shmipc__conn_rx_attach(shmipc__conn_rx *rx, shmipc__conn *c, uint32_t cap, uint32_t flags)
+{
+    uint64_t head = atomic_load_explicit(&c->head, memory_order_acquire);
+    uint64_t tail = atomic_load_explicit(&c->tail, memory_order_acquire);
+    if (!sane(tail, head, cap))
+        return -EBADMSG;
+    *rx = (shmipc__conn_rx){.c = c, .tail = tail, .head_cache = head, .wake = &c->space, .cap = cap, .flags = flags};
+    return 0;
+}
+
+/* Reload tail into the cache. Returns 0 or -EBADMSG. */
+static int tx_reload(shmipc__conn_tx *tx, memory_order mo)
+{
+    /* acquire: the consumer stored tail with release after its last reads of those entries, so our
+     * rewrite of them cannot be seen by those reads. */
+    uint64_t t = atomic_load_explicit(&tx->c->tail, mo);
+    if (!sane(t, tx->head, tx->cap) || t < tx->tail_cache)
+        return -EBADMSG;
+    tx->tail_cache = t;
+    return 0;
+}
+
+int shmipc__conn_push(shmipc__conn_tx *tx, uint64_t a, uint64_t b, shmipc__conn_entry *dropped, uint32_t *ndropped)
+{
+    const uint32_t mask = tx->cap - 1;
+    while (SHMIPC_UNLIKELY(tx->head - tx->tail_cache >= tx->cap)) {
+        int err = tx_reload(tx, memory_order_acquire);
+        if (err)
+            return err;
+        if (tx->head - tx->tail_cache < tx->cap)
+            break;
+        if (!(tx->flags & SHMIPC__CONN_OVERWRITE))
+            return -EAGAIN;
+        /* Full under overwrite: drop the oldest entry. It must be published (the consumer may be reading
+         * it); when the whole ring is our own unpublished batch, publish it first. */
+        uint64_t t = tx->tail_cache;
+        if (t >= tx->published)
+            shmipc__conn_publish(tx);
+        shmipc__conn_entry *e = &tx->c->ring[t & mask];
+        uint64_t ea = atomic_load_explicit(&e->a, memory_order_relaxed);
+        uint64_t eb = atomic_load_explicit(&e->b, memory_order_relaxed);
+        /* acq_rel: acquire pairs with a consumer CAS that won (its reads precede our rewrite); release so the
+         * consumer's failed CAS, reloading tail, sees a value consistent with our entries. On success the
+         * consumer's CAS from t fails, so it never uses the entry we drop. */
+        if (atomic_compare_exchange_strong_explicit(&tx->c->tail, &t, t + 1, memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            tx->tail_cache = t + 1;
+            atomic_store_explicit(&tx->c->dropped, atomic_load_explicit(&tx->c->dropped, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+            if (dropped) {
+                atomic_store_explicit(&dropped[*ndropped].a, ea, memory_order_relaxed);
+                atomic_store_explicit(&dropped[*ndropped].b, eb, memory_order_relaxed);
+                (*ndropped)++;
+            }
+        } else if (!sane(t, tx->head, tx->cap) || t < tx->tail_cache) {
+            return -EBADMSG;
+        } else {
+            tx->tail_cache = t;
+        }
+    }
+    shmipc__conn_entry *e = &tx->c->ring[tx->head & mask];
+    atomic_store_explicit(&e->a, a, memory_order_relaxed);
+    atomic_store_explicit(&e->b, b, memory_order_relaxed);
+    tx->head++;
+    return 0;
+}
+
+int shmipc__conn_publish(shmipc__conn_tx *tx)
+{
+    if (tx->head == tx->published)
+        return 0;
+    /* seq_cst (a release is what the entries need): with the seq_cst load of waiters below, and the
+     * sleeping consumer's seq_cst announcement and re-read of head, a store-buffering handshake: either
+     * the consumer sees the new head or we see it announced. */
+    if (tx->flags & SHMIPC__CONN_CONSUMER_POLLS) {
+        /* release: the entries are written before the consumer can see the new head. */
+        atomic_store_explicit(&tx->c->head, tx->head, memory_order_release);
+        tx->published = tx->head;
+        return 0;
+    }
+    atomic_store_explicit(&tx->c->head, tx->head, memory_order_seq_cst);
+    tx->published = tx->head;
+    if (SHMIPC_LIKELY(atomic_load_explicit(&tx->wake->waiters, memory_order_seq_cst) == 0))
+        return 0;
+    return shmipc__notify_wake(tx->wake, INT32_MAX);
+}
+
+uint32_t shmipc__conn_space(shmipc__conn_tx *tx)
+{
+    if (tx->head - tx->tail_cache >= tx->cap && tx_reload(tx, memory_order_acquire) != 0)
+        return 0;
+    return tx->cap - (uint32_t)(tx->head - tx->tail_cache);
+}
+
+uint32_t shmipc__conn_depth(const shmipc__conn *c, uint32_t cap)
+{
+    uint64_t t = atomic_load_explicit(&c->tail, memory_order_relaxed);
+    uint64_t h = atomic_load_explicit(&c->head, memory_order_relaxed);
+    return h <= t ? 0 : h - t > cap ? cap : (uint32_t)(h - t);
+}
+
+/* Make head_cache cover our position. Returns 0 (an entry is there), -EAGAIN, -EBADMSG. */
+static int rx_reload(shmipc__conn_rx *rx)
+{
+    if (rx->flags & SHMIPC__CONN_OVERWRITE) {
+        /* The producer may have advanced tail past entries it dropped: start from there. acquire: pairs with
+         * its acq_rel CAS (nothing of ours depends on it but the position). */
+        uint64_t t = atomic_load_explicit(&rx->c->tail, memory_order_acquire);
+        if (t < rx->tail)
+            return -EBADMSG;
+        rx->tail = t;
+    }
+    if (rx->tail < rx->head_cache)
+        return 0;
+    /* acquire: the entries up to head were written before the producer's (seq_cst) store of it. */
+    uint64_t h = atomic_load_explicit(&rx->c->head, memory_order_acquire);
+    if (!sane(rx->tail, h, rx->cap))
+        return -EBADMSG;
+    rx->head_cache = h;
+    return h == rx->tail ? -EAGAIN : 0;
+}
+
+int shmipc__conn_peek(shmipc__conn_rx *rx, uint64_t *a, uint64_t *b)
+{
+    if (SHMIPC_UNLIKELY(rx->tail >= rx->head_cache || (rx->flags & SHMIPC__CONN_OVERWRITE))) {
+        int err = rx_reload(rx);
+        if (err)
+            return err;
+    }
+    shmipc__conn_entry *e = &rx->c->ring[rx->tail & (rx->cap - 1)];
+    *a = atomic_load_explicit(&e->a, memory_order_relaxed);
+    *b = atomic_load_explicit(&e->b, memory_order_relaxed);
+    return 0;
+}
+
+int shmipc__conn_pop(shmipc__conn_rx *rx)
+{
+    uint64_t t = rx->tail;
+    if (rx->flags & SHMIPC__CONN_OVERWRITE) {
+        /* release: our reads of the entry precede the move (the producer's CAS acquires it). Failure: the
+         * producer dropped the entry while we read it, so what we read may be torn. */
+        if (!atomic_compare_exchange_strong_explicit(&rx->c->tail, &t, t + 1, memory_order_release,
+                                                     memory_order_relaxed))
+            return -EAGAIN;
+        rx->tail = t + 1;
+        return 0;
+    }
+    rx->tail = t + 1;
+    if (!(rx->flags & SHMIPC__CONN_PRODUCER_SLEEPS)) {
+        /* release: our reads of the entry are done before the producer may rewrite it. */
+        atomic_store_explicit(&rx->c->tail, t + 1, memory_order_release);
+        return 0;
+    }
+    /* seq_cst: the consumer's half of the handshake with a producer sleeping for room (as in publish). */
+    atomic_store_explicit(&rx->c->tail, t + 1, memory_order_seq_cst);
+    if (SHMIPC_UNLIKELY(atomic_load_explicit(&rx->wake->waiters, memory_order_seq_cst) != 0))
+        shmipc__notify_wake(rx->wake, INT32_MAX);
+    return 0;
+}
+
+uint32_t shmipc__conn_avail(shmipc__conn_rx *rx)
+{
+    if (rx->tail >= rx->head_cache && rx_reload(rx) != 0)
+        return 0;
+    return (uint32_t)(rx->head_cache - rx->tail);
+}
+
+bool shmipc__conn_rx_ready(shmipc__conn_rx *rx)
+{
+    /* seq_cst: after the caller's seq_cst announcement on c->data, the consumer's half of the handshake. */
+    uint64_t h = atomic_load_explicit(&rx->c->head, memory_order_seq_cst);
+    return h != rx->tail; /* a corrupt head also counts as ready: the caller's next peek reports it */
+}
+
+bool shmipc__conn_tx_room(shmipc__conn_tx *tx)
+{
+    if (tx_reload(tx, memory_order_seq_cst) != 0)
+        return true; /* corrupt: let the caller's push report it */
+    return tx->head - tx->tail_cache < tx->cap;
+}
