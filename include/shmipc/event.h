@@ -44,7 +44,7 @@ typedef struct shmipc_event shmipc_event;
 
 typedef struct shmipc_event_opts {
     shmipc_wait_mode wait_mode; /* how shmipc_event_wait waits; 0 = SHMIPC_WAIT_HYBRID */
-    unsigned spin_count;        /* HYBRID: polls before sleeping; 0 = default (1000) */
+    unsigned spin_us;           /* HYBRID: least time to poll before sleeping, in us; 0 = default (20) */
     unsigned mode;              /* create: permission bits of the segment; 0 = 0600 */
     unsigned flags;             /* open: 0 or SHMIPC_SEG_ALLOW_FOREIGN */
 } shmipc_event_opts;
@@ -114,14 +114,14 @@ SHMIPC_API int shmipc_event_post(shmipc_event *ev);
 /*
  * shmipc_event_wait - wait until the event's count differs from the count this handle last saw.
  * timeout_ms: 0 = only check, negative = no limit, positive = at most that many milliseconds.
- * The handle's wait mode decides how: SPIN polls (checking the clock now and then), BLOCK sleeps on a
- * futex at once, HYBRID polls spin_count times then sleeps.
+ * The handle's wait mode decides how (common.h): SPIN polls, BLOCK sleeps on a futex at once, HYBRID
+ * polls for spin_us (adapting to the traffic) then sleeps.
  * Returns the number of posts since the handle last saw the count (>= 1, modulo 2^32, at most INT_MAX)
  * and takes the new count as seen; the successful wait is an acquire that pairs with the post (a
  * release), so data written before a post is visible after the wait that sees it.
  * Errors: -EAGAIN (timeout 0 and no new post), -ETIMEDOUT, -EINTR (a signal interrupted the sleep; the
  * handle is unchanged), -EBADMSG (the event's memory was overwritten), -EINVAL (ev NULL).
- * SPIN mode yields the CPU (sched_yield) every 1024 polls so that a spinning waiter cannot starve the
+ * Polling yields the CPU (sched_yield) every 1024 polls so that a spinning waiter cannot starve the
  * poster on a busy machine.
  * An event nobody posts is waited on until the timeout: there is no "peer" whose death ends the wait.
  */

@@ -133,17 +133,34 @@ uint32_t shmipc__conn_depth(const shmipc__conn *c, uint32_t cap)
     return h <= t ? 0 : h - t > cap ? cap : (uint32_t)(h - t);
 }
 
+/* Overwrite mode: the producer may have advanced tail past entries it dropped. Load head first, then
+ * tail: the producer moves tail (CAS) before it writes the entry and publishes the head that needed the
+ * room, so a tail loaded after an (acquire) head is never more than cap behind it. A tail ahead of that
+ * head means the head we read is already old: read both again (a bounded number of times, so a hostile
+ * producer cannot keep us here). */
+static int rx_reload_overwrite(shmipc__conn_rx *rx)
+{
+    for (int tries = 0; tries < 16; tries++) {
+        uint64_t h = atomic_load_explicit(&rx->c->head, memory_order_acquire);
+        uint64_t t = atomic_load_explicit(&rx->c->tail, memory_order_acquire);
+        if (t < rx->tail)
+            return -EBADMSG; /* tail never moves backwards */
+        if (t > h)
+            continue;
+        if (h - t > rx->cap)
+            return -EBADMSG;
+        rx->tail = t;
+        rx->head_cache = h;
+        return h == t ? -EAGAIN : 0;
+    }
+    return -EAGAIN;
+}
+
 /* Make head_cache cover our position. Returns 0 (an entry is there), -EAGAIN, -EBADMSG. */
 static int rx_reload(shmipc__conn_rx *rx)
 {
-    if (rx->flags & SHMIPC__CONN_OVERWRITE) {
-        /* The producer may have advanced tail past entries it dropped: start from there. acquire: pairs with
-         * its acq_rel CAS (nothing of ours depends on it but the position). */
-        uint64_t t = atomic_load_explicit(&rx->c->tail, memory_order_acquire);
-        if (t < rx->tail)
-            return -EBADMSG;
-        rx->tail = t;
-    }
+    if (rx->flags & SHMIPC__CONN_OVERWRITE)
+        return rx_reload_overwrite(rx);
     if (rx->tail < rx->head_cache)
         return 0;
     /* acquire: the entries up to head were written before the producer's (seq_cst) store of it. */

@@ -11,16 +11,14 @@
 #include <sched.h>
 #include <stdlib.h>
 
-#define EVENT_DEFAULT_SPINS 1000u
-#define EVENT_CLOCK_EVERY   256u  /* polls between clock / header checks while spinning */
-#define EVENT_YIELD_EVERY   1024u /* polls between sched_yield in SPIN mode */
 
 struct shmipc_event {
     shmipc__event_mem *mem;
     shmipc_segment *seg; /* named form: the segment holding mem; NULL for caller memory */
     uint32_t seen;       /* post count this handle last saw */
     shmipc_wait_mode wait_mode;
-    unsigned spin_count;
+    uint64_t spin_ns;    /* HYBRID budget floor (0 = the common default) */
+    shmipc__wait_adapt adapt;
 };
 
 void shmipc_event_opts_init(shmipc_event_opts *opts)
@@ -74,7 +72,7 @@ static int handle_new(shmipc__event_mem *m, const shmipc_event_opts *opts, shmip
         return -ENOMEM;
     ev->mem = m;
     ev->wait_mode = (opts && opts->wait_mode) ? opts->wait_mode : SHMIPC_WAIT_HYBRID;
-    ev->spin_count = (opts && opts->spin_count) ? opts->spin_count : EVENT_DEFAULT_SPINS;
+    ev->spin_ns = opts ? (uint64_t)opts->spin_us * 1000u : 0;
     /* Acquire, like a wait: posts before this point count as seen and their data is visible. */
     ev->seen = atomic_load_explicit(&m->notify.seq, memory_order_acquire);
     *out = ev;
@@ -192,50 +190,24 @@ static int take(shmipc_event *ev, uint32_t cur)
     return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-/* Poll the count until it moves, the deadline passes, or (limited) polls run out. Returns a count, a
- * negative error, or 0 when the polls ran out. */
-static int spin_wait(shmipc_event *ev, uint64_t deadline, bool forever)
-{
-    shmipc__event_mem *m = ev->mem;
-    for (unsigned i = 1; forever || i <= ev->spin_count; i++) {
-        shmipc__cpu_relax();
-        /* Acquire: pairs with the poster's bump, so its data is visible once we see the new count. */
-        uint32_t cur = atomic_load_explicit(&m->notify.seq, memory_order_acquire);
-        if (cur != ev->seen)
-            return take(ev, cur);
-        if (i % EVENT_CLOCK_EVERY == 0) {
-            if (event_valid(m))
-                return -EBADMSG;
-            if (deadline != SHMIPC_DEADLINE_NEVER && shmipc__now_ns() >= deadline)
-                return -ETIMEDOUT;
-        }
-        if (forever && i % EVENT_YIELD_EVERY == 0)
-            sched_yield();
-    }
-    return 0;
-}
+typedef struct event_wait {
+    shmipc_event *ev;
+    int count; /* what the wait returns once the count moved */
+} event_wait;
 
-static int block_wait(shmipc_event *ev, uint64_t deadline)
+static int event_cond(void *arg, bool slow)
 {
-    shmipc__event_mem *m = ev->mem;
-    for (;;) {
-        /* Announce, then re-read the count (seq_cst inside prepare): either we see a post that raced
-         * with us, or its poster sees us announced and makes the wake call. */
-        uint32_t cur = shmipc__notify_prepare(&m->notify);
-        if (cur != ev->seen) {
-            shmipc__notify_cancel(&m->notify);
-            return take(ev, cur);
-        }
-        int r = shmipc__notify_sleep(&m->notify, ev->seen, deadline);
-        cur = atomic_load_explicit(&m->notify.seq, memory_order_acquire);
-        if (cur != ev->seen)
-            return take(ev, cur);
-        if (event_valid(m))
-            return -EBADMSG;
-        if (r == 0 || r == -EAGAIN)
-            continue; /* spurious wake-up, or a count that moved and came back (ABA): sleep again */
-        return r;     /* -ETIMEDOUT, -EINTR, or an unexpected futex error */
+    event_wait *w = arg;
+    shmipc__event_mem *m = w->ev->mem;
+    /* seq_cst: after an announcement on the notify word (shmipc__wait's sleep), the waiter's half of the
+     * handshake with the poster's seq_cst bump; also the acquire that makes the poster's data visible. */
+    uint32_t cur = atomic_load_explicit(&m->notify.seq, memory_order_seq_cst);
+    if (cur != w->ev->seen) {
+        w->count = take(w->ev, cur);
+        return 1;
     }
+    /* A header rewritten under us is corruption; checked between slices, and every call checks on entry. */
+    return slow && event_valid(m) ? -EBADMSG : 0;
 }
 
 int shmipc_event_wait(shmipc_event *ev, int timeout_ms)
@@ -246,21 +218,11 @@ int shmipc_event_wait(shmipc_event *ev, int timeout_ms)
     int r = event_valid(m);
     if (r)
         return r;
-    uint32_t cur = atomic_load_explicit(&m->notify.seq, memory_order_acquire);
-    if (cur != ev->seen)
-        return take(ev, cur);
-    if (timeout_ms == 0)
-        return -EAGAIN;
-    uint64_t deadline = shmipc__deadline(timeout_ms);
-    switch (ev->wait_mode) {
-    case SHMIPC_WAIT_SPIN:
-        return spin_wait(ev, deadline, true);
-    case SHMIPC_WAIT_BLOCK:
-        return block_wait(ev, deadline);
-    default:
-        r = spin_wait(ev, deadline, false);
-        return r ? r : block_wait(ev, deadline);
-    }
+    event_wait w = {.ev = ev};
+    shmipc__wait_spec spec = {.notify = &m->notify, .mode = ev->wait_mode, .spin_ns = ev->spin_ns,
+                              .deadline_ns = shmipc__wait_deadline(timeout_ms), .adapt = &ev->adapt};
+    r = shmipc__wait(&spec, event_cond, &w);
+    return r ? r : w.count;
 }
 
 int shmipc_event_count(const shmipc_event *ev, uint32_t *count)
