@@ -201,10 +201,10 @@ static void wait_any_several_services(void **state)
 static void wait_any_fallback(void **state)
 {
     /* the path for kernels without futex_waitv: sleeping on the first word in slices */
-    int saved = atomic_load(&shmipc__ev_no_waitv);
-    atomic_store(&shmipc__ev_no_waitv, 1);
+    int saved = atomic_load(&shmipc__futex_no_waitv);
+    atomic_store(&shmipc__futex_no_waitv, 1);
     wait_any_several_services(state);
-    atomic_store(&shmipc__ev_no_waitv, saved);
+    atomic_store(&shmipc__futex_no_waitv, saved);
 }
 
 static int sleeping_listener(void *p)

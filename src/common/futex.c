@@ -37,6 +37,42 @@ int shmipc__futex_wake(_Atomic uint32_t *word, int n)
     return r < 0 ? -errno : (int)r;
 }
 
+_Atomic int shmipc__futex_no_waitv;
+
+int shmipc__futex_waitv(_Atomic uint32_t *const *words, const uint32_t *expected, unsigned n, uint64_t deadline_ns)
+{
+    if (n == 1 || atomic_load_explicit(&shmipc__futex_no_waitv, memory_order_relaxed))
+        goto fallback;
+#ifdef SYS_futex_waitv
+    {
+        struct futex_waitv w[SHMIPC__FUTEX_WAITV_MAX];
+        if (n > SHMIPC__FUTEX_WAITV_MAX)
+            return -EINVAL;
+        for (unsigned i = 0; i < n; i++) /* no FUTEX_PRIVATE_FLAG: the words are shared between processes */
+            w[i] = (struct futex_waitv){.val = expected[i], .uaddr = (uintptr_t)words[i], .flags = FUTEX_32};
+        struct timespec ts, *tsp = NULL;
+        if (deadline_ns != SHMIPC_DEADLINE_NEVER) {
+            if (shmipc__now_ns() >= deadline_ns)
+                return -ETIMEDOUT;
+            ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
+            ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+            tsp = &ts;
+        }
+        long r = syscall(SYS_futex_waitv, w, n, 0u, tsp, CLOCK_MONOTONIC);
+        if (r >= 0)
+            return 0;
+        if (errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR)
+            return -errno;
+        /* ENOSYS (before Linux 5.16) or refused (EPERM under a seccomp filter): remember, fall back. */
+        atomic_store_explicit(&shmipc__futex_no_waitv, 1, memory_order_relaxed);
+    }
+#endif
+fallback:;
+    /* Sleep on the first word only, in 1 ms slices, so a change of any other word is seen soon. */
+    uint64_t slice = n == 1 ? deadline_ns : shmipc__now_ns() + 1000000u;
+    return shmipc__futex_wait(words[0], expected[0], slice < deadline_ns ? slice : deadline_ns);
+}
+
 void shmipc__notify_init(shmipc__notify *n)
 {
     atomic_store_explicit(&n->seq, 0, memory_order_relaxed);
@@ -68,6 +104,19 @@ int shmipc__notify_sleep(shmipc__notify *n, uint32_t seen, uint64_t deadline_ns)
 }
 
 void shmipc__notify_cancel(shmipc__notify *n) { notify_retract(n); }
+
+int shmipc__notify_sleep_many(shmipc__notify *const *ns, const uint32_t *seen, unsigned n, uint64_t deadline_ns)
+{
+    _Atomic uint32_t *words[SHMIPC__FUTEX_WAITV_MAX];
+    if (n == 0 || n > SHMIPC__FUTEX_WAITV_MAX)
+        return -EINVAL;
+    for (unsigned i = 0; i < n; i++)
+        words[i] = &ns[i]->seq;
+    int r = shmipc__futex_waitv(words, seen, n, deadline_ns);
+    for (unsigned i = 0; i < n; i++)
+        notify_retract(ns[i]);
+    return r;
+}
 
 int shmipc__notify_wake(shmipc__notify *n, int count)
 {

@@ -49,6 +49,15 @@ SHMIPC_INTERNAL uint64_t shmipc__realtime_ns(void);
 SHMIPC_INTERNAL int shmipc__futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t deadline_ns);
 /* Wake up to n sleepers on word; returns how many were woken or -errno. */
 SHMIPC_INTERNAL int shmipc__futex_wake(_Atomic uint32_t *word, int n);
+/*
+ * Sleep until any of n words differs from its expected value, woken, or the deadline: futex_waitv
+ * (Linux 5.16+). Where the kernel lacks or refuses it, the fact is remembered (shmipc__futex_no_waitv)
+ * and the caller sleeps on the first word in 1 ms slices instead. Same returns as shmipc__futex_wait.
+ */
+#define SHMIPC__FUTEX_WAITV_MAX 128
+SHMIPC_INTERNAL int shmipc__futex_waitv(_Atomic uint32_t *const *words, const uint32_t *expected, unsigned n,
+                                        uint64_t deadline_ns);
+SHMIPC_INTERNAL extern _Atomic int shmipc__futex_no_waitv; /* tests set it to exercise the fallback */
 
 /*
  * A notify word pair, placed in shared memory by the layers that block. Protocol:
@@ -72,6 +81,10 @@ SHMIPC_INTERNAL uint32_t shmipc__notify_prepare(shmipc__notify *n);
 SHMIPC_INTERNAL int shmipc__notify_sleep(shmipc__notify *n, uint32_t seen, uint64_t deadline_ns);
 /* Retract an announcement without sleeping (condition became true after prepare). */
 SHMIPC_INTERNAL void shmipc__notify_cancel(shmipc__notify *n);
+/* Sleep on several notify words at once (each already announced with prepare, seen[i] its seq), then
+ * retract from all. Same returns as futex_wait; -EINVAL for n outside 1..SHMIPC__FUTEX_WAITV_MAX. */
+SHMIPC_INTERNAL int shmipc__notify_sleep_many(shmipc__notify *const *ns, const uint32_t *seen, unsigned n,
+                                              uint64_t deadline_ns);
 /* Bump seq and wake up to count sleepers (INT32_MAX = all) if any are announced. Returns 1 if a
  * system call was made. */
 SHMIPC_INTERNAL int shmipc__notify_wake(shmipc__notify *n, int count);
@@ -147,7 +160,9 @@ typedef struct shmipc__wait_adapt {
 } shmipc__wait_adapt;
 
 typedef struct shmipc__wait_spec {
-    shmipc__notify *notify;       /* the word to sleep on; NULL: never sleep, yield between polls */
+    shmipc__notify *notify;       /* the word to sleep on; NULL (and no notifies): yield between polls */
+    shmipc__notify *const *notifies; /* instead: sleep on all of these at once (futex_waitv) */
+    unsigned nnotify;             /* entries in notifies, 1..SHMIPC__FUTEX_WAITV_MAX */
     shmipc_wait_mode mode;        /* SHMIPC_WAIT_DEFAULT means HYBRID */
     uint64_t deadline_ns;         /* absolute (shmipc__deadline(timeout_ms)); 0 = try once */
     uint64_t spin_ns;             /* hybrid spin budget floor; 0 = SHMIPC__WAIT_SPIN_NS */

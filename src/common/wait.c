@@ -74,19 +74,26 @@ int shmipc__wait(const shmipc__wait_spec *w, shmipc__wait_cond_fn cond, void *ar
                 shmipc__cpu_relax();
             continue;
         }
-        if (!w->notify) { /* nothing to sleep on: poll gently until the next slice */
+        shmipc__notify *const *ns = w->nnotify ? w->notifies : &w->notify;
+        unsigned nn = w->nnotify ? w->nnotify : 1;
+        if (!ns[0]) { /* nothing to sleep on: poll gently until the next slice */
             sched_yield();
             continue;
         }
-        uint32_t seen = shmipc__notify_prepare(w->notify);
+        uint32_t seen[SHMIPC__FUTEX_WAITV_MAX];
+        if (nn > SHMIPC__FUTEX_WAITV_MAX)
+            return -EINVAL;
+        for (unsigned i = 0; i < nn; i++)
+            seen[i] = shmipc__notify_prepare(ns[i]);
         r = cond(arg, false);
         if (r) {
-            shmipc__notify_cancel(w->notify);
+            for (unsigned i = 0; i < nn; i++)
+                shmipc__notify_cancel(ns[i]);
             learn(w, start, shmipc__now_ns());
             return r > 0 ? 0 : r;
         }
         uint64_t until = next_slow < w->deadline_ns ? next_slow : w->deadline_ns;
-        r = shmipc__notify_sleep(w->notify, seen, until);
+        r = nn == 1 ? shmipc__notify_sleep(ns[0], seen[0], until) : shmipc__notify_sleep_many(ns, seen, nn, until);
         if (r == -EINTR && !w->retry_eintr)
             return -EINTR;
         /* woken, timed out at the slice end, or the word moved: the loop re-checks */

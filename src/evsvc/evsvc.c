@@ -16,7 +16,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-_Atomic int shmipc__ev_no_waitv;
 
 /*
  * A notifier skips slots that are not ACTIVE listeners. A seq_cst fence after the listener becomes ACTIVE
@@ -371,75 +370,21 @@ int shmipc_listener_wait(shmipc_listener *l, int timeout_ms, uint32_t *event_id)
     return c.count;
 }
 
-/* Sleep on every listener's word at once. Returns 0 (woken or values moved), -ETIMEDOUT, or another
- * -errno when the kernel cannot (-ENOSYS before Linux 5.16). */
-static int ev_futex_waitv(ev_wait_ctx *c, const uint32_t *seen, uint64_t deadline)
-{
-    struct futex_waitv w[SHMIPC_EVSVC_MAX_WAIT_ANY];
-    for (size_t i = 0; i < c->n; i++) {
-        /* No FUTEX_PRIVATE_FLAG: the words are shared between processes. */
-        w[i] = (struct futex_waitv){.val = seen[i], .uaddr = (uintptr_t)&c->ls[i]->word->seq, .flags = FUTEX_32};
-    }
-    struct timespec ts, *tsp = NULL;
-    if (deadline != SHMIPC_DEADLINE_NEVER) {
-        ts.tv_sec = (time_t)(deadline / 1000000000u);
-        ts.tv_nsec = (long)(deadline % 1000000000u);
-        tsp = &ts;
-    }
-    long r = syscall(SYS_futex_waitv, w, (unsigned)c->n, 0u, tsp, CLOCK_MONOTONIC);
-    if (r >= 0 || errno == EAGAIN || errno == EINTR)
-        return 0;
-    return -errno;
-}
-
 int shmipc_listener_wait_any(shmipc_listener *const *ls, size_t n, int timeout_ms, size_t *which,
                              uint32_t *event_id)
 {
     if (!ls || n == 0 || n > SHMIPC_EVSVC_MAX_WAIT_ANY)
         return -EINVAL;
-    for (size_t i = 0; i < n; i++)
+    shmipc__notify *words[SHMIPC_EVSVC_MAX_WAIT_ANY];
+    for (size_t i = 0; i < n; i++) {
         if (!ls[i])
             return -EINVAL;
-    ev_wait_ctx c = {.ls = ls, .n = n};
-    uint64_t deadline = shmipc__deadline(timeout_ms);
-    uint64_t spin_until = ls[0]->wait_mode == SHMIPC_WAIT_SPIN    ? SHMIPC_DEADLINE_NEVER
-                          : ls[0]->wait_mode == SHMIPC_WAIT_BLOCK ? 0
-                                                                  : shmipc__now_ns() + SHMIPC__WAIT_SPIN_NS;
-    int err;
-    for (;;) {
-        err = ev_cond(&c, false);
-        if (err)
-            break;
-        uint64_t now = shmipc__now_ns();
-        if (now >= deadline) {
-            err = timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
-            break;
-        }
-        if (now < spin_until) {
-            shmipc__cpu_relax();
-            continue;
-        }
-        uint32_t seen[SHMIPC_EVSVC_MAX_WAIT_ANY];
-        for (size_t i = 0; i < n; i++)
-            seen[i] = shmipc__notify_prepare(ls[i]->word);
-        err = ev_cond(&c, false);
-        if (!err) {
-            int werr = 0;
-            if (!atomic_load_explicit(&shmipc__ev_no_waitv, memory_order_relaxed))
-                werr = ev_futex_waitv(&c, seen, deadline);
-            if (werr && werr != -ETIMEDOUT) /* ENOSYS, or refused (EPERM under a seccomp filter) */
-                atomic_store_explicit(&shmipc__ev_no_waitv, 1, memory_order_relaxed);
-            if (atomic_load_explicit(&shmipc__ev_no_waitv, memory_order_relaxed)) {
-                /* Old kernel: sleep on the first word only, waking every millisecond to check the rest. */
-                uint64_t slice = now + 1000000u;
-                shmipc__futex_wait(&ls[0]->word->seq, seen[0], slice < deadline ? slice : deadline);
-            }
-        }
-        for (size_t i = 0; i < n; i++)
-            shmipc__notify_cancel(ls[i]->word);
-        if (err)
-            break;
+        words[i] = ls[i]->word;
     }
+    ev_wait_ctx c = {.ls = ls, .n = n};
+    shmipc__wait_spec w = {.notifies = words, .nnotify = (unsigned)n, .mode = ls[0]->wait_mode,
+                           .deadline_ns = shmipc__wait_deadline(timeout_ms)};
+    int err = shmipc__wait(&w, ev_cond, &c);
     if (err < 0)
         return err;
     if (which)

@@ -37,8 +37,5 @@ typedef struct shmipc__ev_area {
 
 SHMIPC_STATIC_ASSERT(sizeof(shmipc__ev_area) == 64, "listener line");
 
-/* Set when the kernel lacks futex_waitv (ENOSYS); tests set it to exercise the fallback. Relaxed: a
- * cached capability, either value is safe. */
-SHMIPC_INTERNAL extern _Atomic int shmipc__ev_no_waitv;
 
 #endif
