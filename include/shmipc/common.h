@@ -10,6 +10,7 @@
 #ifndef SHMIPC_COMMON_H
 #define SHMIPC_COMMON_H
 
+#include <shmipc/version.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,10 +19,6 @@ extern "C" {
 #endif
 
 #define SHMIPC_API __attribute__((visibility("default")))
-
-#define SHMIPC_VERSION_MAJOR 0
-#define SHMIPC_VERSION_MINOR 1
-#define SHMIPC_VERSION_PATCH 0
 
 /* Size of a cache line on the platforms shmipc supports; shared indices written by different processes
  * are kept on separate lines of this size. */

@@ -27,10 +27,4 @@ const char *shmipc_strerror(int err)
     }
 }
 
-const char *shmipc_version(void)
-{
-#define SHMIPC_STR2(x) #x
-#define SHMIPC_STR(x) SHMIPC_STR2(x)
-    return SHMIPC_STR(SHMIPC_VERSION_MAJOR) "." SHMIPC_STR(SHMIPC_VERSION_MINOR) "." SHMIPC_STR(
-        SHMIPC_VERSION_PATCH);
-}
+const char *shmipc_version(void) { return SHMIPC_VERSION_STRING; }
