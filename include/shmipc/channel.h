@@ -137,15 +137,20 @@ SHMIPC_API shmipc_segment *shmipc_channel_segment(const shmipc_channel *ch);
 
 /*
  * Waiting, for every send and receive below: timeout_ms 0 = do not wait (-EAGAIN), negative = no limit,
- * positive = at most that long (-ETIMEDOUT), in this endpoint's wait mode. While it waits a call watches
- * the peer: if the peer endpoint was closed, or its process died (checked at least every 50 ms), a
- * receive on an empty ring or a send that finds no room returns -EPIPE. A receive always delivers the
- * messages already committed before reporting -EPIPE. An endpoint that nobody has opened yet is waited
- * for. A negative error from a call leaves the ring unchanged.
+ * positive = at most that long (-ETIMEDOUT), in this endpoint's wait mode: SPIN polls, BLOCK sleeps at
+ * once, HYBRID (default) spins for spin_us (stretched up to 256 us while recent waits of this handle ended
+ * within that time) and then sleeps. Sleeps last at most 20 ms; between them the call checks the peer: if
+ * the peer endpoint was closed, or its process died, a receive on an empty ring or a send that finds no
+ * room returns -EPIPE (a closed peer is seen at once). A receive always delivers the messages already
+ * committed before reporting -EPIPE. An endpoint that nobody has opened yet is waited for. The deadline is
+ * absolute: a call with a finite timeout returns within it plus one slice whatever a peer writes to the
+ * shared memory or however long it is stopped. A signal whose handler runs while the call sleeps ends it
+ * with -EINTR (as read(2) would; a handler that runs while it spins is not seen). A negative error from a
+ * call leaves the ring unchanged.
  *
  * Common errors: -EBADF (wrong role for the call), -EBADMSG (the shared ring failed a check: the channel
  * is marked broken in the handle and in shared memory, and every later call returns -EBADMSG),
- * -EAGAIN, -ETIMEDOUT, -EPIPE. A handle is not thread-safe; the two ends may be in different threads or
+ * -EAGAIN, -ETIMEDOUT, -EPIPE, -EINTR. A handle is not thread-safe; the two ends may be in different threads or
  * processes.
  */
 

@@ -125,11 +125,15 @@ SHMIPC_API int shmipc_queue_unlink(const char *name);
 
 /*
  * shmipc_queue_push - copy len bytes from buf into the queue as one message.
- * timeout_ms: 0 = fail at once when full, negative = wait without limit, positive = wait at most that long.
+ * timeout_ms: 0 = fail at once when full, negative = wait without limit, positive = wait at most that long
+ * (an absolute deadline: the call returns within timeout_ms plus one 20 ms sleep slice whatever a peer
+ * writes to shared memory). Waiting spins (SPIN), sleeps on a futex (BLOCK) or both (HYBRID: a spin of
+ * 20..256 us learnt from the handle's recent waits, then sleeps); the dead-claimer check runs between
+ * sleep slices. A signal handler that runs during a sleep ends the call with -EINTR.
  * Returns 0.
  * Errors: -EINVAL (NULL q, or NULL buf with len > 0), -EMSGSIZE (len > slot_size), -EAGAIN (full and
- *         timeout_ms == 0), -ETIMEDOUT (still full after timeout_ms), -EPERM (observer handle), -EBADMSG
- *         (corruption found in shared memory: the queue is now marked broken).
+ *         timeout_ms == 0), -ETIMEDOUT (still full after timeout_ms), -EINTR, -EPERM (observer handle),
+ *         -EBADMSG (corruption found in shared memory: the queue is now marked broken).
  * Thread- and process-safe.
  */
 SHMIPC_API int shmipc_queue_push(shmipc_queue *q, const void *buf, size_t len, int timeout_ms);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * channel/channel.c - the channel's life cycle: laying out a ring in a segment, validating one found in
- * a segment, claiming and taking over endpoints (pid + start time in a CAS-ed owner word), watching the
+ * a segment, claiming and taking over endpoints (the common packed owner id, shmipc__owner_claim), watching the
  * peer's liveness, closing, and statistics. The data path is in channel/ring.c.
  */
 #include "channel/channel_internal.h"
@@ -45,20 +45,6 @@ static int check_role(shmipc_channel_role r)
                ? 0 : -EINVAL;
 }
 
-static uint64_t owner_word(const shmipc_proc_id *id)
-{
-    return ((uint64_t)(uint32_t)id->start_time << 32) | (uint32_t)id->pid;
-}
-
-bool shmipc__chan_owner_alive(uint64_t owner)
-{
-    if (owner == CHAN_OWNER_VACANT || owner == CHAN_OWNER_CLOSED)
-        return false;
-    uint32_t pid = (uint32_t)owner;
-    if (pid == 0 || pid > INT32_MAX)
-        return false; /* garbage: nobody we could wait for */
-    return shmipc__proc_alive_masked((int)pid, owner >> 32, UINT32_MAX);
-}
 
 int shmipc__chan_broken(shmipc_channel *ch)
 {
@@ -73,9 +59,9 @@ bool shmipc__chan_peer_gone(shmipc_channel *ch)
     /* acquire: pairs with the release CAS in close, so that after seeing CLOSED our next load of the
      * peer's index sees its final value (a receive delivers everything committed before the close). */
     uint64_t o = atomic_load_explicit(&shmipc__chan_peer_slot(ch)->owner, memory_order_acquire);
-    if (o == CHAN_OWNER_CLOSED)
+    if (o == SHMIPC__OWNER_CLOSED)
         return true;
-    if (o == CHAN_OWNER_VACANT)
+    if (o == SHMIPC__OWNER_NONE)
         return false; /* nobody opened it yet: wait for one */
     if (o == ch->dead_owner)
         return true; /* pid + start time never come back */
@@ -83,7 +69,7 @@ bool shmipc__chan_peer_gone(shmipc_channel *ch)
     if (now < ch->next_proc_check)
         return false;
     ch->next_proc_check = now + PROC_CHECK_NS;
-    if (shmipc__chan_owner_alive(o))
+    if (shmipc__owner_alive(o))
         return false;
     ch->dead_owner = o;
     return true;
@@ -125,18 +111,14 @@ static int claim(shmipc_channel *ch, shmipc__chan_slot *slot)
     int err = shmipc_proc_self(&self);
     if (err)
         return err;
-    uint64_t mine = owner_word(&self);
-    /* relaxed first look; the CAS below decides. */
-    uint64_t o = atomic_load_explicit(&slot->owner, memory_order_relaxed);
-    for (;;) {
-        if (o != CHAN_OWNER_VACANT && o != CHAN_OWNER_CLOSED && shmipc__chan_owner_alive(o))
-            return -EBUSY;
-        /* acq_rel: acquire so that we see the indices and counters the previous owner left (it released
-         * them with its last stores and its close); release orders nothing yet but is harmless. */
-        if (atomic_compare_exchange_strong_explicit(&slot->owner, &o, mine, memory_order_acq_rel,
-                                                    memory_order_relaxed))
-            break;
-    }
+    uint64_t mine = shmipc__owner_self();
+    if (mine == SHMIPC__OWNER_NONE)
+        return -ESRCH;
+    /* acq_rel inside: we see the indices and counters the previous owner left (released by its last
+     * stores and its close). */
+    err = shmipc__owner_claim(&slot->owner, mine, NULL);
+    if (err)
+        return err;
     atomic_store_explicit(&slot->start_time, self.start_time, memory_order_relaxed);
     ch->owner = mine;
     return 0;
@@ -221,7 +203,7 @@ static int attach(shmipc_segment *seg, const chan_cfg *cfg, shmipc_channel_role 
             err = adopt(ch);
             if (err)
                 /* release: hand the slot back as we found it usable (closed), not as ours. */
-                atomic_store_explicit(&slot->owner, CHAN_OWNER_CLOSED, memory_order_release);
+                atomic_store_explicit(&slot->owner, SHMIPC__OWNER_CLOSED, memory_order_release);
         }
     }
     if (err) {
@@ -361,11 +343,9 @@ int shmipc_channel_close(shmipc_channel *ch)
     if (ch->role != SHMIPC_CHANNEL_OBSERVER) {
         shmipc__chan_hdr *h = ch->hdr;
         shmipc__chan_slot *slot = ch->role == SHMIPC_CHANNEL_PRODUCER ? &h->producer : &h->consumer;
-        uint64_t mine = ch->owner;
         /* release: our last index and counter stores happen-before a successor's acquire CAS. Only our
          * own claim is given up: a slot someone else took (it thought us dead) is left alone. */
-        atomic_compare_exchange_strong_explicit(&slot->owner, &mine, CHAN_OWNER_CLOSED, memory_order_release,
-                                                memory_order_relaxed);
+        shmipc__owner_release(&slot->owner, ch->owner, SHMIPC__OWNER_CLOSED);
         /* Wake a peer sleeping for us, so that it sees the closed slot now rather than at a timeout. */
         shmipc__notify_wake(ch->role == SHMIPC_CHANNEL_PRODUCER ? &h->data.n : &h->space.n, INT32_MAX);
     }
@@ -394,13 +374,13 @@ static void slot_info(const shmipc__chan_slot *s, shmipc_proc_id *id, int *alive
     /* relaxed: informational snapshot. */
     uint64_t o = atomic_load_explicit(&s->owner, memory_order_relaxed);
     memset(id, 0, sizeof *id);
-    if (o == CHAN_OWNER_CLOSED)
+    if (o == SHMIPC__OWNER_CLOSED)
         id->pid = -1;
-    else if (o != CHAN_OWNER_VACANT) {
-        id->pid = (int32_t)(uint32_t)o;
+    else if (o != SHMIPC__OWNER_NONE) {
+        id->pid = shmipc__owner_pid(o);
         id->start_time = atomic_load_explicit(&s->start_time, memory_order_relaxed);
     }
-    *alive = shmipc__chan_owner_alive(o);
+    *alive = shmipc__owner_alive(o);
 }
 
 int shmipc_channel_stats_get(const shmipc_channel *ch, shmipc_channel_stats *st)

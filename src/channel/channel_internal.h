@@ -12,19 +12,19 @@
 #include <shmipc/channel.h>
 
 #define CHAN_MAGIC   UINT64_C(0x314e414843504853) /* "SHPCHAN1" little-endian */
-#define CHAN_VERSION 1u
+#define CHAN_VERSION 2u /* 2: owner words are the common packed id (shmipc__owner_*) */
 #define CHAN_HDR_SIZE 512u
 #define CHAN_REC_HDR 16u   /* record header bytes; records start and end on 16-byte boundaries */
 #define CHAN_REC_ALIGN 16u
 #define CHAN_REC_PAD 1u    /* record flag: padding up to the end of the ring, no message */
 
-/* Owner word of an endpoint slot: (low 32 bits of the start time) << 32 | pid. */
-#define CHAN_OWNER_VACANT UINT64_C(0)          /* never opened */
-#define CHAN_OWNER_CLOSED UINT64_MAX           /* closed cleanly; may be taken over */
+/* Owner word of an endpoint slot: the common packed id (shmipc__owner_pack: pid << 42 | low 42 bits of
+ * the start time); SHMIPC__OWNER_NONE = never opened, SHMIPC__OWNER_CLOSED = closed cleanly (may be taken
+ * over). */
 
 /* A cache line written only by the process that owns an endpoint (never on the fast path). */
 typedef struct shmipc__chan_slot {
-    _Atomic uint64_t owner;      /* CAS by openers (acq_rel); cleared to CLOSED by close (release) */
+    _Atomic uint64_t owner;      /* shmipc__owner_claim by openers (acq_rel); CLOSED by close (release) */
     _Atomic uint64_t start_time; /* owner's full start time, for tools (relaxed, after the claim) */
     uint8_t pad[48];
 } shmipc__chan_slot;
@@ -114,6 +114,7 @@ struct shmipc_channel {
     shmipc_channel_full_policy policy;
     shmipc_wait_mode wait_mode, wait_default;
     uint64_t spin_ns;
+    shmipc__wait_adapt adapt; /* hybrid spin learnt from this handle's recent waits */
     bool broken;
     /* zero-copy state */
     bool reserved;     /* producer: a reservation is pending at res_pos */
@@ -141,7 +142,5 @@ static inline shmipc__chan_slot *shmipc__chan_peer_slot(const shmipc_channel *ch
 SHMIPC_INTERNAL int shmipc__chan_broken(shmipc_channel *ch);
 /* Is the peer endpoint gone (closed, or its process dead)? The /proc check is rate-limited. */
 SHMIPC_INTERNAL bool shmipc__chan_peer_gone(shmipc_channel *ch);
-/* Is the owner word that of a live process? */
-SHMIPC_INTERNAL bool shmipc__chan_owner_alive(uint64_t owner);
 
 #endif

@@ -10,7 +10,11 @@
 
 #include <string.h>
 
-#define SLICE_NS (50u * 1000000u) /* longest single sleep: the peer's liveness is checked between slices */
+/* Most passes one attempt of the overwrite policy makes over a tail that keeps moving under it before it
+ * gives up with -EAGAIN (the wait loop then retries within the caller's deadline): a legitimate race
+ * moves tail forward only, a bounded number of times, but a peer writing tail in a loop could otherwise
+ * hold the call here past its timeout. */
+#define CHAN_RACE_PASSES 4096u
 
 static inline uint64_t rec_size(uint64_t len)
 {
@@ -62,7 +66,14 @@ static int prod_overwrite(shmipc_channel *ch, uint64_t total)
 {
     shmipc__chan_hdr *h = ch->hdr;
     uint64_t t = ch->cached, msgs = 0;
+    /* Each pass frees at least 16 bytes or follows a consumer that freed some: total / 16 passes and as
+     * many lost races at most, unless a hostile peer rewrites tail. */
+    uint64_t passes = 2 * (total / CHAN_REC_ALIGN) + CHAN_RACE_PASSES;
     while (ch->pos + total - t > ch->cap) {
+        if (passes-- == 0) {
+            ch->cached = t;
+            return -EAGAIN;
+        }
         if (t == ch->pub) {
             /* tail must never pass the published head (the consumer checks head - tail <= cap): publish
              * the records of this batch first. release: as any publication of head. */
@@ -276,7 +287,9 @@ static int try_recv(shmipc_channel *ch, void *arg)
 static int cons_take_overwrite(shmipc_channel *ch, void *buf, size_t cap)
 {
     shmipc__chan_hdr *h = ch->hdr;
-    for (;;) {
+    for (unsigned pass = 0;; pass++) {
+        if (SHMIPC_UNLIKELY(pass == CHAN_RACE_PASSES))
+            return -EAGAIN; /* tail keeps moving: lapped again and again, or rewritten by a peer */
         /* acquire on both: the records between are complete (head), and we see where the producer's
          * CAS left tail. tail first: head only grows, so head - tail can only be overstated, and that is
          * caught by the re-check below. */
@@ -357,63 +370,73 @@ static bool peer_moved(const shmipc_channel *ch)
     return atomic_load_explicit(&ch->hdr->prod.head, memory_order_seq_cst) != ch->cached;
 }
 
+/* What the wait condition needs: the attempt to retry and its result. */
+typedef struct chan_wait {
+    shmipc_channel *ch;
+    int (*fn)(shmipc_channel *, void *);
+    void *arg;
+    int result; /* fn's last result when it did not return -EAGAIN */
+    bool first;
+} chan_wait;
+
+/*
+ * The condition shmipc__wait polls. Cheap checks every time (the shared broken hint, the peer's slot
+ * CLOSED, the peer's index moved); the peer's /proc entry only on the first call (so a non-blocking call
+ * on a dead peer gets -EPIPE) and between sleep slices (slow). The attempt itself runs only when
+ * something moved, so a spinning side reads one index line. A peer that is gone gets one more attempt,
+ * so messages committed before it left are still delivered, then -EPIPE.
+ */
+static int chan_cond(void *p, bool slow)
+{
+    chan_wait *w = p;
+    shmipc_channel *ch = w->ch;
+    /* relaxed: the peer's hint that the ring is corrupt; nothing is read on the strength of it. */
+    if (atomic_load_explicit(&ch->hdr->broken, memory_order_relaxed))
+        return shmipc__chan_broken(ch);
+    bool gone;
+    if (slow || w->first) {
+        w->first = false;
+        gone = shmipc__chan_peer_gone(ch);
+    } else {
+        /* acquire: pairs with the release CAS of close, so the final index is seen by the attempt. Our
+         * seq_cst read of seq in the announcement synchronises with a close's bump, so a close that made
+         * no wake call (it saw no waiter) is still seen here before we sleep. */
+        gone = atomic_load_explicit(&shmipc__chan_peer_slot(ch)->owner, memory_order_acquire) == SHMIPC__OWNER_CLOSED;
+    }
+    if (!gone && !slow && !peer_moved(ch))
+        return 0;
+    int r = w->fn(ch, w->arg);
+    if (r == -EAGAIN)
+        return gone ? -EPIPE : 0;
+    if (r < 0)
+        return r;
+    w->result = r;
+    return 1;
+}
+
 /*
  * The slow path shared by every send and receive: fn(ch, arg) made one attempt and returned -EAGAIN.
- * Retry it, waiting in between as the endpoint's mode says, until it succeeds, fails otherwise, the
- * deadline passes (-ETIMEDOUT), or the peer is gone (-EPIPE, after one last attempt).
+ * Retry it through the common wait primitive (spin as the handle learnt, then sleep on our notify word in
+ * slices, peer liveness between slices) until it succeeds, fails otherwise, the deadline passes
+ * (-ETIMEDOUT, after one last attempt), a signal handler runs during a sleep (-EINTR), or the peer is
+ * gone (-EPIPE, after one last attempt).
  */
 static int wait_loop(shmipc_channel *ch, int timeout_ms, int (*fn)(shmipc_channel *, void *), void *arg)
 {
     shmipc__chan_hdr *h = ch->hdr;
     bool prod = ch->role == SHMIPC_CHANNEL_PRODUCER;
-    shmipc__notify *n = prod ? &h->space.n : &h->data.n;
-    shmipc_wait_mode mode = ch->wait_mode;
-    uint64_t deadline = 0, spin_end = 0;
-    bool started = false;
     if (prod && ch->policy == SHMIPC_CHANNEL_FULL_FAIL)
         timeout_ms = 0;
-    for (;;) {
-        if (shmipc__chan_peer_gone(ch)) {
-            int err = fn(ch, arg); /* deliver what was committed before the peer left */
-            return err == -EAGAIN ? -EPIPE : err;
-        }
-        /* relaxed: the peer's hint that the ring is corrupt; nothing is read on the strength of it. */
-        if (atomic_load_explicit(&h->broken, memory_order_relaxed))
-            return shmipc__chan_broken(ch);
-        if (timeout_ms == 0)
-            return -EAGAIN;
-        uint64_t now = shmipc__now_ns();
-        if (!started) {
-            started = true;
-            deadline = shmipc__deadline(timeout_ms);
-            spin_end = mode == SHMIPC_WAIT_SPIN ? SHMIPC_DEADLINE_NEVER
-                       : mode == SHMIPC_WAIT_HYBRID ? now + ch->spin_ns : 0;
-        }
-        if (now >= deadline) {
-            int err = fn(ch, arg);
-            return err == -EAGAIN ? -ETIMEDOUT : err;
-        }
-        if (now < spin_end) {
-            for (int i = 0; i < 64 && !peer_moved(ch); i++)
-                shmipc__cpu_relax();
-        } else {
-            uint32_t seen = shmipc__notify_prepare(n); /* seq_cst announcement */
-            /* The peer slot too: a close that bumped seq before our prepare read it made no wake call
-             * (it saw no waiter) and will not bump again; its CAS to CLOSED precedes that bump, which our
-             * seq_cst read of seq synchronised with, so this acquire load sees it. Without it we would
-             * sleep a whole slice before noticing the close. */
-            if (peer_moved(ch) ||
-                atomic_load_explicit(&shmipc__chan_peer_slot(ch)->owner, memory_order_acquire) == CHAN_OWNER_CLOSED) {
-                shmipc__notify_cancel(n);
-            } else {
-                uint64_t slice = deadline - now > SLICE_NS ? now + SLICE_NS : deadline;
-                shmipc__notify_sleep(n, seen, slice); /* woken, timed out or interrupted: retry */
-            }
-        }
-        int err = fn(ch, arg);
-        if (err != -EAGAIN)
-            return err;
-    }
+    chan_wait w = {.ch = ch, .fn = fn, .arg = arg, .first = true};
+    shmipc__wait_spec spec = {
+        .notify = prod ? &h->space.n : &h->data.n,
+        .mode = ch->wait_mode,
+        .deadline_ns = shmipc__wait_deadline(timeout_ms),
+        .spin_ns = ch->spin_ns,
+        .adapt = &ch->adapt,
+    };
+    int r = shmipc__wait(&spec, chan_cond, &w);
+    return r ? r : w.result;
 }
 
 static inline int check_call(const shmipc_channel *ch, shmipc_channel_role role)

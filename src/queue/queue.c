@@ -67,21 +67,6 @@ int shmipc_queue_memory_size(const shmipc_queue_opts *opts, size_t *size)
     return 0;
 }
 
-uint64_t shmipc__queue_ident(int32_t pid, uint64_t start_time)
-{
-    return (uint64_t)(uint32_t)pid << 32 | (uint32_t)start_time;
-}
-
-int shmipc__queue_ident_alive(uint64_t ident)
-{
-    int32_t pid = (int32_t)(ident >> 32);
-    if (pid <= 0)
-        return 0;
-    /* Only the low 32 bits of the start time fit the identity word; a reused pid must also have started
-     * at the same tick modulo 2^32 to be mistaken for the dead process. */
-    return shmipc__proc_alive_masked(pid, ident, UINT32_MAX);
-}
-
 int shmipc__queue_broken(shmipc_queue *q)
 {
     atomic_store_explicit(&q->hdr->broken, 1, memory_order_relaxed);
@@ -192,11 +177,9 @@ static void queue_reclaim(shmipc_queue *q, uint32_t i)
 
 static int queue_register(shmipc_queue *q)
 {
-    shmipc_proc_id self;
-    int err = shmipc_proc_self(&self);
-    if (err)
-        return err;
-    uint64_t me = shmipc__queue_ident(self.pid, self.start_time);
+    uint64_t me = shmipc__owner_self();
+    if (me == SHMIPC__OWNER_NONE)
+        return -ESRCH;
     q->ident = me;
     /* First a free entry, then one whose owner is dead. acq_rel on the claim: acquire so that a reclaim
      * sees the dead owner's slot claims, release so that the next reclaimer sees our identity first. */
@@ -210,15 +193,16 @@ static int queue_register(shmipc_queue *q)
         }
     }
     for (uint32_t i = 0; i < q->max_participants; i++) {
-        uint64_t cur = atomic_load_explicit(&q->table[i].ident, memory_order_acquire);
-        if (cur == 0 || shmipc__queue_ident_alive(cur))
+        uint64_t prev;
+        /* From a dead owner (exactly one claimer replaces it), or from 0 if it was freed meanwhile. */
+        if (shmipc__owner_claim(&q->table[i].ident, me, &prev) != 0)
             continue;
-        if (atomic_compare_exchange_strong_explicit(&q->table[i].ident, &cur, me, memory_order_acq_rel,
-                                                    memory_order_relaxed)) {
+        if (prev != SHMIPC__OWNER_NONE)
             queue_reclaim(q, i);
-            q->part = (int)i;
-            return 0;
-        }
+        else
+            queue_retire_counts(q, &q->table[i]);
+        q->part = (int)i;
+        return 0;
     }
     return -EUSERS;
 }
@@ -259,6 +243,7 @@ int shmipc_queue_attach(shmipc_segment *seg, const shmipc_queue_opts *opts, shmi
     atomic_init(&q->stall_since, 0);
     atomic_init(&q->stall_checked, 0);
     atomic_init(&q->held, 0);
+    atomic_init(&q->adapt_ns, 0);
     if (!(opts->flags & SHMIPC_QUEUE_OBSERVE)) {
         err = queue_register(q);
         if (err) {
@@ -343,10 +328,9 @@ int shmipc_queue_close(shmipc_queue *q)
         if (atomic_load_explicit(&q->held, memory_order_relaxed) != 0)
             queue_repair_owned(q, (uint32_t)q->part);
         queue_retire_counts(q, e);
-        uint64_t me = q->ident;
         /* release: our last slot stores are ordered before the entry is seen free. A failed CAS means a
          * peer overwrote our entry; it is theirs now, leave it. */
-        atomic_compare_exchange_strong_explicit(&e->ident, &me, 0, memory_order_release, memory_order_relaxed);
+        shmipc__owner_release(&e->ident, q->ident, SHMIPC__OWNER_NONE);
     }
     if (q->owns_seg)
         shmipc_segment_close(q->seg);

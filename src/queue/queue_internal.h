@@ -12,7 +12,7 @@
 #include <shmipc/queue.h>
 
 #define SHMIPC_QUEUE_MAGIC UINT64_C(0x3151434950494d53) /* "SMIPICQ1" little-endian */
-#define SHMIPC_QUEUE_VERSION 1u
+#define SHMIPC_QUEUE_VERSION 2u /* 2: participant idents are the common packed owner id */
 
 /*
  * The slot word: the one word per slot that claims, publishes and releases it.
@@ -93,8 +93,9 @@ SHMIPC_STATIC_ASSERT(offsetof(shmipc__queue_hdr, lost) == 320, "counters on line
 
 /*
  * Participant table entry, one cache line each (its counters are written by its owner only).
- * ident = pid << 32 | low 32 bits of the start time (0 = free): one word, so that claiming an entry
- * (CAS 0 -> ident) and reclaiming a dead one (CAS dead -> ident) record the owner atomically.
+ * ident = the common packed owner id (shmipc__owner_pack: pid << 42 | low 42 bits of the start time;
+ * 0 = free): one word, so that claiming an entry (CAS 0 -> me) and reclaiming a dead one
+ * (shmipc__owner_claim: CAS dead -> me) record the owner atomically.
  */
 typedef struct shmipc__queue_part {
     _Atomic uint64_t ident;  /* 0: acq_rel CAS to claim; acquire load before trusting the owner */
@@ -141,16 +142,13 @@ struct shmipc_queue {
     _Atomic uint64_t stall_since;
     _Atomic uint64_t stall_checked;
     _Atomic int held; /* zero-copy claims not yet committed or released (relaxed: this handle's count) */
+    _Atomic uint64_t adapt_ns; /* shmipc__wait_adapt of this handle (relaxed: threads may share it) */
 };
 
 static inline shmipc__queue_slot *queue_slot(const shmipc_queue *q, uint64_t pos)
 {
     return (shmipc__queue_slot *)(q->slots + (size_t)(pos & q->mask) * q->slot_stride);
 }
-
-/* Identity word for a pid and start time; liveness of an identity word (1 alive, 0 dead). */
-SHMIPC_INTERNAL uint64_t shmipc__queue_ident(int32_t pid, uint64_t start_time);
-SHMIPC_INTERNAL int shmipc__queue_ident_alive(uint64_t ident);
 
 /* Mark the queue broken (shared flag) and return -EBADMSG. */
 SHMIPC_INTERNAL int shmipc__queue_broken(shmipc_queue *q);

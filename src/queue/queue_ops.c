@@ -13,11 +13,10 @@
  * and rechecks at most this often. Long enough that a live claimer preempted mid-copy is never probed
  * in the common case; the probe is harmless anyway (it only reads /proc). */
 #define QUEUE_STALL_NS (10 * 1000000ull)
-/* Sleep slices: short while a claimed slot blocks us (its owner may die), longer when the queue is
- * simply empty or full (a claim may still appear and its owner die while we sleep). */
-#define QUEUE_BUSY_SLICE_NS (10 * 1000000ull)
-#define QUEUE_IDLE_SLICE_NS (100 * 1000000ull)
-#define QUEUE_HYBRID_SPINS 256
+/* Most passes one attempt makes over slot words and counters that keep changing under it before it gives
+ * up with -EAGAIN (the wait then retries within the caller's deadline). Lost races under legitimate
+ * contention end far sooner; a peer rewriting words in a loop could otherwise hold a call forever. */
+#define QUEUE_RACE_PASSES 4096u
 
 void (*shmipc__queue_test_hook)(int point);
 
@@ -123,7 +122,7 @@ static int queue_stall_check(shmipc_queue *q, const queue_block *blk)
     /* acquire: pairs with the claim of the entry, so a reclaimer's identity is seen with its repairs. */
     uint64_t ident = atomic_load_explicit(&q->table[owner - 1].ident, memory_order_acquire);
     /* A free entry cannot own a slot (handles close between operations): its owner vanished. */
-    if (ident != 0 && shmipc__queue_ident_alive(ident))
+    if (shmipc__owner_alive(ident))
         return 0;
     return shmipc__queue_repair(q, blk->slot, blk->word);
 }
@@ -152,8 +151,13 @@ static int queue_claim_push(shmipc_queue *q, queue_op *op, queue_block *blk)
     const int64_t n = q->slot_count;
     /* relaxed: a hint of which slot to try; the slot word's acquire load orders what we read. */
     uint64_t pos = atomic_load_explicit(&h->enqueue_pos, memory_order_relaxed);
-    for (;;) {
+    for (unsigned pass = 0;; pass++) {
         shmipc__queue_slot *s = queue_slot(q, pos);
+        if (SHMIPC_UNLIKELY(pass == QUEUE_RACE_PASSES)) {
+            blk->slot = s;
+            blk->word = atomic_load_explicit(&s->word, memory_order_acquire);
+            return -EAGAIN;
+        }
         uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
         int64_t d = qw_dist(w, pos);
         unsigned st = qw_state(w);
@@ -223,8 +227,13 @@ static int queue_claim_pop(shmipc_queue *q, queue_op *op, queue_block *blk)
     shmipc__queue_hdr *h = q->hdr;
     const int64_t n = q->slot_count;
     uint64_t pos = atomic_load_explicit(&h->dequeue_pos, memory_order_relaxed); /* a hint, as for push */
-    for (;;) {
+    for (unsigned pass = 0;; pass++) {
         shmipc__queue_slot *s = queue_slot(q, pos);
+        if (SHMIPC_UNLIKELY(pass == QUEUE_RACE_PASSES)) {
+            blk->slot = s;
+            blk->word = atomic_load_explicit(&s->word, memory_order_acquire);
+            return -EAGAIN;
+        }
         uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
         int64_t d = qw_dist(w, pos);
         unsigned st = qw_state(w);
@@ -277,57 +286,71 @@ static int queue_try(shmipc_queue *q, queue_op *op, queue_block *blk)
     return op->push ? queue_claim_push(q, op, blk) : queue_claim_pop(q, op, blk);
 }
 
+/* What the wait condition needs. */
+typedef struct queue_wait {
+    shmipc_queue *q;
+    queue_op *op;
+    queue_block blk; /* the slot (and its word) that made the last attempt fail */
+} queue_wait;
+
 /*
- * Claim a slot, waiting as the handle's mode says: spin, sleep on the notify word (not_full for a
- * producer, not_empty for a consumer), or both, until the attempt succeeds, the deadline passes, or a dead
- * claimer's slot is repaired. Sleeps are sliced so that a claimer that dies while we sleep is noticed.
+ * The condition shmipc__wait polls: between slices (slow), the dead-claimer check (and repair) of the
+ * slot that blocks us; otherwise a seq_cst re-load of that slot's word, and a new attempt only when it
+ * moved. After the announcement on the notify word, that seq_cst load is the sleeper's half of the
+ * handshake of queue_wake: either it sees the waker's seq_cst store or the waker sees us announced.
+ */
+static int queue_cond(void *p, bool slow)
+{
+    queue_wait *w = p;
+    if (slow) {
+        int r = queue_stall_check(w->q, &w->blk);
+        if (r < 0)
+            return r;
+    } else if (atomic_load_explicit(&w->blk.slot->word, memory_order_seq_cst) == w->blk.word) {
+        return 0;
+    }
+    int r = queue_try(w->q, w->op, &w->blk);
+    if (r == -EAGAIN)
+        return 0;
+    return r == 0 ? 1 : r;
+}
+
+/*
+ * Claim a slot, waiting through the common wait primitive as the handle's mode says (spin, sleep on the
+ * notify word, not_full for a producer and not_empty for a consumer, or both), until the attempt succeeds,
+ * the deadline passes, a signal handler runs during a sleep (-EINTR), or a dead claimer's slot is
+ * repaired. Sleeps are sliced so that a claimer that dies while we sleep is noticed.
  */
 static int queue_acquire(shmipc_queue *q, queue_op *op, int timeout_ms)
 {
     if (q->part < 0)
         return -EPERM;
-    queue_block blk = {NULL, 0}; /* set by every -EAGAIN; initialised for the analyser */
-    int r = queue_try(q, op, &blk);
+    queue_wait w = {.q = q, .op = op, .blk = {NULL, 0}}; /* blk is set by every -EAGAIN */
+    int r = queue_try(q, op, &w.blk);
     if (r != -EAGAIN)
         return r;
-    shmipc__notify *nw = op->push ? &q->hdr->not_full : &q->hdr->not_empty;
-    int mode = atomic_load_explicit(&q->wait_mode, memory_order_relaxed);
-    uint64_t deadline = timeout_ms == 0 ? 0 : shmipc__deadline(timeout_ms);
-    unsigned spins = 0;
-    for (;;) {
-        r = queue_stall_check(q, &blk);
-        if (r < 0)
-            return r;
-        if (r == 0) {
-            if (timeout_ms == 0)
-                return -EAGAIN;
-            if (mode == SHMIPC_WAIT_SPIN || (mode == SHMIPC_WAIT_HYBRID && spins < QUEUE_HYBRID_SPINS)) {
-                spins++;
-                shmipc__cpu_relax();
-                if ((spins & 63) == 0 && shmipc__now_ns() >= deadline)
-                    return -ETIMEDOUT;
-            } else {
-                uint32_t seen = shmipc__notify_prepare(nw);
-                /* seq_cst: the re-check after announcing ourselves (see queue_wake). */
-                if (atomic_load_explicit(&blk.slot->word, memory_order_seq_cst) != blk.word) {
-                    shmipc__notify_cancel(nw);
-                } else {
-                    uint64_t now = shmipc__now_ns();
-                    if (now >= deadline) {
-                        shmipc__notify_cancel(nw);
-                        return -ETIMEDOUT;
-                    }
-                    unsigned st = qw_state(blk.word);
-                    uint64_t slice = now + (st == QS_WRITING || st == QS_READING ? QUEUE_BUSY_SLICE_NS
-                                                                                  : QUEUE_IDLE_SLICE_NS);
-                    shmipc__notify_sleep(nw, seen, slice < deadline ? slice : deadline);
-                }
-            }
-        }
-        r = queue_try(q, op, &blk);
+    /* A non-blocking caller (or the first pass of a blocking one) runs the stall check too, so that a
+     * consumer that only polls still repairs a dead producer's slot. */
+    r = queue_stall_check(q, &w.blk);
+    if (r < 0)
+        return r;
+    if (r > 0) {
+        r = queue_try(q, op, &w.blk);
         if (r != -EAGAIN)
             return r;
     }
+    /* The adapt state lives in the handle as an atomic (threads may share a handle); each wait works on
+     * a copy, a hint either way. */
+    shmipc__wait_adapt adapt = {atomic_load_explicit(&q->adapt_ns, memory_order_relaxed)};
+    shmipc__wait_spec spec = {
+        .notify = op->push ? &q->hdr->not_full : &q->hdr->not_empty,
+        .mode = (shmipc_wait_mode)atomic_load_explicit(&q->wait_mode, memory_order_relaxed),
+        .deadline_ns = shmipc__wait_deadline(timeout_ms),
+        .adapt = &adapt,
+    };
+    r = shmipc__wait(&spec, queue_cond, &w);
+    atomic_store_explicit(&q->adapt_ns, adapt.recent_ns, memory_order_relaxed);
+    return r;
 }
 
 int shmipc_queue_push(shmipc_queue *q, const void *buf, size_t len, int timeout_ms)
