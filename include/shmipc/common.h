@@ -31,6 +31,12 @@ extern "C" {
  */
 SHMIPC_API const char *shmipc_strerror(int err);
 
+/*
+ * shmipc_errname - the symbolic name of an error code, e.g. "EPIPE" for -EPIPE (or 32), as the man pages
+ * write it; "OK" for 0, "E?" for a code shmipc never returns. Never NULL; static; thread-safe.
+ */
+SHMIPC_API const char *shmipc_errname(int err);
+
 /* shmipc_version - the library's version as "MAJOR.MINOR.PATCH". */
 SHMIPC_API const char *shmipc_version(void);
 

@@ -88,7 +88,9 @@ int cli_usage_error(const cli_spec *spec, const char *fmt, ...) __attribute__((f
 
 /* ---- numbers and errors ------------------------------------------------------------------------------ */
 
-/* Print "shmipc: WHAT: error text" to stderr and return CLI_ERR. err is a negative errno. */
+/* "text (-ENAME)" for an error code, as every CLI message prints it (the man pages name errors so). */
+const char *cli_errtext(int err);
+/* Print "shmipc: WHAT: error text (-ENAME)" to stderr and return CLI_ERR. err is a negative errno. */
 int cli_fail(const char *what, int err);
 
 /* Parse a decimal (or 0x hexadecimal) size with an optional K/M/G suffix (powers of 1024), optionally

@@ -173,7 +173,7 @@ static int seg_open(const char *name, const shmipc_segment_opts *opts, shmipc_se
     if (!err)
         err = shmipc_segment_open(name, opts, out);
     if (err == -EPERM)
-        fprintf(stderr, "shmipc: %s: %s (the segment belongs to another user)\n", name, shmipc_strerror(err));
+        fprintf(stderr, "shmipc: %s: %s (the segment belongs to another user)\n", name, cli_errtext(err));
     else if (err == -ETIMEDOUT)
         fprintf(stderr, "shmipc: %s: still being initialised by its creator (timed out waiting)\n", name);
     else if (err)
@@ -851,7 +851,7 @@ static int seg_rm(int argc, char **argv)
     int err = seg_stat(name, &in);
     if ((err == -EBADMSG || err == -EPROTO) && !force) {
         fprintf(stderr, "shmipc: %s: not a shmipc segment (%s); use --force to remove it anyway\n", name,
-                shmipc_strerror(err));
+                cli_errtext(err));
         return CLI_ERR;
     }
     if (err == -ENOENT)

@@ -19,9 +19,17 @@
 
 #define CLI_MAX_OPTS 32
 
+const char *cli_errtext(int err)
+{
+    /* One buffer per thread is enough: the CLI prints each message before it forms the next. */
+    static _Thread_local char buf[160];
+    snprintf(buf, sizeof buf, "%s (-%s)", shmipc_strerror(err), shmipc_errname(err));
+    return buf;
+}
+
 int cli_fail(const char *what, int err)
 {
-    fprintf(stderr, "shmipc: %s: %s\n", what, shmipc_strerror(err));
+    fprintf(stderr, "shmipc: %s: %s\n", what, cli_errtext(err));
     return CLI_ERR;
 }
 
@@ -122,6 +130,10 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, char ***args, int *na
         if (c == '?' || c == ':') {
             const char *bad = argv[optind - 1];
             char shortname[3] = {'-', (char)optopt, 0};
+            if (c == '?' && bad[0] == '-' && isdigit((unsigned char)bad[1]))
+                return cli_usage_error(spec, "'%s' looks like a negative number, which no argument accepts "
+                                             "(to pass an argument that starts with '-', put '--' before it)",
+                                       bad);
             if (optopt && strncmp(bad, "--", 2) != 0)
                 bad = shortname;
             return cli_usage_error(spec, c == '?' ? "unknown option '%s'" : "option '%s' needs a value", bad);
