@@ -60,7 +60,7 @@ expect 2 "missing argument" -- "$CLI" segment info
 
 # --- create and its errors ------------------------------------------------------------------------------
 expect 0 -- "$CLI" segment create "$P-a" 4K --mode 0640 --type channel
-expect 1 "File exists (-EEXIST)" -- "$CLI" segment create "$P-a" 4K
+expect 1 "File exists .-EEXIST." -- "$CLI" segment create "$P-a" 4K
 expect 1 "File exists" -- "$CLI" segment create "/$P-a" 1
 expect 2 "'-1' looks like a negative number" -- "$CLI" segment create "$P-x" -1
 for bad in 4X ""  1.5K 4KK " 4" 0x K; do
@@ -146,7 +146,7 @@ assert i["created"].endswith("Z") and i["created_ns"] > 1600000000 * 10**9, i
 EOF
 fi
 expect 1 "Not a valid shmipc object" -- "$CLI" segment info "$P-foreign"
-expect 1 "No such file or directory (-ENOENT)" -- "$CLI" segment info "$P-missing"
+expect 1 "No such file or directory .-ENOENT." -- "$CLI" segment info "$P-missing"
 # A FIFO in /dev/shm would block shm_open forever: refused as not a segment, without hanging.
 mkfifo "/dev/shm/$P-fifo"
 expect 1 "Not a valid shmipc object" -- timeout 20 "$CLI" segment info "$P-fifo"
