@@ -71,6 +71,30 @@ typedef struct shmipc_segment_opts {
 /* shmipc_segment_opts_init - set *opts to the defaults (all zero). */
 SHMIPC_API void shmipc_segment_opts_init(shmipc_segment_opts *opts);
 
+/* Longest directory path shmipc_set_dir accepts. */
+#define SHMIPC_DIR_MAX 200
+
+/*
+ * shmipc_set_dir - where named segments (and so named channels, queues and services) live, for this
+ * process: NULL or "" selects POSIX shared memory (/dev/shm, the default); an absolute path selects that
+ * directory, whose files are mapped the same way (use a tmpfs, e.g. $XDG_RUNTIME_DIR, or a directory the
+ * administrator created on one; a disk file system works too, for boards without /dev/shm, at the cost
+ * of write-back). Without a call, the environment variable SHMIPC_DIR is read once at first use.
+ * /dev/shm is writable by every user, so anyone can take a name first and make the owner's create fail;
+ * the directory must be owned by the caller or root and not writable by others, so nobody outside its
+ * user (or group) can create, replace or remove anything in it. Every process of a product must choose
+ * the same directory (tools: shmipc --dir DIR, or SHMIPC_DIR). Call it before creating or opening
+ * named objects; objects already open stay where they are.
+ * Errors: -EINVAL (relative path), -ENAMETOOLONG, -ENOENT, -ENOTDIR, -ELOOP (a link), -EPERM (owned by
+ * another user, or writable by others), -EACCES. With a bad SHMIPC_DIR, every named call fails with the
+ * same error. Thread-safe.
+ */
+SHMIPC_API int shmipc_set_dir(const char *path);
+
+/* shmipc_get_dir - the directory named objects live in now ("/dev/shm" for POSIX shared memory). The
+ * string stays valid until the next shmipc_set_dir. */
+SHMIPC_API const char *shmipc_get_dir(void);
+
 /*
  * shmipc_segment_name_check - validate a POSIX segment name: a leading '/', then 1 to SHMIPC_NAME_MAX - 1
  * printable, non-space ASCII characters with no other '/', and not "/." or "/..".

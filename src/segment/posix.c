@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* segment/posix.c - named POSIX shared-memory segments (shm_open under /dev/shm): names, create, open,
- * open-or-create, unlink and stat. */
+/* segment/posix.c - named segments (POSIX shared memory, or files in the directory of shmipc_set_dir:
+ * segment/names.c resolves names): name rules, create, open, open-or-create, unlink and stat. */
 #include "segment/segment_internal.h"
 
 #include <fcntl.h>
@@ -35,9 +35,9 @@ int shmipc_segment_name_check(const char *name)
  */
 static bool seg_remove_if_stale(const char *name)
 {
-    int fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+    int fd = shmipc__name_open(name, O_RDONLY | O_NONBLOCK, 0);
     if (fd < 0)
-        return errno == ENOENT; /* gone meanwhile: just try again */
+        return fd == -ENOENT; /* gone meanwhile: just try again */
     bool stale = false;
     struct stat st, now;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
@@ -56,10 +56,10 @@ static bool seg_remove_if_stale(const char *name)
     }
     /* Unlink only the object we examined: another process may have replaced it since (same inode check
      * right before the unlink; the remaining window is a few instructions wide). */
-    char path[SHMIPC_NAME_MAX + 16];
-    snprintf(path, sizeof path, "/dev/shm%s", name);
-    if (stale && stat(path, &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev)
-        stale = shm_unlink(name) == 0 || errno == ENOENT;
+    if (stale && shmipc__name_stat(name, &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev) {
+        int r = shmipc__name_unlink(name);
+        stale = r == 0 || r == -ENOENT;
+    }
     else
         stale = false;
     close(fd);
@@ -73,19 +73,14 @@ int shmipc_segment_create(const char *name, size_t size, const shmipc_segment_op
         return err;
     if (!out)
         return -EINVAL;
-    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    /* The staleness check makes system calls of its own (kill() gives ESRCH for a dead creator): keep
-     * shm_open's errno, so that a name in use gives -EEXIST. */
-    int e = fd < 0 ? errno : 0;
-    if (e == EEXIST && seg_remove_if_stale(name)) {
-        fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        e = fd < 0 ? errno : 0;
-    }
+    int fd = shmipc__name_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd == -EEXIST && seg_remove_if_stale(name))
+        fd = shmipc__name_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
-        return -e;
+        return fd;
     err = shmipc__seg_create_fd(fd, SHMIPC_BACKING_POSIX, name, size, opts, out);
     if (err)
-        shm_unlink(name); /* we created it exclusively: nobody else can be using it yet */
+        shmipc__name_unlink(name); /* we created it exclusively: nobody else can be using it yet */
     return err;
 }
 
@@ -98,9 +93,9 @@ int shmipc_segment_open(const char *name, const shmipc_segment_opts *opts, shmip
         return -EINVAL;
     bool rdonly = opts && (opts->flags & SHMIPC_SEG_RDONLY);
     /* O_NONBLOCK: a FIFO planted under the name must not hang us in open (attach then rejects it). */
-    int fd = shm_open(name, (rdonly ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC, 0);
+    int fd = shmipc__name_open(name, (rdonly ? O_RDONLY : O_RDWR) | O_NONBLOCK, 0);
     if (fd < 0)
-        return -errno;
+        return fd;
     return shmipc__seg_attach_fd(fd, SHMIPC_BACKING_POSIX, name, opts, true, out);
 }
 
@@ -130,7 +125,7 @@ int shmipc_segment_unlink(const char *name)
     int err = shmipc_segment_name_check(name);
     if (err)
         return err;
-    return shm_unlink(name) < 0 ? -errno : 0;
+    return shmipc__name_unlink(name);
 }
 
 int shmipc_segment_stat(const char *name, shmipc_segment_info *info)
@@ -140,9 +135,9 @@ int shmipc_segment_stat(const char *name, shmipc_segment_info *info)
         return err;
     if (!info)
         return -EINVAL;
-    int fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+    int fd = shmipc__name_open(name, O_RDONLY | O_NONBLOCK, 0);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct stat st;
     if (fstat(fd, &st) < 0) {
         err = -errno;

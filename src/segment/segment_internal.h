@@ -63,6 +63,15 @@ SHMIPC_INTERNAL int shmipc__seg_map_handle(int fd, shmipc_backing backing, const
 /* Fill info from an open descriptor and (if mapped) header; used by stat and info_get. */
 SHMIPC_INTERNAL int shmipc__seg_describe(int fd, const shmipc__seg_hdr *hdr, shmipc_segment_info *info);
 
+/* Named objects (segment/names.c): resolved in POSIX shm or in the chosen directory (shmipc_set_dir). name
+ * is a checked segment name ("/x"). Return a descriptor / 0, or a negative errno. */
+#include <dirent.h>
+#include <sys/stat.h>
+SHMIPC_INTERNAL int shmipc__name_open(const char *name, int flags, mode_t mode);
+SHMIPC_INTERNAL int shmipc__name_unlink(const char *name);
+SHMIPC_INTERNAL int shmipc__name_stat(const char *name, struct stat *st); /* does not follow links */
+SHMIPC_INTERNAL int shmipc__name_opendir(DIR **out);
+
 static inline shmipc__seg_hdr *shmipc__seg_hdr_of(const shmipc_segment *s) { return (shmipc__seg_hdr *)s->base; }
 
 #endif

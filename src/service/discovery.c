@@ -98,9 +98,10 @@ typedef int (*svc_visit_fn)(shmipc_pattern pattern, const char *name, void *arg)
 
 static int svc_scan(svc_visit_fn fn, void *arg)
 {
-    DIR *d = opendir("/dev/shm");
-    if (!d)
-        return -errno;
+    DIR *d;
+    int oerr = shmipc__name_opendir(&d); /* /dev/shm, or the directory of shmipc_set_dir */
+    if (oerr)
+        return oerr;
     struct dirent *e;
     int err = 0;
     while ((e = readdir(d)) != NULL) {

@@ -23,8 +23,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SHM_DIR "/dev/shm"
-#define SHM_PREFIX SHM_DIR "/"
+/* Where named segments live: /dev/shm, or the directory of --dir / SHMIPC_DIR (shmipc_get_dir). */
+#define SHM_DIR shmipc_get_dir()
+
+/* SHM_DIR with a trailing '/', the prefix of the mapped files in /proc/PID/maps. */
+static const char *shm_prefix(void)
+{
+    static char buf[SHMIPC_DIR_MAX + 2];
+    snprintf(buf, sizeof buf, "%s/", SHM_DIR);
+    return buf;
+}
 #define SEG_CHUNK (64 * 1024) /* bytes copied out of (or into) the mapping at a time */
 
 /* A name given on the command line, with the '/' added if it was left out; one more byte than the longest
@@ -151,8 +159,8 @@ static void escape_name(const char *s, char *dst, size_t cap)
  * A FIFO swapped in after this check still blocks: the library itself should open with O_NONBLOCK. */
 static int seg_check_file(const char *name)
 {
-    char path[sizeof SHM_DIR + sizeof(seg_name_buf)];
-    snprintf(path, sizeof path, SHM_DIR "%s", name);
+    char path[SHMIPC_DIR_MAX + sizeof(seg_name_buf)];
+    snprintf(path, sizeof path, "%s%s", SHM_DIR, name);
     struct stat st;
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? -ENOENT : 0; /* let the library report anything else its own way */
@@ -411,7 +419,7 @@ static int seg_ls(int argc, char **argv)
     if (err)
         return cli_fail(SHM_DIR, err);
     cli_procmaps pm;
-    err = cli_procmaps_scan(&pm, SHM_PREFIX);
+    err = cli_procmaps_scan(&pm, shm_prefix());
     if (err) {
         cli_procmaps_free(&pm);
         free(v);
@@ -518,7 +526,7 @@ static int seg_info(int argc, char **argv)
     if (err)
         return cli_fail(name, err);
     cli_procmaps pm;
-    err = cli_procmaps_scan(&pm, SHM_PREFIX);
+    err = cli_procmaps_scan(&pm, shm_prefix());
     if (err) {
         cli_procmaps_free(&pm);
         return cli_fail("/proc", err);

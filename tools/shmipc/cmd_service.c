@@ -326,7 +326,7 @@ int cli_cmd_ls(int argc, char **argv)
     size_t n;
     int err = shmipc_service_list(&v, &n);
     if (err)
-        return cli_fail("/dev/shm", err);
+        return cli_fail(shmipc_get_dir(), err);
     svc_sort(v, n);
     if (json) {
         cli_json j;
@@ -478,7 +478,7 @@ static int gc_dry_run(bool json, bool keep_unused, const char *only, shmipc_patt
     size_t n;
     int err = shmipc_service_list(&v, &n);
     if (err)
-        return cli_fail("/dev/shm", err);
+        return cli_fail(shmipc_get_dir(), err);
     svc_sort(v, n);
     uid_t me = geteuid();
     shmipc_gc_report r = {0};

@@ -377,7 +377,7 @@ int cli_cmd_top(int argc, char **argv)
     top_sample_free(&cur);
     svc_signals_restore(old_sig);
     if (err)
-        return cli_fail("/dev/shm", err);
+        return cli_fail(shmipc_get_dir(), err);
     if (fflush(stdout) != 0)
         return cli_fail("stdout", -errno);
     return CLI_OK;

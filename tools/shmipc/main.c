@@ -26,6 +26,22 @@ int main(int argc, char **argv)
         printf("shmipc %s\n", shmipc_version());
         return CLI_OK;
     }
-    return cli_dispatch("shmipc", "Inspect and use shmipc shared-memory IPC objects. Options: --version, --help.",
+    /* --dir DIR (before the command): where named objects live, as SHMIPC_DIR would say. */
+    if (argc >= 2 && (!strcmp(argv[1], "--dir") || !strncmp(argv[1], "--dir=", 6))) {
+        const char *dir = argv[1][5] == '=' ? argv[1] + 6 : argc >= 3 ? argv[2] : NULL;
+        if (!dir) {
+            fprintf(stderr, "shmipc: option '--dir' needs a value\n");
+            return CLI_USAGE;
+        }
+        int err = shmipc_set_dir(dir);
+        if (err)
+            return cli_fail(dir, err);
+        int used = argv[1][5] == '=' ? 1 : 2;
+        argv[used] = argv[0];
+        argc -= used;
+        argv += used;
+    }
+    return cli_dispatch("shmipc", "Inspect and use shmipc shared-memory IPC objects. Options: --version, --help, --dir DIR (where named\n"
+                        "objects live; default /dev/shm, or $SHMIPC_DIR).",
                         commands, sizeof commands / sizeof commands[0], argc, argv);
 }
