@@ -114,11 +114,12 @@ import json, sys
 data = {e["name"]: e for e in json.load(open(sys.argv[1]))}
 p, me = sys.argv[2], sys.argv[3]
 a = data["/" + p + "-a"]
-assert (a["kind"], a["size"], a["mode"], a["owner"], a["type"], a["type_id"], a["pids"], a["ready"]) == \
-    ("shmipc", 4096, "0640", me, "channel", 1, [], True), a
+assert (a["kind"], a["data_size"], a["total_size"], a["mode"], a["owner"], a["type"], a["type_id"], a["pids"],
+        a["ready"]) == ("shmipc", 4096, 4224, "0640", me, "channel", 1, [], True), a
+assert "size" not in a, a
 assert a["creator_pid"] > 0 and a["creator_alive"] is False, a
 f = data["/" + p + "-foreign"]
-assert (f["kind"], f["size"], f["type"], f["creator_pid"]) == ("foreign", 5, None, None), f
+assert (f["kind"], f["data_size"], f["file_size"], f["type"], f["creator_pid"]) == ("foreign", None, 5, None, None), f
 w = [e for n, e in data.items() if n.startswith("/" + p + "-we")]
 assert len(w) == 1 and w[0]["kind"] == "foreign" and '"ird \\ \x01\x1b[31m\ufffd' in w[0]["name"], w
 EOF
@@ -137,11 +138,11 @@ if $have_python; then
     check "info --json fields" python3 - "$TMP/out" "$P" <<'EOF'
 import json, sys
 i = json.load(open(sys.argv[1]))
-for k in ("name", "backing", "version", "type", "type_id", "ready", "size", "data_size", "file_size", "mode",
+for k in ("name", "backing", "version", "type", "type_id", "ready", "total_size", "data_size", "file_size", "mode",
           "uid", "owner", "gid", "group", "creator_pid", "creator_start_time", "creator_alive", "generation",
           "created_ns", "created", "pids"):
     assert k in i, k
-assert (i["name"], i["backing"], i["data_size"], i["size"], i["type"]) == ("/" + sys.argv[2] + "-a", "posix", 4096, 4224, "channel"), i
+assert (i["name"], i["backing"], i["data_size"], i["total_size"], i["type"]) == ("/" + sys.argv[2] + "-a", "posix", 4096, 4224, "channel"), i
 assert i["created"].endswith("Z") and i["created_ns"] > 1600000000 * 10**9, i
 EOF
 fi

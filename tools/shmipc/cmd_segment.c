@@ -333,7 +333,15 @@ static void ls_json_entry(cli_json *j, const seg_entry *s, const pid_t *pids, si
     cli_json_begin(j, NULL, '{');
     cli_json_str(j, "name", s->name);
     cli_json_str(j, "kind", ours ? "shmipc" : s->kind == KIND_FOREIGN ? "foreign" : "unreadable");
-    cli_json_uint(j, "size", ours ? in->data_size : in->file_size);
+    /* One meaning per member, the same in `segment info`: data_size (the data area), total_size
+     * (header + data), file_size (the file); the first two are null for a file that is not a segment. */
+    if (ours) {
+        cli_json_uint(j, "data_size", in->data_size);
+        cli_json_uint(j, "total_size", in->size);
+    } else {
+        cli_json_null(j, "data_size");
+        cli_json_null(j, "total_size");
+    }
     cli_json_uint(j, "file_size", in->file_size);
     snprintf(buf, sizeof buf, "%04" PRIo32, in->mode);
     cli_json_str(j, "mode", buf);
@@ -550,8 +558,8 @@ static int seg_info(int argc, char **argv)
         cli_json_str(&j, "type", type);
         cli_json_uint(&j, "type_id", in.type);
         cli_json_bool(&j, "ready", in.ready == 1);
-        cli_json_uint(&j, "size", in.size);
         cli_json_uint(&j, "data_size", in.data_size);
+        cli_json_uint(&j, "total_size", in.size);
         cli_json_uint(&j, "file_size", in.file_size);
         cli_json_str(&j, "mode", mode);
         cli_json_uint(&j, "uid", in.uid);
