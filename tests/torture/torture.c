@@ -139,6 +139,7 @@ typedef struct scoreboard {
     _Atomic uint64_t bb_reads;          /* blackboard snapshots checked */
     _Atomic uint64_t late;              /* requests of a dead client's connection served after its successor's */
     _Atomic uint64_t delivered;
+    _Atomic uint64_t injected, peeks;   /* --inject counters: shared, so restarts do not reset them */
     sb_worker w[MAX_WORKERS];
     /* The bitmaps: cleared between rounds only up to what was used. */
     sb_stream s[MAX_STREAMS];
@@ -270,7 +271,6 @@ static const char *const point_name[KP_COUNT] = {
     "pubsub-mid-reclaim", "pubsub-mid-drop", "pubsub-half-written", "pubsub-sample-held", "blackboard-mid-write",
 };
 static unsigned long inject; /* --inject N: receivers mishandle every Nth message (checks the checker) */
-static unsigned long injected, peeks;
 
 static void hook_kill(int point)
 {
@@ -304,7 +304,7 @@ static void record(sb_worker *w, unsigned group, const tmsg *m, uint64_t *allow_
 {
     sb_stream *st = &sb->s[m->stream];
     uint64_t seq = m->seq;
-    if (inject && ++injected % inject == 0)
+    if (inject && (atomic_fetch_add(&sb->injected, 1) + 1) % inject == 0)
         return; /* as if the layer had lost it */
     if (seq > atomic_load(&st->attempt))
         violation(V_PHANTOM, "stream %u seq %" PRIu64 " never attempted", m->stream, seq);
@@ -459,7 +459,7 @@ static int run_chan_cons(unsigned idx)
         } else {
             memcpy(copy, p, (size_t)n);
             hook_kill(KP_CH_PEEKED);
-            if (inject && n > 20 && ++peeks % inject == inject / 2)
+            if (inject && n > 20 && (atomic_fetch_add(&sb->peeks, 1) + 1) % inject == inject / 2)
                 copy[20] ^= 1; /* as if the layer had corrupted it */
             const tmsg *m = (const tmsg *)copy;
             if (msg_check(m, (size_t)n) != 0) {
