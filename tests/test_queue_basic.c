@@ -2,7 +2,8 @@
 /*
  * tests/test_queue_basic.c - the MPMC queue in one process and with one peer: capacity, FIFO order,
  * lengths, size errors, timeouts and wake-ups in each wait mode, options, the participant table, the
- * memfd + fork form, and hostile shared memory (corrupt header, slot words, lengths, positions).
+ * memfd + fork form, formatting refused through a read-only handle, and hostile shared memory (corrupt
+ * header, slot words, lengths, positions).
  */
 #include "helpers.h"
 
@@ -286,6 +287,27 @@ static void memfd_fork(void **state)
     shmipc_segment_close(seg);
 }
 
+/* Formatting through a read-only handle is refused with -EPERM instead of faulting on the first store. */
+static void format_refuses_readonly_segment(void **state)
+{
+    (void)state;
+    char name[64];
+    test_name(name, sizeof name, "qfmtro");
+    size_t need;
+    assert_int_equal(shmipc_queue_memory_size(NULL, &need), 0);
+    shmipc_segment *w, *ro;
+    assert_int_equal(shmipc_segment_create(name, need, NULL, &w), 0);
+    shmipc_segment_opts o;
+    shmipc_segment_opts_init(&o);
+    o.flags = SHMIPC_SEG_RDONLY;
+    assert_int_equal(shmipc_segment_open(name, &o, &ro), 0);
+    assert_int_equal(shmipc_queue_format(ro, NULL), -EPERM);
+    assert_int_equal(shmipc_queue_format(w, NULL), 0);
+    shmipc_segment_close(ro);
+    shmipc_segment_close(w);
+    shmipc_segment_unlink(name);
+}
+
 /* Hostile shared memory: a damaged header is refused at open; damaged slots are -EBADMSG, never a crash. */
 static void corrupt_header(void **state)
 {
@@ -435,6 +457,7 @@ int main(void)
         cmocka_unit_test(fill_drain_fifo), cmocka_unit_test(options),        cmocka_unit_test(participants),
         cmocka_unit_test(wait_modes),      cmocka_unit_test(memfd_fork),     cmocka_unit_test(corrupt_header),
         cmocka_unit_test(corrupt_slots),   cmocka_unit_test(corrupt_owner),  cmocka_unit_test(zero_copy),
+        cmocka_unit_test(format_refuses_readonly_segment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
