@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/test_blackboard.c - the blackboard service: values, versions, keys, options and mismatches, waits,
- * readers racing a writer in other processes and in threads (never a torn value), a writer killed in the
- * middle of a write (readers keep the previous value, a new writer takes over), corrupt state. */
+ * the reader table (max_readers readers at most, never the slot a restarting writer needs), values larger
+ * than the reader's on-stack snapshot, readers racing a writer in other processes and in threads (never a
+ * torn value), a writer killed in the middle of a write (readers keep the previous value, a new writer
+ * takes over), corrupt state. */
 #include "helpers.h"
 #include "blackboard/blackboard_internal.h"
 
@@ -94,11 +96,7 @@ static void basic_values_and_options(void **state)
     assert_int_equal(shmipc_blackboard_write(w, 0, v, 13), 0);
     assert_int_equal(shmipc_blackboard_read(r, 0, got, sizeof got, &ver), 13);
     assert_int_equal(ver, 3);
-    /* the reader table is bounded */
-    shmipc_bb_reader *r2, *r3;
-    assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r2), 0);
-    assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r3), -EUSERS);
-    shmipc_blackboard_reader_close(r2);
+    /* the reader table's bound: readers_never_take_the_writer_slot */
     bad = o;
     bad.entries = 2;
     assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w2), -EPROTOTYPE); /* in use: kept */
@@ -118,6 +116,68 @@ static void basic_values_and_options(void **state)
     assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w), -EINVAL);
     bad = (shmipc_blackboard_opts){.value_size = 8, .entries = SHMIPC_BB_MAX_ENTRIES + 1};
     assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w), -EINVAL);
+}
+
+/* max_readers = 2: two readers connect, a third is refused, and a writer that closed can come back even
+ * though the readers connected while it was away. */
+static void readers_never_take_the_writer_slot(void **state)
+{
+    (void)state;
+    char name[64];
+    svc_name(name, sizeof name, "slots");
+    shmipc_blackboard_opts o;
+    shmipc_blackboard_opts_init(&o);
+    o.value_size = 8;
+    o.max_readers = 2;
+    shmipc_bb_writer *w;
+    shmipc_bb_reader *r[3] = {NULL, NULL, NULL};
+    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    shmipc_blackboard_writer_close(w); /* the writer restarts: its slot is free meanwhile */
+    assert_int_equal(shmipc_blackboard_reader_open(name, &o, &r[0]), 0);
+    assert_int_equal(shmipc_blackboard_reader_open(name, &o, &r[1]), 0);
+    int third = shmipc_blackboard_reader_open(name, &o, &r[2]);
+    int wr = shmipc_blackboard_writer_open(name, &o, &w);
+    if (wr == 0)
+        shmipc_blackboard_writer_close(w);
+    for (int i = 0; i < 3; i++)
+        shmipc_blackboard_reader_close(r[i]);
+    shmipc_blackboard_unlink(name);
+    assert_int_equal(third, -EUSERS); /* max_readers is the most readers at once */
+    assert_int_equal(wr, 0);          /* the writer is never locked out by readers */
+}
+
+/* Values larger than the on-stack snapshot (512 bytes) read correctly, repeatedly, through the reader's
+ * preallocated snapshot buffer. */
+static void values_larger_than_stack_snapshot(void **state)
+{
+    (void)state;
+    char name[64];
+    svc_name(name, sizeof name, "large");
+    shmipc_blackboard_opts o;
+    shmipc_blackboard_opts_init(&o);
+    o.value_size = 4099;
+    o.entries = 2;
+    shmipc_bb_writer *w;
+    shmipc_bb_reader *r;
+    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    assert_int_equal(shmipc_blackboard_reader_open(name, &o, &r), 0);
+    unsigned char *v = malloc(o.value_size), *got = malloc(o.value_size + 8);
+    assert_non_null(v);
+    assert_non_null(got);
+    for (uint64_t i = 1; i <= 50; i++) {
+        test_fill(v, o.value_size, i);
+        assert_int_equal(shmipc_blackboard_write(w, (uint32_t)(i & 1), v, o.value_size), 0);
+        uint64_t ver = 0;
+        assert_int_equal(shmipc_blackboard_read(r, (uint32_t)(i & 1), got, o.value_size + 8, &ver),
+                         (int)o.value_size);
+        assert_int_equal(test_check(got, o.value_size, i), 0);
+        assert_int_equal(ver, (i + 1) / 2);
+    }
+    free(v);
+    free(got);
+    shmipc_blackboard_reader_close(r);
+    shmipc_blackboard_writer_close(w);
+    shmipc_blackboard_unlink(name);
 }
 
 #define WORDS 64 /* a 512-byte value: every word holds the same counter */
@@ -422,6 +482,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(basic_values_and_options),
+        cmocka_unit_test(readers_never_take_the_writer_slot),
+        cmocka_unit_test(values_larger_than_stack_snapshot),
         cmocka_unit_test(no_torn_values_processes),
         cmocka_unit_test(writer_killed_mid_write),
         cmocka_unit_test(corrupt_state),
