@@ -186,14 +186,28 @@ static void participants(void **state)
     assert_int_equal(shmipc_queue_unlink(name), 0);
 }
 
-/* Wake-ups across processes and timeouts, in each wait mode. */
+/* Wake-ups across processes and timeouts, in each wait mode. The child acts once the parent is blocked:
+ * announced as a sleeper on the notify word it waits on (BLOCK, HYBRID after its spin). A spinning parent
+ * announces nothing: the child then acts at once, and the parent must see it whether it lands before or
+ * during the spin. */
+typedef struct waker_arg {
+    const char *name;
+    shmipc_wait_mode mode; /* the parent's */
+} waker_arg;
+
+static int await_parent_blocked(shmipc__notify *n, shmipc_wait_mode mode)
+{
+    return mode == SHMIPC_WAIT_SPIN ? 0 : test_until_at_least(&n->waiters, 1, 20000);
+}
+
 static int pusher_child(void *arg)
 {
-    const char *name = arg;
+    const waker_arg *a = arg;
     shmipc_queue *q;
-    if (shmipc_queue_open(name, NULL, &q))
+    if (shmipc_queue_open(a->name, NULL, &q))
         return 1;
-    nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000}, NULL);
+    if (await_parent_blocked(&q->hdr->not_empty, a->mode))
+        return 3;
     int r = shmipc_queue_push(q, "wake", 4, 5000);
     shmipc_queue_close(q);
     return r ? 2 : 0;
@@ -201,12 +215,13 @@ static int pusher_child(void *arg)
 
 static int popper_child(void *arg)
 {
-    const char *name = arg;
+    const waker_arg *a = arg;
     shmipc_queue *q;
     char out[16];
-    if (shmipc_queue_open(name, NULL, &q))
+    if (shmipc_queue_open(a->name, NULL, &q))
         return 1;
-    nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000}, NULL);
+    if (await_parent_blocked(&q->hdr->not_full, a->mode))
+        return 3;
     int r = shmipc_queue_pop(q, out, sizeof out, 5000);
     shmipc_queue_close(q);
     return r == 1 ? 0 : 2;
@@ -231,14 +246,15 @@ static void wait_modes(void **state)
         assert_int_equal(shmipc_queue_push(q, "c", 1, 30), -ETIMEDOUT);
         assert_true(test_now_ms() - t0 >= 25);
         /* A blocked push woken by a pop in another process. */
-        pid_t pid = test_fork(popper_child, name);
+        waker_arg wa = {name, modes[m]};
+        pid_t pid = test_fork(popper_child, &wa);
         assert_int_equal(shmipc_queue_push(q, "c", 1, SHMIPC_TIMEOUT_INFINITE), 0);
         assert_int_equal(test_wait(pid, 10000), 0);
         assert_int_equal(shmipc_queue_pop(q, out, sizeof out, 0), 1);
         assert_int_equal(shmipc_queue_pop(q, out, sizeof out, 0), 1);
         assert_int_equal(out[0], 'c');
         /* A blocked pop woken by a push in another process. */
-        pid = test_fork(pusher_child, name);
+        pid = test_fork(pusher_child, &wa);
         assert_int_equal(shmipc_queue_pop(q, out, sizeof out, SHMIPC_TIMEOUT_INFINITE), 4);
         assert_memory_equal(out, "wake", 4);
         assert_int_equal(test_wait(pid, 10000), 0);
