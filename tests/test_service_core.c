@@ -78,7 +78,8 @@ static void join_die_reclaim(void **state)
     assert_int_equal(shmipc__svc_reclaim_dead(&svc), 0); /* never twice */
     assert_true(shmipc__svc_in_use(&svc));
     kill(b, SIGKILL); /* not reaped yet: a zombie */
-    usleep(50000);
+    siginfo_t si;
+    assert_int_equal(waitid(P_PID, (id_t)b, &si, WEXITED | WNOWAIT), 0); /* dead, left unreaped */
     assert_int_equal(shmipc__svc_reclaim_dead(&svc), 1);
     waitpid(b, NULL, 0);
     assert_false(shmipc__svc_in_use(&svc));
