@@ -216,7 +216,7 @@ static int reader_loop(const char *name, long *reads)
     for (int tries = 0; tries < 500 && err == -ENOENT; tries++) {
         err = shmipc_blackboard_reader_open(name, NULL, &r);
         if (err == -ENOENT)
-            usleep(5000);
+            usleep(5000); /* poll interval: not created yet */
     }
     if (err)
         return 30;
@@ -226,7 +226,7 @@ static int reader_loop(const char *name, long *reads)
     for (;;) {
         int n = shmipc_blackboard_read(r, 0, v, sizeof v, &ver);
         if (n == -ENODATA && test_now_ms() < give_up) {
-            usleep(1000); /* the writer has not started yet */
+            usleep(1000); /* poll interval (deadline give_up): the writer has not written yet */
             continue;
         }
         if (n != (int)sizeof v || !check_value(v, ver) || ver < last) {
@@ -279,18 +279,26 @@ static void no_torn_values_processes(void **state)
 /* Kill-point hook: die half-way through copying the value, sequence odd. */
 static void die_now(void) { raise(SIGKILL); }
 
+typedef struct dying_arg {
+    const char *name;
+    int read_fd; /* a byte once the parent read value 1; it then waits for the next version */
+} dying_arg;
+
 static int dying_writer(void *arg)
 {
+    const dying_arg *a = arg;
     shmipc_blackboard_opts o = {.value_size = WORDS * 8};
     shmipc_bb_writer *w;
-    if (shmipc_blackboard_writer_open(arg, &o, &w))
+    if (shmipc_blackboard_writer_open(a->name, &o, &w))
         return 1;
     uint64_t v[WORDS];
     for (int i = 0; i < WORDS; i++)
         v[i] = 1;
     if (shmipc_blackboard_write(w, 0, v, sizeof v))
         return 2;
-    usleep(200000); /* the parent reads value 1 and starts waiting */
+    /* The parent read value 1 and sleeps in its wait for the next version. */
+    if (test_await(a->read_fd, 20000) || test_until_futex_wait(getppid(), 20000))
+        return 4;
     for (int i = 0; i < WORDS; i++)
         v[i] = 2;
     shmipc__bb_kill_point = die_now;
@@ -309,15 +317,21 @@ static void writer_killed_mid_write(void **state)
     assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
     assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r), 0);
     shmipc_blackboard_writer_close(w);
-    pid_t c = test_fork(dying_writer, name);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    dying_arg da = {name, p[0]};
+    pid_t c = test_fork(dying_writer, &da);
     assert_int_equal(shmipc_blackboard_wait(r, 0, 0, 10000), 0);
     uint64_t v[WORDS], ver;
     assert_int_equal(shmipc_blackboard_read(r, 0, v, sizeof v, &ver), (int)sizeof v);
     assert_int_equal(ver, 1);
+    assert_int_equal(test_signal(p[1]), 0);
     uint64_t t0 = test_now_ms();
     assert_int_equal(shmipc_blackboard_wait(r, 0, 1, 20000), -EPIPE); /* the writer died mid-write */
     assert_true(test_now_ms() - t0 < 10000);
     assert_int_equal(test_wait(c, 10000), 128 + SIGKILL);
+    close(p[0]);
+    close(p[1]);
     /* the half-written buffer is marked (odd), the published one is intact */
     shmipc__svc view;
     assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_BLACKBOARD, name, NULL, 0, &view), 0);
