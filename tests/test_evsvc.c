@@ -98,7 +98,7 @@ static void basic_ids_and_counts(void **state)
 typedef struct notify_arg {
     const char *name;
     uint32_t id;
-    int delay_ms;
+    pid_t sleeper; /* if set: notify only once this process sleeps in its wait (a forked notifier) */
     int count;
 } notify_arg;
 
@@ -108,7 +108,8 @@ static int notifier_proc(void *p)
     shmipc_notifier *n;
     if (shmipc_notifier_open(a->name, NULL, &n))
         return 1;
-    usleep((useconds_t)a->delay_ms * 1000);
+    if (a->sleeper && test_until_futex_wait(a->sleeper, 20000))
+        return 3;
     for (int i = 0; i < a->count; i++)
         if (shmipc_notifier_notify(n, a->id))
             return 2;
@@ -124,7 +125,7 @@ static void listener_woken_across_processes(void **state)
     shmipc_evsvc_opts o = {.wait_mode = SHMIPC_WAIT_BLOCK};
     shmipc_listener *l;
     assert_int_equal(shmipc_listener_open(name, &o, &l), 0);
-    notify_arg a = {.name = name, .id = 42, .delay_ms = 150, .count = 1};
+    notify_arg a = {.name = name, .id = 42, .sleeper = getpid(), .count = 1};
     pid_t c = test_fork(notifier_proc, &a);
     uint32_t id;
     assert_int_equal(shmipc_listener_wait(l, 10000, &id), 1);
@@ -132,7 +133,7 @@ static void listener_woken_across_processes(void **state)
     assert_int_equal(test_wait(c, 10000), 0);
     assert_int_equal(stat_of(name, 1), 1); /* the listener slept: one wake call */
     /* a burst: counts add up, nothing lost */
-    a = (notify_arg){.name = name, .id = 7, .delay_ms = 0, .count = 5000};
+    a = (notify_arg){.name = name, .id = 7, .count = 5000};
     c = test_fork(notifier_proc, &a);
     int total = 0;
     while (total < 5000) {
@@ -162,13 +163,13 @@ static void wait_any_several_services(void **state)
     uint32_t id = 0;
     assert_int_equal(shmipc_listener_wait_any(ls, 2, 0, &which, &id), -EAGAIN);
     assert_int_equal(shmipc_listener_wait_any(ls, 2, 30, &which, &id), -ETIMEDOUT);
-    notify_arg b = {.name = nb, .id = 7, .delay_ms = 150, .count = 1};
+    notify_arg b = {.name = nb, .id = 7, .sleeper = getpid(), .count = 1};
     pid_t c = test_fork(notifier_proc, &b);
     assert_int_equal(shmipc_listener_wait_any(ls, 2, 10000, &which, &id), 1);
     assert_int_equal(which, 1);
     assert_int_equal(id, 7);
     assert_int_equal(test_wait(c, 10000), 0);
-    notify_arg a = {.name = na, .id = 2, .delay_ms = 150, .count = 3};
+    notify_arg a = {.name = na, .id = 2, .sleeper = getpid(), .count = 3};
     c = test_fork(notifier_proc, &a);
     int got = 0;
     while (got < 3) {
@@ -228,7 +229,7 @@ static void killed_listeners_reclaimed(void **state)
     assert_int_equal(shmipc_notifier_open(name, &o, &n), 0);
     for (int i = 0; i < 6; i++) {
         pid_t c = test_fork(sleeping_listener, name);
-        usleep(50000);
+        assert_int_equal(test_until_futex_wait(c, 20000), 0); /* joined and asleep */
         kill(c, SIGKILL);
         assert_int_equal(test_wait(c, 10000), 128 + SIGKILL);
     }
