@@ -35,8 +35,7 @@ test-tsan: deps
 # sanitizer builds: under valgrind their timing-based checks take minutes). A program that skips (77) passes.
 VALGRIND_TESTS ?= test_segment_basic test_segment_common test_segment_name test_segment_file \
     test_segment_memfd test_segment_grow test_segment_forge test_segment_create test_phys test_lock \
-    test_channel_basic test_service_core test_perm_truncate test_queue_basic test_review_segment \
-    test_review_queue
+    test_channel_basic test_service_core test_perm_truncate test_queue_basic
 VALGRIND_FLAGS ?= -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,possible \
     --child-silent-after-fork=yes
 test-valgrind: deps

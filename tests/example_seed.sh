@@ -19,7 +19,17 @@ fail() { echo "FAIL: $*"; echo "--- writer:"; cat "$tmp/w.out" "$tmp/w.err"; ech
 # Reader started first: it must wait for the writer rather than fail.
 "$reader" "$name" >"$tmp/r.out" 2>"$tmp/r.err" &
 rpid=$!
-sleep 0.2
+# Start the writer once the reader runs and sleeps in its retry loop (no segment yet): poll its /proc
+# entry with a 10 s deadline, rather than sleeping and hoping it got there.
+reader_exe=$(readlink -f "$reader")
+for _ in $(seq 200); do
+    if [ "$(readlink /proc/$rpid/exe 2>/dev/null)" = "$reader_exe" ] &&
+        [ "$(sed 's/.*) //' /proc/$rpid/stat 2>/dev/null | cut -d' ' -f1)" = S ]; then
+        break
+    fi
+    kill -0 "$rpid" 2>/dev/null || break
+    sleep 0.05 # poll interval
+done
 "$writer" "$name" 20000 >"$tmp/w.out" 2>"$tmp/w.err" &
 wpid=$!
 wait "$rpid"; rrc=$?

@@ -7,6 +7,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
@@ -42,6 +43,113 @@ uint64_t test_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Poll interval of the conditions below (no event to wait for): not a synchronisation by itself. */
+static void poll_pause(void) { nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL); }
+
+int test_until(int (*cond)(void *), void *arg, int timeout_ms)
+{
+    uint64_t end = test_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        if (cond(arg))
+            return 0;
+        if (test_now_ms() > end)
+            return -ETIMEDOUT;
+        poll_pause();
+    }
+}
+
+int test_until_at_least(_Atomic uint32_t *word, uint32_t n, int timeout_ms)
+{
+    uint64_t end = test_now_ms() + (uint64_t)timeout_ms;
+    /* Relaxed: only the value is awaited; what the caller then does synchronises through the library. */
+    while (atomic_load_explicit(word, memory_order_relaxed) < n) {
+        if (test_now_ms() > end)
+            return -ETIMEDOUT;
+        poll_pause();
+    }
+    return 0;
+}
+
+/* 1: tid sleeps in futex / futex_waitv; 0: it does not; -1: /proc/TID/syscall unreadable. */
+static int in_futex_wait(pid_t tid)
+{
+    char path[64], buf[128];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        long nr = -1;
+        int ok = fgets(buf, sizeof buf, f) != NULL && sscanf(buf, "%ld", &nr) == 1;
+        fclose(f);
+        if (ok) {
+#ifdef SYS_futex_waitv
+            if (nr == SYS_futex_waitv)
+                return 1;
+#endif
+            return nr == SYS_futex;
+        }
+    }
+    /* No syscall file (kernel without it, or no ptrace access): asleep at all is the best we can see. */
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)tid);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char state = 0;
+    int ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    const char *rp = ok ? strrchr(buf, ')') : NULL; /* the command name may hold spaces and ')' */
+    if (rp && rp[1] == ' ')
+        state = rp[2];
+    return state == 'S';
+}
+
+int test_until_futex_wait(pid_t tid, int timeout_ms)
+{
+    uint64_t end = test_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        int r = in_futex_wait(tid);
+        if (r > 0)
+            return 0;
+        if (r < 0 || test_now_ms() > end)
+            return -ETIMEDOUT;
+        poll_pause();
+    }
+}
+
+int test_signal(int fd)
+{
+    char c = 's';
+    ssize_t n;
+    do
+        n = write(fd, &c, 1);
+    while (n < 0 && errno == EINTR);
+    return n == 1 ? 0 : -errno;
+}
+
+int test_await(int fd, int timeout_ms)
+{
+    uint64_t end = test_now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        uint64_t now = test_now_ms();
+        int left = now >= end ? 0 : (int)(end - now);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return -ETIMEDOUT;
+        char c;
+        ssize_t n = read(fd, &c, 1);
+        if (n == 1)
+            return 0;
+        if (n == 0)
+            return -EPIPE;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
 int test_wait(pid_t pid, int timeout_ms)
 {
     uint64_t end = test_now_ms() + (uint64_t)timeout_ms;
@@ -62,7 +170,7 @@ int test_wait(pid_t pid, int timeout_ms)
             waitpid(pid, &st, 0);
             return -1;
         }
-        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+        poll_pause(); /* waitpid has no timeout: poll the exit with a deadline */
     }
 }
 

@@ -5,6 +5,7 @@
 #define SHMIPC_TEST_HELPERS_H
 
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,25 @@ int test_is_root(void);
 
 /* Milliseconds on the monotonic clock. */
 uint64_t test_now_ms(void);
+
+/* Handshakes between test processes and threads (never a fixed sleep that hopes the other side got
+ * there). Each returns 0 once the condition holds, or -ETIMEDOUT after timeout_ms (a generous deadline:
+ * the machine may be loaded). Conditions that have no event to wait for are polled every millisecond. */
+
+/* cond(arg) != 0. */
+int test_until(int (*cond)(void *), void *arg, int timeout_ms);
+
+/* *word >= n: e.g. a notify word's announced-sleeper count (shmipc__notify.waiters). */
+int test_until_at_least(_Atomic uint32_t *word, uint32_t n, int timeout_ms);
+
+/* Thread or process tid is asleep in a futex wait (read from /proc/TID/syscall; where that file cannot be
+ * read, asleep at all, from /proc/TID/stat): the peer is blocked inside the call under test. */
+int test_until_futex_wait(pid_t tid, int timeout_ms);
+
+/* One byte through a pipe: test_signal writes it, test_await reads it (-ETIMEDOUT, or -EPIPE when the
+ * writing side closed without sending). */
+int test_signal(int fd);
+int test_await(int fd, int timeout_ms);
 
 /* Make every later system call of the calling thread raise SIGSYS (counted, not executed), except
  * rt_sigreturn and exit: proves that a code path makes no system call. Returns 0 or -errno (-ENOSYS on

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/test_blackboard.c - the blackboard service: values, versions, keys, options and mismatches, waits,
- * readers racing a writer in other processes and in threads (never a torn value), a writer killed in the
- * middle of a write (readers keep the previous value, a new writer takes over), corrupt state. */
+ * the reader table (max_readers readers at most, never the slot a restarting writer needs), values larger
+ * than the reader's on-stack snapshot, readers racing a writer in other processes and in threads (never a
+ * torn value), a writer killed in the middle of a write (readers keep the previous value, a new writer
+ * takes over), corrupt state. */
 #include "helpers.h"
 #include "blackboard/blackboard_internal.h"
 
@@ -94,11 +96,7 @@ static void basic_values_and_options(void **state)
     assert_int_equal(shmipc_blackboard_write(w, 0, v, 13), 0);
     assert_int_equal(shmipc_blackboard_read(r, 0, got, sizeof got, &ver), 13);
     assert_int_equal(ver, 3);
-    /* the reader table is bounded */
-    shmipc_bb_reader *r2, *r3;
-    assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r2), 0);
-    assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r3), -EUSERS);
-    shmipc_blackboard_reader_close(r2);
+    /* the reader table's bound: readers_never_take_the_writer_slot */
     bad = o;
     bad.entries = 2;
     assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w2), -EPROTOTYPE); /* in use: kept */
@@ -118,6 +116,68 @@ static void basic_values_and_options(void **state)
     assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w), -EINVAL);
     bad = (shmipc_blackboard_opts){.value_size = 8, .entries = SHMIPC_BB_MAX_ENTRIES + 1};
     assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w), -EINVAL);
+}
+
+/* max_readers = 2: two readers connect, a third is refused, and a writer that closed can come back even
+ * though the readers connected while it was away. */
+static void readers_never_take_the_writer_slot(void **state)
+{
+    (void)state;
+    char name[64];
+    svc_name(name, sizeof name, "slots");
+    shmipc_blackboard_opts o;
+    shmipc_blackboard_opts_init(&o);
+    o.value_size = 8;
+    o.max_readers = 2;
+    shmipc_bb_writer *w;
+    shmipc_bb_reader *r[3] = {NULL, NULL, NULL};
+    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    shmipc_blackboard_writer_close(w); /* the writer restarts: its slot is free meanwhile */
+    assert_int_equal(shmipc_blackboard_reader_open(name, &o, &r[0]), 0);
+    assert_int_equal(shmipc_blackboard_reader_open(name, &o, &r[1]), 0);
+    int third = shmipc_blackboard_reader_open(name, &o, &r[2]);
+    int wr = shmipc_blackboard_writer_open(name, &o, &w);
+    if (wr == 0)
+        shmipc_blackboard_writer_close(w);
+    for (int i = 0; i < 3; i++)
+        shmipc_blackboard_reader_close(r[i]);
+    shmipc_blackboard_unlink(name);
+    assert_int_equal(third, -EUSERS); /* max_readers is the most readers at once */
+    assert_int_equal(wr, 0);          /* the writer is never locked out by readers */
+}
+
+/* Values larger than the on-stack snapshot (512 bytes) read correctly, repeatedly, through the reader's
+ * preallocated snapshot buffer. */
+static void values_larger_than_stack_snapshot(void **state)
+{
+    (void)state;
+    char name[64];
+    svc_name(name, sizeof name, "large");
+    shmipc_blackboard_opts o;
+    shmipc_blackboard_opts_init(&o);
+    o.value_size = 4099;
+    o.entries = 2;
+    shmipc_bb_writer *w;
+    shmipc_bb_reader *r;
+    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    assert_int_equal(shmipc_blackboard_reader_open(name, &o, &r), 0);
+    unsigned char *v = malloc(o.value_size), *got = malloc(o.value_size + 8);
+    assert_non_null(v);
+    assert_non_null(got);
+    for (uint64_t i = 1; i <= 50; i++) {
+        test_fill(v, o.value_size, i);
+        assert_int_equal(shmipc_blackboard_write(w, (uint32_t)(i & 1), v, o.value_size), 0);
+        uint64_t ver = 0;
+        assert_int_equal(shmipc_blackboard_read(r, (uint32_t)(i & 1), got, o.value_size + 8, &ver),
+                         (int)o.value_size);
+        assert_int_equal(test_check(got, o.value_size, i), 0);
+        assert_int_equal(ver, (i + 1) / 2);
+    }
+    free(v);
+    free(got);
+    shmipc_blackboard_reader_close(r);
+    shmipc_blackboard_writer_close(w);
+    shmipc_blackboard_unlink(name);
 }
 
 #define WORDS 64 /* a 512-byte value: every word holds the same counter */
@@ -156,7 +216,7 @@ static int reader_loop(const char *name, long *reads)
     for (int tries = 0; tries < 500 && err == -ENOENT; tries++) {
         err = shmipc_blackboard_reader_open(name, NULL, &r);
         if (err == -ENOENT)
-            usleep(5000);
+            usleep(5000); /* poll interval: not created yet */
     }
     if (err)
         return 30;
@@ -166,7 +226,7 @@ static int reader_loop(const char *name, long *reads)
     for (;;) {
         int n = shmipc_blackboard_read(r, 0, v, sizeof v, &ver);
         if (n == -ENODATA && test_now_ms() < give_up) {
-            usleep(1000); /* the writer has not started yet */
+            usleep(1000); /* poll interval (deadline give_up): the writer has not written yet */
             continue;
         }
         if (n != (int)sizeof v || !check_value(v, ver) || ver < last) {
@@ -219,18 +279,26 @@ static void no_torn_values_processes(void **state)
 /* Kill-point hook: die half-way through copying the value, sequence odd. */
 static void die_now(void) { raise(SIGKILL); }
 
+typedef struct dying_arg {
+    const char *name;
+    int read_fd; /* a byte once the parent read value 1; it then waits for the next version */
+} dying_arg;
+
 static int dying_writer(void *arg)
 {
+    const dying_arg *a = arg;
     shmipc_blackboard_opts o = {.value_size = WORDS * 8};
     shmipc_bb_writer *w;
-    if (shmipc_blackboard_writer_open(arg, &o, &w))
+    if (shmipc_blackboard_writer_open(a->name, &o, &w))
         return 1;
     uint64_t v[WORDS];
     for (int i = 0; i < WORDS; i++)
         v[i] = 1;
     if (shmipc_blackboard_write(w, 0, v, sizeof v))
         return 2;
-    usleep(200000); /* the parent reads value 1 and starts waiting */
+    /* The parent read value 1 and sleeps in its wait for the next version. */
+    if (test_await(a->read_fd, 20000) || test_until_futex_wait(getppid(), 20000))
+        return 4;
     for (int i = 0; i < WORDS; i++)
         v[i] = 2;
     shmipc__bb_kill_point = die_now;
@@ -249,15 +317,21 @@ static void writer_killed_mid_write(void **state)
     assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
     assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r), 0);
     shmipc_blackboard_writer_close(w);
-    pid_t c = test_fork(dying_writer, name);
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    dying_arg da = {name, p[0]};
+    pid_t c = test_fork(dying_writer, &da);
     assert_int_equal(shmipc_blackboard_wait(r, 0, 0, 10000), 0);
     uint64_t v[WORDS], ver;
     assert_int_equal(shmipc_blackboard_read(r, 0, v, sizeof v, &ver), (int)sizeof v);
     assert_int_equal(ver, 1);
+    assert_int_equal(test_signal(p[1]), 0);
     uint64_t t0 = test_now_ms();
     assert_int_equal(shmipc_blackboard_wait(r, 0, 1, 20000), -EPIPE); /* the writer died mid-write */
     assert_true(test_now_ms() - t0 < 10000);
     assert_int_equal(test_wait(c, 10000), 128 + SIGKILL);
+    close(p[0]);
+    close(p[1]);
     /* the half-written buffer is marked (odd), the published one is intact */
     shmipc__svc view;
     assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_BLACKBOARD, name, NULL, 0, &view), 0);
@@ -422,6 +496,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(basic_values_and_options),
+        cmocka_unit_test(readers_never_take_the_writer_slot),
+        cmocka_unit_test(values_larger_than_stack_snapshot),
         cmocka_unit_test(no_torn_values_processes),
         cmocka_unit_test(writer_killed_mid_write),
         cmocka_unit_test(corrupt_state),

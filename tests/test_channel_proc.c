@@ -228,14 +228,15 @@ static int slow_consumer(void *arg)
     shmipc_channel *rx;
     if (shmipc_channel_open(name, SHMIPC_CHANNEL_CONSUMER, NULL, &rx))
         return 1;
-    usleep(200000);
     unsigned char b[256];
     for (uint64_t i = 0; i < 200; i++) {
+        /* Every 50 messages, drain only once the sender sleeps on the full ring: with 200 to send and a
+         * ring of a few, it must block again before each of these points (3: it never did). */
+        if (i % 50 == 0 && test_until_futex_wait(getppid(), 20000))
+            return 3;
         int r = shmipc_channel_recv(rx, b, sizeof b, 10000);
         if (r != 100 || test_check(b, 100, i))
             return 2;
-        if (i % 50 == 0)
-            usleep(20000);
     }
     shmipc_channel_close(rx);
     return 0;
@@ -250,14 +251,12 @@ static void policy_block(void **state)
     shmipc_channel *tx;
     assert_int_equal(shmipc_channel_create(name, &o, &tx), 0);
     pid_t pid = test_fork(slow_consumer, name);
-    uint64_t t0 = test_now_ms();
     unsigned char b[100];
     for (uint64_t i = 0; i < 200; i++) {
         test_fill(b, sizeof b, i);
         assert_int_equal(shmipc_channel_send(tx, b, sizeof b, 20000), 0);
     }
-    assert_true(test_now_ms() - t0 >= 150); /* it did wait for the sleeping consumer */
-    assert_int_equal(test_wait(pid, 30000), 0);
+    assert_int_equal(test_wait(pid, 30000), 0); /* 0: the consumer found this sender blocked each time */
     shmipc_channel_close(tx);
     shmipc_channel_unlink(name);
 }
@@ -357,16 +356,19 @@ static void policy_overwrite_race(void **state)
 
 typedef struct late_args {
     const char *name;
-    int delay_ms;
+    shmipc_wait_mode mode; /* the parent's */
 } late_args;
 
+/* Sends once the parent sleeps in its receive (BLOCK, HYBRID after its spin; a spinning parent announces
+ * nothing, so then at once: the message must be seen whether it lands before or during the spin). */
 static int late_sender(void *arg)
 {
     late_args *a = arg;
     shmipc_channel *tx;
     if (shmipc_channel_open(a->name, SHMIPC_CHANNEL_PRODUCER, NULL, &tx))
         return 1;
-    usleep((useconds_t)a->delay_ms * 1000);
+    if (a->mode != SHMIPC_WAIT_SPIN && test_until_futex_wait(getppid(), 20000))
+        return 4;
     if (shmipc_channel_send(tx, "wake", 4, 0))
         return 2;
     /* then wait for room in a full ring until the parent drains it */
@@ -398,14 +400,12 @@ static void wait_modes(void **state)
         assert_true(dt >= 99 && dt < 5000);
         assert_int_equal(shmipc_channel_recv(rx, b, sizeof b, 0), -EAGAIN);
         /* woken by a sender */
-        late_args a = {name, 150};
+        late_args a = {name, modes[m]};
         pid_t pid = test_fork(late_sender, &a);
-        t0 = test_now_ms();
         assert_int_equal(shmipc_channel_recv(rx, b, sizeof b, 20000), 4);
-        dt = test_now_ms() - t0;
-        assert_true(dt >= 100 && dt < 15000);
-        /* the sender fills the ring and waits for room: drain it after a while */
-        usleep(100000);
+        /* the sender fills the ring and waits for room (its own default mode, HYBRID): drain it once it
+         * sleeps */
+        assert_int_equal(test_until_futex_wait(pid, 20000), 0);
         int r, n = 0;
         while ((r = shmipc_channel_recv(rx, b, sizeof b, 5000)) == 100)
             n++;
@@ -423,6 +423,7 @@ typedef struct peer_args {
     const char *name;
     shmipc_channel_role role;
     int msgs;
+    int ready_fd; /* write end: a byte once the role is held and the messages sent */
 } peer_args;
 
 /* Open the role, send msgs messages (producer) or fill the ring (if msgs < 0), then wait to be killed. */
@@ -435,6 +436,8 @@ static int doomed_peer(void *arg)
     for (int i = 0; i < a->msgs; i++)
         if (shmipc_channel_send(ch, &i, sizeof i, 0))
             return 2;
+    if (test_signal(a->ready_fd))
+        return 3;
     for (;;)
         pause();
 }
@@ -492,11 +495,15 @@ static shmipc_channel *kill_while_blocked(const char *name, shmipc_channel_role 
     o.role = SHMIPC_CHANNEL_OBSERVER;
     shmipc_channel *obs, *ch;
     assert_int_equal(shmipc_channel_create(name, &o, &obs), 0);
-    peer_args pa = {name, doomed_role, msgs};
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    peer_args pa = {name, doomed_role, msgs, p[1]};
     pid_t doomed = test_fork(doomed_peer, &pa);
-    usleep(100000);
+    assert_int_equal(test_await(p[0], 20000), 0);
+    close(p[0]);
+    close(p[1]);
     pid_t other = test_fork(blocked, (void *)name);
-    usleep(300000);
+    assert_int_equal(test_until_futex_wait(other, 20000), 0); /* asleep in the call that must fail */
     assert_int_equal(shmipc_channel_open(name, doomed_role, NULL, &ch), -EBUSY);
     kill(doomed, SIGKILL);
     assert_int_equal(test_wait(doomed, 5000), 128 + SIGKILL);
@@ -610,7 +617,7 @@ static int syscall_helper(const char *how, uint64_t n)
         if (shmipc_channel_send(tx, b, i % 200, 30000))
             return 5;
         if (!spin)
-            usleep(2000);
+            usleep(2000); /* the behaviour under test: a slow sender, so that the consumer sleeps often */
     }
     int st;
     if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)

@@ -49,7 +49,7 @@ static int wait_sleepers(void *mem, uint32_t n)
     while (atomic_load(&m->notify.waiters) < n) {
         if (test_now_ms() > end)
             return -1;
-        usleep(1000);
+        usleep(1000); /* poll interval */
     }
     return 0;
 }
@@ -147,6 +147,9 @@ struct xproc {
     int expect;
 };
 
+/* A word of the test's own, after the event in the same shared mapping: the child's progress. */
+static _Atomic uint32_t *xproc_stage(void *mem) { return (_Atomic uint32_t *)((char *)mem + 2048); }
+
 static int child_wait_once(void *arg)
 {
     struct xproc *x = arg;
@@ -161,6 +164,9 @@ static int child_wait_once(void *arg)
     r = shmipc_event_wait(ev, 20000); /* sees our own post first */
     if (r != 1)
         return 12;
+    /* Past the first wait: the parent's post may come now (release: nothing else to order, but the
+     * parent's acquire load then sees a finished first wait). */
+    atomic_store_explicit(xproc_stage(x->mem), 1, memory_order_release);
     r = shmipc_event_wait(ev, 20000);
     shmipc_event_close(ev);
     return r == x->expect ? 0 : 13;
@@ -177,12 +183,13 @@ static void cross_process_each_mode(void **state)
         pid_t pid = test_fork(child_wait_once, &x);
         assert_true(pid > 0);
         assert_int_equal(shmipc_event_wait(ev, 20000), 1); /* the child is ready */
+        assert_int_equal(test_until_at_least(xproc_stage(mem), 1, 20000), 0); /* past its first wait */
         if (modes[i] != SHMIPC_WAIT_SPIN) {
             /* A blocking child must be found asleep, so the post below has to wake it. */
             assert_int_equal(wait_sleepers(mem, 1), 0);
-        } else {
-            usleep(20000);
         }
+        /* A spinning child announces nothing: the post is counted, so it must see it whether it lands
+         * before or during its spin. */
         assert_int_equal(shmipc_event_post(ev), 0);
         assert_int_equal(test_wait(pid, 30000), 0);
         shmipc_event_close(ev);
@@ -319,7 +326,8 @@ static void named_event(void **state)
     }
     assert_true(pid > 0);
     assert_int_equal(shmipc_event_wait(ev, 20000), 1);
-    usleep(10000);
+    /* The child is asleep in its second wait (after the hybrid spin) before the post that wakes it. */
+    assert_int_equal(test_until_futex_wait(pid, 20000), 0);
     assert_int_equal(shmipc_event_post(ev), 0);
     assert_int_equal(test_wait(pid, 30000), 0);
     shmipc_event_close(ev);

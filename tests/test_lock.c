@@ -59,7 +59,7 @@ static int wait_ready(struct shared *s, int n)
     while (atomic_load(&s->ready) < n) {
         if (test_now_ms() > end)
             return -1;
-        usleep(1000);
+        usleep(1000); /* poll interval */
     }
     return 0;
 }
@@ -202,12 +202,13 @@ static void owner_death_wakes_blocked_locker(void **state)
     pid_t pid = test_fork(die_holding, s);
     assert_true(pid > 0);
     assert_int_equal(wait_ready(s, 1), 0);
-    /* Kill the holder while we are blocked: fork a killer that waits a little first. */
+    /* Kill the holder while we are blocked: fork a killer that waits until we sleep in the lock. */
+    pid_t me = getpid();
     pid_t killer = fork();
     if (killer == 0) {
-        usleep(100000);
+        int r = test_until_futex_wait(me, 20000);
         kill(pid, SIGKILL);
-        _exit(0);
+        _exit(r ? 1 : 0);
     }
 #if defined(SHMIPC_SANITIZER) && SHMIPC_SANITIZER == 2
     /* TSan's pthread_mutex_timedlock interceptor does not count an EOWNERDEAD return as acquiring. */
@@ -256,7 +257,7 @@ static int hold_until_flag(void *arg)
     atomic_store(&s->ready, 1);
     uint64_t end = test_now_ms() + 30000;
     while (atomic_load(&s->ready) != 2 && test_now_ms() < end)
-        usleep(1000);
+        usleep(1000); /* poll interval */
     return shmipc_lock_unlock(L(s)) == 0 ? 0 : 2;
 }
 
@@ -317,7 +318,7 @@ static void wait_waiting(struct shared *s, int n)
         if (w >= n)
             return;
         assert_true(test_now_ms() < end);
-        usleep(1000);
+        usleep(1000); /* poll interval */
     }
 }
 

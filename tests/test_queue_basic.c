@@ -2,7 +2,8 @@
 /*
  * tests/test_queue_basic.c - the MPMC queue in one process and with one peer: capacity, FIFO order,
  * lengths, size errors, timeouts and wake-ups in each wait mode, options, the participant table, the
- * memfd + fork form, and hostile shared memory (corrupt header, slot words, lengths, positions).
+ * memfd + fork form, formatting refused through a read-only handle, and hostile shared memory (corrupt
+ * header, slot words, lengths, positions).
  */
 #include "helpers.h"
 
@@ -185,14 +186,28 @@ static void participants(void **state)
     assert_int_equal(shmipc_queue_unlink(name), 0);
 }
 
-/* Wake-ups across processes and timeouts, in each wait mode. */
+/* Wake-ups across processes and timeouts, in each wait mode. The child acts once the parent is blocked:
+ * announced as a sleeper on the notify word it waits on (BLOCK, HYBRID after its spin). A spinning parent
+ * announces nothing: the child then acts at once, and the parent must see it whether it lands before or
+ * during the spin. */
+typedef struct waker_arg {
+    const char *name;
+    shmipc_wait_mode mode; /* the parent's */
+} waker_arg;
+
+static int await_parent_blocked(shmipc__notify *n, shmipc_wait_mode mode)
+{
+    return mode == SHMIPC_WAIT_SPIN ? 0 : test_until_at_least(&n->waiters, 1, 20000);
+}
+
 static int pusher_child(void *arg)
 {
-    const char *name = arg;
+    const waker_arg *a = arg;
     shmipc_queue *q;
-    if (shmipc_queue_open(name, NULL, &q))
+    if (shmipc_queue_open(a->name, NULL, &q))
         return 1;
-    nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000}, NULL);
+    if (await_parent_blocked(&q->hdr->not_empty, a->mode))
+        return 3;
     int r = shmipc_queue_push(q, "wake", 4, 5000);
     shmipc_queue_close(q);
     return r ? 2 : 0;
@@ -200,12 +215,13 @@ static int pusher_child(void *arg)
 
 static int popper_child(void *arg)
 {
-    const char *name = arg;
+    const waker_arg *a = arg;
     shmipc_queue *q;
     char out[16];
-    if (shmipc_queue_open(name, NULL, &q))
+    if (shmipc_queue_open(a->name, NULL, &q))
         return 1;
-    nanosleep(&(struct timespec){.tv_nsec = 50 * 1000000}, NULL);
+    if (await_parent_blocked(&q->hdr->not_full, a->mode))
+        return 3;
     int r = shmipc_queue_pop(q, out, sizeof out, 5000);
     shmipc_queue_close(q);
     return r == 1 ? 0 : 2;
@@ -230,14 +246,15 @@ static void wait_modes(void **state)
         assert_int_equal(shmipc_queue_push(q, "c", 1, 30), -ETIMEDOUT);
         assert_true(test_now_ms() - t0 >= 25);
         /* A blocked push woken by a pop in another process. */
-        pid_t pid = test_fork(popper_child, name);
+        waker_arg wa = {name, modes[m]};
+        pid_t pid = test_fork(popper_child, &wa);
         assert_int_equal(shmipc_queue_push(q, "c", 1, SHMIPC_TIMEOUT_INFINITE), 0);
         assert_int_equal(test_wait(pid, 10000), 0);
         assert_int_equal(shmipc_queue_pop(q, out, sizeof out, 0), 1);
         assert_int_equal(shmipc_queue_pop(q, out, sizeof out, 0), 1);
         assert_int_equal(out[0], 'c');
         /* A blocked pop woken by a push in another process. */
-        pid = test_fork(pusher_child, name);
+        pid = test_fork(pusher_child, &wa);
         assert_int_equal(shmipc_queue_pop(q, out, sizeof out, SHMIPC_TIMEOUT_INFINITE), 4);
         assert_memory_equal(out, "wake", 4);
         assert_int_equal(test_wait(pid, 10000), 0);
@@ -284,6 +301,27 @@ static void memfd_fork(void **state)
     o.slot_count = 1024;
     assert_int_equal(shmipc_queue_format(seg, &o), -ENOSPC);
     shmipc_segment_close(seg);
+}
+
+/* Formatting through a read-only handle is refused with -EPERM instead of faulting on the first store. */
+static void format_refuses_readonly_segment(void **state)
+{
+    (void)state;
+    char name[64];
+    test_name(name, sizeof name, "qfmtro");
+    size_t need;
+    assert_int_equal(shmipc_queue_memory_size(NULL, &need), 0);
+    shmipc_segment *w, *ro;
+    assert_int_equal(shmipc_segment_create(name, need, NULL, &w), 0);
+    shmipc_segment_opts o;
+    shmipc_segment_opts_init(&o);
+    o.flags = SHMIPC_SEG_RDONLY;
+    assert_int_equal(shmipc_segment_open(name, &o, &ro), 0);
+    assert_int_equal(shmipc_queue_format(ro, NULL), -EPERM);
+    assert_int_equal(shmipc_queue_format(w, NULL), 0);
+    shmipc_segment_close(ro);
+    shmipc_segment_close(w);
+    shmipc_segment_unlink(name);
 }
 
 /* Hostile shared memory: a damaged header is refused at open; damaged slots are -EBADMSG, never a crash. */
@@ -435,6 +473,7 @@ int main(void)
         cmocka_unit_test(fill_drain_fifo), cmocka_unit_test(options),        cmocka_unit_test(participants),
         cmocka_unit_test(wait_modes),      cmocka_unit_test(memfd_fork),     cmocka_unit_test(corrupt_header),
         cmocka_unit_test(corrupt_slots),   cmocka_unit_test(corrupt_owner),  cmocka_unit_test(zero_copy),
+        cmocka_unit_test(format_refuses_readonly_segment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,10 +18,14 @@
 #include <unistd.h>
 
 static int kill_point;
+static int dying_fd = -1; /* if set: told (one byte) just before the SIGKILL, the claim already held */
 static void kill_hook(int point)
 {
-    if (point == kill_point)
+    if (point == kill_point) {
+        if (dying_fd >= 0)
+            (void)test_signal(dying_fd);
         raise(SIGKILL);
+    }
 }
 
 static shmipc_queue *make_queue(char *name, size_t cap, uint32_t parts)
@@ -114,7 +118,7 @@ static void producer_killed_at(int point, shmipc_wait_mode mode, int poll)
         if (poll) {
             /* A consumer that never blocks must repair too. */
             while ((r = shmipc_queue_pop(q, &v, sizeof v, 0)) == -EAGAIN && test_now_ms() - t0 < 20000)
-                nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+                nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL); /* the poller under test: its pace */
         } else {
             r = shmipc_queue_pop(q, &v, sizeof v, 20000);
         }
@@ -193,19 +197,25 @@ static void reclaim_repairs(void **state)
     assert_int_equal(shmipc_queue_unlink(name), 0);
 }
 
-/* A consumer blocked without limit on an empty queue while a producer dies mid-push is not stranded. */
+/* A consumer blocked without limit on an empty queue while a producer dies mid-push is not stranded. The
+ * first child dies holding slot 0 once the parent is announced as a sleeper; the second pushes once the
+ * first has its claim (told through a pipe from the kill hook), so its message lands behind the hole. */
 static void sleeper_not_stranded(void **state)
 {
     (void)state;
     char name[96];
     shmipc_queue *q = make_queue(name, sizeof name, 0);
     assert_int_equal(shmipc_queue_set_wait_mode(q, SHMIPC_WAIT_BLOCK), 0);
+    int dying[2];
+    assert_int_equal(pipe(dying), 0);
     pid_t pid = fork();
     if (pid == 0) {
         shmipc_queue *c;
         if (shmipc_queue_open(name, NULL, &c))
             _exit(1);
-        nanosleep(&(struct timespec){.tv_nsec = 30 * 1000000}, NULL);
+        if (test_until_at_least(&c->hdr->not_empty.waiters, 1, 20000))
+            _exit(4);
+        dying_fd = dying[1];
         kill_point = SHMIPC__QUEUE_HOOK_PUSH_WRITTEN;
         shmipc__queue_test_hook = kill_hook;
         int v = 0;
@@ -217,7 +227,8 @@ static void sleeper_not_stranded(void **state)
         shmipc_queue *c;
         if (shmipc_queue_open(name, NULL, &c))
             _exit(1);
-        nanosleep(&(struct timespec){.tv_nsec = 200 * 1000000}, NULL);
+        if (test_await(dying[0], 20000))
+            _exit(4);
         int v = 1;
         _exit(shmipc_queue_push(c, &v, sizeof v, 5000) ? 2 : 0);
     }
@@ -227,6 +238,8 @@ static void sleeper_not_stranded(void **state)
     assert_int_equal(test_wait(pid, 10000), 128 + SIGKILL);
     assert_int_equal(test_wait(pid2, 10000), 0);
     assert_int_equal(lost_of(q), 1);
+    close(dying[0]);
+    close(dying[1]);
     shmipc_queue_close(q);
     assert_int_equal(shmipc_queue_unlink(name), 0);
 }
@@ -289,7 +302,8 @@ static void many_repairers(void **state)
     pid_t cons[3];
     for (int i = 0; i < 3; i++)
         cons[i] = test_fork(hole_consumer, args);
-    nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000}, NULL); /* let them block on slot 0 */
+    /* All three blocked on slot 0 (announced sleepers, after their hybrid spin) before the producer dies. */
+    assert_int_equal(test_until_at_least(&q->hdr->not_empty.waiters, 3, 20000), 0);
     child_arg a = {.name = name, .point = SHMIPC__QUEUE_HOOK_PUSH_WRITTEN, .before = 0};
     pid_t pid = test_fork(dying_producer, &a);
     assert_int_equal(test_wait(pid, 10000), 128 + SIGKILL);

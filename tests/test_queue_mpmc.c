@@ -138,7 +138,19 @@ static void mpmc_spin(void **state)
     run_mpmc(2, 2, TOTAL_MESSAGES / 10, 16, SHMIPC_WAIT_SPIN, SHMIPC_WAIT_SPIN);
 }
 
-/* Producer 1 is SIGKILLed at a random moment; producer 0 completes. */
+typedef struct received_at_least {
+    qmsg_board *b;
+    uint64_t n;
+} received_at_least;
+
+static int has_received(void *p)
+{
+    const received_at_least *c = p;
+    return atomic_load(&c->b->received) >= c->n;
+}
+
+/* Producer 1 is SIGKILLed at a random moment (after a random number of messages went through, so that it
+ * is mid-stream); producer 0 completes. */
 static void mpmc_producer_sigkill(void **state)
 {
     (void)state;
@@ -164,7 +176,8 @@ static void mpmc_producer_sigkill(void **state)
         pp[i] = test_fork(producer, &prod[i]);
     }
     srand((unsigned)getpid());
-    nanosleep(&(struct timespec){.tv_nsec = (long)(5 + rand() % 60) * 1000000}, NULL);
+    received_at_least when = {b, 1 + (uint64_t)rand() % (per / 2)};
+    assert_int_equal(test_until(has_received, &when, 60000), 0);
     kill(pp[1], SIGKILL);
     int st1 = test_wait(pp[1], 10000);
     assert_true(st1 == 128 + SIGKILL || st1 == 0);

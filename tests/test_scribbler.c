@@ -79,6 +79,8 @@ static uint64_t xs(uint64_t *s)
     return *s = x;
 }
 
+/* Pacing and backoff only (the scribbler's rhythm, a retry after a refused open or a missing peer):
+ * nothing here waits for another process to get somewhere; every check is on what the calls return. */
 static void nap_us(unsigned us)
 {
     struct timespec ts = { 0, (long)us * 1000L };
@@ -138,7 +140,7 @@ static int scribbler(void *arg)
             /* Mostly random bytes; sometimes the extremes that break range checks. */
             p[off + i] = (v & 3) == 0 ? 0xff : (v & 3) == 1 ? 0 : (unsigned char)(v >> 8);
         }
-        nap_us((unsigned)(xs(&s) % 500));
+        nap_us((unsigned)(xs(&s) % 500)); /* pacing of the attack, random */
     }
     munmap(p, size);
     return 0;
@@ -200,7 +202,7 @@ static int honest_channel(void *arg)
                     return 20;
                 }
                 ch = NULL;
-                nap_us(2000);
+                nap_us(2000); /* backoff before retrying the open */
                 continue;
             }
         }
@@ -340,7 +342,7 @@ static int honest_queue(void *arg)
                     return 30;
                 }
                 q = NULL;
-                nap_us(2000);
+                nap_us(2000); /* backoff before retrying the open */
                 continue;
             }
         }
@@ -658,7 +660,7 @@ static int honest_small(void *arg)
                 rd = NULL;
                 nt = NULL;
                 ls = NULL;
-                nap_us(2000);
+                nap_us(2000); /* backoff before retrying the open */
                 continue;
             }
         }
@@ -673,7 +675,7 @@ static int honest_small(void *arg)
                 err = shmipc_blackboard_wait(rd, key, version, CALL_TIMEOUT_MS);
         } else if (nt) {
             err = shmipc_notifier_notify(nt, key);
-            nap_us(100);
+            nap_us(100); /* pacing: listeners keep up */
         } else {
             uint32_t id;
             err = shmipc_listener_wait(ls, CALL_TIMEOUT_MS, &id);
@@ -684,7 +686,7 @@ static int honest_small(void *arg)
             return 61;
         }
         if (err == -EPIPE || err == -ENODATA)
-            nap_us(1000);
+            nap_us(1000); /* backoff: no peer (yet) */
         if (err == -EBADMSG && (xs(&s) & 3) == 0) {
             shmipc_blackboard_writer_close(wr);
             shmipc_blackboard_reader_close(rd);

@@ -2,9 +2,11 @@
 /*
  * tests/test_segment_grow.c - growing a segment while another process has it mapped (the other sees the
  * new generation through shmipc_segment_refresh and reads what was written in the new area), refusals
- * (shrink, read-only handle), and that a read-only handle's mapping really is read-only.
+ * (shrink, read-only handle, a header size a peer lowered below this handle's mapping), and that a
+ * read-only handle's mapping really is read-only.
  */
 #include "helpers.h"
+#include "segment/segment_internal.h"
 
 #include <shmipc/segment.h>
 
@@ -130,6 +132,28 @@ static void stale_handle_cannot_shrink(void **state)
     shmipc_segment_unlink(name);
 }
 
+/* A header whose size a peer lowered below this handle's mapping must not make shmipc_segment_grow shrink
+ * the mapping under the caller: -EBADMSG, the mapping and its bytes stay. */
+static void grow_refuses_header_size_below_mapping(void **state)
+{
+    (void)state;
+    char name[96];
+    test_name(name, sizeof name, "growhdr");
+    shmipc_segment *s;
+    assert_int_equal(shmipc_segment_create(name, 4096, NULL, &s), 0);
+    unsigned char *data = shmipc_segment_data(s);
+    memset(data, 0xab, 4096);
+    /* A hostile peer lowers the recorded size (still a multiple of the cache line, still within the
+     * object): a grow to a size between it and our mapping must not remap us smaller. */
+    atomic_store(&shmipc__seg_hdr_of(s)->size, (uint64_t)SHMIPC_SEGMENT_HEADER_SIZE + 64);
+    assert_int_equal(shmipc_segment_grow(s, 256), -EBADMSG);
+    assert_int_equal(shmipc_segment_data_size(s), 4096);
+    data = shmipc_segment_data(s);
+    assert_int_equal(data[4095], 0xab); /* still mapped */
+    shmipc_segment_close(s);
+    shmipc_segment_unlink(name);
+}
+
 static int write_through_rdonly(void *arg)
 {
     shmipc_segment_opts o;
@@ -180,6 +204,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(grow_across_processes),
         cmocka_unit_test(stale_handle_cannot_shrink),
+        cmocka_unit_test(grow_refuses_header_size_below_mapping),
         cmocka_unit_test(rdonly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,13 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
-struct creator {
-    const char *name;
-    int ready_fd;   /* write end: one byte once the segment exists (unpublished) */
-    int publish_ms; /* publish after this long; negative: never (wait to be killed) */
+enum publish_when {
+    PUBLISH_NEVER,         /* wait to be killed */
+    PUBLISH_ONCE_WAITED,   /* once the parent (the opener) sleeps in its wait for the publish */
+    PUBLISH_ON_GO,         /* once the parent sends a byte through go_fd */
 };
 
-static void sleep_ms(int ms) { nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}, NULL); }
+struct creator {
+    const char *name;
+    int ready_fd; /* write end: one byte once the segment exists (unpublished) */
+    int go_fd;    /* read end, for PUBLISH_ON_GO */
+    enum publish_when when;
+};
 
 static int deferred_creator(void *arg)
 {
@@ -31,13 +36,14 @@ static int deferred_creator(void *arg)
     shmipc_segment *s = NULL;
     if (shmipc_segment_create(c->name, 4096, &o, &s) != 0)
         return 1;
-    if (write(c->ready_fd, "c", 1) != 1)
+    if (test_signal(c->ready_fd))
         return 2;
-    if (c->publish_ms < 0) {
+    if (c->when == PUBLISH_NEVER) {
         for (;;)
             pause();
     }
-    sleep_ms(c->publish_ms);
+    if (c->when == PUBLISH_ONCE_WAITED ? test_until_futex_wait(getppid(), 20000) : test_await(c->go_fd, 20000))
+        return 4;
     /* Everything written before publish must be visible to an opener that saw it ready. */
     strcpy(shmipc_segment_data(s), "initialised");
     if (shmipc_segment_publish(s) != 0)
@@ -46,16 +52,23 @@ static int deferred_creator(void *arg)
     return 0;
 }
 
-static pid_t start_creator(const char *name, int publish_ms)
+/* Start a creator; returns once the segment exists, unpublished. *go (if given) is the write end of the
+ * creator's go pipe (PUBLISH_ON_GO); the caller closes it. */
+static pid_t start_creator(const char *name, enum publish_when when, int *go)
 {
-    int p[2];
+    int p[2], g[2];
     assert_int_equal(pipe(p), 0);
-    struct creator c = {.name = name, .ready_fd = p[1], .publish_ms = publish_ms};
+    assert_int_equal(pipe(g), 0);
+    struct creator c = {.name = name, .ready_fd = p[1], .go_fd = g[0], .when = when};
     pid_t pid = test_fork(deferred_creator, &c);
     close(p[1]);
-    char b;
-    assert_int_equal(read(p[0], &b, 1), 1); /* the segment now exists, unpublished */
+    close(g[0]);
+    assert_int_equal(test_await(p[0], 20000), 0); /* the segment now exists, unpublished */
     close(p[0]);
+    if (go)
+        *go = g[1];
+    else
+        close(g[1]);
     return pid;
 }
 
@@ -72,11 +85,10 @@ static void waits_for_publish(void **state)
     (void)state;
     char name[96];
     test_name(name, sizeof name, "ready");
-    pid_t pid = start_creator(name, 200);
+    pid_t pid = start_creator(name, PUBLISH_ONCE_WAITED, NULL);
     shmipc_segment *s = NULL;
-    uint64_t t0 = test_now_ms();
+    /* The creator publishes only once this open sleeps in its wait: it really waited for the publish. */
     assert_int_equal(open_with_timeout(name, 30000, &s), 0);
-    assert_true(test_now_ms() - t0 >= 150); /* it really waited for the publish */
     assert_string_equal((char *)shmipc_segment_data(s), "initialised");
     shmipc_segment_info info;
     assert_int_equal(shmipc_segment_info_get(s, &info), 0);
@@ -91,7 +103,8 @@ static void times_out(void **state)
     (void)state;
     char name[96];
     test_name(name, sizeof name, "ready");
-    pid_t pid = start_creator(name, 2000);
+    int go;
+    pid_t pid = start_creator(name, PUBLISH_ON_GO, &go);
     shmipc_segment *s = NULL;
     uint64_t t0 = test_now_ms();
     assert_int_equal(open_with_timeout(name, 20, &s), -ETIMEDOUT);
@@ -100,6 +113,8 @@ static void times_out(void **state)
     assert_null(s);
     assert_int_equal(open_with_timeout(name, -1, &s), -ETIMEDOUT); /* negative: do not wait */
     /* The segment is fine once published: a later open succeeds. */
+    assert_int_equal(test_signal(go), 0);
+    close(go);
     assert_int_equal(open_with_timeout(name, 30000, &s), 0);
     shmipc_segment_close(s);
     assert_int_equal(test_wait(pid, 10000), 0);
@@ -114,12 +129,13 @@ static void creator_killed(void **state)
     shmipc_segment *s = NULL;
 
     /* Killed while an opener is already waiting. */
-    pid_t pid = start_creator(name, -1);
+    pid_t pid = start_creator(name, PUBLISH_NEVER, NULL);
+    pid_t me = getpid();
     pid_t killer = fork();
     if (killer == 0) {
-        sleep_ms(100);
+        int r = test_until_futex_wait(me, 20000); /* the opener sleeps in its wait for the publish */
         kill(pid, SIGKILL);
-        _exit(0);
+        _exit(r ? 1 : 0);
     }
     uint64_t t0 = test_now_ms();
     assert_int_equal(open_with_timeout(name, 30000, &s), -ENOTRECOVERABLE);
@@ -138,7 +154,7 @@ static void creator_killed(void **state)
     shmipc_segment_unlink(name);
 
     /* open_or_create replaces a corpse (never published, creator dead): no manual cleanup needed. */
-    pid = start_creator(name, -1);
+    pid = start_creator(name, PUBLISH_NEVER, NULL);
     kill(pid, SIGKILL);
     assert_int_equal(test_wait(pid, 10000), 128 + SIGKILL);
     assert_int_equal(shmipc_segment_open_or_create(name, 64, NULL, &s), 1);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/test_service_core.c - the service core: create/open/validate, participants joining and dying,
- * crash-safe reclaim, stale services recreated, type mismatch details, gc. Uses a test-only pattern so
- * no real pattern's rules interfere. */
+ * crash-safe reclaim (the pattern whose reclaim runs is the one validated at open, a slot this process is
+ * already reclaiming is not reclaimed again by a nested call), stale services recreated, type mismatch
+ * details, gc. Uses a test-only pattern so no real pattern's rules interfere, and substitutes its own
+ * operation tables through the core's lookup hook where the reclaim dispatch is checked. */
 #include "helpers.h"
 #include "service/service_internal.h"
 
@@ -76,7 +78,8 @@ static void join_die_reclaim(void **state)
     assert_int_equal(shmipc__svc_reclaim_dead(&svc), 0); /* never twice */
     assert_true(shmipc__svc_in_use(&svc));
     kill(b, SIGKILL); /* not reaped yet: a zombie */
-    usleep(50000);
+    siginfo_t si;
+    assert_int_equal(waitid(P_PID, (id_t)b, &si, WEXITED | WNOWAIT), 0); /* dead, left unreaped */
     assert_int_equal(shmipc__svc_reclaim_dead(&svc), 1);
     waitpid(b, NULL, 0);
     assert_false(shmipc__svc_in_use(&svc));
@@ -135,6 +138,110 @@ static void reclaimer_takeover(void **state)
     /* The reclaimer died halfway: we take over and finish. */
     atomic_store(&svc.parts[0].reclaimer, dead_owner);
     assert_int_equal(shmipc__svc_reclaim_dead(&svc), 1);
+    assert_int_equal(atomic_load(&svc.parts[0].owner), 0);
+    assert_int_equal(atomic_load(&svc.parts[0].reclaimer), 0);
+    drop(&svc);
+}
+
+/* Reclaim dispatch: operation tables of our own for two real patterns, installed through the core's lookup
+ * hook for the tests that use them (setup / teardown). */
+static int bb_calls, ps_calls, nested_result = -100;
+static bool reenter;
+
+static int bb_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t user)
+{
+    (void)slot, (void)role, (void)user;
+    bb_calls++;
+    if (reenter) {
+        /* What another thread of this process would do at this moment. */
+        reenter = false;
+        nested_result = shmipc__svc_reclaim_dead(svc);
+    }
+    return 0;
+}
+
+static int ps_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t user)
+{
+    (void)svc, (void)slot, (void)role, (void)user;
+    ps_calls++;
+    return 0;
+}
+
+static const shmipc__pattern_ops bb_ops = {.pattern = SHMIPC_PATTERN_BLACKBOARD,
+                                           .seg_type = SHMIPC_TYPE_BLACKBOARD, .reclaim = bb_reclaim};
+static const shmipc__pattern_ops ps_ops = {.pattern = SHMIPC_PATTERN_PUBSUB, .seg_type = SHMIPC_TYPE_PUBSUB,
+                                           .reclaim = ps_reclaim};
+
+static const shmipc__pattern_ops *test_lookup(shmipc_pattern pattern)
+{
+    return pattern == SHMIPC_PATTERN_BLACKBOARD ? &bb_ops : pattern == SHMIPC_PATTERN_PUBSUB ? &ps_ops : NULL;
+}
+
+static int hook_install(void **state)
+{
+    (void)state;
+    shmipc__pattern_lookup_hook = test_lookup;
+    bb_calls = ps_calls = 0;
+    nested_result = -100;
+    reenter = false;
+    return 0;
+}
+
+static int hook_remove(void **state)
+{
+    (void)state;
+    shmipc__pattern_lookup_hook = NULL;
+    return 0;
+}
+
+/* A blackboard-typed service (dispatched to bb_ops) with a participant whose process is gone in slot 0. */
+static void make_bb_with_dead(const char *tag, shmipc__svc *svc)
+{
+    char name[64];
+    svc_name(name, sizeof name, tag);
+    shmipc__svc_params p = {.pattern = SHMIPC_PATTERN_BLACKBOARD, .name = name, .max_participants = 4,
+                            .pattern_size = 64};
+    assert_int_equal(shmipc__svc_create(&p, svc), 0);
+    assert_int_equal(shmipc__svc_publish(svc), 0);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    shmipc_proc_id id = {.pid = pid, .start_time = 12345};
+    shmipc__participant *pt = &svc->parts[0];
+    pt->role = SHMIPC_ROLE_READER;
+    atomic_store(&pt->state, SHMIPC__PART_ACTIVE);
+    atomic_store(&pt->owner, shmipc__owner_pack(&id));
+    assert_false(shmipc__owner_alive(atomic_load(&pt->owner)));
+}
+
+/* The pattern whose reclaim runs is the one validated at open, not a fresh read of a header a peer may
+ * rewrite. */
+static void reclaim_runs_pattern_validated_at_open(void **state)
+{
+    (void)state;
+    shmipc__svc svc;
+    make_bb_with_dead("rpat", &svc);
+    /* A peer rewrites the pattern field after we validated the service as a blackboard. */
+    svc.hdr->pattern = SHMIPC_PATTERN_PUBSUB;
+    assert_int_equal(shmipc__svc_reclaim_dead(&svc), 1);
+    assert_int_equal(ps_calls, 0);
+    assert_int_equal(bb_calls, 1);
+    drop(&svc);
+}
+
+/* A slot another thread of this process is already reclaiming is not reclaimed a second time: the nested
+ * call finds nothing to do, the outer one finishes and clears owner and reclaimer. */
+static void reclaim_not_reentered_by_same_process(void **state)
+{
+    (void)state;
+    shmipc__svc svc;
+    make_bb_with_dead("rnest", &svc);
+    reenter = true;
+    assert_int_equal(shmipc__svc_reclaim_dead(&svc), 1);
+    assert_int_equal(nested_result, 0); /* the slot was ours to reclaim, not the nested caller's */
+    assert_int_equal(bb_calls, 1);
     assert_int_equal(atomic_load(&svc.parts[0].owner), 0);
     assert_int_equal(atomic_load(&svc.parts[0].reclaimer), 0);
     drop(&svc);
@@ -222,6 +329,8 @@ int main(void)
         cmocka_unit_test(join_die_reclaim),
         cmocka_unit_test(table_full_then_reclaimed),
         cmocka_unit_test(reclaimer_takeover),
+        cmocka_unit_test_setup_teardown(reclaim_runs_pattern_validated_at_open, hook_install, hook_remove),
+        cmocka_unit_test_setup_teardown(reclaim_not_reentered_by_same_process, hook_install, hook_remove),
         cmocka_unit_test(stale_recreated_live_refused),
         cmocka_unit_test(type_mismatch_detail),
         cmocka_unit_test(corrupt_header),

@@ -125,6 +125,6 @@ int main(int argc, char **argv)
             shmipc_notifier_notify(n, 0);
         else
             shmipc_blackboard_write(w, 0, value, sizeof value);
-        nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+        nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL); /* pacing of the busy writer, not a wait */
     }
 }

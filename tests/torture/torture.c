@@ -293,6 +293,10 @@ static bool transient(int err)
     return err == -ETIMEDOUT || err == -EAGAIN || err == -EPIPE;
 }
 
+/* Pacing, backoff and poll intervals only: retry loops that poll a condition under a bound (a role freed
+ * once its dead holder is reclaimed: 200 tries; a worker's exit: a deadline), backoff while a peer is
+ * missing, the supervisor's watch period. Nothing waits here hoping another process got somewhere: every
+ * outcome is checked on the scoreboard. */
 static void nap_ms(unsigned ms)
 {
     struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
@@ -369,7 +373,7 @@ static void sender_loop(unsigned idx, send_fn send, void *h, const char *what)
     uint64_t seq = atomic_load(&st->attempt) + 1;
     while (!atomic_load(&sb->stop_prod)) {
         if (seq >= SEQ_LIMIT) {
-            nap_ms(5);
+            nap_ms(5); /* idle: sequence space used up */
             continue;
         }
         size_t n = msg_build(buf, stream, seq);
@@ -386,7 +390,7 @@ static void sender_loop(unsigned idx, send_fn send, void *h, const char *what)
             atomic_fetch_add(&w->progress, 1);
             seq++;
         } else if (r == SEND_LATER) {
-            nap_ms(1);
+            nap_ms(1); /* backoff: no peer */
         }
         atomic_store(&w->phase, PH_IDLE);
     }
@@ -419,7 +423,7 @@ static int run_chan_prod(unsigned idx)
     int err;
     for (int tries = 0; (err = shmipc_channel_open(cfg.chan_name, SHMIPC_CHANNEL_PRODUCER, NULL, &ch)) == -EBUSY &&
                         tries < 200; tries++)
-        nap_ms(10);
+        nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("channel producer", err);
     sender_loop(idx, chan_send, ch, "channel send");
@@ -438,7 +442,7 @@ static int run_chan_cons(unsigned idx)
     int err;
     for (int tries = 0; (err = shmipc_channel_open(cfg.chan_name, SHMIPC_CHANNEL_CONSUMER, NULL, &ch)) == -EBUSY &&
                         tries < 200; tries++)
-        nap_ms(10);
+        nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("channel consumer", err);
     _Alignas(8) uint8_t copy[sizeof(tmsg) + MAX_PAYLOAD];
@@ -451,7 +455,7 @@ static int run_chan_cons(unsigned idx)
                 _exit(3);
             }
             if (n == -EPIPE)
-                nap_ms(1);
+                nap_ms(1); /* backoff: no peer / nothing written yet */
             continue;
         }
         if ((size_t)n > sizeof copy) {
@@ -490,7 +494,7 @@ static shmipc_queue *queue_open_retry(void)
     shmipc_queue *q = NULL;
     int err;
     for (int tries = 0; (err = shmipc_queue_open(cfg.queue_name, NULL, &q)) == -EUSERS && tries < 200; tries++)
-        nap_ms(10);
+        nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("queue", err);
     return q;
@@ -864,7 +868,7 @@ static int run_bb_writer(unsigned idx)
     int err;
     for (int tries = 0; (err = shmipc_blackboard_writer_open(cfg.bb_name, &o, &wr)) == -EBUSY && tries < 200;
          tries++)
-        nap_ms(10);
+        nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("blackboard writer", err);
     _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
@@ -897,7 +901,7 @@ static int run_bb_reader(unsigned idx)
     int err;
     for (int tries = 0; (err = shmipc_blackboard_reader_open(cfg.bb_name, &o, &rd)) == -EUSERS && tries < 200;
          tries++)
-        nap_ms(10);
+        nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("blackboard reader", err);
     _Alignas(8) uint8_t buf[sizeof(tmsg) + MAX_PAYLOAD];
@@ -906,7 +910,7 @@ static int run_bb_reader(unsigned idx)
         uint64_t floor = atomic_load(&st->committed_max), version;
         int r = shmipc_blackboard_read(rd, 0, buf, sizeof buf, &version);
         if (r == -ENODATA && floor == 0) {
-            nap_ms(1);
+            nap_ms(1); /* backoff: no peer / nothing written yet */
             continue;
         }
         if (r < 0) {
@@ -966,7 +970,7 @@ static int run_ev_notifier(unsigned idx)
     shmipc_notifier *n = NULL;
     int err;
     for (int tries = 0; (err = shmipc_notifier_open(cfg.ev_name, &o, &n)) == -EUSERS && tries < 200; tries++)
-        nap_ms(10);
+        nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("notifier", err);
     uint64_t count = atomic_load(&st->attempt);
@@ -979,7 +983,7 @@ static int run_ev_notifier(unsigned idx)
         atomic_store(&st->committed_max, ++count);
         atomic_fetch_add(&w->progress, 1);
         if (count % 32 == 0)
-            nap_ms(1);
+            nap_ms(1); /* pacing: listeners keep up */
     }
     shmipc_notifier_close(n);
     return 0;
@@ -998,7 +1002,7 @@ static int run_ev_listener(unsigned idx)
     shmipc_listener *l = NULL;
     int err;
     for (int tries = 0; (err = shmipc_listener_open(cfg.ev_name, &o, &l)) == -EUSERS && tries < 200; tries++)
-        nap_ms(10);
+        nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("listener", err);
     for (unsigned s = EV_STREAM; s < EV_STREAM + 2; s++)
@@ -1230,7 +1234,7 @@ static void join_workers(bool senders, unsigned ms)
                 ws[i].pid = 0;
                 break;
             }
-            nap_ms(2);
+            nap_ms(2); /* poll the exit, deadline end */
         }
     }
 }
