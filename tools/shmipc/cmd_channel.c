@@ -32,27 +32,6 @@ static const char *policy_str(uint32_t p)
     return p < sizeof policy_names / sizeof policy_names[0] ? policy_names[p] : "?";
 }
 
-/* cli_parse for a command whose first argument is NAME, normalised into name. */
-static int ch_parse(const cli_spec *spec, int argc, char **argv, char ***args, int *nargs, cli_seg_name name)
-{
-    int rc = cli_parse(spec, argc, argv, args, nargs);
-    if (rc != CLI_RUN)
-        return rc;
-    rc = cli_seg_name_parse(spec, (*args)[0], name);
-    return rc ? rc : CLI_RUN;
-}
-
-/* Parse the --count, --timeout and --format shared by send and recv. */
-static int ch_common(const cli_spec *spec, const char *count_s, const char *timeout_s, const char *format_s,
-                     uint64_t *count, uint64_t *timeout, cli_fmt *fmt)
-{
-    if (count_s && (cli_parse_uint(count_s, 10, UINT64_MAX, count) || *count == 0))
-        return cli_usage_error(spec, "bad count '%s' (want a number, at least 1)", count_s);
-    if (timeout_s && cli_parse_uint(timeout_s, 10, INT32_MAX, timeout))
-        return cli_usage_error(spec, "bad timeout '%s' (want milliseconds)", timeout_s);
-    return cli_fmt_parse(spec, format_s, fmt);
-}
-
 /* Open name as role; with wait, a channel that does not exist yet is waited for within t. Returns 0 (with
  * *ch NULL after Ctrl-C while waiting), or the exit code after saying why. */
 static int ch_open(const char *name, shmipc_channel_role role, bool wait, const cli_idle *t, shmipc_channel **ch)
@@ -106,7 +85,7 @@ static int cmd_create(int argc, char **argv)
     char **args;
     int nargs;
     cli_seg_name name;
-    int rc = ch_parse(&spec, argc, argv, &args, &nargs, name);
+    int rc = cli_parse_named(&spec, argc, argv, &args, &nargs, name);
     if (rc != CLI_RUN)
         return rc;
     shmipc_channel_opts o;
@@ -194,12 +173,12 @@ static int cmd_send(int argc, char **argv)
     char **args;
     int nargs;
     cli_seg_name name;
-    int rc = ch_parse(&spec, argc, argv, &args, &nargs, name);
+    int rc = cli_parse_named(&spec, argc, argv, &args, &nargs, name);
     if (rc != CLI_RUN)
         return rc;
     uint64_t count = 0, timeout = 0;
     cli_fmt fmt;
-    if ((rc = ch_common(&spec, count_s, timeout_s, format_s, &count, &timeout, &fmt)) != 0)
+    if ((rc = cli_msg_opts_parse(&spec, count_s, timeout_s, format_s, &count, &timeout, &fmt)) != 0)
         return rc;
     cli_msg_src in;
     if ((rc = cli_msg_src_init(&in, &spec, fmt, nargs > 1 ? args[1] : NULL, count)) != 0) {
@@ -298,12 +277,12 @@ static int cmd_recv(int argc, char **argv)
     char **args;
     int nargs;
     cli_seg_name name;
-    int rc = ch_parse(&spec, argc, argv, &args, &nargs, name);
+    int rc = cli_parse_named(&spec, argc, argv, &args, &nargs, name);
     if (rc != CLI_RUN)
         return rc;
     uint64_t count = 0, timeout = 0;
     cli_fmt fmt;
-    if ((rc = ch_common(&spec, count_s, timeout_s, format_s, &count, &timeout, &fmt)) != 0)
+    if ((rc = cli_msg_opts_parse(&spec, count_s, timeout_s, format_s, &count, &timeout, &fmt)) != 0)
         return rc;
     struct sigaction old_sig[2];
     svc_signals_catch(old_sig);
@@ -353,11 +332,8 @@ static int cmd_recv(int argc, char **argv)
         }
         char members[48];
         snprintf(members, sizeof members, "\"dropped\": %" PRIu64 ", ", shmipc_channel_dropped(ch));
-        cli_fmt_print(fmt, buf, (size_t)len, members);
-        if (fflush(stdout) != 0) {
-            rc = cli_fail("stdout", -errno);
+        if ((rc = cli_fmt_emit(fmt, buf, (size_t)len, members)) != 0)
             break;
-        }
         got++;
         cli_idle_reset(&idle);
     }
@@ -411,7 +387,7 @@ static int cmd_stat(int argc, char **argv)
     char **args;
     int nargs;
     cli_seg_name name;
-    int rc = ch_parse(&spec, argc, argv, &args, &nargs, name);
+    int rc = cli_parse_named(&spec, argc, argv, &args, &nargs, name);
     if (rc != CLI_RUN)
         return rc;
     shmipc_channel *ch;
@@ -475,7 +451,7 @@ static int cmd_unlink(int argc, char **argv)
     char **args;
     int nargs;
     cli_seg_name name;
-    int rc = ch_parse(&spec, argc, argv, &args, &nargs, name);
+    int rc = cli_parse_named(&spec, argc, argv, &args, &nargs, name);
     if (rc != CLI_RUN)
         return rc;
     return cli_unlink_typed(name, SHMIPC_TYPE_CHANNEL, "channel", shmipc_channel_unlink);

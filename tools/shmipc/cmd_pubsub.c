@@ -241,10 +241,8 @@ int cli_cmd_sub(int argc, char **argv)
     int rc = ps_parse(&spec, argc, argv, &format_s, name, what, &fmt);
     if (rc != CLI_RUN)
         return rc;
-    if (count_s && (cli_parse_uint(count_s, 10, UINT64_MAX, &count) || count == 0))
-        return cli_usage_error(&spec, "bad count '%s' (want a number, at least 1)", count_s);
-    if (timeout_s && cli_parse_uint(timeout_s, 10, INT32_MAX, &timeout))
-        return cli_usage_error(&spec, "bad timeout '%s' (want milliseconds)", timeout_s);
+    if ((rc = cli_msg_opts_parse(&spec, count_s, timeout_s, format_s, &count, &timeout, &fmt)) != 0)
+        return rc;
 
     struct sigaction old_sig[2];
     svc_signals_catch(old_sig);
@@ -299,11 +297,9 @@ int cli_cmd_sub(int argc, char **argv)
         char members[64];
         snprintf(members, sizeof members, "\"sequence\": %" PRIu64 ", \"publisher\": %" PRIu32 ", ", s.sequence,
                  s.publisher);
-        cli_fmt_print(fmt, buf ? buf : (const unsigned char *)"", size, members); /* no buffer yet: size 0 */
-        if (fflush(stdout) != 0) {
-            rc = cli_fail("stdout", -errno);
+        /* no buffer yet: size 0 */
+        if ((rc = cli_fmt_emit(fmt, buf ? buf : (const unsigned char *)"", size, members)) != 0)
             break;
-        }
         got++;
         cli_idle_reset(&idle);
     }

@@ -21,27 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* cli_parse for a command whose first argument is NAME, normalised into name. */
-static int q_parse(const cli_spec *spec, int argc, char **argv, char ***args, int *nargs, cli_seg_name name)
-{
-    int rc = cli_parse(spec, argc, argv, args, nargs);
-    if (rc != CLI_RUN)
-        return rc;
-    rc = cli_seg_name_parse(spec, (*args)[0], name);
-    return rc ? rc : CLI_RUN;
-}
-
-/* Parse the --count, --timeout and --format shared by send and recv. */
-static int q_common(const cli_spec *spec, const char *count_s, const char *timeout_s, const char *format_s,
-                    uint64_t *count, uint64_t *timeout, cli_fmt *fmt)
-{
-    if (count_s && (cli_parse_uint(count_s, 10, UINT64_MAX, count) || *count == 0))
-        return cli_usage_error(spec, "bad count '%s' (want a number, at least 1)", count_s);
-    if (timeout_s && cli_parse_uint(timeout_s, 10, INT32_MAX, timeout))
-        return cli_usage_error(spec, "bad timeout '%s' (want milliseconds)", timeout_s);
-    return cli_fmt_parse(spec, format_s, fmt);
-}
-
 /* Open name; with wait, a queue that does not exist yet is waited for within t. Returns 0 (with *q NULL
  * after Ctrl-C while waiting), or the exit code after saying why. */
 static int q_open(const char *name, unsigned flags, bool wait, const cli_idle *t, shmipc_queue **q)
@@ -96,7 +75,7 @@ static int cmd_create(int argc, char **argv)
     char **args;
     int nargs;
     cli_seg_name name;
-    int rc = q_parse(&spec, argc, argv, &args, &nargs, name);
+    int rc = cli_parse_named(&spec, argc, argv, &args, &nargs, name);
     if (rc != CLI_RUN)
         return rc;
     shmipc_queue_opts o;
@@ -182,12 +161,12 @@ static int cmd_send(int argc, char **argv)
     char **args;
     int nargs;
     cli_seg_name name;
-    int rc = q_parse(&spec, argc, argv, &args, &nargs, name);
+    int rc = cli_parse_named(&spec, argc, argv, &args, &nargs, name);
     if (rc != CLI_RUN)
         return rc;
     uint64_t count = 0, timeout = 0;
     cli_fmt fmt;
-    if ((rc = q_common(&spec, count_s, timeout_s, format_s, &count, &timeout, &fmt)) != 0)
+    if ((rc = cli_msg_opts_parse(&spec, count_s, timeout_s, format_s, &count, &timeout, &fmt)) != 0)
         return rc;
     cli_msg_src in;
     if ((rc = cli_msg_src_init(&in, &spec, fmt, nargs > 1 ? args[1] : NULL, count)) != 0) {
@@ -266,12 +245,12 @@ static int cmd_recv(int argc, char **argv)
     char **args;
     int nargs;
     cli_seg_name name;
-    int rc = q_parse(&spec, argc, argv, &args, &nargs, name);
+    int rc = cli_parse_named(&spec, argc, argv, &args, &nargs, name);
     if (rc != CLI_RUN)
         return rc;
     uint64_t count = 0, timeout = 0;
     cli_fmt fmt;
-    if ((rc = q_common(&spec, count_s, timeout_s, format_s, &count, &timeout, &fmt)) != 0)
+    if ((rc = cli_msg_opts_parse(&spec, count_s, timeout_s, format_s, &count, &timeout, &fmt)) != 0)
         return rc;
     struct sigaction old_sig[2];
     svc_signals_catch(old_sig);
@@ -308,11 +287,8 @@ static int cmd_recv(int argc, char **argv)
             rc = cli_fail(name, err);
             break;
         }
-        cli_fmt_print(fmt, buf, (size_t)len, NULL);
-        if (fflush(stdout) != 0) {
-            rc = cli_fail("stdout", -errno);
+        if ((rc = cli_fmt_emit(fmt, buf, (size_t)len, NULL)) != 0)
             break;
-        }
         got++;
         cli_idle_reset(&idle);
     }
@@ -344,7 +320,7 @@ static int cmd_stat(int argc, char **argv)
     char **args;
     int nargs;
     cli_seg_name name;
-    int rc = q_parse(&spec, argc, argv, &args, &nargs, name);
+    int rc = cli_parse_named(&spec, argc, argv, &args, &nargs, name);
     if (rc != CLI_RUN)
         return rc;
     cli_idle none;
@@ -399,7 +375,7 @@ static int cmd_unlink(int argc, char **argv)
     char **args;
     int nargs;
     cli_seg_name name;
-    int rc = q_parse(&spec, argc, argv, &args, &nargs, name);
+    int rc = cli_parse_named(&spec, argc, argv, &args, &nargs, name);
     if (rc != CLI_RUN)
         return rc;
     return cli_unlink_typed(name, SHMIPC_TYPE_QUEUE, "queue", shmipc_queue_unlink);

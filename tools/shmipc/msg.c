@@ -205,6 +205,22 @@ void cli_fmt_print(cli_fmt fmt, const unsigned char *data, size_t size, const ch
     }
 }
 
+int cli_fmt_emit(cli_fmt fmt, const unsigned char *data, size_t size, const char *json_members)
+{
+    cli_fmt_print(fmt, data, size, json_members);
+    return fflush(stdout) != 0 ? cli_fail("stdout", -errno) : 0;
+}
+
+int cli_msg_opts_parse(const cli_spec *spec, const char *count_s, const char *timeout_s, const char *format_s,
+                       uint64_t *count, uint64_t *timeout, cli_fmt *fmt)
+{
+    if (count_s && (cli_parse_uint(count_s, 10, UINT64_MAX, count) || *count == 0))
+        return cli_usage_error(spec, "bad count '%s' (want a number, at least 1)", count_s);
+    if (timeout_s && cli_parse_uint(timeout_s, 10, INT32_MAX, timeout))
+        return cli_usage_error(spec, "bad timeout '%s' (want milliseconds)", timeout_s);
+    return cli_fmt_parse(spec, format_s, fmt);
+}
+
 /* ---- messages to send -------------------------------------------------------------------------------- */
 
 int cli_msg_src_init(cli_msg_src *src, const cli_spec *spec, cli_fmt fmt, const char *arg, uint64_t count)
@@ -352,6 +368,15 @@ int cli_seg_name_parse(const cli_spec *spec, const char *arg, cli_seg_name buf)
         return cli_usage_error(spec, "bad segment name '%s': want printable ASCII without blanks or '/' "
                                      "after an optional leading '/', and not '.' or '..'", arg);
     return 0;
+}
+
+int cli_parse_named(const cli_spec *spec, int argc, char **argv, char ***args, int *nargs, cli_seg_name name)
+{
+    int rc = cli_parse(spec, argc, argv, args, nargs);
+    if (rc != CLI_RUN)
+        return rc;
+    rc = cli_seg_name_parse(spec, (*args)[0], name);
+    return rc ? rc : CLI_RUN;
 }
 
 int cli_mode_parse(const cli_spec *spec, const char *s, unsigned *out)

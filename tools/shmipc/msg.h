@@ -38,6 +38,14 @@ const char *cli_fmt_expects(cli_fmt fmt);
  */
 void cli_fmt_print(cli_fmt fmt, const unsigned char *data, size_t size, const char *json_members);
 
+/* Print one message as cli_fmt_print does and flush standard output; 0, or CLI_ERR after saying why. */
+int cli_fmt_emit(cli_fmt fmt, const unsigned char *data, size_t size, const char *json_members);
+
+/* Parse the --count (at least 1), --timeout (milliseconds) and --format of a send or receive command;
+ * unset values are left as they are. 0, or (after saying why) CLI_USAGE. */
+int cli_msg_opts_parse(const cli_spec *spec, const char *count_s, const char *timeout_s, const char *format_s,
+                       uint64_t *count, uint64_t *timeout, cli_fmt *fmt);
+
 /* ---- messages to send -------------------------------------------------------------------------------- */
 
 /* The messages of a send command: MESSAGE given count times, or the lines of standard input (at most
@@ -112,6 +120,10 @@ typedef char cli_seg_name[SHMIPC_NAME_MAX + 2];
 
 /* Normalise and validate arg; 0, or (after saying why) CLI_USAGE. */
 int cli_seg_name_parse(const cli_spec *spec, const char *arg, cli_seg_name buf);
+
+/* cli_parse for a command whose first argument is a channel or queue NAME, normalised into name. Returns
+ * CLI_RUN or an exit code. */
+int cli_parse_named(const cli_spec *spec, int argc, char **argv, char ***args, int *nargs, cli_seg_name name);
 
 /* Parse --mode (octal permission bits, not 0); 0, or (after saying why) CLI_USAGE. */
 int cli_mode_parse(const cli_spec *spec, const char *s, unsigned *out);
