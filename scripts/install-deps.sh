@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and tests need, skipping those present.
 # Usage: scripts/install-deps.sh [extra-package ...]
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libcmocka-dev strace "$@")
+pkgs=(build-essential cmake pkg-config libcmocka-dev strace libuv1-dev "$@")
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

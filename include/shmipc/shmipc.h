@@ -14,4 +14,5 @@
 #include <shmipc/reqresp.h>
 #include <shmipc/blackboard.h>
 #include <shmipc/evsvc.h>
+#include <shmipc/waitset.h>
 #endif

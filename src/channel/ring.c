@@ -7,6 +7,7 @@
  * CAS of tail); and waiting (spin, futex sleep via the notify protocol, or both) with peer watching.
  */
 #include "channel/channel_internal.h"
+#include "common/waitable.h"
 
 #include <string.h>
 
@@ -602,5 +603,59 @@ int shmipc_channel_release(shmipc_channel *ch)
     ch->msgs++;
     ch->bytes += (uint64_t)ch->peek_len;
     cons_publish(ch);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- waitset ---- */
+
+/* The waitset's readiness check (common/waitable.h): the same signals chan_cond watches, consuming
+ * nothing. A gone peer or a broken ring is reported as ready with ERR, so that the call reports it. */
+static uint32_t chan_ready(void *p, uint32_t events, bool slow)
+{
+    shmipc_channel *ch = p;
+    /* relaxed: the peer's hint that the ring is corrupt, as in chan_cond. */
+    if (ch->broken || atomic_load_explicit(&ch->hdr->broken, memory_order_relaxed))
+        return events | SHMIPC_WAITSET_ERR;
+    if (ch->role == SHMIPC_CHANNEL_CONSUMER) {
+        /* seq_cst: the sleeper's half of prod_publish's handshake (see waitable.h). Unread records
+         * (or a peeked message not yet released) are exactly head != pos; under the overwrite policy
+         * the consumer reads from the shared tail instead (cons_take_overwrite). */
+        uint64_t hd = atomic_load_explicit(&ch->hdr->prod.head, memory_order_seq_cst);
+        uint64_t from = ch->policy == SHMIPC_CHANNEL_FULL_OVERWRITE
+                            ? atomic_load_explicit(&ch->hdr->cons.tail, memory_order_seq_cst)
+                            : ch->pos;
+        if (hd != from || ch->peeked)
+            return events;
+    } else if (ch->policy == SHMIPC_CHANNEL_FULL_OVERWRITE || ch->reserved) {
+        return events; /* a send never waits for room (or the reservation is there to commit) */
+    } else {
+        /* seq_cst: the sleeper's half of cons_publish's handshake; the room of a one-byte message. */
+        uint64_t t = atomic_load_explicit(&ch->hdr->cons.tail, memory_order_seq_cst);
+        if (ch->pub - t > ch->cap)
+            return events | SHMIPC_WAITSET_ERR;
+        if (ch->pos + rec_size(1) - t <= ch->cap)
+            return events;
+    }
+    bool gone = slow ? shmipc__chan_peer_gone(ch)
+                     /* acquire: as in chan_cond, a close's final index is seen by the next call. */
+                     : atomic_load_explicit(&shmipc__chan_peer_slot(ch)->owner, memory_order_acquire) ==
+                           SHMIPC__OWNER_CLOSED;
+    return gone ? events | SHMIPC_WAITSET_ERR : 0;
+}
+
+int shmipc__channel_waitable(shmipc_channel *ch, uint32_t events, shmipc__waitable *w)
+{
+    uint32_t natural = ch->role == SHMIPC_CHANNEL_CONSUMER ? SHMIPC_WAITSET_IN
+                       : ch->role == SHMIPC_CHANNEL_PRODUCER ? SHMIPC_WAITSET_OUT
+                                                             : 0;
+    if (!natural || (events & ~natural))
+        return -EINVAL;
+    w->ready = chan_ready;
+    /* Only a blocking producer is woken for room (cons_publish): others poll once per slice. */
+    w->nwords = 0;
+    if (natural == SHMIPC_WAITSET_IN)
+        w->words[w->nwords++] = &ch->hdr->data.n;
+    else if (ch->policy == SHMIPC_CHANNEL_FULL_BLOCK)
+        w->words[w->nwords++] = &ch->hdr->space.n;
     return 0;
 }

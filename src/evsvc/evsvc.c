@@ -7,6 +7,7 @@
  */
 #include "evsvc/evsvc_internal.h"
 #include "service/role.h"
+#include "common/waitable.h"
 
 #include <limits.h>
 #include <linux/futex.h>
@@ -412,4 +413,33 @@ int shmipc_evsvc_unlink(const char *name)
     char seg[SHMIPC_SERVICE_NAME_MAX + 32];
     int err = shmipc__svc_segname(SHMIPC_PATTERN_EVENT, name, NULL, seg, sizeof seg);
     return err ? err : shmipc_segment_unlink(seg);
+}
+
+/* The waitset's readiness check (common/waitable.h): what ev_take would find, without taking it. */
+static uint32_t listener_ready(void *p, uint32_t events, bool slow)
+{
+    (void)slow;
+    shmipc_listener *l = p;
+    /* seq_cst: after the waitset's announcement on our word, the sleeper's half of the notifier's
+     * handshake; also the acquire of ev_take (every counter bump counted in total is visible). */
+    uint64_t total = atomic_load_explicit(&l->h->total, memory_order_seq_cst);
+    if (total == l->clean_total)
+        return 0;
+    for (uint32_t i = 0; i < l->g.max_events; i++) {
+        /* acquire: as in ev_take. A counter that went backwards is reported by the wait. */
+        if (atomic_load_explicit(ev_counter(l->svc.pattern_area, &l->g, i), memory_order_acquire) != l->last[i])
+            return events;
+    }
+    l->clean_total = total;
+    return 0;
+}
+
+int shmipc__listener_waitable(shmipc_listener *l, uint32_t events, shmipc__waitable *w)
+{
+    if (events != SHMIPC_WAITSET_IN)
+        return -EINVAL;
+    w->ready = listener_ready;
+    w->words[0] = l->word;
+    w->nwords = 1;
+    return 0;
 }

@@ -6,6 +6,7 @@
  * The protocol and its races are described in ARCHITECTURE.md, "Queue layer".
  */
 #include "queue/queue_internal.h"
+#include "common/waitable.h"
 
 #include <string.h>
 
@@ -456,5 +457,79 @@ int shmipc_queue_pop_release(shmipc_queue *q, shmipc_queue_claim *c)
     atomic_fetch_sub_explicit(&q->held, 1, memory_order_relaxed);
     c->slot_ = NULL;
     c->data = NULL;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- waitset ---- */
+
+/*
+ * Would a push (out) or pop (!out) find a slot now? The walk of queue_claim_push / queue_claim_pop
+ * without the claim: lagging positions are stepped over, the first slot that is not settled decides.
+ * Loads are seq_cst: after the waitset announced itself on not_full / not_empty, the sleeper's half of
+ * queue_wake's handshake. Between slices (slow) a stalled claimer is checked as a blocking call does.
+ * Returns 1 ready, 0 not, -1 corrupt (the call reports it).
+ */
+static int queue_slot_ready(shmipc_queue *q, bool out, bool slow)
+{
+    shmipc__queue_hdr *h = q->hdr;
+    const int64_t n = q->slot_count;
+    uint64_t pos = atomic_load_explicit(out ? &h->enqueue_pos : &h->dequeue_pos, memory_order_seq_cst);
+    for (unsigned pass = 0; pass < QUEUE_RACE_PASSES; pass++, pos++) {
+        shmipc__queue_slot *s = queue_slot(q, pos);
+        uint64_t w = atomic_load_explicit(&s->word, memory_order_seq_cst);
+        int64_t d = qw_dist(w, pos);
+        unsigned st = qw_state(w);
+        if (out) {
+            if (d == 0 && st == QS_FREE)
+                return 1;
+            if ((d == 0) || (d == n && st == QS_FREE))
+                continue;
+            if (d != -n)
+                return -1;
+        } else {
+            if (d == 0 && st == QS_FULL)
+                return 1;
+            if ((d == 0 && st == QS_READING) || (d == n && st != QS_READING))
+                continue;
+            if (!(d == 0 && (st == QS_FREE || st == QS_WRITING)) && !(d == -n && st == QS_READING))
+                return -1;
+        }
+        if (!slow)
+            return 0;
+        queue_block blk = {s, w};
+        int r = queue_stall_check(q, &blk);
+        return r < 0 ? -1 : r;
+    }
+    return 0; /* positions keep moving under us: others are busy; look again later */
+}
+
+static uint32_t queue_ready(void *p, uint32_t events, bool slow)
+{
+    shmipc_queue *q = p;
+    /* relaxed: the shared hint that the queue is corrupt; the call checks it again. */
+    if (atomic_load_explicit(&q->hdr->broken, memory_order_relaxed))
+        return events | SHMIPC_WAITSET_ERR;
+    uint32_t got = 0;
+    for (unsigned i = 0; i < 2; i++) {
+        uint32_t bit = i ? SHMIPC_WAITSET_OUT : SHMIPC_WAITSET_IN;
+        if (!(events & bit))
+            continue;
+        int r = queue_slot_ready(q, i == 1, slow);
+        if (r)
+            got |= r < 0 ? bit | SHMIPC_WAITSET_ERR : bit;
+    }
+    return got;
+}
+
+int shmipc__queue_waitable(shmipc_queue *q, uint32_t events, shmipc__waitable *w)
+{
+    if (q->part < 0)
+        return -EINVAL; /* an observer can neither push nor pop */
+    w->ready = queue_ready;
+    w->nwords = 0;
+    if (events & SHMIPC_WAITSET_IN)
+        w->words[w->nwords++] = &q->hdr->not_empty;
+    if (events & SHMIPC_WAITSET_OUT)
+        w->words[w->nwords++] = &q->hdr->not_full;
     return 0;
 }

@@ -6,6 +6,7 @@
  */
 #include "sync/sync_internal.h"
 #include "segment/segment_internal.h"
+#include "common/waitable.h"
 
 #include <limits.h>
 #include <sched.h>
@@ -234,5 +235,26 @@ int shmipc_event_count(const shmipc_event *ev, uint32_t *count)
         return r;
     /* Relaxed: a snapshot for information; it orders nothing. */
     *count = atomic_load_explicit(&ev->mem->notify.seq, memory_order_relaxed);
+    return 0;
+}
+
+/* The waitset's readiness check (common/waitable.h): posted since this handle last looked, as
+ * event_cond decides, without taking the count. */
+static uint32_t event_ready(void *p, uint32_t events, bool slow)
+{
+    shmipc_event *ev = p;
+    /* seq_cst: after the waitset's announcement, the sleeper's half of the poster's handshake. */
+    if (atomic_load_explicit(&ev->mem->notify.seq, memory_order_seq_cst) != ev->seen)
+        return events;
+    return slow && event_valid(ev->mem) ? events | SHMIPC_WAITSET_ERR : 0;
+}
+
+int shmipc__event_waitable(shmipc_event *ev, uint32_t events, shmipc__waitable *w)
+{
+    if (events != SHMIPC_WAITSET_IN)
+        return -EINVAL;
+    w->ready = event_ready;
+    w->words[0] = &ev->mem->notify;
+    w->nwords = 1;
     return 0;
 }
