@@ -23,7 +23,7 @@ BG=()
 
 cleanup() {
     local p
-    exec 3>&- 2>/dev/null
+    exec 3>&- 4>&- 2>/dev/null
     for p in "${BG[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     rm -f /dev/shm/shmipc.pubsub."$N"*
     rm -rf "$TMP"
@@ -97,9 +97,10 @@ sys.exit(0 if s['fill'] and s['fill']['size_from'] == 'chunks' and s['fill']['si
 fi
 
 # --- errors while the publisher runs -------------------------------------------------------------------------
-expect 1 "timed out after 0 of 1 samples" -- "$CLI" sub "$S" --count 1 --timeout 200
-expect 0 -- "$CLI" sub "$S" --timeout 100
-expect 1 "timed out after 0 of 1 samples" -- "$CLI" sub "$S" --count 1 --timeout 0
+# A timeout is status 3: before --count samples, or (without --count) before any sample.
+expect 3 "timed out after 0 of 1 samples" -- "$CLI" sub "$S" --count 1 --timeout 200
+expect 3 "timed out: no samples in 100 ms" -- "$CLI" sub "$S" --timeout 100
+expect 3 "timed out after 0 of 1 samples" -- "$CLI" sub "$S" --count 1 --timeout 0
 expect 1 "at most 64" -- sh -c "printf '%s\n' $(printf 'y%.0s' $(seq 65)) | '$CLI' pub '$S'"
 expect 1 "line 2: not pairs of hex digits" -- sh -c "printf '00ff\nzz\n' | '$CLI' pub '$S' --format hex"
 expect 1 "line 1: not one JSON string" -- sh -c "echo '{\"a\": 1}' | '$CLI' pub '$S' --format json"
@@ -133,7 +134,31 @@ expect 2 "bad size" -- "$CLI" pub "$S" --size 0
 expect 2 "bad count" -- "$CLI" sub "$S" --count 0
 expect 2 "bad timeout" -- "$CLI" sub "$S" --timeout -1
 expect 2 "missing argument" -- "$CLI" sub
-expect 1 "no such service" -- "$CLI" sub "$N-none" --timeout 100
+expect 1 "no such service: .*\(-ENOENT\)" -- "$CLI" sub "$N-none" --timeout 100
+expect 3 "timed out: no such service after 100 ms" -- "$CLI" sub "$N-none" --wait --timeout 100
+
+# --- sub --wait started before the publisher exists -------------------------------------------------------------
+W=pubsub/$N-w
+"$CLI" sub "$N-w" --wait --count 2 --timeout 20000 >"$TMP/sub.wait" 2>&1 &
+WAITER=$!
+BG+=("$WAITER")
+# pub creates the service; its first line goes out once the waiting subscriber has connected (the
+# subscriber is then the service's second participant), so nothing is published before it listens.
+mkfifo "$TMP/wfifo"
+"$CLI" pub "$N-w" <"$TMP/wfifo" >"$TMP/pub.w" 2>&1 &
+WPUB=$!
+BG+=("$WPUB")
+exec 4>"$TMP/wfifo"
+until_ok alive_is "$W" 2 || fail "sub --wait did not connect once $W appeared: $("$CLI" ls) $(cat "$TMP/sub.wait")"
+printf 'first\nsecond\n' >&4
+exec 4>&-
+wait "$WAITER"
+st=$?
+checks=$((checks + 1))
+[ "$st" = 0 ] || fail "sub --wait exited $st: $(cat "$TMP/sub.wait")"
+same "sub --wait got the samples" "$TMP/sub.wait" "$(printf 'first\nsecond')"
+wait "$WPUB"
+expect 0 "services removed: +1" -- "$CLI" gc "$W"
 
 # --- end: the publisher leaves at end of input, gc removes the service and its pool ------------------------------
 exec 3>&-

@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-/* Exit codes: 0 ok, 1 runtime error, 2 usage error. */
+/* Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 a --timeout expired before the command did what it
+ * was asked (sub, channel and queue send/recv; see shmipc(1)). */
 #define CLI_OK 0
 #define CLI_ERR 1
 #define CLI_USAGE 2
+#define CLI_TIMEOUT 3
 /* Returned by cli_parse when the command should go on and run (never an exit code). */
 #define CLI_RUN (-1)
 
@@ -45,6 +47,8 @@ int cli_cmd_gc(int argc, char **argv);   /* cmd_service.c */
 int cli_cmd_top(int argc, char **argv);  /* cmd_top.c */
 int cli_cmd_pub(int argc, char **argv);  /* cmd_pubsub.c */
 int cli_cmd_sub(int argc, char **argv);  /* cmd_pubsub.c */
+int cli_cmd_channel(int argc, char **argv);
+int cli_cmd_queue(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
 
 /* ---- options ----------------------------------------------------------------------------------------- */

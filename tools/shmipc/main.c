@@ -17,6 +17,10 @@ static const cli_command commands[] = {
     {"top", "live view of services: message rates, fill, dead participants", cli_cmd_top},
     {"pub", "publish lines of standard input to a publish/subscribe service", cli_cmd_pub},
     {"sub", "print the samples that arrive at a publish/subscribe service", cli_cmd_sub},
+    {"channel", "create, send to, receive from, inspect and remove a channel (one producer, one consumer)",
+     cli_cmd_channel},
+    {"queue", "create, send to, receive from, inspect and remove a queue (many producers and consumers)",
+     cli_cmd_queue},
     {"bench", "measure latency, throughput and CPU cost of shmipc and of kernel IPC", cli_cmd_bench},
 };
 
