@@ -4,7 +4,8 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build demo test test-asan test-tsan test-valgrind lint bench torture fuzz install clean
+.PHONY: all deps build demo test test-asan test-tsan test-valgrind lint bench torture fuzz install clean \
+    musl cross-aarch64 cross-armhf
 
 all: build
 
@@ -50,6 +51,13 @@ test-valgrind: deps
 	done; \
 	if [ -n "$$fail" ]; then echo "valgrind: FAILED:$$fail"; exit 1; fi; echo "valgrind: all clean"
 
+# musl libc (Debian musl-tools): library, CLI, bench and the whole suite, the tests on tests/compat/cmocka.h.
+musl: deps
+	@scripts/install-deps.sh musl-tools
+	cmake -S . -B $(BUILD)-musl -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/musl.cmake -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	cmake --build $(BUILD)-musl -j $(JOBS)
+	ctest --test-dir $(BUILD)-musl --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
 # Static analysis with the checked-in configurations (.clang-tidy, cppcheck flags below); warnings fail.
 lint: build
 	@scripts/install-deps.sh clang-tidy cppcheck
@@ -79,4 +87,5 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz $(BUILD)-valgrind
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz $(BUILD)-valgrind $(BUILD)-musl \
+	    $(BUILD)-aarch64 $(BUILD)-armhf
