@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
 
 .PHONY: all deps build demo test test-asan test-tsan test-valgrind lint bench torture fuzz install clean \
-    musl cross-aarch64 cross-armhf
+    musl cross-aarch64 cross-armhf models
 
 all: build
 
@@ -58,6 +58,15 @@ musl: deps
 	cmake --build $(BUILD)-musl -j $(JOBS)
 	ctest --test-dir $(BUILD)-musl --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+# Memory-order models (models/README.md): Relacy (Debian relacy-dev) runs each protocol under the C++11
+# memory model; a model whose result is not the expected one fails the target.
+MODELS := conn_ring bb_seqlock
+models:
+	@scripts/install-deps.sh relacy-dev
+	@mkdir -p $(BUILD)-models
+	@for m in $(MODELS); do g++ -std=c++11 -O1 -w models/$$m.cpp -o $(BUILD)-models/$$m || exit 1; \
+	    echo "== models/$$m.cpp"; $(BUILD)-models/$$m || exit 1; done
+
 # Static analysis with the checked-in configurations (.clang-tidy, cppcheck flags below); warnings fail.
 lint: build
 	@scripts/install-deps.sh clang-tidy cppcheck
@@ -88,4 +97,4 @@ install: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz $(BUILD)-valgrind $(BUILD)-musl \
-	    $(BUILD)-aarch64 $(BUILD)-armhf
+	    $(BUILD)-aarch64 $(BUILD)-armhf $(BUILD)-models
