@@ -4,7 +4,8 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps build demo test test-asan test-tsan test-valgrind lint bench torture fuzz install clean
+.PHONY: all deps build demo test test-asan test-tsan test-valgrind lint bench torture fuzz install clean \
+    musl cross-aarch64 cross-armhf models
 
 all: build
 
@@ -49,6 +50,33 @@ test-valgrind: deps
 	done; \
 	if [ -n "$$fail" ]; then echo "valgrind: FAILED:$$fail"; exit 1; fi; echo "valgrind: all clean"
 
+# musl libc (Debian musl-tools): library, CLI, bench and the whole suite, the tests on tests/compat/cmocka.h.
+musl: deps
+	@scripts/install-deps.sh musl-tools
+	cmake -S . -B $(BUILD)-musl -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/musl.cmake -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	cmake --build $(BUILD)-musl -j $(JOBS)
+	ctest --test-dir $(BUILD)-musl --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# Cross builds (Debian gcc-aarch64-linux-gnu / gcc-arm-linux-gnueabihf), the suite run under qemu-user;
+# the tests qemu-user cannot run are listed, with the reason, by tests/CMakeLists.txt (docs/cross.md).
+CROSS_DEPS_aarch64 := gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+CROSS_DEPS_armhf   := gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+cross-aarch64 cross-armhf: cross-%: deps
+	@scripts/install-deps.sh $(CROSS_DEPS_$*) qemu-user
+	cmake -S . -B $(BUILD)-$* -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchain-$*.cmake \
+	    -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	cmake --build $(BUILD)-$* -j $(JOBS)
+	ctest --test-dir $(BUILD)-$* --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# Memory-order models (models/README.md): Relacy (Debian relacy-dev) runs each protocol under the C++11
+# memory model; a model whose result is not the expected one fails the target.
+MODELS := conn_ring bb_seqlock
+models:
+	@scripts/install-deps.sh relacy-dev
+	@mkdir -p $(BUILD)-models
+	@for m in $(MODELS); do g++ -std=c++11 -O1 -w models/$$m.cpp -o $(BUILD)-models/$$m || exit 1; \
+	    echo "== models/$$m.cpp"; $(BUILD)-models/$$m || exit 1; done
+
 # Static analysis with the checked-in configurations (.clang-tidy, cppcheck flags below); warnings fail.
 lint: build
 	@scripts/install-deps.sh clang-tidy cppcheck
@@ -78,4 +106,5 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz $(BUILD)-valgrind
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz $(BUILD)-valgrind $(BUILD)-musl \
+	    $(BUILD)-aarch64 $(BUILD)-armhf $(BUILD)-models

@@ -218,6 +218,8 @@ int test_check(const void *buf, size_t len, uint64_t seed)
 #define TEST_NATIVE_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
 #define TEST_NATIVE_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__arm__)
+#define TEST_NATIVE_ARCH AUDIT_ARCH_ARM
 #endif
 
 static volatile sig_atomic_t test_trapped;

@@ -8,6 +8,15 @@ build=$1
 if grep -qE '^SHMIPC_(SANITIZE:STRING=.+|FUZZ:BOOL=ON)' "$build/CMakeCache.txt"; then
     echo "skip: sanitizer or fuzzing build"; exit 77
 fi
+# The consumer is built the way the library was: same toolchain file (musl, cross) and C compiler.
+cache() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt" | head -1; }
+toolchain=$(cache CMAKE_TOOLCHAIN_FILE)
+[ -n "$toolchain" ] && [ "${toolchain#/}" = "$toolchain" ] && toolchain=$(cache CMAKE_HOME_DIRECTORY)/$toolchain
+cc=$(sed -n 's/^set(CMAKE_C_COMPILER "\(.*\)")$/\1/p' "$build"/CMakeFiles/*/CMakeCCompiler.cmake 2>/dev/null | head -1)
+[ -n "$cc" ] || cc=cc
+emulator=$(cache CMAKE_CROSSCOMPILING_EMULATOR)
+tc_args=()
+[ -n "$toolchain" ] && tc_args=(-DCMAKE_TOOLCHAIN_FILE="$toolchain")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -37,13 +46,13 @@ find_package(shmipc REQUIRED)
 add_executable(consumer main.c)
 target_link_libraries(consumer PRIVATE shmipc::shmipc)
 C
-cmake -S "$tmp/src" -B "$tmp/b" -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/cfg.log" 2>&1 || { cat "$tmp/cfg.log"; fail "find_package(shmipc)"; }
+cmake -S "$tmp/src" -B "$tmp/b" "${tc_args[@]}" -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_FIND_ROOT_PATH="$tmp/prefix" >"$tmp/cfg.log" 2>&1 || { cat "$tmp/cfg.log"; fail "find_package(shmipc)"; }
 cmake --build "$tmp/b" >"$tmp/bld.log" 2>&1 || { cat "$tmp/bld.log"; fail "build with shmipc::shmipc"; }
-out=$(LD_LIBRARY_PATH="$tmp/prefix/lib:$tmp/prefix/lib64" "$tmp/b/consumer") || fail "consumer (CMake) failed"
+out=$(LD_LIBRARY_PATH="$tmp/prefix/lib:$tmp/prefix/lib64" $emulator "$tmp/b/consumer") || fail "consumer (CMake) failed"
 [[ "$out" == *" ok" ]] || fail "consumer (CMake) printed '$out'"
 pcdir=$(dirname "$(find "$tmp/prefix" -name shmipc.pc | head -1)")
 flags=$(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs shmipc) || fail "pkg-config shmipc"
-cc "$tmp/src/main.c" $flags -o "$tmp/pc" || fail "build with pkg-config flags: $flags"
-out=$(LD_LIBRARY_PATH="$tmp/prefix/lib:$tmp/prefix/lib64" "$tmp/pc") || fail "consumer (pkg-config) failed"
+"$cc" "$tmp/src/main.c" $flags -o "$tmp/pc" || fail "build with pkg-config flags: $flags"
+out=$(LD_LIBRARY_PATH="$tmp/prefix/lib:$tmp/prefix/lib64" $emulator "$tmp/pc") || fail "consumer (pkg-config) failed"
 [[ "$out" == *" ok" ]] || fail "consumer (pkg-config) printed '$out'"
 echo "install_consumer: 2 passed, 0 failed"

@@ -284,6 +284,12 @@ static void too_big_for_shm(void **state)
         skip();
     }
     uint64_t want = (total > avail ? total : avail) + (UINT64_C(1) << 30);
+    if (want > SIZE_MAX) {
+        /* A 32-bit target (armhf) cannot even name such a size; sizes it can name are refused earlier
+         * (-EFBIG, or by mmap): nothing to learn about a full /dev/shm here. */
+        print_message("skip: %llu bytes do not fit size_t on this target\n", (unsigned long long)want);
+        skip();
+    }
     char name[96];
     test_name(name, sizeof name, "nospc");
     shmipc_segment *s = NULL;

@@ -80,7 +80,8 @@ SHMIPC_API int shmipc_lock_trylock(shmipc_lock *lock);
 
 /*
  * shmipc_lock_timedlock - take the lock, waiting at most timeout_ms milliseconds (CLOCK_MONOTONIC, so
- * clock changes do not stretch it). 0 = do not wait, negative = no limit.
+ * clock changes do not stretch it; built with musl, which has no pthread_mutex_clocklock, the deadline is
+ * on CLOCK_REALTIME). 0 = do not wait, negative = no limit.
  * Returns as shmipc_lock_lock, and -EAGAIN (timeout 0 and the lock is held elsewhere), -ETIMEDOUT.
  */
 SHMIPC_API int shmipc_lock_timedlock(shmipc_lock *lock, int timeout_ms);

@@ -109,8 +109,10 @@ SHMIPC_API int shmipc_segment_name_check(const char *name);
  * initialising it) can never become ready, so it is removed and the name created anew. The memory is reserved
  * now, so a full /dev/shm gives -ENOSPC here instead of SIGBUS on a later write.
  * opts may be NULL. On success *out holds the new handle and the data area is zero-filled.
- * Errors: -EINVAL (bad name or flags, size 0), -ENAMETOOLONG, -EEXIST, -ENOSPC, -EFBIG (size too large),
- *         -EACCES, -EMFILE, -ENOMEM, or another errno from shm_open/ftruncate/mmap.
+ * Errors: -EINVAL (bad name or flags, size 0), -ENAMETOOLONG, -EEXIST, -ENOSPC (the file system is full or
+ *         too small: the memory is reserved here, so a full /dev/shm never raises SIGBUS later), -ENODEV
+ *         (no /dev/shm: mount a tmpfs there or choose a directory, see shmipc_set_dir), -EFBIG (size too
+ *         large), -EACCES, -EMFILE, -ENOMEM, or another errno from shm_open/ftruncate/mmap.
  */
 SHMIPC_API int shmipc_segment_create(const char *name, size_t size, const shmipc_segment_opts *opts,
                                      shmipc_segment **out);

@@ -6,6 +6,7 @@
 #include "common/internal.h"
 
 #include <linux/futex.h>
+#include <linux/time_types.h>
 #include <limits.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,12 +51,14 @@ int shmipc__futex_waitv(_Atomic uint32_t *const *words, const uint32_t *expected
             return -EINVAL;
         for (unsigned i = 0; i < n; i++) /* no FUTEX_PRIVATE_FLAG: the words are shared between processes */
             w[i] = (struct futex_waitv){.val = expected[i], .uaddr = (uintptr_t)words[i], .flags = FUTEX_32};
-        struct timespec ts, *tsp = NULL;
+        /* futex_waitv takes the kernel's 64-bit timespec on every architecture: on 32-bit ones (armhf)
+         * struct timespec has a 32-bit time_t and would be misread. */
+        struct __kernel_timespec ts, *tsp = NULL;
         if (deadline_ns != SHMIPC_DEADLINE_NEVER) {
             if (shmipc__now_ns() >= deadline_ns)
                 return -ETIMEDOUT;
-            ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
-            ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+            ts.tv_sec = (__kernel_time64_t)(deadline_ns / 1000000000u);
+            ts.tv_nsec = (long long)(deadline_ns % 1000000000u);
             tsp = &ts;
         }
         long r = syscall(SYS_futex_waitv, w, n, 0u, tsp, CLOCK_MONOTONIC);

@@ -17,8 +17,17 @@ uint64_t shmipc__proc_start_time(int pid, bool *zombie)
     char path[64], buf[1024];
     if (pid <= 0)
         return 0;
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Relative to a descriptor of /proc, not the path "/proc/PID/stat": qemu-user (cross-built tests)
+     * replaces what a process reads at "/proc/self/..." and "/proc/<its own pid>/..." with invented
+     * contents, whose start time differs per thread and is inherited across fork, so that a process
+     * would not recognise its own identity and would take live peers for dead ones. The kernel's file is
+     * the same either way. */
+    int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (proc < 0)
+        return 0;
+    snprintf(path, sizeof path, "%d/stat", pid);
+    int fd = openat(proc, path, O_RDONLY | O_CLOEXEC);
+    close(proc);
     if (fd < 0)
         return 0;
     ssize_t n = read(fd, buf, sizeof buf - 1);

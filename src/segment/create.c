@@ -40,11 +40,9 @@ int shmipc__seg_create_fd(int fd, shmipc_backing backing, const char *name, size
         goto fail;
     }
     if (!(opts->flags & SHMIPC_SEG_NO_RESERVE)) {
-        int r = posix_fallocate(fd, 0, (off_t)total);
-        if (r != 0 && r != EOPNOTSUPP && r != EINVAL) {
-            err = -r;
+        err = shmipc__seg_reserve(fd, 0, total);
+        if (err)
             goto fail;
-        }
     }
     shmipc_segment *s = NULL;
     err = shmipc__seg_map_handle(fd, backing, name, opts->flags, PROT_READ | PROT_WRITE, total, &s);
@@ -71,6 +69,33 @@ int shmipc__seg_create_fd(int fd, shmipc_backing backing, const char *name, size
 fail:
     close(fd);
     return err;
+}
+
+int shmipc__seg_reserve(int fd, uint64_t off, uint64_t len)
+{
+    int r = posix_fallocate(fd, (off_t)off, (off_t)len);
+    if (r == 0)
+        return 0;
+    if (r != EOPNOTSUPP && r != EINVAL)
+        return -r; /* ENOSPC above all: a full tmpfs or disk */
+    /* No fallocate here (glibc emulates it; musl returns EOPNOTSUPP): allocate each page by writing one
+     * zero byte in it, which the file system must find room for now or refuse with ENOSPC. The range is
+     * fresh (beyond every mapping's end), so the zero overwrites a zero. */
+    static const char zero;
+    long pg = sysconf(_SC_PAGESIZE);
+    uint64_t step = pg > 0 ? (uint64_t)pg : 4096;
+    for (uint64_t p = off - off % step; p < off + len; p += step) {
+        uint64_t at = p < off ? off : p;
+        ssize_t w;
+        do
+            w = pwrite(fd, &zero, 1, (off_t)at);
+        while (w < 0 && errno == EINTR);
+        if (w < 0)
+            return -errno;
+        if (w != 1)
+            return -ENOSPC;
+    }
+    return 0;
 }
 
 int shmipc__seg_map_handle(int fd, shmipc_backing backing, const char *name, unsigned flags, int prot,

@@ -82,11 +82,9 @@ int shmipc_segment_grow(shmipc_segment *s, size_t new_size)
             err = -errno;
             goto out;
         }
-        int r = posix_fallocate(s->fd, (off_t)cur, (off_t)(total - cur));
-        if (r != 0 && r != EOPNOTSUPP && r != EINVAL) {
-            err = -r; /* the object is now larger than the header says; harmless, reclaimed by the next grow */
+        err = shmipc__seg_reserve(s->fd, cur, total - cur);
+        if (err) /* the object is now larger than the header says; harmless, reclaimed by the next grow */
             goto out;
-        }
         /* Order: object sized, then size (release), then generation (release). A reader that sees the
          * new generation (acquire) therefore sees the new size, and the object is already that large. */
         atomic_store_explicit(&h->size, total, memory_order_release);

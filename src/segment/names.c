@@ -128,6 +128,11 @@ int shmipc__name_open(const char *name, int flags, mode_t mode)
     int e = errno;
     if (dfd >= 0)
         close(dfd);
+    /* Creating in POSIX shared memory fails with ENOENT only when /dev/shm itself is missing (a board
+     * or container without it): say so, rather than "no such file" for a name being created. */
+    struct stat st;
+    if (fd < 0 && e == ENOENT && dfd < 0 && (flags & O_CREAT) && stat("/dev/shm", &st) < 0 && errno == ENOENT)
+        return -ENODEV;
     return fd < 0 ? -e : fd;
 }
 

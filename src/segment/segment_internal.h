@@ -52,6 +52,11 @@ struct shmipc_segment {
  * failure: on failure it is closed). */
 SHMIPC_INTERNAL int shmipc__seg_create_fd(int fd, shmipc_backing backing, const char *name, size_t size,
                                           const shmipc_segment_opts *opts, shmipc_segment **out);
+/* Reserve the bytes [off, off+len) of fd's object (already at least that large), so that touching them
+ * later can never SIGBUS for want of room: posix_fallocate, or where the file system has no fallocate
+ * (musl makes no emulation) one byte written per page. The range must be unused (fresh zeros). Returns 0
+ * or -errno (-ENOSPC when the file system is full). */
+SHMIPC_INTERNAL int shmipc__seg_reserve(int fd, uint64_t off, uint64_t len);
 /* Map an existing segment from fd after all checks (fd closed on failure only if close_on_fail). */
 SHMIPC_INTERNAL int shmipc__seg_attach_fd(int fd, shmipc_backing backing, const char *name,
                                           const shmipc_segment_opts *opts, bool close_on_fail,

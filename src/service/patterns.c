@@ -15,11 +15,20 @@ const shmipc__pattern_ops *shmipc__pattern_lookup(shmipc_pattern pattern)
 {
     if (SHMIPC_UNLIKELY(shmipc__pattern_lookup_hook != NULL))
         return shmipc__pattern_lookup_hook(pattern);
+    /* A pattern left out of the build (CMake SHMIPC_PUBSUB=OFF and the like) is an unknown pattern. */
     switch (pattern) {
+#ifndef SHMIPC_NO_PUBSUB
     case SHMIPC_PATTERN_PUBSUB: return &shmipc__pubsub_ops;
+#endif
+#ifndef SHMIPC_NO_REQRESP
     case SHMIPC_PATTERN_REQRESP: return &shmipc__reqresp_ops;
+#endif
+#ifndef SHMIPC_NO_BLACKBOARD
     case SHMIPC_PATTERN_BLACKBOARD: return &shmipc__blackboard_ops;
+#endif
+#ifndef SHMIPC_NO_EVSVC
     case SHMIPC_PATTERN_EVENT: return &shmipc__event_ops;
+#endif
     default: return NULL;
     }
 }

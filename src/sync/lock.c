@@ -71,14 +71,27 @@ int shmipc_lock_init(void *mem, size_t size)
 static int trylock(shmipc_lock *l)
 {
     int r = pthread_mutex_trylock(&l->mutex);
+#ifndef __GLIBC__
+    /* musl's trylock says EBUSY also when the caller holds the lock; its timedlock tells the two apart
+     * (EDEADLK for an error-checking mutex the caller holds) and, with a deadline already past, returns
+     * ETIMEDOUT instead of waiting when another thread holds it. So -EDEADLK means the same everywhere. */
+    if (r == EBUSY) {
+        static const struct timespec past = {0, 0};
+        r = pthread_mutex_timedlock(&l->mutex, &past);
+        if (r == ETIMEDOUT)
+            r = EBUSY;
+    }
+#endif
     if (r != ENOTRECOVERABLE)
         return -r;
+#ifdef __GLIBC__ /* the lock word is glibc's; musl's trylock has no such defect to work around */
     int *word = &l->mutex.__data.__lock;
     if ((__atomic_load_n(word, __ATOMIC_RELAXED) & FUTEX_TID_MASK) == (int)gettid()) {
         int old = __atomic_exchange_n(word, 0, __ATOMIC_RELEASE);
         if (old & FUTEX_WAITERS)
             shmipc__futex_wake((_Atomic uint32_t *)word, INT_MAX);
     }
+#endif
     return -ENOTRECOVERABLE;
 }
 
@@ -129,9 +142,10 @@ int shmipc_lock_timedlock(shmipc_lock *l, int timeout_ms)
         r = trylock(l);
         return r == -EBUSY ? -EAGAIN : r;
     }
-#if defined(SHMIPC_SANITIZER) && SHMIPC_SANITIZER == 2
+#if (defined(SHMIPC_SANITIZER) && SHMIPC_SANITIZER == 2) || !defined(__GLIBC__)
     /* GCC 12's ThreadSanitizer does not intercept pthread_mutex_clocklock and would lose track of who
-     * holds the lock: in TSan builds only, wait with a CLOCK_REALTIME deadline instead. */
+     * holds the lock, and musl (1.2.3) has no pthread_mutex_clocklock: in TSan and musl builds, wait with
+     * a CLOCK_REALTIME deadline instead (a step of the wall clock then lengthens or shortens the wait). */
     uint64_t d = shmipc__realtime_ns() + (uint64_t)timeout_ms * 1000000u;
     struct timespec ts = {.tv_sec = (time_t)(d / 1000000000u), .tv_nsec = (long)(d % 1000000000u)};
     return -pthread_mutex_timedlock(&l->mutex, &ts);
