@@ -194,6 +194,11 @@ static bool pub_take(shmipc_publisher *pub, uint32_t c)
     shmipc__ps_chunk *d = &pub->desc[c];
     if (atomic_load_explicit(&d->refs, memory_order_relaxed) != 0)
         return false;
+    if (pub->ps.history == 0) {
+        /* No history, no pins: only joiners pin, and only history chunks. */
+        atomic_store_explicit(&d->refs, PS_LOANED, memory_order_relaxed);
+        return true;
+    }
     /* seq_cst store and load: against a joiner's seq_cst pin and its load of refs, so that either it sees
      * the loan (and drops its pin) or we see its pin (and leave the chunk alone). */
     atomic_store_explicit(&d->refs, PS_LOANED, memory_order_seq_cst);
