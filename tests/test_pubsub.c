@@ -98,7 +98,7 @@ static void zero_copy(void **state)
         void *p;
         assert_int_equal(shmipc_publisher_loan(pub, zc_sizes[i], &p), 0);
         uint64_t mine = (uint64_t)((unsigned char *)p - pub->ps.pool);
-        test_fill(p, zc_sizes[i], pub->ps.hdr->next_seq + 1);
+        test_fill(p, zc_sizes[i], pub->seq + 1);
         assert_int_equal(shmipc_publisher_publish(pub, p, zc_sizes[i]), 1);
         uint64_t theirs = 0;
         assert_int_equal(read(offs[0], &theirs, sizeof theirs), sizeof theirs);
@@ -352,7 +352,7 @@ static void publisher_waits(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "wait");
-    shmipc_publisher *pub = mkpub(name, 2, 0, SHMIPC_PUBSUB_WAIT, 0);
+    shmipc_publisher *pub = mkpub(name, 2, 0, SHMIPC_PUBSUB_WAIT, -1);
     int ready[2];
     assert_int_equal(pipe(ready), 0);
     pid_t kid = fork();

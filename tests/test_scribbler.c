@@ -604,8 +604,8 @@ static void scribble_pubsub(void **state)
     struct stat st;
     snprintf(path, sizeof path, "/dev/shm%s", seg);
     assert_int_equal(stat(path, &st), 0);
-    /* Segment header, service header, then participant table, publisher and subscriber tables,
-     * subscriber queues, chunk descriptors and history. Putting all of it back now and then (as it was
+    /* Segment header, service header, then participant table, subscriber and publisher slots (with
+     * histories and chunk descriptors), deliver and return connections. Putting all of it back now and then (as it was
      * with only our publisher registered) also unregisters the honest ones behind their back. */
     const region regions[] = {
         { 0, 128, 1, true },

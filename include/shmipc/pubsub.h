@@ -7,17 +7,19 @@
  * subscribers), whatever the size, and releases it when done. The chunk returns to the pool when its
  * last holder lets go. Copying convenience calls exist too.
  *
- * The service lives in "/shmipc.pubsub.NAME" (headers, participant table, per-subscriber queues, chunk
- * descriptors, history) and its payload pool in "/shmipc.pubsub.NAME.pool". Every publisher and
+ * The service lives in "/shmipc.pubsub.NAME" (headers, participant table, publisher and subscriber
+ * slots, chunk descriptors, one deliver and one return connection per publisher/subscriber pair) and its
+ * payload pool in "/shmipc.pubsub.NAME.pool"; each publisher owns a partition of the pool. No call takes
+ * a lock: no word a peer writes can hold a call past its timeout plus one 20 ms wait slice. Every publisher and
  * subscriber registers as a participant; what a dead process held (loans, queued and received samples)
  * returns to the pool when any live participant, or shmipc_service_gc(), reclaims it. A dead subscriber
  * never blocks a publisher, and samples a dead publisher already published stay readable.
  *
  * Handles are not thread-safe: use one per thread (several handles of one process may use one service).
  *
- * Tools see the service through shmipc_service_describe(): options (with "in_use", the chunks held now,
- * counted from the holder masks) and the figures "published", "delivered", "dropped" and "pool_used"
- * (a running count that a process killed at the wrong instant can leave off by one).
+ * Tools see the service through shmipc_service_describe(): options (with "in_use", the chunks held now)
+ * and the figures "published", "delivered", "dropped" (summed from each publisher's own counters) and
+ * "pool_used" (derived from the chunks' reference state).
  */
 #ifndef SHMIPC_PUBSUB_H
 #define SHMIPC_PUBSUB_H
@@ -59,26 +61,29 @@ typedef struct shmipc_pubsub_opts {
     uint32_t flags;             /* SHMIPC_PUBSUB_* */
     uint32_t max_publishers;    /* 0 = 4 */
     uint32_t max_subscribers;   /* 0 = 8; at most SHMIPC_PUBSUB_MAX_SUBSCRIBERS */
-    uint32_t depth;             /* per-subscriber queue depth; 0 = 8 */
-    uint32_t history;           /* last N samples given to a subscriber when it connects; <= depth */
+    uint32_t depth;             /* samples queued per (publisher, subscriber) pair; 0 = 8 */
+    uint32_t history;           /* last N samples of each publisher given to a subscriber when it
+                                 * connects (even from an idle or dead publisher); <= depth */
     shmipc_pubsub_policy policy; /* when a subscriber's queue is full */
     uint32_t max_loans;         /* chunks one publisher may hold loaned at once; 0 = 4 */
     uint32_t max_held;          /* samples one subscriber may hold received at once; 0 = 4 */
-    int publish_timeout_ms;     /* local: SHMIPC_PUBSUB_WAIT bound per publish; 0 or negative = none */
+    int publish_timeout_ms;     /* local: SHMIPC_PUBSUB_WAIT bound per publish: 0 = try once, negative =
+                                 * without limit (shmipc_pubsub_opts_init and NULL options: -1) */
     shmipc_wait_mode wait_mode; /* local: how receive waits; default SHMIPC_WAIT_HYBRID */
     unsigned mode;              /* create: permission bits of the segments; 0 = 0600 */
     uint32_t reserved[4];
 } shmipc_pubsub_opts;
 
-/* shmipc_pubsub_opts_init - set *opts to the defaults (all zero). */
+/* shmipc_pubsub_opts_init - set *opts to the defaults (all zero, except publish_timeout_ms = -1). */
 SHMIPC_API void shmipc_pubsub_opts_init(shmipc_pubsub_opts *opts);
 
 /* A received sample: a read-only view of a chunk in the pool, valid until shmipc_subscriber_release(). */
 typedef struct shmipc_sample {
     const void *data;
     size_t size;
-    uint64_t sequence;   /* service-wide publish order (one counter for all publishers) */
-    uint32_t publisher;  /* id of the publishing participant (see shmipc_publisher_id) */
+    uint64_t sequence;   /* publish order of its publisher: 1, 2, ... per publisher slot (a publisher
+                          * claiming a slot continues its predecessor's count); no order across publishers */
+    uint32_t publisher;  /* the publisher slot that published it (see shmipc_publisher_id) */
     uint32_t chunk;      /* internal: the chunk index */
 } shmipc_sample;
 
@@ -108,7 +113,7 @@ SHMIPC_API int shmipc_publisher_loan(shmipc_publisher *pub, size_t len, void **p
  * shmipc_publisher_publish - publish the loaned chunk ptr holding len bytes (fixed-size services: len
  * must be payload_size or 0). Every connected subscriber gets it; the loan ends (except on -EINVAL).
  * With SHMIPC_PUBSUB_WAIT a full subscriber queue makes the call wait (a dead subscriber is reclaimed
- * within ~20 ms); subscribers still full after publish_timeout_ms count the sample as missed.
+ * within ~20 ms); subscribers still full after publish_timeout_ms (0: at once) count the sample as missed.
  * Returns the number of subscribers the sample was delivered to, or: -EINVAL (ptr not loaned by pub, or
  * bad len: then the loan is kept), -ETIMEDOUT (delivered to the others, see above), -EINTR (a signal
  * interrupted a wait; delivered to the others), -EBADMSG (a queue in shared memory is corrupt;
@@ -123,7 +128,8 @@ SHMIPC_API int shmipc_publisher_discard(shmipc_publisher *pub, void *ptr);
  * be payload_size). Returns what publish returns; errors: -EINVAL, those of loan, and those of publish. */
 SHMIPC_API int shmipc_publisher_publish_copy(shmipc_publisher *pub, const void *buf, size_t len);
 
-/* shmipc_publisher_id - this publisher's id, as reported in shmipc_sample.publisher. */
+/* shmipc_publisher_id - this publisher's slot (0 .. max_publishers - 1), as reported in
+ * shmipc_sample.publisher. */
 SHMIPC_API uint32_t shmipc_publisher_id(const shmipc_publisher *pub);
 
 /* shmipc_publisher_close - discard every loan, leave the service and free the handle. The service stays

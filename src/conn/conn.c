@@ -28,7 +28,7 @@ int shmipc__conn_tx_attach(shmipc__conn_tx *tx, shmipc__conn *c, uint32_t cap, u
     if (!sane(tail, head, cap))
         return -EBADMSG;
     *tx = (shmipc__conn_tx){.c = c, .head = head, .tail_cache = tail, .published = head, .wake = &c->data,
-                           .cap = cap, .flags = flags};
+                           .cap = cap, .flags = flags, .depth = cap};
     return 0;
 }
 
@@ -57,11 +57,11 @@ static int tx_reload(shmipc__conn_tx *tx, memory_order mo)
 int shmipc__conn_push(shmipc__conn_tx *tx, uint64_t a, uint64_t b, shmipc__conn_entry *dropped, uint32_t *ndropped)
 {
     const uint32_t mask = tx->cap - 1;
-    while (SHMIPC_UNLIKELY(tx->head - tx->tail_cache >= tx->cap)) {
+    while (SHMIPC_UNLIKELY(tx->head - tx->tail_cache >= tx->depth)) {
         int err = tx_reload(tx, memory_order_acquire);
         if (err)
             return err;
-        if (tx->head - tx->tail_cache < tx->cap)
+        if (tx->head - tx->tail_cache < tx->depth)
             break;
         if (!(tx->flags & SHMIPC__CONN_OVERWRITE))
             return -EAGAIN;
@@ -121,9 +121,10 @@ int shmipc__conn_publish(shmipc__conn_tx *tx)
 
 uint32_t shmipc__conn_space(shmipc__conn_tx *tx)
 {
-    if (tx->head - tx->tail_cache >= tx->cap && tx_reload(tx, memory_order_acquire) != 0)
+    if (tx->head - tx->tail_cache >= tx->depth && tx_reload(tx, memory_order_acquire) != 0)
         return 0;
-    return tx->cap - (uint32_t)(tx->head - tx->tail_cache);
+    uint64_t used = tx->head - tx->tail_cache;
+    return used >= tx->depth ? 0 : tx->depth - (uint32_t)used;
 }
 
 uint32_t shmipc__conn_depth(const shmipc__conn *c, uint32_t cap)
@@ -227,5 +228,5 @@ bool shmipc__conn_tx_room(shmipc__conn_tx *tx)
 {
     if (tx_reload(tx, memory_order_seq_cst) != 0)
         return true; /* corrupt: let the caller's push report it */
-    return tx->head - tx->tail_cache < tx->cap;
+    return tx->head - tx->tail_cache < tx->depth;
 }

@@ -64,6 +64,8 @@ typedef struct shmipc__conn_tx {
     shmipc__notify *wake; /* woken at publish: &c->data, or a word the consumer sleeps on for several
                            * connections (set after attach) */
     uint32_t cap, flags;
+    uint32_t depth;       /* entries at which the ring counts as full (1..cap; cap after attach): a pattern
+                           * whose queue depth is not a power of two sets it after attach */
 } shmipc__conn_tx;
 
 /* The consumer's end (private memory). */

@@ -1,26 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pubsub/publisher.c - the publisher side: registering, loaning chunks (a CAS of a free chunk's holder
- * mask), publishing (one push per active subscriber queue, then history), the wait policy with liveness
- * checks between sleep slices, discarding, closing.
+ * pubsub/publisher.c - the publisher side: claiming a publisher slot (and with it a partition of the
+ * pool), loaning its chunks from a private free stack refilled by draining the return connections,
+ * publishing (one push on each served subscriber's deliver connection, then the history), the two
+ * full-connection policies (drop oldest by the connection's overwrite, or wait through the common wait
+ * primitive), following the membership epoch, discarding, closing. Nothing here locks, and in the steady
+ * state the publisher writes only its own lines: its descriptors, its figures, the deliver connections'
+ * head lines and entries.
  */
 #include "pubsub/pubsub_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define PS_WAIT_SLICE_NS (20 * 1000000ull)
-
-/* Claim a publisher slot for participant slot `slot` (max_publishers). Returns 0 or -EUSERS. */
+/* Claim a publisher slot for participant slot `slot` (max_publishers). Returns it or -EUSERS. */
 static int pub_claim(shmipc__ps *ps, int slot)
 {
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t k = 0; k < ps->max_pubs; k++) {
             uint32_t expect = 0;
-            /* acq_rel: acquire pairs with the release that freed the slot. */
-            if (atomic_compare_exchange_strong_explicit(&ps->pubs[k], &expect, (uint32_t)slot + 1,
+            /* acq_rel: acquire pairs with the release that freed the slot (its partition repaired). */
+            if (atomic_compare_exchange_strong_explicit(&ps_pub(ps, k)->part, &expect, (uint32_t)slot + 1,
                                                         memory_order_acq_rel, memory_order_relaxed))
-                return 0;
+                return (int)k;
         }
         if (pass == 0 && shmipc__svc_reclaim_dead(&ps->svc) <= 0)
             break;
@@ -28,41 +30,130 @@ static int pub_claim(shmipc__ps *ps, int slot)
     return -EUSERS;
 }
 
-static void pub_unclaim(shmipc__ps *ps)
+static void free_push(shmipc_publisher *pub, uint32_t c)
 {
-    for (uint32_t k = 0; k < ps->max_pubs; k++) {
-        uint32_t mine = (uint32_t)ps->slot + 1;
-        /* release: our loans are back before the slot can be claimed again. */
-        if (atomic_compare_exchange_strong_explicit(&ps->pubs[k], &mine, 0, memory_order_release,
-                                                    memory_order_relaxed))
-            return;
+    if (pub->nfree < pub->ps.part_chunks)
+        pub->free[pub->nfree++] = c;
+}
+
+/* The free stack from the reference words (after a sweep, or when it ran dry). */
+static void free_rebuild(shmipc_publisher *pub)
+{
+    pub->nfree = 0;
+    for (uint32_t c = pub->ps.part_chunks; c-- > 0;)
+        if (atomic_load_explicit(&pub->desc[c].refs, memory_order_relaxed) == 0)
+            pub->free[pub->nfree++] = c;
+}
+
+/* Follow the membership epoch: serve new subscriber generations, sweep the references of slots whose
+ * subscriber left (or was reclaimed, or replaced by a new one). */
+static void pub_refresh(shmipc_publisher *pub)
+{
+    shmipc__ps *ps = &pub->ps;
+    /* acquire: pairs with the joiner's bump after it stored its generation and state. */
+    uint64_t e = atomic_load_explicit(&ps->hdr->epoch, memory_order_acquire);
+    if (SHMIPC_LIKELY(e == pub->epoch))
+        return;
+    pub->epoch = e;
+    shmipc__ps_pub *p = ps_pub(ps, pub->k);
+    uint64_t swept = 0, targets = 0;
+    for (uint32_t j = 0; j < ps->max_subs; j++) {
+        shmipc__ps_sub *s = ps_sub(ps, j);
+        ps_pub_peer *peer = &pub->peers[j];
+        uint16_t want = 0;
+        if (atomic_load_explicit(&s->state, memory_order_acquire) == PS_SUB_ACTIVE)
+            want = (uint16_t)(atomic_load_explicit(&s->gen, memory_order_relaxed) & PS_GEN_MASK);
+        if (peer->gen != want) {
+            if (peer->gen != 0)
+                swept |= UINT64_C(1) << j;
+            peer->gen = want;
+            /* relaxed: read by tools and by a recoverer of this partition after our death. */
+            atomic_store_explicit(&p->served[j], want, memory_order_relaxed);
+        }
+        if (peer->gen != 0 && !peer->broken)
+            targets |= UINT64_C(1) << j;
     }
+    pub->targets = targets;
+    if (swept) {
+        shmipc__ps_sweep(ps, pub->k, swept);
+        free_rebuild(pub);
+    }
+}
+
+/* Take back what subscriber j released. */
+static void pub_drain(shmipc_publisher *pub, uint32_t j)
+{
+    ps_pub_peer *peer = &pub->peers[j];
+    uint64_t a, b;
+    for (uint32_t n = 0; n < pub->ps.rcap && shmipc__conn_peek(&peer->rx, &a, &b) == 0; n++) {
+        if (shmipc__ps_ret_apply(&pub->ps, pub->k, j, peer->gen, a, b))
+            free_push(pub, (uint32_t)a);
+        shmipc__conn_pop(&peer->rx);
+    }
+}
+
+static void pub_drain_all(shmipc_publisher *pub)
+{
+    for (uint32_t j = 0; j < pub->ps.max_subs; j++)
+        if (!pub->peers[j].broken)
+            pub_drain(pub, j);
 }
 
 /* Register a publisher on an opened view; on failure the view is closed. */
 static int pub_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_publisher **out)
 {
     shmipc_publisher *pub = calloc(1, sizeof *pub + view->max_loans * sizeof pub->loans[0]);
-    if (!pub) {
+    ps_pub_peer *peers = calloc(view->max_subs, sizeof *peers);
+    uint32_t *fr = calloc(view->part_chunks, sizeof *fr);
+    shmipc__conn_entry *scratch = calloc(view->dcap, sizeof *scratch);
+    if (!pub || !peers || !fr || !scratch) {
+        free(pub);
+        free(peers);
+        free(fr);
+        free(scratch);
         shmipc__ps_close((shmipc__ps *)view);
         return -ENOMEM;
     }
     pub->ps = *view;
+    pub->peers = peers;
+    pub->free = fr;
+    pub->scratch = scratch;
     pub->publish_timeout_ms = publish_timeout_ms;
-    int slot = shmipc__svc_join(&pub->ps.svc, SHMIPC_ROLE_PUBLISHER, 0);
-    if (slot >= 0) {
-        int err = pub_claim(&pub->ps, slot);
-        if (err) {
-            shmipc__svc_leave(&pub->ps.svc, (uint32_t)slot);
-            slot = err;
-        }
-    }
-    if (slot < 0) {
-        shmipc__ps_close(&pub->ps);
+    shmipc__ps *ps = &pub->ps;
+    int slot = shmipc__svc_join(&ps->svc, SHMIPC_ROLE_PUBLISHER, 0);
+    int k = slot >= 0 ? pub_claim(ps, slot) : slot;
+    if (k < 0) {
+        if (slot >= 0)
+            shmipc__svc_leave(&ps->svc, (uint32_t)slot);
+        shmipc__ps_close(ps);
+        free(pub->peers);
+        free(pub->free);
+        free(pub->scratch);
         free(pub);
-        return slot;
+        return k;
     }
-    pub->ps.slot = slot;
+    ps->slot = slot;
+    pub->k = (uint32_t)k;
+    pub->desc = ps_desc(ps, pub->k, 0);
+    /* A predecessor may have left the partition in any state: repair it before building on it. */
+    shmipc__ps_part_recover(ps, pub->k);
+    shmipc__ps_pub *p = ps_pub(ps, pub->k);
+    pub->seq = atomic_load_explicit(&p->next_seq, memory_order_relaxed) & PS_SEQ_MASK;
+    pub->published = atomic_load_explicit(&p->published, memory_order_relaxed);
+    pub->delivered = atomic_load_explicit(&p->delivered, memory_order_relaxed);
+    pub->dropped = atomic_load_explicit(&p->dropped, memory_order_relaxed);
+    uint32_t txf = ps->policy == SHMIPC_PUBSUB_DROP_OLDEST ? SHMIPC__CONN_OVERWRITE : 0;
+    for (uint32_t j = 0; j < ps->max_subs; j++) {
+        ps_pub_peer *peer = &pub->peers[j];
+        peer->broken = shmipc__conn_tx_attach(&peer->tx, ps_dconn(ps, pub->k, j), ps->dcap, txf) != 0 ||
+                       shmipc__conn_rx_attach(&peer->rx, ps_rconn(ps, pub->k, j), ps->rcap, 0) != 0;
+        peer->tx.depth = ps->depth;
+        peer->tx.wake = &ps_sub(ps, j)->data; /* the subscriber sleeps on one word for all publishers */
+        peer->gen = atomic_load_explicit(&p->served[j], memory_order_relaxed);
+    }
+    pub->epoch = ~atomic_load_explicit(&ps->hdr->epoch, memory_order_relaxed);
+    pub_refresh(pub);
+    free_rebuild(pub);
     *out = pub;
     return 0;
 }
@@ -82,7 +173,7 @@ static int pub_new(const char *name, const shmipc_pubsub_opts *opts, bool create
     int err = shmipc__ps_create_or_open(&ps, name, opts, create);
     if (err)
         return err;
-    return pub_attach(&ps, opts ? opts->publish_timeout_ms : 0, out);
+    return pub_attach(&ps, opts ? opts->publish_timeout_ms : -1, out);
 }
 
 int shmipc_publisher_create(const char *name, const shmipc_pubsub_opts *opts, shmipc_publisher **out)
@@ -95,7 +186,28 @@ int shmipc_publisher_open(const char *name, const shmipc_pubsub_opts *opts, shmi
     return pub_new(name, opts, false, out);
 }
 
-uint32_t shmipc_publisher_id(const shmipc_publisher *pub) { return pub ? (uint32_t)pub->ps.slot : UINT32_MAX; }
+uint32_t shmipc_publisher_id(const shmipc_publisher *pub) { return pub ? pub->k : UINT32_MAX; }
+
+/* Take chunk c from the free stack for a loan. False if it is not free after all, or a joiner pinned it. */
+static bool pub_take(shmipc_publisher *pub, uint32_t c)
+{
+    shmipc__ps_chunk *d = &pub->desc[c];
+    if (atomic_load_explicit(&d->refs, memory_order_relaxed) != 0)
+        return false;
+    if (pub->ps.history == 0) {
+        /* No history, no pins: only joiners pin, and only history chunks. */
+        atomic_store_explicit(&d->refs, PS_LOANED, memory_order_relaxed);
+        return true;
+    }
+    /* seq_cst store and load: against a joiner's seq_cst pin and its load of refs, so that either it sees
+     * the loan (and drops its pin) or we see its pin (and leave the chunk alone). */
+    atomic_store_explicit(&d->refs, PS_LOANED, memory_order_seq_cst);
+    if (SHMIPC_UNLIKELY(atomic_load_explicit(&d->pins, memory_order_seq_cst) != 0)) {
+        atomic_store_explicit(&d->refs, 0, memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
 
 int shmipc_publisher_loan(shmipc_publisher *pub, size_t len, void **ptr)
 {
@@ -104,24 +216,24 @@ int shmipc_publisher_loan(shmipc_publisher *pub, size_t len, void **ptr)
     if (pub->nloans >= pub->ps.max_loans)
         return -ENOBUFS;
     shmipc__ps *ps = &pub->ps;
-    uint64_t mine = PS_LOANER((uint32_t)ps->slot);
-    for (int pass = 0; pass < 2; pass++) {
-        for (uint32_t k = 0; k < ps->nchunks; k++) {
-            uint32_t c = (pub->hint + k) % ps->nchunks;
-            uint64_t m = atomic_load_explicit(&ps->chunks[c].mask, memory_order_relaxed);
-            /* acquire: pairs with the release of the last holder's drop (its reads are done). */
-            if (m != 0 || !atomic_compare_exchange_strong_explicit(&ps->chunks[c].mask, &m, mine,
-                                                                   memory_order_acquire, memory_order_relaxed))
+    pub_refresh(pub);
+    for (int pass = 0; pass < 3; pass++) {
+        while (pub->nfree) {
+            uint32_t c = pub->free[--pub->nfree];
+            if (!pub_take(pub, c))
                 continue;
-            pub->hint = c + 1;
             pub->loans[pub->nloans++] = c;
             ps_hook(PS_HOOK_AFTER_LOAN);
-            *ptr = ps->pool + (size_t)c * ps->stride;
+            *ptr = ps->pool + ((size_t)pub->k * ps->part_chunks + c) * ps->stride;
             return 0;
         }
-        /* Empty: what dead participants hold may be all that is missing. */
-        if (pass == 0 && shmipc__svc_reclaim_dead(&ps->svc) <= 0)
+        /* Dry: take back what subscribers released; then what dead participants hold. */
+        if (pass == 1 && shmipc__svc_reclaim_dead(&ps->svc) <= 0)
             break;
+        pub_refresh(pub);
+        pub_drain_all(pub);
+        if (pub->nfree == 0)
+            free_rebuild(pub);
     }
     return -ENOBUFS;
 }
@@ -129,24 +241,30 @@ int shmipc_publisher_loan(shmipc_publisher *pub, size_t len, void **ptr)
 /* Index in pub->loans of the chunk at ptr, or -1. */
 static int pub_find_loan(const shmipc_publisher *pub, const void *ptr)
 {
-    uintptr_t p = (uintptr_t)ptr, base = (uintptr_t)pub->ps.pool;
+    const shmipc__ps *ps = &pub->ps;
+    uintptr_t p = (uintptr_t)ptr, base = (uintptr_t)(ps->pool + (size_t)pub->k * ps->part_chunks * ps->stride);
     if (p < base)
         return -1;
     uint64_t off = (uint64_t)(p - base);
-    if (off % pub->ps.stride || off / pub->ps.stride >= pub->ps.nchunks)
+    if (off % ps->stride || off / ps->stride >= ps->part_chunks)
         return -1;
-    uint32_t c = (uint32_t)(off / pub->ps.stride);
+    uint32_t c = (uint32_t)(off / ps->stride);
     for (uint32_t i = 0; i < pub->nloans; i++)
         if (pub->loans[i] == c)
             return (int)i;
     return -1;
 }
 
+/* The loan of chunk loans[i] ends: the reference stays only as far as subscribers or the history hold it. */
 static void pub_end_loan(shmipc_publisher *pub, int i)
 {
     uint32_t c = pub->loans[i];
     pub->loans[i] = pub->loans[--pub->nloans];
-    shmipc__ps_chunk_drop(&pub->ps, c, PS_LOANER_MASK);
+    shmipc__ps_chunk *d = &pub->desc[c];
+    uint64_t r = atomic_load_explicit(&d->refs, memory_order_relaxed) & ~PS_LOANED;
+    atomic_store_explicit(&d->refs, r, memory_order_relaxed);
+    if (r == 0)
+        free_push(pub, c);
 }
 
 int shmipc_publisher_discard(shmipc_publisher *pub, void *ptr)
@@ -158,86 +276,137 @@ int shmipc_publisher_discard(shmipc_publisher *pub, void *ptr)
     return 0;
 }
 
-/* Wait for room in subscriber j's queue (wait policy). Returns 0 to retry, or -ETIMEDOUT / -EINTR. */
-static int pub_wait_space(shmipc_publisher *pub, uint32_t j, uint64_t deadline)
+typedef struct room_arg {
+    shmipc_publisher *pub;
+    uint32_t j;
+    bool gone;
+} room_arg;
+
+/* Wait condition: room in subscriber j's deliver connection, or the subscriber gone. */
+static int room_cond(void *arg, bool slow)
 {
-    shmipc__ps *ps = &pub->ps;
-    shmipc__ps_sub *q = &ps->subs[j];
-    uint32_t seen = shmipc__notify_prepare(&q->space);
-    /* seq_cst: ordered after the announcement (see the notify protocol). */
-    uint64_t head = atomic_load_explicit(&q->head, memory_order_seq_cst);
-    uint64_t tail = atomic_load_explicit(&q->tail, memory_order_seq_cst);
-    if (atomic_load_explicit(&q->state, memory_order_seq_cst) != PS_SUB_ACTIVE || tail - head < ps->depth) {
-        shmipc__notify_cancel(&q->space);
-        return 0;
+    room_arg *r = arg;
+    shmipc__ps *ps = &r->pub->ps;
+    ps_pub_peer *peer = &r->pub->peers[r->j];
+    shmipc__ps_sub *s = ps_sub(ps, r->j);
+    if (atomic_load_explicit(&s->state, memory_order_acquire) != PS_SUB_ACTIVE ||
+        (atomic_load_explicit(&s->gen, memory_order_relaxed) & PS_GEN_MASK) != peer->gen) {
+        r->gone = true;
+        return 1;
     }
-    uint64_t now = shmipc__now_ns();
-    if (now >= deadline) {
-        shmipc__notify_cancel(&q->space);
-        return -ETIMEDOUT;
-    }
-    uint64_t slice = now + PS_WAIT_SLICE_NS < deadline ? now + PS_WAIT_SLICE_NS : deadline;
-    int r = shmipc__notify_sleep(&q->space, seen, slice);
-    if (r == -EINTR)
-        return r;
-    /* A dead subscriber never releases: between slices check it, and reclaim it if it is gone. */
-    uint32_t part = atomic_load_explicit(&q->part, memory_order_acquire);
-    if (part != 0 && part <= ps->svc.nparts) {
-        uint64_t owner = atomic_load_explicit(&ps->svc.parts[part - 1].owner, memory_order_acquire);
-        if (owner && !shmipc__owner_alive(owner))
-            shmipc__svc_reclaim_dead(&ps->svc);
+    if (shmipc__conn_tx_room(&peer->tx))
+        return 1;
+    if (slow) {
+        /* A dead subscriber never makes room: between slices check it, and reclaim it if it is gone. */
+        uint32_t part = atomic_load_explicit(&s->part, memory_order_acquire);
+        if (part != 0 && part <= ps->svc.nparts) {
+            uint64_t owner = atomic_load_explicit(&ps->svc.parts[part - 1].owner, memory_order_acquire);
+            if (owner && !shmipc__owner_alive(owner))
+                shmipc__svc_reclaim_dead(&ps->svc);
+        }
     }
     return 0;
 }
 
-/* Deliver c to subscriber j. Returns 1 delivered, 0 skipped (not active), or -ETIMEDOUT, -EINTR,
- * -EBADMSG. */
-static int pub_deliver(shmipc_publisher *pub, uint32_t j, uint32_t c, uint64_t seq, uint64_t deadline)
+/* Release the references a full overwrite push took back (the CAS on tail gave them to us, exactly
+ * once: a subscriber whose CAS lost never uses the entry). */
+static void pub_take_back(shmipc_publisher *pub, uint32_t j, const shmipc__conn_entry *e, uint32_t n)
 {
-    shmipc__ps *ps = &pub->ps;
-    shmipc__ps_sub *q = &ps->subs[j];
+    for (uint32_t i = 0; i < n; i++) {
+        if (i == 0)
+            ps_hook(PS_HOOK_MID_DROP);
+        uint64_t a = atomic_load_explicit(&e[i].a, memory_order_relaxed) & PS_LOCAL_MASK;
+        uint64_t b = atomic_load_explicit(&e[i].b, memory_order_relaxed);
+        if (shmipc__ps_ret_apply(&pub->ps, pub->k, j, pub->peers[j].gen, a, b))
+            free_push(pub, (uint32_t)a);
+        pub->dropped++;
+    }
+}
+
+/* Deliver entry (a, seq) to subscriber j. Returns 1 delivered, 0 not (the subscriber left), or
+ * -ETIMEDOUT / -EINTR (wait policy: counted as missed), -EBADMSG. */
+static int pub_deliver(shmipc_publisher *pub, uint32_t j, uint64_t a, uint64_t seq, uint64_t *deadline)
+{
+    ps_pub_peer *peer = &pub->peers[j];
+    uint64_t b = seq | (uint64_t)peer->gen << PS_SEQ_BITS;
     for (;;) {
-        shmipc__ps_sub_lock(ps, j);
-        if (atomic_load_explicit(&q->state, memory_order_relaxed) != PS_SUB_ACTIVE) {
-            ps_unlock(&q->lock);
-            return 0;
-        }
-        int r = shmipc__ps_push(ps, j, c, seq, ps->policy == SHMIPC_PUBSUB_DROP_OLDEST);
-        ps_unlock(&q->lock);
+        uint32_t nd = 0; /* at most dcap - depth + 1 drops in one push (the scratch has dcap entries) */
+        int r = shmipc__conn_push(&peer->tx, a, b, peer->tx.flags & SHMIPC__CONN_OVERWRITE ? pub->scratch : NULL, &nd);
+        if (nd)
+            pub_take_back(pub, j, pub->scratch, nd);
         if (r == 0) {
-            shmipc__notify_wake(&q->data, 1);
+            shmipc__conn_publish(&peer->tx);
             return 1;
         }
         if (r != -EAGAIN)
             return r;
-        r = pub_wait_space(pub, j, deadline);
-        if (r) {
-            atomic_fetch_add_explicit(&q->missed, 1, memory_order_relaxed);
-            shmipc__svc_stat_add(&ps->svc, PS_STAT_DROPPED, 1);
-            return r;
-        }
+        if (*deadline == UINT64_MAX)
+            *deadline = shmipc__wait_deadline(pub->publish_timeout_ms);
+        room_arg arg = {.pub = pub, .j = j};
+        shmipc__wait_spec w = {.notify = &peer->tx.c->space, .mode = SHMIPC_WAIT_HYBRID, .deadline_ns = *deadline,
+                               .adapt = &pub->adapt};
+        r = shmipc__wait(&w, room_cond, &arg);
+        if (r == 0 && arg.gone)
+            return 0;
+        if (r == 0)
+            continue;
+        if (r == -EAGAIN)
+            r = -ETIMEDOUT; /* timeout 0: tried once */
+        /* Missed for that subscriber: counted where its missed figure is read (the connection's dropped
+         * word, written by us, the producer, alone). */
+        shmipc__conn *c = peer->tx.c;
+        atomic_store_explicit(&c->dropped, atomic_load_explicit(&c->dropped, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        pub->dropped++;
+        return r;
     }
 }
 
-/* Under the history lock: a subscriber that became active after we looked at its slot (join epoch past
- * e0) and that we did not deliver to gets the sample now, so a late joiner never misses one. Nobody can
- * join meanwhile (joining takes the history lock), so join_epoch is stable while we read it. */
-static int pub_catch_up_joiners(shmipc_publisher *pub, uint64_t e0, uint64_t delivered, uint32_t c,
-                                uint64_t seq, uint64_t deadline)
+/* Deliver to every slot in targets; clears the bits of those not delivered from *refs. */
+static int pub_deliver_all(shmipc_publisher *pub, uint64_t targets, uint64_t a, uint64_t seq, uint64_t *refs,
+                           uint64_t *deadline, int *n)
+{
+    int err = 0;
+    for (uint64_t t = targets; t; t &= t - 1) {
+        uint32_t j = (uint32_t)__builtin_ctzll(t);
+        int r = pub_deliver(pub, j, a, seq, deadline);
+        if (r == 1) {
+            if (++*n == 1)
+                ps_hook(PS_HOOK_AFTER_FIRST);
+            continue;
+        }
+        *refs &= ~(UINT64_C(1) << j);
+        if (r < 0 && !err)
+            err = r;
+    }
+    return err;
+}
+
+/* Put chunk c (sample seq) into our history ring, unpinning the oldest. */
+static void pub_hist_insert(shmipc_publisher *pub, uint32_t c, uint64_t seq)
 {
     shmipc__ps *ps = &pub->ps;
-    int n = 0;
-    /* relaxed: joins changes only under the history lock, which we hold. */
-    if (atomic_load_explicit(&ps->hist->joins, memory_order_relaxed) == e0)
-        return 0;
-    for (uint32_t j = 0; j < ps->max_subs; j++) {
-        shmipc__ps_sub *q = &ps->subs[j];
-        if ((delivered & (UINT64_C(1) << j)) ||
-            atomic_load_explicit(&q->state, memory_order_acquire) != PS_SUB_ACTIVE || q->join_epoch <= e0)
-            continue;
-        n += pub_deliver(pub, j, c, seq, deadline) == 1;
+    shmipc__ps_pub *p = ps_pub(ps, pub->k);
+    shmipc__conn_entry *h = ps_hist(ps, pub->k);
+    uint32_t n = ps->history;
+    uint64_t t = atomic_load_explicit(&p->hist_tail, memory_order_relaxed);
+    shmipc__conn_entry *e = &h[t % n];
+    if (t >= n) {
+        uint64_t oc = atomic_load_explicit(&e->a, memory_order_relaxed);
+        uint64_t os = atomic_load_explicit(&e->b, memory_order_relaxed);
+        if (oc < ps->part_chunks && atomic_load_explicit(&pub->desc[oc].seq, memory_order_relaxed) == os) {
+            shmipc__ps_chunk *d = &pub->desc[oc];
+            uint64_t r = atomic_load_explicit(&d->refs, memory_order_relaxed) & ~PS_HIST_BIT;
+            atomic_store_explicit(&d->refs, r, memory_order_relaxed);
+            if (r == 0)
+                free_push(pub, (uint32_t)oc);
+        }
     }
-    return n;
+    atomic_store_explicit(&e->a, c, memory_order_relaxed);
+    atomic_store_explicit(&e->b, seq, memory_order_relaxed);
+    /* seq_cst: publishes the entry (release) and, with the epoch load that follows, is our half of the
+     * late-joiner handshake. */
+    atomic_store_explicit(&p->hist_tail, t + 1, memory_order_seq_cst);
 }
 
 int shmipc_publisher_publish(shmipc_publisher *pub, void *ptr, size_t len)
@@ -255,42 +424,52 @@ int shmipc_publisher_publish(shmipc_publisher *pub, void *ptr, size_t len)
         len = ps->payload_max;
     }
     uint32_t c = pub->loans[i];
-    shmipc__ps_chunk *ch = &ps->chunks[c];
-    /* relaxed: only uniqueness matters; order comes from the queue locks. */
-    uint64_t seq = atomic_fetch_add_explicit(&ps->hdr->next_seq, 1, memory_order_relaxed) + 1;
-    /* relaxed: published to subscribers by the release of each queue push. */
-    atomic_store_explicit(&ch->len, len, memory_order_relaxed);
-    atomic_store_explicit(&ch->publisher, (uint32_t)ps->slot, memory_order_relaxed);
-    atomic_store_explicit(&ch->seq, seq, memory_order_relaxed);
-    /* acquire: pairs with a joiner's release of joins after it became active (see catch_up). */
-    uint64_t e0 = ps->history ? atomic_load_explicit(&ps->hist->joins, memory_order_acquire) : 0;
-    uint64_t deadline = pub->publish_timeout_ms > 0 ? shmipc__deadline(pub->publish_timeout_ms)
-                                                    : SHMIPC_DEADLINE_NEVER;
-    uint64_t delivered = 0;
-    int n = 0, err = 0;
-    for (uint32_t j = 0; j < ps->max_subs; j++) {
-        /* acquire: a slot that looks inactive is re-checked under its lock only if it looks active. */
-        if (atomic_load_explicit(&ps->subs[j].state, memory_order_acquire) != PS_SUB_ACTIVE)
-            continue;
-        int r = pub_deliver(pub, j, c, seq, deadline);
-        if (r == 1) {
-            delivered |= UINT64_C(1) << j;
-            if (++n == 1)
-                ps_hook(PS_HOOK_AFTER_FIRST);
-        } else if (r < 0 && !err) {
-            err = r;
+    shmipc__ps_chunk *d = &pub->desc[c];
+    shmipc__ps_pub *p = ps_pub(ps, pub->k);
+    uint64_t seq = pub->seq = (pub->seq + 1) & PS_SEQ_MASK;
+    if (seq == 0)
+        seq = pub->seq = 1;
+    /* relaxed: our own lines; delivered to subscribers by each connection's release of head (the entry
+     * carries length and sequence), to recoverers by the participant reclaim. */
+    atomic_store_explicit(&p->next_seq, seq, memory_order_relaxed);
+    atomic_store_explicit(&d->len, len, memory_order_relaxed);
+    atomic_store_explicit(&d->seq, seq, memory_order_relaxed);
+    pub_refresh(pub);
+    uint64_t targets = pub->targets;
+    uint64_t refs = PS_LOANED | targets;
+    atomic_store_explicit(&d->refs, refs, memory_order_relaxed);
+    ps_hook(PS_HOOK_MID_DELIVERY);
+    uint64_t a = (uint64_t)c | (uint64_t)len << PS_LOCAL_BITS;
+    uint64_t deadline = UINT64_MAX; /* computed when a connection is first found full */
+    int n = 0;
+    int err = pub_deliver_all(pub, targets, a, seq, &refs, &deadline, &n);
+    if (ps->history) {
+        refs |= PS_HIST_BIT;
+        atomic_store_explicit(&d->refs, refs, memory_order_relaxed);
+        pub_hist_insert(pub, c, seq);
+        /* seq_cst: a subscriber that joined after our first epoch load and did not see this history entry
+         * is visible now: it gets the sample here. */
+        if (atomic_load_explicit(&ps->hdr->epoch, memory_order_seq_cst) != pub->epoch) {
+            pub_refresh(pub);
+            uint64_t late = pub->targets & ~targets;
+            if (late) {
+                refs |= late;
+                atomic_store_explicit(&d->refs, refs, memory_order_relaxed);
+                int e2 = pub_deliver_all(pub, late, a, seq, &refs, &deadline, &n);
+                if (e2 && !err)
+                    err = e2;
+            }
         }
     }
-    if (ps->history) {
-        shmipc__ps_hist_lock(ps);
-        n += pub_catch_up_joiners(pub, e0, delivered, c, seq, deadline);
-        shmipc__ps_hist_insert(ps, c, seq);
-        ps_unlock(&ps->hist->lock);
-    }
-    shmipc__svc_stat_add(&ps->svc, PS_STAT_DELIVERED, (uint64_t)n);
+    atomic_store_explicit(&d->refs, refs, memory_order_relaxed);
     ps_hook(PS_HOOK_AFTER_PUBLISH);
     pub_end_loan(pub, i);
-    shmipc__svc_stat_add(&ps->svc, PS_STAT_PUBLISHED, 1);
+    pub->published++;
+    pub->delivered += (uint64_t)n;
+    /* relaxed: figures, in our own line. */
+    atomic_store_explicit(&p->published, pub->published, memory_order_relaxed);
+    atomic_store_explicit(&p->delivered, pub->delivered, memory_order_relaxed);
+    atomic_store_explicit(&p->dropped, pub->dropped, memory_order_relaxed);
     return err ? err : n;
 }
 
@@ -313,11 +492,20 @@ int shmipc_publisher_close(shmipc_publisher *pub)
 {
     if (!pub)
         return 0;
+    shmipc__ps *ps = &pub->ps;
     while (pub->nloans)
         pub_end_loan(pub, 0);
-    pub_unclaim(&pub->ps);
-    shmipc__svc_leave(&pub->ps.svc, (uint32_t)pub->ps.slot);
-    shmipc__ps_close(&pub->ps);
+    pub_drain_all(pub);
+    shmipc__ps_pub *p = ps_pub(ps, pub->k);
+    uint32_t mine = (uint32_t)ps->slot + 1;
+    /* release: our partition is consistent before the slot can be claimed again. A CAS: a slot taken over
+     * meanwhile (we were judged dead) is not ours to free. */
+    atomic_compare_exchange_strong_explicit(&p->part, &mine, 0, memory_order_release, memory_order_relaxed);
+    shmipc__svc_leave(&ps->svc, (uint32_t)ps->slot);
+    shmipc__ps_close(ps);
+    free(pub->peers);
+    free(pub->free);
+    free(pub->scratch);
     free(pub);
     return 0;
 }

@@ -15,33 +15,53 @@ void (*shmipc__pubsub_test_hook)(int point);
 
 void shmipc_pubsub_opts_init(shmipc_pubsub_opts *opts)
 {
-    if (opts)
+    if (opts) {
         memset(opts, 0, sizeof *opts);
+        opts->publish_timeout_ms = -1; /* wait policy: without limit (0 would be: try once) */
+    }
 }
 
 static bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
 
-int shmipc__ps_layout_of(uint32_t max_pubs, uint32_t max_subs, uint32_t depth, uint32_t history,
-                         uint32_t nchunks, shmipc__ps_layout *l)
+static uint32_t pow2_at_least(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+int shmipc__ps_layout_of(uint32_t max_pubs, uint32_t max_subs, uint32_t depth, uint32_t history, uint32_t max_held,
+                         uint32_t part_chunks, shmipc__ps_layout *l)
 {
     if (max_pubs == 0 || max_pubs > SHMIPC_PUBSUB_MAX_PUBLISHERS || max_subs == 0 ||
         max_subs > SHMIPC_PUBSUB_MAX_SUBSCRIBERS || depth == 0 || depth > SHMIPC_PS_MAX_DEPTH || history > depth ||
-        nchunks == 0 || nchunks > SHMIPC_PS_MAX_CHUNKS)
+        max_held == 0 || max_held > 1024 || part_chunks == 0 || part_chunks > SHMIPC_PS_MAX_CHUNKS ||
+        (uint64_t)part_chunks * max_pubs > SHMIPC_PS_MAX_CHUNKS)
         return -EINVAL;
-    l->subs_off = sizeof(shmipc__ps_hdr);
-    l->pubs_off = l->subs_off + (size_t)max_subs * sizeof(shmipc__ps_sub);
-    l->chunks_off = shmipc__align_up(l->pubs_off + (size_t)max_pubs * sizeof(uint32_t), SHMIPC_CACHELINE);
-    l->entries_off = l->chunks_off + (size_t)nchunks * sizeof(shmipc__ps_chunk);
-    l->hist_off = shmipc__align_up(l->entries_off + (size_t)max_subs * depth * sizeof(shmipc__ps_entry),
-                                   SHMIPC_CACHELINE);
-    l->hist_entries_off = l->hist_off + sizeof(shmipc__ps_hist);
-    l->size = shmipc__align_up(l->hist_entries_off + (size_t)history * sizeof(shmipc__ps_entry), SHMIPC_CACHELINE);
+    /* 64-bit arithmetic throughout: every factor is bounded above, so nothing overflows before the cap. */
+    uint64_t sub_size = shmipc__align_up(128 + (uint64_t)max_held * 16, SHMIPC_CACHELINE);
+    uint64_t desc_off = shmipc__align_up(sizeof(shmipc__ps_pub) + (uint64_t)history * 16, SHMIPC_CACHELINE);
+    uint64_t pub_size = desc_off + (uint64_t)part_chunks * sizeof(shmipc__ps_chunk);
+    uint64_t dconn = shmipc__align_up(shmipc__conn_size(pow2_at_least(depth)), SHMIPC_CACHELINE);
+    uint64_t rconn = shmipc__align_up(shmipc__conn_size(pow2_at_least(part_chunks)), SHMIPC_CACHELINE);
+    uint64_t pairs = (uint64_t)max_pubs * max_subs;
+    uint64_t subs_off = sizeof(shmipc__ps_hdr);
+    uint64_t pubs_off = subs_off + (uint64_t)max_subs * sub_size;
+    uint64_t dconn_off = pubs_off + (uint64_t)max_pubs * pub_size;
+    uint64_t rconn_off = dconn_off + pairs * dconn;
+    uint64_t size = rconn_off + pairs * rconn;
+    if (size > SHMIPC_PS_MAX_AREA)
+        return -EINVAL;
+    *l = (shmipc__ps_layout){.subs_off = subs_off, .sub_size = sub_size, .pubs_off = pubs_off, .pub_size = pub_size,
+                             .hist_off = sizeof(shmipc__ps_pub), .desc_off = desc_off, .dconn_off = dconn_off,
+                             .dconn_size = dconn, .rconn_off = rconn_off, .rconn_size = rconn, .size = size};
     return 0;
 }
 
 /* Options with every default filled in (create side). */
 typedef struct ps_cfg {
-    uint32_t flags, max_pubs, max_subs, depth, history, policy, max_loans, max_held, align, nchunks;
+    uint32_t flags, max_pubs, max_subs, depth, history, policy, max_loans, max_held, align, nchunks, part_chunks;
     uint64_t payload_max, stride, pool_off, pool_size;
 } ps_cfg;
 
@@ -87,13 +107,15 @@ static int ps_cfg_from(const shmipc_pubsub_opts *o, ps_cfg *c)
         c->policy > SHMIPC_PUBSUB_WAIT || c->max_loans > 1024 || c->max_held > 1024 ||
         c->depth > SHMIPC_PS_MAX_DEPTH || c->history > c->depth)
         return -EINVAL;
-    /* Enough chunks that well-behaved participants never find the pool empty: every loan, every queue
-     * entry, every held sample and the history, plus one. */
-    uint64_t n = (uint64_t)c->max_pubs * c->max_loans + (uint64_t)c->max_subs * (c->depth + c->max_held) +
+    /* Each publisher owns a partition with enough chunks that it never finds it empty while the others
+     * behave: its loans, a full deliver connection, max_held received and `history` pinned by a joiner for
+     * every subscriber, its history, plus one. */
+    uint64_t n = (uint64_t)c->max_loans + (uint64_t)c->max_subs * (c->depth + c->max_held + c->history) +
                  c->history + 1;
-    if (n > SHMIPC_PS_MAX_CHUNKS)
+    if (n * c->max_pubs > SHMIPC_PS_MAX_CHUNKS)
         return -EINVAL;
-    c->nchunks = (uint32_t)n;
+    c->part_chunks = (uint32_t)n;
+    c->nchunks = (uint32_t)n * c->max_pubs;
     return ps_chunk_geometry(c->payload_max, c->align, c->nchunks, &c->stride, &c->pool_off, &c->pool_size);
 }
 
@@ -107,7 +129,7 @@ int shmipc__ps_view(shmipc__ps *ps)
     shmipc__ps_hdr *h = svc->pattern_area;
     /* Copy every option once into the handle: shared memory is never re-read for geometry. */
     ps->hdr = h;
-    ps->me = shmipc__owner_self();
+    ps->area = svc->pattern_area;
     ps->flags = h->flags;
     ps->max_pubs = h->max_pubs;
     ps->max_subs = h->max_subs;
@@ -119,6 +141,9 @@ int shmipc__ps_view(shmipc__ps *ps)
     ps->align = h->align;
     ps->max_loans = h->max_loans;
     ps->max_held = h->max_held;
+    ps->part_chunks = h->part_chunks;
+    ps->dcap = h->dcap;
+    ps->rcap = h->rcap;
     ps->stride = h->stride;
     ps->pool_off = h->pool_off;
     shmipc__ps_layout l;
@@ -127,20 +152,16 @@ int shmipc__ps_view(shmipc__ps *ps)
         ps->max_pubs > SHMIPC_PUBSUB_MAX_PUBLISHERS ||
         (ps->policy != SHMIPC_PUBSUB_DROP_OLDEST && ps->policy != SHMIPC_PUBSUB_WAIT) || ps->max_loans == 0 ||
         ps->max_loans > 1024 || ps->max_held == 0 || ps->max_held > 1024 ||
-        shmipc__ps_layout_of(ps->max_pubs, ps->max_subs, ps->depth, ps->history, ps->nchunks, &l) ||
-        l.size > svc->pattern_size ||
+        shmipc__ps_layout_of(ps->max_pubs, ps->max_subs, ps->depth, ps->history, ps->max_held, ps->part_chunks,
+                             &l) ||
+        l.size > svc->pattern_size || (uint64_t)ps->part_chunks * ps->max_pubs != ps->nchunks ||
+        ps->dcap != pow2_at_least(ps->depth) || ps->rcap != pow2_at_least(ps->part_chunks) ||
         ps_chunk_geometry(ps->payload_max, ps->align, ps->nchunks, &stride, &poff, &psize) ||
         stride != ps->stride || poff != ps->pool_off) {
         shmipc__svc_set_detail("pubsub: pattern header invalid (options or geometry out of range)");
         return -EBADMSG;
     }
-    char *base = svc->pattern_area;
-    ps->subs = (shmipc__ps_sub *)(base + l.subs_off);
-    ps->pubs = (_Atomic uint32_t *)(base + l.pubs_off);
-    ps->chunks = (shmipc__ps_chunk *)(base + l.chunks_off);
-    ps->entries = (shmipc__ps_entry *)(base + l.entries_off);
-    ps->hist = (shmipc__ps_hist *)(base + l.hist_off);
-    ps->hist_entries = (shmipc__ps_entry *)(base + l.hist_entries_off);
+    ps->l = l;
     return 0;
 }
 
@@ -251,7 +272,7 @@ static int ps_create(shmipc__ps *ps, const char *name, const shmipc_pubsub_opts 
     if (err)
         return err;
     shmipc__ps_layout l;
-    err = shmipc__ps_layout_of(c.max_pubs, c.max_subs, c.depth, c.history, c.nchunks, &l);
+    err = shmipc__ps_layout_of(c.max_pubs, c.max_subs, c.depth, c.history, c.max_held, c.part_chunks, &l);
     if (err)
         return err;
     shmipc__svc_params p = {.pattern = SHMIPC_PATTERN_PUBSUB, .name = name,
@@ -274,6 +295,9 @@ static int ps_create(shmipc__ps *ps, const char *name, const shmipc_pubsub_opts 
     h->align = c.align;
     h->max_loans = c.max_loans;
     h->max_held = c.max_held;
+    h->part_chunks = c.part_chunks;
+    h->dcap = pow2_at_least(c.depth);
+    h->rcap = pow2_at_least(c.part_chunks);
     h->stride = c.stride;
     h->pool_off = c.pool_off;
     h->instance = (shmipc__realtime_ns() ^ ((uint64_t)getpid() << 40)) | 1;
@@ -296,6 +320,13 @@ static int ps_create(shmipc__ps *ps, const char *name, const shmipc_pubsub_opts 
         ph->instance = h->instance;
         ps->pool = (unsigned char *)ph + c.pool_off;
         err = shmipc__ps_view(ps);
+    }
+    if (!err) {
+        for (uint32_t k = 0; k < ps->max_pubs; k++)
+            for (uint32_t j = 0; j < ps->max_subs; j++) {
+                shmipc__conn_init(ps_dconn(ps, k, j));
+                shmipc__conn_init(ps_rconn(ps, k, j));
+            }
     }
     if (!err)
         err = shmipc__svc_publish(&ps->svc);
@@ -321,41 +352,31 @@ int shmipc__ps_create_or_open(shmipc__ps *ps, const char *name, const shmipc_pub
     return shmipc__ps_open(ps, name, opts, false);
 }
 
-uint32_t shmipc__ps_pool_used(const shmipc__ps *ps)
-{
-    uint32_t n = 0;
-    for (uint32_t c = 0; c < ps->nchunks; c++)
-        n += atomic_load_explicit(&ps->chunks[c].mask, memory_order_relaxed) != 0;
-    return n;
-}
-
 /* ---- pattern operations for the service core ---- */
 
 static int ps_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t user)
 {
-    (void)user; /* the subscriber slot is found by its participant slot: a crash between joining and
-                 * claiming one leaves nothing behind */
+    (void)user; /* the pattern slot is found by its participant slot: a crash between joining and claiming
+                 * one leaves nothing behind */
     shmipc__ps ps = {.svc = *svc, .slot = -1};
     if (shmipc__ps_view(&ps))
         return -EBADMSG;
-    /* Locks the dead process held are repaired first, so its half-done queue steps are settled. */
-    shmipc__ps_repair_dead_locks(&ps);
     if (role == SHMIPC_ROLE_PUBLISHER) {
-        for (uint32_t c = 0; c < ps.nchunks; c++) {
-            uint64_t m = atomic_load_explicit(&ps.chunks[c].mask, memory_order_relaxed);
-            if ((m & PS_LOANER_MASK) == PS_LOANER(slot))
-                shmipc__ps_chunk_drop(&ps, c, PS_LOANER_MASK);
-        }
         for (uint32_t k = 0; k < ps.max_pubs; k++) {
+            shmipc__ps_pub *p = ps_pub(&ps, k);
+            /* acquire: the dead owner's writes to its partition are visible before we repair it. */
+            if (atomic_load_explicit(&p->part, memory_order_acquire) != slot + 1)
+                continue;
+            shmipc__ps_part_recover(&ps, k);
             uint32_t mine = slot + 1;
-            /* release: the loans are back before the publisher slot can be claimed again. */
-            atomic_compare_exchange_strong_explicit(&ps.pubs[k], &mine, 0, memory_order_release,
-                                                    memory_order_relaxed);
+            /* release: the partition is repaired before the slot can be claimed again. */
+            atomic_compare_exchange_strong_explicit(&p->part, &mine, 0, memory_order_release, memory_order_relaxed);
+            ps_epoch_bump(&ps);
         }
     } else if (role == SHMIPC_ROLE_SUBSCRIBER) {
         for (uint32_t j = 0; j < ps.max_subs; j++)
-            if (atomic_load_explicit(&ps.subs[j].part, memory_order_acquire) == slot + 1)
-                shmipc__ps_sub_release(&ps, j);
+            if (atomic_load_explicit(&ps_sub(&ps, j)->part, memory_order_acquire) == slot + 1)
+                shmipc__ps_sub_free(&ps, j);
     }
     return 0;
 }
@@ -374,13 +395,25 @@ static void ps_describe(const shmipc__svc *svc, char *buf, size_t cap)
              ps.policy == SHMIPC_PUBSUB_WAIT ? "wait" : "drop-oldest", ps.nchunks, shmipc__ps_pool_used(&ps));
 }
 
-/* pool_used is not counted per loan and free (two atomic updates of the shared stats line per sample,
- * and off by one for a process killed between them): it is read from the chunk masks, which are exact. */
+/* Every figure is derived: published, delivered and dropped are the sums of the publishers' own lines
+ * (each counted by the publisher alone, in its own line), pool_used is read from the reference words. */
 static void ps_derived_stats(const shmipc__svc *svc, uint64_t *stats, uint32_t nstats)
 {
     shmipc__ps ps = {.svc = *svc, .slot = -1};
-    if (nstats > PS_STAT_POOL_USED && shmipc__ps_view(&ps) == 0)
-        stats[PS_STAT_POOL_USED] = shmipc__ps_pool_used(&ps);
+    if (nstats < PS_NSTATS || shmipc__ps_view(&ps) != 0)
+        return;
+    uint64_t pubd = 0, deliv = 0, drop = 0;
+    for (uint32_t k = 0; k < ps.max_pubs; k++) {
+        shmipc__ps_pub *p = ps_pub(&ps, k);
+        /* relaxed: figures. */
+        pubd += atomic_load_explicit(&p->published, memory_order_relaxed);
+        deliv += atomic_load_explicit(&p->delivered, memory_order_relaxed);
+        drop += atomic_load_explicit(&p->dropped, memory_order_relaxed);
+    }
+    stats[PS_STAT_PUBLISHED] = pubd;
+    stats[PS_STAT_DELIVERED] = deliv;
+    stats[PS_STAT_DROPPED] = drop;
+    stats[PS_STAT_POOL_USED] = shmipc__ps_pool_used(&ps);
 }
 
 static void ps_unlink_companions(const char *name)

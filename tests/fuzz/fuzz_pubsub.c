@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/fuzz/fuzz_pubsub.c - publish/subscribe against hostile bytes. A pubsub service is two segments,
- * the main one (headers, participants, queues, chunk descriptors, history) and its pool, paired by a
- * nonce; the input is both: a 4-byte little-endian length of the main segment, its bytes, then the pool's
- * bytes, written as "/shmipc.pubsub.<name>" and "<that>.pool". A subscriber connects (taking history) and
- * receives, releases and copies; a publisher loans, publishes, copies and discards; the subscriber
+ * the main one (headers, participants, publisher and subscriber slots, chunk descriptors, deliver and
+ * return connections) and its pool, paired by a nonce; the input is both: a 4-byte little-endian
+ * length of the main segment, its bytes, then the pool's bytes, written as "/shmipc.pubsub.<name>"
+ * and "<that>.pool". A subscriber connects (taking history) and receives, releases and copies; a publisher loans, publishes, copies and discards; the subscriber
  * receives again; then gc. Receives use timeout 0 and a publish waits at most 1 ms for a full queue. Every
  * call must return a value or an error (-EBADMSG, -EAGAIN, -ENOBUFS, -EUSERS, ...), never crash, touch
  * memory outside the segments, or wait.
