@@ -191,6 +191,56 @@ static void test_ready_handles_are_reported_round_robin(void **state)
     assert_int_equal(shmipc_waitset_wait(f->ws, 0, all, 8), 4);
 }
 
+/* A subscriber is ready when a sample was published (and stays ready until it is received), and
+ * when history pinned at join is waiting; its publisher's process acting wakes a blocking wait. */
+static void test_subscriber_is_reported(void **state)
+{
+    fixture *f = *state;
+    char name[64];
+    snprintf(name, sizeof name, "wsps-%d", (int)getpid());
+    shmipc_pubsub_opts o;
+    shmipc_pubsub_opts_init(&o);
+    o.payload_size = 16;
+    o.history = 1;
+    shmipc_publisher *pub;
+    shmipc_subscriber *sub;
+    assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
+    static const char first[16] = "before join";
+    assert_int_equal(shmipc_publisher_publish_copy(pub, first, sizeof first), 0); /* no subscriber yet */
+    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
+    assert_int_equal(shmipc_waitset_add_subscriber(f->ws, sub, SHMIPC_WAITSET_OUT, 9), -EINVAL);
+    assert_int_equal(shmipc_waitset_add_subscriber(f->ws, sub, 0, 9), 0);
+    shmipc_waitset_ready r[2];
+    char buf[16];
+    shmipc_sample info;
+    assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), 1); /* the history */
+    assert_int_equal(r[0].user, 9);
+    assert_int_equal(shmipc_subscriber_receive_copy(sub, buf, sizeof buf, 0, &info), 16);
+    assert_string_equal(buf, "before join");
+    assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), -EAGAIN);
+    assert_int_equal(shmipc_waitset_wait(f->ws, 20, r, 2), -ETIMEDOUT);
+    pid_t pid = fork();
+    if (pid == 0) {
+        shmipc_publisher *p2;
+        int e = shmipc_publisher_open(name, NULL, &p2);
+        static const char msg[16] = "from child";
+        if (!e)
+            e = shmipc_publisher_publish_copy(p2, msg, sizeof msg) == 1 ? 0 : 1;
+        if (!e)
+            shmipc_publisher_close(p2);
+        _exit(e ? 1 : 0);
+    }
+    assert_int_equal(shmipc_waitset_wait(f->ws, 10000, r, 2), 1);
+    assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), 1); /* nothing consumed */
+    assert_int_equal(shmipc_subscriber_receive_copy(sub, buf, sizeof buf, 0, &info), 16);
+    assert_string_equal(buf, "from child");
+    assert_int_equal(test_wait(pid, 10000), 0);
+    assert_int_equal(shmipc_waitset_remove(f->ws, sub), 0);
+    shmipc_subscriber_close(sub);
+    shmipc_publisher_close(pub);
+    shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 0, NULL);
+}
+
 /* A child process that waits for our go (a pipe), then sends: the parent's blocking wait wakes. */
 typedef struct child_arg {
     const char *chname;
@@ -429,6 +479,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_each_handle_is_reported_without_consuming, setup, teardown),
         cmocka_unit_test_setup_teardown(test_room_is_reported_for_producers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ready_handles_are_reported_round_robin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subscriber_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocking_wait_wakes_when_a_process_sends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_peer_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_descriptor_follows_readiness, setup, teardown),

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shmipc/waitset.h - wait for any of several handles at once (channel ends, queues, events, event
- * service listeners), and a file descriptor for event loops (epoll, poll, libuv, GLib, asyncio).
+ * service listeners, pub/sub subscribers), and a file descriptor for event loops (epoll, poll, libuv, GLib, asyncio).
  *
  * A waitset holds up to SHMIPC_WAITSET_MAX handles, each added with the readiness it waits for and a
  * user value. shmipc_waitset_wait() reports which are ready; it consumes nothing: the handle's own
@@ -28,6 +28,7 @@
 #include <shmipc/channel.h>
 #include <shmipc/evsvc.h>
 #include <shmipc/event.h>
+#include <shmipc/pubsub.h>
 #include <shmipc/queue.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,6 +72,8 @@ SHMIPC_API int shmipc_waitset_close(shmipc_waitset *ws);
  * count shmipc_event_wait would return); 0 means IN.
  * shmipc_waitset_add_listener - add an event service listener: IN when any of its events fired since
  * it last looked; 0 means IN.
+ * shmipc_waitset_add_subscriber - add a pub/sub subscriber: IN when a sample (or history not yet
+ * received) is there for shmipc_subscriber_receive; 0 means IN.
  * user is returned with the handle when it is ready. Errors: -EINVAL (NULL, events the handle cannot
  * have, or an observer end), -EEXIST (the handle is in the set already), -ENOSPC (SHMIPC_WAITSET_MAX
  * handles, or more notify words than one futex_waitv takes).
@@ -79,6 +82,8 @@ SHMIPC_API int shmipc_waitset_add_channel(shmipc_waitset *ws, shmipc_channel *ch
 SHMIPC_API int shmipc_waitset_add_queue(shmipc_waitset *ws, shmipc_queue *q, uint32_t events, uint64_t user);
 SHMIPC_API int shmipc_waitset_add_event(shmipc_waitset *ws, shmipc_event *ev, uint32_t events, uint64_t user);
 SHMIPC_API int shmipc_waitset_add_listener(shmipc_waitset *ws, shmipc_listener *l, uint32_t events, uint64_t user);
+SHMIPC_API int shmipc_waitset_add_subscriber(shmipc_waitset *ws, shmipc_subscriber *sub, uint32_t events,
+                                            uint64_t user);
 
 /* shmipc_waitset_remove - take a handle out of the set. Returns 0 or -ENOENT (not in it), -EINVAL. */
 SHMIPC_API int shmipc_waitset_remove(shmipc_waitset *ws, const void *handle);

@@ -8,6 +8,7 @@
  * head lines and entries, its held records.
  */
 #include "pubsub/pubsub_internal.h"
+#include "common/waitable.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -373,5 +374,33 @@ int shmipc_subscriber_close(shmipc_subscriber *sub)
     free(sub->peers);
     free(sub->hist);
     free(sub);
+    return 0;
+}
+
+/* The waitset's readiness check (common/waitable.h): what recv_cond looks at, taking nothing: history
+ * pinned at join not yet received, or an entry on any deliver connection (seq_cst reload of head in
+ * shmipc__conn_rx_ready, the sleeper's half of publish's handshake). A slot no longer ours is ERR. */
+static uint32_t sub_ready(void *p, uint32_t events, bool slow)
+{
+    (void)slow;
+    shmipc_subscriber *sub = p;
+    shmipc__ps *ps = &sub->ps;
+    if (atomic_load_explicit(&ps_sub(ps, sub->j)->part, memory_order_relaxed) != (uint32_t)ps->slot + 1)
+        return events | SHMIPC_WAITSET_ERR;
+    if (sub->hist_pos < sub->nhist)
+        return events;
+    for (uint32_t k = 0; k < ps->max_pubs; k++)
+        if (!sub->peers[k].broken && shmipc__conn_rx_ready(&sub->peers[k].rx))
+            return events;
+    return 0;
+}
+
+int shmipc__subscriber_waitable(shmipc_subscriber *sub, uint32_t events, shmipc__waitable *w)
+{
+    if (events != SHMIPC_WAITSET_IN)
+        return -EINVAL;
+    w->ready = sub_ready;
+    w->words[0] = &ps_sub(&sub->ps, sub->j)->data;
+    w->nwords = 1;
     return 0;
 }

@@ -58,7 +58,7 @@ static void dir_from_env_locked(void)
     const char *env = getenv("SHMIPC_DIR");
     if (!env || !*env)
         return;
-    int fd;
+    int fd = -1;
     dir_error = dir_open_checked(env, &fd);
     if (dir_error == 0) {
         dir_fd = fd;

@@ -128,6 +128,7 @@ static int ws_channel(void *h, uint32_t ev, shmipc__waitable *w) { return shmipc
 static int ws_queue(void *h, uint32_t ev, shmipc__waitable *w) { return shmipc__queue_waitable(h, ev, w); }
 static int ws_event(void *h, uint32_t ev, shmipc__waitable *w) { return shmipc__event_waitable(h, ev, w); }
 static int ws_listener(void *h, uint32_t ev, shmipc__waitable *w) { return shmipc__listener_waitable(h, ev, w); }
+static int ws_subscriber(void *h, uint32_t ev, shmipc__waitable *w) { return shmipc__subscriber_waitable(h, ev, w); }
 
 int shmipc_waitset_add_channel(shmipc_waitset *ws, shmipc_channel *ch, uint32_t events, uint64_t user)
 {
@@ -153,6 +154,11 @@ int shmipc_waitset_add_event(shmipc_waitset *ws, shmipc_event *ev, uint32_t even
 int shmipc_waitset_add_listener(shmipc_waitset *ws, shmipc_listener *l, uint32_t events, uint64_t user)
 {
     return ws_add(ws, l, events, user, SHMIPC_WAITSET_IN, ws_listener);
+}
+
+int shmipc_waitset_add_subscriber(shmipc_waitset *ws, shmipc_subscriber *sub, uint32_t events, uint64_t user)
+{
+    return ws_add(ws, sub, events, user, SHMIPC_WAITSET_IN, ws_subscriber);
 }
 
 int shmipc_waitset_remove(shmipc_waitset *ws, const void *handle)
