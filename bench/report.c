@@ -416,10 +416,9 @@ static const char *status_name(bench_status s)
     return s == BENCH_OK ? "ok" : s == BENCH_NA ? "n/a" : "error";
 }
 
-void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m, const char *cmdline,
-                       const bench_result *r, size_t n)
+void bench_json_head(FILE *f, const bench_config *cfg, const bench_machine *m, const char *cmdline)
 {
-    fprintf(f, "{\n  \"machine\": {\"cpu\": ");
+    fprintf(f, "  \"machine\": {\"cpu\": ");
     json_str(f, m->cpu_model);
     fprintf(f, ", \"ncpus\": %u, \"kernel\": ", m->ncpus);
     json_str(f, m->kernel);
@@ -433,6 +432,12 @@ void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m,
                "\"lowrate_hz\": %llu, \"lowrate_count\": %llu, \"lowrate_size\": %zu, \"repeat\": %u},\n",
             (unsigned long long)cfg->iterations, (unsigned long long)cfg->messages, cfg->duration_s,
             (unsigned long long)cfg->lowrate_hz, (unsigned long long)cfg->lowrate_count, cfg->lowrate_size, cfg->repeat);
+}
+
+void bench_json_str(FILE *f, const char *s) { json_str(f, s); }
+
+void bench_json_results(FILE *f, const bench_result *r, size_t n)
+{
     fprintf(f, "  \"results\": [");
     for (size_t i = 0; i < n; i++) {
         const bench_result *x = &r[i];
@@ -470,7 +475,16 @@ void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m,
         }
         fputc('}', f);
     }
-    fprintf(f, "\n  ]\n}\n");
+    fprintf(f, "\n  ]\n");
+}
+
+void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m, const char *cmdline,
+                       const bench_result *r, size_t n)
+{
+    fprintf(f, "{\n");
+    bench_json_head(f, cfg, m, cmdline);
+    bench_json_results(f, r, n);
+    fprintf(f, "}\n");
 }
 
 void bench_report_csv(FILE *f, const bench_result *r, size_t n)

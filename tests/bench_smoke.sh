@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # tests/bench_smoke.sh - smoke test of `shmipc bench`: every mechanism (pub/sub and request/response
-# included) runs with tiny sizes and counts, the tables are printed, the fan-out table runs (pub/sub and
+# included) runs with tiny sizes and counts, --targets prints one line per target of issue 9, the tables are printed, the fan-out table runs (pub/sub and
 # pipes to 1, 2, 4 and 8 receivers), --json parses, --csv has its header and one row per cell, --plot
 # draws an SVG (when gnuplot is installed), and bad options are refused. Usage: bash tests/bench_smoke.sh BUILD_DIR
 set -euo pipefail
@@ -94,8 +94,40 @@ else
     grep -q 'gnuplot-nox' "$tmp/err" || fail "--plot without gnuplot: no hint"
 fi
 
+# --targets: one line per target of issue 9 (ratio, bound, met / not met), whatever the numbers are.
+"$cli" bench --targets --quick --quiet >"$tmp/targets" || { cat "$tmp/targets"; fail "--targets --quick run"; }
+cat "$tmp/targets"
+line_re='[0-9]+\.[0-9]{2} +(>=|<=) [0-9]+\.[0-9]{2}  (met|not met) '
+for t in pubsub-stream pubsub-latency fanout-1to8 reqresp-rtt reqresp-stream hybrid-channel@64 hybrid-channel@4K \
+    hybrid-channel@1M hybrid-pubsub@64 hybrid-pubsub@4K hybrid-pubsub@1M blocking-channel blocking-pubsub \
+    lowrate-channel lowrate-pubsub; do
+    grep -qE "^$t +$line_re" "$tmp/targets" || fail "--targets: no line for $t"
+done
+ntargets=$(grep -cE "^[a-zA-Z0-9@-]+ +$line_re" "$tmp/targets")
+[ "$ntargets" -eq 15 ] || fail "--targets printed $ntargets target lines, expected 15"
+grep -qE "^[0-9]+ of 15 targets met$" "$tmp/targets" || fail "--targets: no summary line"
+grep -q 'error' "$tmp/targets" && fail "--targets: a cell failed"
+"$cli" bench --targets --quick --sizes 64 --duration 0.05 --rate-count 20 --repeat 2 --json --quiet >"$tmp/tjson" ||
+    fail "--targets --json run"
+grep -q '"statistic": "median"' "$tmp/tjson" || fail "--targets --json: no statistic"
+if command -v python3 >/dev/null; then
+    python3 - "$tmp/tjson" <<'PY' || fail "--targets --json: bad shape"
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["targets"]
+assert len(t) == 11, len(t)  # hybrid targets at the one size given
+for x in t:
+    assert x["op"] in (">=", "<=") and isinstance(x["bound"], float), x
+    assert isinstance(x["ratio"], float) and isinstance(x["met"], bool), x
+    assert x["result"] == ("met" if x["met"] else "not met"), x
+assert {x["target"] for x in t} >= {"fanout-1to8", "hybrid-channel@64", "lowrate-pubsub"}
+assert d["results"] and d["config"]["repeat"] == 2
+PY
+fi
+
 # Bad options are usage errors (exit 2).
-for bad in "--fanout 3" "--fanout 0" "--fanout x" "--repeat 16" "--mode sideways" "--sizes 4" "--mechanisms nosuch" "--iterations 0" "--duration -1" "--json --csv"; do
+for bad in "--fanout 3" "--fanout 0" "--fanout x" "--repeat 16" "--mode sideways" "--sizes 4" "--mechanisms nosuch" "--iterations 0" "--duration -1" "--json --csv" \
+    "--targets --mode latency" "--targets --mechanisms pipe" "--targets --csv"; do
     set +e
     # shellcheck disable=SC2086
     "$cli" bench $bad --quiet >/dev/null 2>&1
