@@ -6,7 +6,7 @@
  * (bench/driver.c) runs every selected transport the same way: real processes made with fork(), pinned to
  * different cores, payloads written by the sender and read by the receiver in every cache line, latency
  * as ping-pong round trip / 2 in a log-linear histogram, throughput as one-way streaming, CPU time of all
- * processes per message. bench/report.c prints the tables, JSON, CSV and the gnuplot plot.
+ * processes per message. bench/report.c prints the tables, JSON and CSV, bench/svg.c draws the plot.
  *
  * Adding a mechanism: write bench/t_NAME.c defining a `const bench_transport bench_t_NAME`, declare it
  * below and add it to the table in bench/transports.c. Nothing else changes.
@@ -262,10 +262,8 @@ void bench_report_table(FILE *f, const bench_config *cfg, const bench_machine *m
 void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m, const char *cmdline,
                        const bench_result *r, size_t n);
 void bench_report_csv(FILE *f, const bench_result *r, size_t n);
-/* Is gnuplot on PATH? */
-bool bench_have_gnuplot(void);
-/* Draw p50 latency against payload size (log-log), one line per mechanism, into svg_path with gnuplot.
- * Returns 0, -ENOENT if gnuplot is missing, or another negative errno. */
+/* Draw p50 latency against payload size (log-log), one line per mechanism, with axes and a legend, into
+ * svg_path (bench/svg.c: written directly, no external tool). Returns 0 or a negative errno. */
 int bench_plot_svg(const char *svg_path, const bench_machine *m, const bench_result *r, size_t n);
 const char *bench_mode_name(bench_mode mode);
 /* Pieces of the JSON record that other reports reuse: the "machine", "command" and "config" members
