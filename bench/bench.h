@@ -6,7 +6,7 @@
  * (bench/driver.c) runs every selected transport the same way: real processes made with fork(), pinned to
  * different cores, payloads written by the sender and read by the receiver in every cache line, latency
  * as ping-pong round trip / 2 in a log-linear histogram, throughput as one-way streaming, CPU time of all
- * processes per message. bench/report.c prints the tables, JSON, CSV and the gnuplot plot.
+ * processes per message. bench/report.c prints the tables, JSON and CSV, bench/svg.c draws the plot.
  *
  * Adding a mechanism: write bench/t_NAME.c defining a `const bench_transport bench_t_NAME`, declare it
  * below and add it to the table in bench/transports.c. Nothing else changes.
@@ -188,6 +188,13 @@ void bench_hist_record(bench_hist *h, uint64_t ns);
 /* The value at quantile q (0..1): the middle of the bucket holding it, clamped to [min, max]. */
 uint64_t bench_hist_quantile(const bench_hist *h, double q);
 
+/* One cell: a transport in a mode at a size (low-rate cells: the config's lowrate_size). */
+typedef struct bench_cell {
+    const bench_transport *transport;
+    bench_mode mode;
+    size_t size;
+} bench_cell;
+
 /* What the driver runs. Zero fields mean defaults. */
 typedef struct bench_config {
     unsigned modes;           /* BENCH_CAP_* bits of the modes to run */
@@ -195,6 +202,10 @@ typedef struct bench_config {
     size_t nsizes;
     const bench_transport *const *transports;
     size_t ntransports;
+    /* If ncells > 0: run exactly these cells, in this order, instead of every (mode, transport, size)
+     * of the fields above (--targets). Repetitions and medians work the same way. */
+    const bench_cell *cells;
+    size_t ncells;
     uint64_t iterations;      /* latency: measured round trips per cell (upper bound) */
     uint64_t messages;        /* throughput: measured messages per cell (upper bound) */
     uint64_t warmup;          /* round trips / messages before measuring */
@@ -251,12 +262,28 @@ void bench_report_table(FILE *f, const bench_config *cfg, const bench_machine *m
 void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m, const char *cmdline,
                        const bench_result *r, size_t n);
 void bench_report_csv(FILE *f, const bench_result *r, size_t n);
-/* Is gnuplot on PATH? */
-bool bench_have_gnuplot(void);
-/* Draw p50 latency against payload size (log-log), one line per mechanism, into svg_path with gnuplot.
- * Returns 0, -ENOENT if gnuplot is missing, or another negative errno. */
+/* Draw p50 latency against payload size (log-log), one line per mechanism, with axes and a legend, into
+ * svg_path (bench/svg.c: written directly, no external tool). Returns 0 or a negative errno. */
 int bench_plot_svg(const char *svg_path, const bench_machine *m, const bench_result *r, size_t n);
 const char *bench_mode_name(bench_mode mode);
+/* Pieces of the JSON record that other reports reuse: the "machine", "command" and "config" members
+ * (each followed by a comma and a newline) and the "results" member (no comma after it). */
+void bench_json_head(FILE *f, const bench_config *cfg, const bench_machine *m, const char *cmdline);
+void bench_json_results(FILE *f, const bench_result *r, size_t n);
+void bench_json_str(FILE *f, const char *s);
+
+/*
+ * The performance targets of issue 9 (bench/targets.c), all measured in one run (`shmipc bench
+ * --targets`): each is a ratio of two cells of that run against a bound.
+ * bench_targets_cells: the cells every target needs, for the hybrid-versus-spin sizes given (64 B to
+ * 1 MiB); *cells receives a malloc'ed array. Returns 0 or -ENOMEM.
+ * bench_targets_report / _json: one line (one object) per target: measured ratio, bound, met / not met.
+ * Both return the number of targets that could not be computed (a cell failed).
+ */
+int bench_targets_cells(const size_t *sizes, size_t nsizes, bench_cell **cells, size_t *ncells);
+size_t bench_targets_report(FILE *f, const bench_config *cfg, const bench_machine *m, const bench_result *r, size_t n);
+size_t bench_targets_json(FILE *f, const bench_config *cfg, const bench_machine *m, const char *cmdline,
+                          const bench_result *r, size_t n);
 /* "812 ns", "45.2 us", "1.20 ms" */
 void bench_fmt_ns(char *buf, size_t cap, double ns);
 

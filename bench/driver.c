@@ -594,8 +594,8 @@ static void progress(const bench_config *cfg, size_t k, size_t n, const bench_re
 int bench_run(const bench_config *cfg, const bench_machine *m, bench_result **results, size_t *nresults)
 {
     /* Count the cells first, so progress can say how far along the run is. */
-    size_t n = 0;
-    for (int mode = 0; mode < BENCH_NMODES; mode++) {
+    size_t n = cfg->ncells;
+    for (int mode = 0; mode < BENCH_NMODES && !cfg->ncells; mode++) {
         if (!(cfg->modes & (1u << mode)))
             continue;
         for (size_t t = 0; t < cfg->ntransports; t++)
@@ -614,7 +614,12 @@ int bench_run(const bench_config *cfg, const bench_machine *m, bench_result **re
         return -ENOMEM;
     }
     size_t k = 0;
-    for (int mode = 0; mode < BENCH_NMODES; mode++) {
+    for (size_t i = 0; i < cfg->ncells; i++) {
+        res[i].transport = cfg->cells[i].transport;
+        res[i].mode = cfg->cells[i].mode;
+        res[i].size = cfg->cells[i].mode == BENCH_LOWRATE ? cfg->lowrate_size : cfg->cells[i].size;
+    }
+    for (int mode = 0; mode < BENCH_NMODES && !cfg->ncells; mode++) {
         if (!(cfg->modes & (1u << mode)))
             continue;
         for (size_t t = 0; t < cfg->ntransports; t++) {

@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench/report.c - what `shmipc bench` prints: readable tables (one per mode, each mechanism with its
- * ratio to a reference), JSON and CSV for scripts, and an SVG plot of p50 latency against payload size
- * drawn by gnuplot.
+ * ratio to a reference), JSON and CSV for scripts (the SVG plot is bench/svg.c).
  */
 #include "bench.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 /* The reference each ratio is taken against: the first of these names present in the results. shmipc's
  * busy-polling channel once it exists, otherwise the floor that shared memory can reach. */
@@ -416,10 +413,9 @@ static const char *status_name(bench_status s)
     return s == BENCH_OK ? "ok" : s == BENCH_NA ? "n/a" : "error";
 }
 
-void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m, const char *cmdline,
-                       const bench_result *r, size_t n)
+void bench_json_head(FILE *f, const bench_config *cfg, const bench_machine *m, const char *cmdline)
 {
-    fprintf(f, "{\n  \"machine\": {\"cpu\": ");
+    fprintf(f, "  \"machine\": {\"cpu\": ");
     json_str(f, m->cpu_model);
     fprintf(f, ", \"ncpus\": %u, \"kernel\": ", m->ncpus);
     json_str(f, m->kernel);
@@ -433,6 +429,12 @@ void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m,
                "\"lowrate_hz\": %llu, \"lowrate_count\": %llu, \"lowrate_size\": %zu, \"repeat\": %u},\n",
             (unsigned long long)cfg->iterations, (unsigned long long)cfg->messages, cfg->duration_s,
             (unsigned long long)cfg->lowrate_hz, (unsigned long long)cfg->lowrate_count, cfg->lowrate_size, cfg->repeat);
+}
+
+void bench_json_str(FILE *f, const char *s) { json_str(f, s); }
+
+void bench_json_results(FILE *f, const bench_result *r, size_t n)
+{
     fprintf(f, "  \"results\": [");
     for (size_t i = 0; i < n; i++) {
         const bench_result *x = &r[i];
@@ -470,7 +472,16 @@ void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m,
         }
         fputc('}', f);
     }
-    fprintf(f, "\n  ]\n}\n");
+    fprintf(f, "\n  ]\n");
+}
+
+void bench_report_json(FILE *f, const bench_config *cfg, const bench_machine *m, const char *cmdline,
+                       const bench_result *r, size_t n)
+{
+    fprintf(f, "{\n");
+    bench_json_head(f, cfg, m, cmdline);
+    bench_json_results(f, r, n);
+    fprintf(f, "}\n");
 }
 
 void bench_report_csv(FILE *f, const bench_result *r, size_t n)
@@ -503,87 +514,4 @@ void bench_report_csv(FILE *f, const bench_result *r, size_t n)
             fprintf(f, "\"\n");
         }
     }
-}
-
-bool bench_have_gnuplot(void)
-{
-    const char *path = getenv("PATH");
-    if (!path)
-        path = "/usr/bin:/bin";
-    while (*path) {
-        size_t len = strcspn(path, ":");
-        char buf[4096];
-        if (len > 0 && len < sizeof buf - 9) {
-            memcpy(buf, path, len);
-            memcpy(buf + len, "/gnuplot", 9);
-            if (access(buf, X_OK) == 0)
-                return true;
-        }
-        path += len;
-        if (*path == ':')
-            path++;
-    }
-    return false;
-}
-
-/* A gnuplot single-quoted string: quotes doubled. */
-static void gp_str(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'')
-            fputc('\'', f);
-        fputc(*s, f);
-    }
-    fputc('\'', f);
-}
-
-int bench_plot_svg(const char *svg_path, const bench_machine *m, const bench_result *r, size_t n)
-{
-    if (!bench_have_gnuplot())
-        return -ENOENT;
-    FILE *g = popen("gnuplot", "w");
-    if (!g)
-        return errno ? -errno : -ENOMEM;
-    fprintf(g, "set terminal svg size 960,600 dynamic font 'sans,12' background rgb 'white'\nset output ");
-    gp_str(g, svg_path);
-    fprintf(g, "\nset title ");
-    char title[256];
-    snprintf(title, sizeof title, "p50 one-way latency (round trip / 2) - %s, %u CPUs", m->cpu_model, m->ncpus);
-    gp_str(g, title);
-    fprintf(g, " noenhanced\nset logscale xy\nset xlabel 'payload size (bytes)'\nset ylabel 'p50 latency (ns)'\n"
-               "set key outside right top noenhanced\nset grid\nset format x '%%.0s%%cB'\nset format y '%%g'\n");
-    /* One inline data block per mechanism, in table order. */
-    const char *names[64];
-    size_t nnames = 0;
-    for (size_t i = 0; i < n && nnames < 64; i++) {
-        if (r[i].mode != BENCH_LATENCY || r[i].status != BENCH_OK)
-            continue;
-        bool seen = false;
-        for (size_t k = 0; k < nnames; k++)
-            seen |= !strcmp(names[k], r[i].transport->name);
-        if (!seen)
-            names[nnames++] = r[i].transport->name;
-    }
-    for (size_t k = 0; k < nnames; k++) {
-        fprintf(g, "$d%zu << EOD\n", k);
-        for (size_t i = 0; i < n; i++)
-            if (r[i].mode == BENCH_LATENCY && r[i].status == BENCH_OK && !strcmp(r[i].transport->name, names[k]))
-                fprintf(g, "%zu %llu\n", r[i].size, (unsigned long long)r[i].p50);
-        fprintf(g, "EOD\n");
-    }
-    if (nnames == 0)
-        fprintf(g, "set label 'no latency results' at graph 0.5,0.5 center\nplot [1:2] [1:2] NaN notitle\n");
-    else
-        for (size_t k = 0; k < nnames; k++) {
-            /* gnuplot cycles 8 colours: tell lines apart beyond that by dash pattern and point type. */
-            fprintf(g, "%s$d%zu using 1:2 with linespoints lw 2 dt %zu pt %zu title ", k ? ", " : "plot ", k, k / 8 + 1,
-                    k % 13 + 1);
-            gp_str(g, names[k]);
-        }
-    fprintf(g, "\n");
-    int st = pclose(g);
-    if (st < 0)
-        return -errno;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }

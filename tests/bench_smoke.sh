@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # tests/bench_smoke.sh - smoke test of `shmipc bench`: every mechanism (pub/sub and request/response
-# included) runs with tiny sizes and counts, the tables are printed, the fan-out table runs (pub/sub and
+# included) runs with tiny sizes and counts, --targets prints one line per target of issue 9, the tables are printed, the fan-out table runs (pub/sub and
 # pipes to 1, 2, 4 and 8 receivers), --json parses, --csv has its header and one row per cell, --plot
-# draws an SVG (when gnuplot is installed), and bad options are refused. Usage: bash tests/bench_smoke.sh BUILD_DIR
+# draws a well-formed SVG by itself, and bad options are refused. Usage: bash tests/bench_smoke.sh BUILD_DIR
 set -euo pipefail
 build=${1:?usage: bench_smoke.sh BUILD_DIR}
 cli=$build/tools/shmipc/shmipc
@@ -83,19 +83,63 @@ if [ -r /proc/sys/fs/mqueue/msgsize_max ] && [ "$(cat /proc/sys/fs/mqueue/msgsiz
     grep -q 'n/a (limit' "$tmp/na" || fail "mq 4M is not n/a"
 fi
 
-# Plot.
-if command -v gnuplot >/dev/null; then
-    "$cli" bench --mechanisms cacheline,pipe --sizes 8,512 --iterations 200 --duration 0.05 --quiet --mode latency \
-        --plot "$tmp/p.svg" >/dev/null || fail "--plot run"
-    grep -q '<svg' "$tmp/p.svg" || fail "--plot did not write an SVG"
+# Plot: drawn by shmipc itself (no gnuplot), a well-formed SVG with one line and one legend entry per
+# mechanism that ran.
+"$cli" bench --mechanisms cacheline,pipe,channel-spin --sizes 8,512,4K --iterations 200 --duration 0.05 --quiet \
+    --mode latency --plot "$tmp/p.svg" >/dev/null || fail "--plot run"
+[ -s "$tmp/p.svg" ] || fail "--plot did not write an SVG"
+if command -v xmllint >/dev/null; then
+    xmllint --noout "$tmp/p.svg" || fail "--plot: SVG is not well-formed XML"
+elif command -v python3 >/dev/null; then
+    python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$tmp/p.svg" ||
+        fail "--plot: SVG is not well-formed XML"
 else
-    echo "SKIP part: gnuplot not found, --plot not tested"
-    if "$cli" bench --plot "$tmp/p.svg" --quiet 2>"$tmp/err"; then fail "--plot without gnuplot succeeded"; fi
-    grep -q 'gnuplot-nox' "$tmp/err" || fail "--plot without gnuplot: no hint"
+    echo "SKIP part: neither xmllint nor python3: SVG not parsed"
+fi
+grep -q '<svg xmlns="http://www.w3.org/2000/svg"' "$tmp/p.svg" || fail "--plot: no svg root"
+[ "$(grep -c '<polyline' "$tmp/p.svg")" -eq 3 ] || fail "--plot: expected 3 lines"
+for m in cacheline pipe channel-spin; do
+    grep -q "class=\"legend\"[^>]*>$m</text>" "$tmp/p.svg" || fail "--plot: no legend entry for $m"
+done
+[ "$(grep -c '<circle' "$tmp/p.svg")" -eq 9 ] || fail "--plot: expected 9 points"
+if "$cli" bench --mechanisms pipe --sizes 64 --iterations 10 --duration 0.05 --quiet --mode latency \
+    --plot "$tmp/no/such/dir/p.svg" >/dev/null 2>"$tmp/err"; then fail "--plot into a missing directory succeeded"; fi
+grep -q 'p.svg' "$tmp/err" || fail "--plot failure does not name the file"
+
+# --targets: one line per target of issue 9 (ratio, bound, met / not met), whatever the numbers are.
+"$cli" bench --targets --quick --quiet >"$tmp/targets" || { cat "$tmp/targets"; fail "--targets --quick run"; }
+cat "$tmp/targets"
+line_re='[0-9]+\.[0-9]{2} +(>=|<=) [0-9]+\.[0-9]{2}  (met|not met) '
+for t in pubsub-stream pubsub-latency fanout-1to8 reqresp-rtt reqresp-stream hybrid-channel@64 hybrid-channel@4K \
+    hybrid-channel@1M hybrid-pubsub@64 hybrid-pubsub@4K hybrid-pubsub@1M blocking-channel blocking-pubsub \
+    lowrate-channel lowrate-pubsub; do
+    grep -qE "^$t +$line_re" "$tmp/targets" || fail "--targets: no line for $t"
+done
+ntargets=$(grep -cE "^[a-zA-Z0-9@-]+ +$line_re" "$tmp/targets")
+[ "$ntargets" -eq 15 ] || fail "--targets printed $ntargets target lines, expected 15"
+grep -qE "^[0-9]+ of 15 targets met$" "$tmp/targets" || fail "--targets: no summary line"
+grep -q 'error' "$tmp/targets" && fail "--targets: a cell failed"
+"$cli" bench --targets --quick --sizes 64 --duration 0.05 --rate-count 20 --repeat 2 --json --quiet >"$tmp/tjson" ||
+    fail "--targets --json run"
+grep -q '"statistic": "median"' "$tmp/tjson" || fail "--targets --json: no statistic"
+if command -v python3 >/dev/null; then
+    python3 - "$tmp/tjson" <<'PY' || fail "--targets --json: bad shape"
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["targets"]
+assert len(t) == 11, len(t)  # hybrid targets at the one size given
+for x in t:
+    assert x["op"] in (">=", "<=") and isinstance(x["bound"], float), x
+    assert isinstance(x["ratio"], float) and isinstance(x["met"], bool), x
+    assert x["result"] == ("met" if x["met"] else "not met"), x
+assert {x["target"] for x in t} >= {"fanout-1to8", "hybrid-channel@64", "lowrate-pubsub"}
+assert d["results"] and d["config"]["repeat"] == 2
+PY
 fi
 
 # Bad options are usage errors (exit 2).
-for bad in "--fanout 3" "--fanout 0" "--fanout x" "--repeat 16" "--mode sideways" "--sizes 4" "--mechanisms nosuch" "--iterations 0" "--duration -1" "--json --csv"; do
+for bad in "--fanout 3" "--fanout 0" "--fanout x" "--repeat 16" "--mode sideways" "--sizes 4" "--mechanisms nosuch" "--iterations 0" "--duration -1" "--json --csv" \
+    "--targets --mode latency" "--targets --mechanisms pipe" "--targets --csv"; do
     set +e
     # shellcheck disable=SC2086
     "$cli" bench $bad --quiet >/dev/null 2>&1

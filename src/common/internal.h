@@ -137,8 +137,8 @@ SHMIPC_INTERNAL bool shmipc__owner_release(_Atomic uint64_t *word, uint64_t me, 
  * Every blocking call of every layer waits through shmipc__wait:
  *  1. the condition is tried once (timeout 0: -EAGAIN if unmet, with no clock read);
  *  2. SPIN polls it until the deadline; HYBRID (the default) polls for a time budget (spin_ns, default
- *     SHMIPC__WAIT_SPIN_NS, stretched up to 256 us when an adapt state shows that recent waits ended
- *     within that time), then sleeps; BLOCK sleeps at once;
+ *     SHMIPC__WAIT_SPIN_NS, stretched to twice the recent waits, up to 256 us, while an adapt state shows
+ *     that most recent waits ended within 256 us), then sleeps; BLOCK sleeps at once;
  *  3. a sleep follows the notify protocol on w->notify (announce, re-check, futex wait) and lasts at most
  *     one slice (SHMIPC__WAIT_SLICE_NS), after which the condition runs with slow = true: the place to
  *     check the awaited peer's liveness (and return -EPIPE, or reclaim) and anything costly;
@@ -154,9 +154,11 @@ SHMIPC_INTERNAL bool shmipc__owner_release(_Atomic uint64_t *word, uint64_t me, 
 
 typedef int (*shmipc__wait_cond_fn)(void *arg, bool slow);
 
-/* Per-handle memory of how long recent waits took (private memory, never shared). */
+/* Per-handle memory of how long recent waits took (private memory, never shared): one word, so that a
+ * handle shared by threads can keep it in an atomic (queues). Zero is the initial state. The encoding is
+ * wait.c's (short-wait average and long-wait share, see there). */
 typedef struct shmipc__wait_adapt {
-    uint64_t recent_ns;
+    uint64_t state;
 } shmipc__wait_adapt;
 
 typedef struct shmipc__wait_spec {
@@ -173,6 +175,12 @@ typedef struct shmipc__wait_spec {
 
 /* Returns 0 (condition holds), its error, -EAGAIN (deadline 0, unmet), -ETIMEDOUT or -EINTR. */
 SHMIPC_INTERNAL int shmipc__wait(const shmipc__wait_spec *w, shmipc__wait_cond_fn cond, void *arg);
+/* The hybrid spin budget an adapt state gives (a NULL state: the floor): twice the recent short waits,
+ * between floor_ns (0 = SHMIPC__WAIT_SPIN_NS) and 256 us; the floor once most recent waits were longer
+ * than 256 us. */
+SHMIPC_INTERNAL uint64_t shmipc__wait_budget_ns(const shmipc__wait_adapt *a, uint64_t floor_ns);
+/* Teach an adapt state one wait that took took_ns (shmipc__wait does it after every wait). */
+SHMIPC_INTERNAL void shmipc__wait_learn(shmipc__wait_adapt *a, uint64_t took_ns);
 /* The deadline for a timeout as common.h defines it: 0 (try once), negative (none), else now + ms. */
 static inline uint64_t shmipc__wait_deadline(int timeout_ms)
 {

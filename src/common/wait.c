@@ -7,10 +7,56 @@
  */
 #include "common/internal.h"
 
-/* Adaptive hybrid spin: a wait that the spin would have covered (it ended within SPIN_MAX) teaches the
- * handle to spin about that long next time; one that needed a long sleep shrinks the budget again, so
- * sparse traffic costs almost no CPU and dense traffic of large messages never pays a futex round trip. */
+/*
+ * Adaptive hybrid spin. A handle remembers two things about its recent waits (shmipc__wait_adapt.state):
+ *  - how long the waits that a spin could have covered took (those that ended within SPIN_MAX):
+ *    an average over about four of them, in the low 32 bits, in ns;
+ *  - which share of all recent waits were longer than that (sparse traffic): an average over about eight
+ *    waits, in 1/LONG_ONE, in the high 32 bits.
+ * While most waits are short the budget is twice their average, at least the floor (spin_ns) and at most
+ * SPIN_MAX, so dense traffic of any message size is caught by the spin and never pays a futex round trip;
+ * once most waits are long (a rate below about 1 / SPIN_MAX) the budget falls to the floor and sparse
+ * traffic costs almost no CPU. A wait that slept is learnt like any other: its length includes the
+ * wake-up, so it errs towards spinning next time, which is what stops the mode from locking itself into
+ * sleeping (issue 9: the old rule dropped to the floor as soon as 1.5x the average passed SPIN_MAX, so waits
+ * lengthened by wake-ups kept every later wait asleep). One long wait among short ones (a preempted peer)
+ * moves the share by 1/8 only and does not throw the budget away.
+ */
 #define SPIN_MAX_NS (256u * 1000u)
+#define LONG_ONE 1024u
+
+static uint64_t adapt_short(uint64_t st) { return st & 0xffffffffu; }
+static uint64_t adapt_long(uint64_t st) { return st >> 32; }
+
+uint64_t shmipc__wait_budget_ns(const shmipc__wait_adapt *a, uint64_t floor_ns)
+{
+    uint64_t spin = floor_ns ? floor_ns : SHMIPC__WAIT_SPIN_NS;
+    if (!a || adapt_long(a->state) > LONG_ONE / 2)
+        return spin;
+    uint64_t want = 2 * adapt_short(a->state);
+    if (want > SPIN_MAX_NS)
+        want = SPIN_MAX_NS;
+    return want > spin ? want : spin;
+}
+
+void shmipc__wait_learn(shmipc__wait_adapt *a, uint64_t took_ns)
+{
+    if (!a)
+        return;
+    uint64_t sh = adapt_short(a->state), lg = adapt_long(a->state);
+    /* The state may come from another thread's copy (queue handles): keep it in range whatever it is. */
+    if (sh > SPIN_MAX_NS)
+        sh = SPIN_MAX_NS;
+    if (lg > LONG_ONE)
+        lg = LONG_ONE;
+    if (took_ns > SPIN_MAX_NS) {
+        lg = (lg * 7 + LONG_ONE) / 8;
+    } else {
+        lg = lg * 7 / 8;
+        sh = (sh * 3 + took_ns) / 4;
+    }
+    a->state = lg << 32 | sh;
+}
 
 static uint64_t spin_budget(const shmipc__wait_spec *w, uint64_t now)
 {
@@ -19,26 +65,10 @@ static uint64_t spin_budget(const shmipc__wait_spec *w, uint64_t now)
     case SHMIPC_WAIT_BLOCK: return now;
     default: break;
     }
-    uint64_t spin = w->spin_ns ? w->spin_ns : SHMIPC__WAIT_SPIN_NS;
-    if (w->adapt) {
-        uint64_t learnt = w->adapt->recent_ns + w->adapt->recent_ns / 2;
-        if (learnt > spin && learnt <= SPIN_MAX_NS)
-            spin = learnt;
-    }
-    return now + spin;
+    return now + shmipc__wait_budget_ns(w->adapt, w->spin_ns);
 }
 
-static void learn(const shmipc__wait_spec *w, uint64_t start, uint64_t now)
-{
-    if (!w->adapt)
-        return;
-    uint64_t took = now - start;
-    /* Exponential average over about four waits; a long wait counts as SPIN_MAX + 1 so it pulls the
-     * budget back to the floor quickly instead of teaching us to spin for milliseconds. */
-    if (took > SPIN_MAX_NS)
-        took = SPIN_MAX_NS + 1;
-    w->adapt->recent_ns = (w->adapt->recent_ns * 3 + took) / 4;
-}
+static void learn(const shmipc__wait_spec *w, uint64_t start, uint64_t now) { shmipc__wait_learn(w->adapt, now - start); }
 
 int shmipc__wait(const shmipc__wait_spec *w, shmipc__wait_cond_fn cond, void *arg)
 {

@@ -350,7 +350,7 @@ static int queue_acquire(shmipc_queue *q, queue_op *op, int timeout_ms)
         .adapt = &adapt,
     };
     r = shmipc__wait(&spec, queue_cond, &w);
-    atomic_store_explicit(&q->adapt_ns, adapt.recent_ns, memory_order_relaxed);
+    atomic_store_explicit(&q->adapt_ns, adapt.state, memory_order_relaxed);
     return r;
 }
 

@@ -139,10 +139,12 @@ static void join_args(char *buf, size_t cap, int argc, char **argv)
 int cli_cmd_bench(int argc, char **argv)
 {
     static const size_t quick_sizes[] = {64, 4096, 1u << 20};
+    /* --targets: the sizes of the hybrid-versus-spin targets, 64 B to 1 MiB. */
+    static const size_t target_sizes[] = {64, 512, 4096, 65536, 1u << 20};
     const char *mode_s = NULL, *mech_s = NULL, *sizes_s = NULL, *iter_s = NULL, *dur_s = NULL, *warm_s = NULL,
                *rate_s = NULL, *rate_count_s = NULL, *repeat_s = NULL, *plot = NULL,
                *fanout_s = NULL;
-    bool quick = false, json = false, csv = false, quiet = false, list = false;
+    bool quick = false, json = false, csv = false, quiet = false, list = false, targets = false;
     const cli_opt opts[] = {
         CLI_OPT_VALUE("mode", 'm', "MODE", &mode_s, "latency, throughput, lowrate or all (default), or a comma list"),
         CLI_OPT_VALUE("mechanisms", 'M', "LIST", &mech_s, "comma-separated mechanisms (default all; see --list)"),
@@ -155,10 +157,12 @@ int cli_cmd_bench(int argc, char **argv)
         CLI_OPT_VALUE("repeat", 'N', "N", &repeat_s, "run every cell N times and keep the median run (1 to 15)"),
         CLI_OPT_VALUE("fanout", 'F', "LIST", &fanout_s,
                       "fan-out 1 -> N table for these N (1,2,4,8): pubsub vs N pipes; latency and throughput"),
+        CLI_OPT_FLAG("targets", 'T', &targets,
+                     "measure issue 9's targets side by side: one line each, ratio, bound, met / not met"),
         CLI_OPT_FLAG("quick", 'q', &quick, "a short run (under 30 s on 2 cores): 64 B, 4 KiB, 1 MiB, short cells"),
         CLI_OPT_FLAG("json", 'j', &json, "print JSON on stdout instead of the tables"),
         CLI_OPT_FLAG("csv", 'c', &csv, "print CSV on stdout instead of the tables"),
-        CLI_OPT_VALUE("plot", 'p', "FILE.svg", &plot, "also draw p50 latency against size (needs gnuplot-nox)"),
+        CLI_OPT_VALUE("plot", 'p', "FILE.svg", &plot, "also draw p50 latency against size (log-log SVG)"),
         CLI_OPT_FLAG("quiet", 'Q', &quiet, "no progress on stderr"),
         CLI_OPT_FLAG("list", 'l', &list, "list the mechanisms and exit"),
         CLI_OPT_END,
@@ -236,10 +240,8 @@ int cli_cmd_bench(int argc, char **argv)
     }
     if (json && csv)
         return cli_usage_error(&spec, "choose one of --json and --csv");
-    if (plot && !bench_have_gnuplot()) {
-        fprintf(stderr, "shmipc bench: gnuplot not found: install gnuplot-nox to draw plots\n");
-        return CLI_ERR;
-    }
+    if (targets && (mode_s || mech_s || fanout_s || csv || plot))
+        return cli_usage_error(&spec, "--targets picks its own cells: no --mode, --mechanisms, --fanout, --csv or --plot");
     if (quick) {
         cfg.sizes = quick_sizes;
         cfg.nsizes = sizeof quick_sizes / sizeof quick_sizes[0];
@@ -247,6 +249,10 @@ int cli_cmd_bench(int argc, char **argv)
         cfg.warmup = 1000;
         cfg.duration_s = 0.2;
         cfg.lowrate_count = 200;
+    }
+    if (targets && !nsizes) {
+        cfg.sizes = quick ? quick_sizes : target_sizes;
+        cfg.nsizes = quick ? sizeof quick_sizes / sizeof quick_sizes[0] : sizeof target_sizes / sizeof target_sizes[0];
     }
     if (nsizes) {
         cfg.sizes = sizes;
@@ -275,13 +281,28 @@ int cli_cmd_bench(int argc, char **argv)
     cfg.quiet = quiet;
     cfg.progress_tty = isatty(STDERR_FILENO);
 
+    bench_cell *cells = NULL;
+    if (targets) {
+        int e = bench_targets_cells(cfg.sizes, cfg.nsizes, &cells, &cfg.ncells);
+        if (e)
+            return cli_fail("bench --targets", e);
+        cfg.cells = cells;
+    }
     bench_machine m;
     bench_machine_probe(&m);
     bench_result *res;
     size_t nres;
     int err = bench_run(&cfg, &m, &res, &nres);
+    free(cells);
     if (err)
         return cli_fail("bench", err);
+    if (targets) {
+        size_t bad = json ? bench_targets_json(stdout, &cfg, &m, cmdline, res, nres)
+                          : bench_targets_report(stdout, &cfg, &m, res, nres);
+        free(res);
+        /* Targets not met are a finding, not a failure; a cell that could not be measured is. */
+        return bad ? CLI_ERR : CLI_OK;
+    }
     if (json)
         bench_report_json(stdout, &cfg, &m, cmdline, res, nres);
     else if (csv)
@@ -294,11 +315,8 @@ int cli_cmd_bench(int argc, char **argv)
             rc = CLI_ERR;
     if (plot) {
         err = bench_plot_svg(plot, &m, res, nres);
-        if (err == -ENOENT) {
-            fprintf(stderr, "shmipc bench: gnuplot not found: install gnuplot-nox to draw plots\n");
-            rc = CLI_ERR;
-        } else if (err) {
-            rc = cli_fail("gnuplot", err);
+        if (err) {
+            rc = cli_fail(plot, err);
         } else if (!cfg.quiet) {
             fprintf(stderr, "shmipc bench: plot written to %s\n", plot);
         }
