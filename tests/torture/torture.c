@@ -437,7 +437,10 @@ static int run_chan_cons(unsigned idx)
     /* The predecessor died holding a message (recorded, not released): it will be delivered again. */
     uint32_t ph = atomic_load(&w->phase);
     uint64_t allow_again = (ph == PH_HOLDING || ph == PH_RELEASING) ? atomic_load(&w->held_seq) : 0;
-    atomic_store(&w->phase, PH_IDLE);
+    /* The phase stays as it is until the next peek: a successor killed before the message came again
+     * must hand the same allowance to its own successor (else the repeat looks like an order error). */
+    if (!allow_again)
+        atomic_store(&w->phase, PH_IDLE);
     shmipc_channel *ch = NULL;
     int err;
     for (int tries = 0; (err = shmipc_channel_open(cfg.chan_name, SHMIPC_CHANNEL_CONSUMER, NULL, &ch)) == -EBUSY &&
