@@ -491,11 +491,12 @@ static void corrupt_state(void **state)
     shmipc__rr_hdr *hd = view.pattern_area;
     shmipc__rr_geom g;
     assert_int_equal(shmipc__rr_geom_make(&g, hd->depth, hd->max_request, hd->max_response, hd->max_clients), 0);
-    shmipc__rr_area *a = shmipc__rr_area_at(hd, &g, 1); /* slot 0: server, 1: c, 2: c2 */
+    /* slot 0: server, 1: c, 2: c2 */
+    shmipc__conn *rq = shmipc__rr_req_conn(hd, &g, 1), *rs = shmipc__rr_resp_conn(hd, &g, 1);
     shmipc_request_info ri;
-    /* request ring head far ahead of the tail */
-    uint32_t h = atomic_load(&a->req_head);
-    atomic_store(&a->req_head, h + 1000);
+    /* request connection head far ahead of the tail */
+    uint64_t h = atomic_load(&rq->head);
+    atomic_store(&rq->head, h + 1000);
     assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), -EBADMSG);
     assert_non_null(strstr(shmipc_service_error_detail(), "out of range"));
     assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 20), -ETIMEDOUT); /* reported once */
@@ -504,26 +505,37 @@ static void corrupt_state(void **state)
     assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), 2);
     assert_int_equal(shmipc_server_respond(s, &ri, "ok", 2, 0, 0), 0);
     assert_int_equal(shmipc_client_receive(c2, NULL, buf, sizeof buf, 0), 2);
-    atomic_store(&a->req_head, h);
+    atomic_store(&rq->head, h);
     /* a request whose length is beyond the maximum */
     assert_int_equal(shmipc_client_send(c, "abc", 3, NULL, 0), 0);
-    shmipc__rr_msg *m = (shmipc__rr_msg *)((char *)(a + 1) + (size_t)(h & (g.depth - 1)) * g.req_slot);
-    m->len = 0x7fffffff;
+    shmipc__conn_entry *e = &rq->ring[h & (g.depth - 1)];
+    atomic_store(&e->b, SHMIPC__RR_REQ_ENTRY(0x7fffffff, atomic_load(&e->b) >> 32));
     assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), -EBADMSG);
     assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), -EAGAIN); /* skipped */
-    /* a response ring index corrupted by a hostile server */
-    atomic_store(&a->resp_head, atomic_load(&a->resp_tail) + 999);
+    /* a response connection head forged by a hostile server: the client refuses it */
+    uint64_t rh = atomic_load(&rs->head);
+    atomic_store(&rs->head, atomic_load(&rs->tail) + 999);
     assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), -EBADMSG);
+    atomic_store(&rs->head, rh);
+    /* a tail forged by a hostile client (read past the head): the server refuses it once it needs room */
     assert_int_equal(shmipc_client_send(c, "abc", 3, NULL, 0), 0);
     assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), 3);
+    for (uint32_t i = 0; i < g.depth; i++)
+        assert_int_equal(shmipc_server_respond(s, &ri, "abc", 3, SHMIPC_RR_MORE, 0), 0);
+    uint64_t rt = atomic_load(&rs->tail);
+    atomic_store(&rs->tail, atomic_load(&rs->head) + 5);
     assert_int_equal(shmipc_server_respond(s, &ri, "abc", 3, 0, 0), -EBADMSG);
-    atomic_store(&a->resp_head, atomic_load(&a->resp_tail));
+    atomic_store(&rs->tail, rt);
     /* a response with a bad length */
-    assert_int_equal(shmipc_server_respond(s, &ri, "abc", 3, 0, 0), 0);
-    shmipc__rr_msg *rm = (shmipc__rr_msg *)((char *)(a + 1) + (size_t)g.depth * g.req_slot +
-                                            (size_t)(atomic_load(&a->resp_tail) & (g.depth - 1)) * g.resp_slot);
-    rm->len = 1u << 30;
+    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), 3);
+    shmipc__conn_entry *re = &rs->ring[atomic_load(&rs->tail) & (g.depth - 1)];
+    atomic_store(&re->b, SHMIPC__RR_RESP_ENTRY(1u << 23, 0, atomic_load(&re->b) >> 32));
     assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), -EBADMSG);
+    /* unknown flags */
+    re = &rs->ring[atomic_load(&rs->tail) & (g.depth - 1)];
+    atomic_store(&re->b, SHMIPC__RR_RESP_ENTRY(3, 0x80, atomic_load(&re->b) >> 32));
+    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), -EBADMSG);
+    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), 3); /* the rest are intact */
     /* header geometry: opening fails cleanly */
     uint32_t depth = hd->depth;
     hd->depth = 3;

@@ -210,6 +210,27 @@ int shmipc__conn_pop(shmipc__conn_rx *rx)
     return 0;
 }
 
+int64_t shmipc__conn_skip_to(shmipc__conn_rx *rx, uint64_t pos)
+{
+    /* acquire: as in rx_reload (the entries up to head are complete). */
+    uint64_t h = atomic_load_explicit(&rx->c->head, memory_order_acquire);
+    if (!sane(rx->tail, h, rx->cap))
+        return -EBADMSG;
+    rx->head_cache = h;
+    if (pos <= rx->tail)
+        return 0;
+    if (pos > h)
+        pos = h;
+    uint64_t n = pos - rx->tail;
+    rx->tail = pos;
+    /* seq_cst and the wake: as in pop, whose batch this is. */
+    atomic_store_explicit(&rx->c->tail, pos, memory_order_seq_cst);
+    if ((rx->flags & SHMIPC__CONN_PRODUCER_SLEEPS) &&
+        atomic_load_explicit(&rx->wake->waiters, memory_order_seq_cst) != 0)
+        shmipc__notify_wake(rx->wake, INT32_MAX);
+    return (int64_t)n;
+}
+
 uint32_t shmipc__conn_avail(shmipc__conn_rx *rx)
 {
     if (rx->tail >= rx->head_cache && rx_reload(rx) != 0)

@@ -112,6 +112,13 @@ SHMIPC_INTERNAL int shmipc__conn_peek(shmipc__conn_rx *rx, uint64_t *a, uint64_t
  * dropped it meanwhile (peek again: the entry read is not to be used).
  */
 SHMIPC_INTERNAL int shmipc__conn_pop(shmipc__conn_rx *rx);
+/*
+ * Consumer: consume every entry before position pos (not in overwrite mode), as if each were popped: a
+ * successor that knows where its own entries begin drops what a predecessor left. pos outside
+ * [our position, head] is clamped to it. Returns the number of entries dropped, or -EBADMSG (head
+ * impossible).
+ */
+SHMIPC_INTERNAL int64_t shmipc__conn_skip_to(shmipc__conn_rx *rx, uint64_t pos);
 /* Consumer: entries available (reloads head when the cache is empty); 0 on a corrupt head. */
 SHMIPC_INTERNAL uint32_t shmipc__conn_avail(shmipc__conn_rx *rx);
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * reqresp/reqresp.c - the request/response service: server and client handles over per-client
- * request/response rings (layout in reqresp_internal.h), correlation ids, streamed responses, and what
- * happens when either side dies (reclaim of a dead client's slot, -EPIPE for clients of a dead server,
- * takeover by a restarted server).
+ * reqresp/reqresp.c - the request/response service on connections (src/conn): per client slot a request
+ * connection (client -> server) and a response connection (server -> client) whose entries name a payload
+ * slot of the producer's own, correlation ids, streamed responses, and what happens when either side dies
+ * (a dead client's connections reclaimed as a whole, -EPIPE for clients of a dead server, takeover by a
+ * restarted server). Layout in reqresp_internal.h; rules in ARCHITECTURE.md ("Request/response").
  */
 #include "reqresp/reqresp_internal.h"
 #include "service/role.h"
@@ -15,6 +16,15 @@
 enum { RR_STAT_REQUESTS, RR_STAT_RESPONSES, RR_STAT_DROPPED, RR_NSTATS };
 static const char *const rr_stat_names[RR_NSTATS] = {"requests", "responses", "dropped"};
 
+/* The server's private view of one client slot's connections. */
+typedef struct rr_peer {
+    shmipc__conn_rx req;  /* we consume requests */
+    shmipc__conn_tx resp; /* we produce responses */
+    uint32_t gen;         /* the connection generation our view belongs to */
+    uint8_t attached;     /* req and resp attached (indices were sane) */
+    uint8_t reported;     /* a corrupt request connection was reported once; skipped until sane */
+} rr_peer;
+
 struct shmipc_server {
     shmipc__svc svc;
     shmipc__rr_geom g; /* validated copy: never re-read from shared memory */
@@ -25,7 +35,8 @@ struct shmipc_server {
     uint32_t cursor; /* next area to look at (round-robin) */
     uint64_t next_reclaim_ns; /* when waiting next looks for dead clients */
     shmipc_wait_mode wait_mode;
-    uint8_t *reported; /* per area: its corrupt ring was reported once; skipped until it is sane again */
+    shmipc__wait_adapt adapt;
+    rr_peer *peers; /* one per area */
 };
 
 /* How often a waiting server looks for dead clients (each look reads /proc once per participant). */
@@ -35,13 +46,16 @@ struct shmipc_client {
     shmipc__svc svc;
     shmipc__rr_geom g;
     shmipc__rr_hdr *h;
-    shmipc__rr_area *a;
+    shmipc__rr_ctl *ctl;
+    shmipc__conn_tx req;  /* we produce requests */
+    shmipc__conn_rx resp; /* we consume responses */
     uint32_t slot;
     uint32_t gen;
     uint64_t next_id;
     uint32_t sent_epoch;  /* server epoch of the requests still unanswered */
     uint32_t outstanding; /* requests sent whose last response has not arrived */
     shmipc_wait_mode wait_mode;
+    shmipc__wait_adapt adapt;
 };
 
 void shmipc_reqresp_opts_init(shmipc_reqresp_opts *opts)
@@ -61,28 +75,23 @@ int shmipc__rr_geom_make(shmipc__rr_geom *g, uint32_t depth, uint32_t max_reques
     g->max_response = max_response;
     g->max_clients = max_clients;
     g->nareas = max_clients + 1; /* the server takes a participant slot too */
-    g->req_slot = (uint32_t)shmipc__align_up(sizeof(shmipc__rr_msg) + max_request, 8);
-    g->resp_slot = (uint32_t)shmipc__align_up(sizeof(shmipc__rr_msg) + max_response, 8);
+    g->req_slot = (uint32_t)shmipc__align_up(max_request, SHMIPC_CACHELINE);
+    g->resp_slot = (uint32_t)shmipc__align_up(max_response, SHMIPC_CACHELINE);
     g->area_off = (uint32_t)shmipc__align_up(sizeof(shmipc__rr_hdr), SHMIPC_CACHELINE);
-    uint64_t area = sizeof(shmipc__rr_area) + (uint64_t)depth * g->req_slot + (uint64_t)depth * g->resp_slot;
+    uint64_t conn = shmipc__conn_size(depth);
+    g->req_conn_off = sizeof(shmipc__rr_ctl);
+    g->resp_conn_off = (uint32_t)(g->req_conn_off + conn);
+    g->req_slots_off = (uint32_t)(g->resp_conn_off + conn);
+    uint64_t resp_slots = g->req_slots_off + (uint64_t)depth * g->req_slot;
+    uint64_t area = resp_slots + (uint64_t)depth * g->resp_slot;
     area = shmipc__align_up(area, SHMIPC_CACHELINE);
     uint64_t total = g->area_off + area * g->nareas;
     if (area > UINT32_MAX || total > UINT32_MAX / 2)
         return -EINVAL; /* what the service core accepts as a pattern area */
+    g->resp_slots_off = (uint32_t)resp_slots;
     g->area_size = (uint32_t)area;
     g->total = (size_t)total;
     return 0;
-}
-
-static shmipc__rr_msg *rr_req_slot(shmipc__rr_area *a, const shmipc__rr_geom *g, uint32_t idx)
-{
-    return (shmipc__rr_msg *)((char *)(a + 1) + (size_t)(idx & (g->depth - 1)) * g->req_slot);
-}
-
-static shmipc__rr_msg *rr_resp_slot(shmipc__rr_area *a, const shmipc__rr_geom *g, uint32_t idx)
-{
-    return (shmipc__rr_msg *)((char *)(a + 1) + (size_t)g->depth * g->req_slot +
-                              (size_t)(idx & (g->depth - 1)) * g->resp_slot);
 }
 
 /* Read the geometry from a (possibly hostile) header and check it describes exactly the area we have. */
@@ -113,13 +122,29 @@ static int rr_validate(shmipc__svc *svc)
     return rr_geom_read(svc, &g);
 }
 
+/* The server went away: every client waiting for a response or for room is woken to see it. */
 static void rr_wake_clients(void *pattern_area, const shmipc__rr_geom *g)
 {
     for (uint32_t i = 0; i < g->nareas; i++) {
-        shmipc__rr_area *a = shmipc__rr_area_at(pattern_area, g, i);
-        shmipc__notify_wake(&a->resp_notify, INT32_MAX);
-        shmipc__notify_wake(&a->reqspace_notify, INT32_MAX);
+        shmipc__notify_wake(&shmipc__rr_resp_conn(pattern_area, g, i)->data, INT32_MAX);
+        shmipc__notify_wake(&shmipc__rr_req_conn(pattern_area, g, i)->space, INT32_MAX);
     }
+}
+
+/*
+ * End the connection generation of slot i as a whole (client close, or reclaim of a dead client): every
+ * request it queued is behind the new req_base, so the server drops them all when it sees gen move; every
+ * response still coming for it carries the old gen, so its successor drops them; a server blocked
+ * responding to it is woken and gets -ENOTCONN. Idempotent: done twice it only moves gen once more.
+ */
+static void rr_end_generation(void *pattern_area, const shmipc__rr_geom *g, uint32_t i, uint64_t head)
+{
+    shmipc__rr_ctl *ctl = shmipc__rr_ctl_at(pattern_area, g, i);
+    /* relaxed: published by the release of gen below. */
+    atomic_store_explicit(&ctl->req_base, head, memory_order_relaxed);
+    /* release: the server that acquires the new gen sees req_base with it. */
+    atomic_fetch_add_explicit(&ctl->gen, 1, memory_order_release);
+    shmipc__notify_wake(&shmipc__rr_resp_conn(pattern_area, g, i)->space, INT32_MAX);
 }
 
 static int rr_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t user)
@@ -139,11 +164,10 @@ static int rr_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t u
         return 0;
     }
     if (role == SHMIPC_ROLE_CLIENT) {
-        shmipc__rr_area *a = shmipc__rr_area_at(svc->pattern_area, &g, slot);
-        /* relaxed: gen only has to differ from the dead connection's; the slot is released (owner = 0,
-         * release) after this, so the next client sees it. Doing it twice is harmless. */
-        atomic_fetch_add_explicit(&a->gen, 1, memory_order_relaxed);
-        shmipc__notify_wake(&a->space_notify, INT32_MAX); /* a server blocked responding to it gives up */
+        /* The dead client's request head: it no longer moves (relaxed: any value is only a position the
+         * server clamps to its own view). */
+        shmipc__conn *rq = shmipc__rr_req_conn(svc->pattern_area, &g, slot);
+        rr_end_generation(svc->pattern_area, &g, slot, atomic_load_explicit(&rq->head, memory_order_relaxed));
     }
     return 0;
 }
@@ -155,10 +179,18 @@ static void rr_describe(const shmipc__svc *svc, char *buf, size_t cap)
         snprintf(buf, cap, "corrupt");
         return;
     }
-    const shmipc__rr_hdr *h = svc->pattern_area;
-    uint64_t srv = atomic_load_explicit(&((shmipc__rr_hdr *)h)->server, memory_order_relaxed);
-    snprintf(buf, cap, "clients=%u depth=%u max_request=%u max_response=%u server=%s", g.max_clients, g.depth,
-             g.max_request, g.max_response, srv ? (shmipc__owner_alive(srv) ? "alive" : "dead") : "none");
+    shmipc__rr_hdr *h = svc->pattern_area;
+    uint64_t srv = atomic_load_explicit(&h->server, memory_order_relaxed);
+    /* Queued entries over every connection (tools only: relaxed reads, clamped to depth). */
+    uint64_t reqs = 0, resps = 0;
+    for (uint32_t i = 0; i < g.nareas; i++) {
+        reqs += shmipc__conn_depth(shmipc__rr_req_conn(svc->pattern_area, &g, i), g.depth);
+        resps += shmipc__conn_depth(shmipc__rr_resp_conn(svc->pattern_area, &g, i), g.depth);
+    }
+    snprintf(buf, cap, "clients=%u depth=%u max_request=%u max_response=%u server=%s queued_requests=%llu "
+             "queued_responses=%llu", g.max_clients, g.depth, g.max_request, g.max_response,
+             srv ? (shmipc__owner_alive(srv) ? "alive" : "dead") : "none", (unsigned long long)reqs,
+             (unsigned long long)resps);
 }
 
 const shmipc__pattern_ops shmipc__reqresp_ops = {
@@ -237,6 +269,10 @@ static int rr_create(const char *name, const shmipc_reqresp_opts *o, shmipc__svc
     h->resp_slot = g->resp_slot;
     h->max_clients = g->max_clients;
     shmipc__notify_init(&h->srv_notify); /* the rest is zero-filled by the segment layer */
+    for (uint32_t i = 0; i < g->nareas; i++) {
+        shmipc__conn_init(shmipc__rr_req_conn(svc->pattern_area, g, i));
+        shmipc__conn_init(shmipc__rr_resp_conn(svc->pattern_area, g, i));
+    }
     err = shmipc__svc_publish(svc);
     if (err) {
         shmipc_segment_unlink(svc->segname);
@@ -246,6 +282,50 @@ static int rr_create(const char *name, const shmipc_reqresp_opts *o, shmipc__svc
 }
 
 /* ---- server ---- */
+
+/*
+ * Attach our view of slot i's connections from the shared indices. Our own index of each (the request
+ * tail, the response head) is ours to repair: one a peer left impossible is set to the other side's, so a
+ * slot is never lost to a scribbled word (what was queued there is dropped).
+ */
+static void rr_peer_attach(shmipc_server *s, uint32_t i)
+{
+    rr_peer *p = &s->peers[i];
+    void *pa = s->svc.pattern_area;
+    shmipc__conn *rq = shmipc__rr_req_conn(pa, &s->g, i), *rs = shmipc__rr_resp_conn(pa, &s->g, i);
+    /* acquire: req_base (written before gen, release) is seen with it. */
+    p->gen = atomic_load_explicit(&shmipc__rr_ctl_at(pa, &s->g, i)->gen, memory_order_acquire);
+    p->attached = 0;
+    if (shmipc__conn_rx_attach(&p->req, rq, s->g.depth, SHMIPC__RR_CONN_FLAGS) != 0) {
+        /* release: as any store of our tail (we read nothing of what we skip). */
+        atomic_store_explicit(&rq->tail, atomic_load_explicit(&rq->head, memory_order_relaxed), memory_order_release);
+        if (shmipc__conn_rx_attach(&p->req, rq, s->g.depth, SHMIPC__RR_CONN_FLAGS) != 0)
+            return;
+    }
+    if (shmipc__conn_tx_attach(&p->resp, rs, s->g.depth, SHMIPC__RR_CONN_FLAGS) != 0) {
+        /* release: the client reads no entry behind a head we lower to its tail. */
+        atomic_store_explicit(&rs->head, atomic_load_explicit(&rs->tail, memory_order_relaxed), memory_order_release);
+        if (shmipc__conn_tx_attach(&p->resp, rs, s->g.depth, SHMIPC__RR_CONN_FLAGS) != 0)
+            return;
+    }
+    p->attached = 1;
+}
+
+/* Slot i's generation moved (its client closed, died, or a new one connected): drop everything queued
+ * before the new generation's first request, and go on with the new generation. */
+static void rr_peer_resync(shmipc_server *s, uint32_t i, uint32_t gen)
+{
+    rr_peer *p = &s->peers[i];
+    /* relaxed: ordered by the acquire load of gen that showed us the new generation. */
+    uint64_t base = atomic_load_explicit(&shmipc__rr_ctl_at(s->svc.pattern_area, &s->g, i)->req_base,
+                                         memory_order_relaxed);
+    p->gen = gen;
+    int64_t n = shmipc__conn_skip_to(&p->req, base);
+    if (n > 0)
+        shmipc__svc_stat_add(&s->svc, RR_STAT_DROPPED, (uint64_t)n);
+    else if (n < 0)
+        rr_peer_attach(s, i); /* impossible head: start over from the shared indices (repairing ours) */
+}
 
 int shmipc_server_open(const char *name, const shmipc_reqresp_opts *opts, shmipc_server **out)
 {
@@ -271,8 +351,8 @@ int shmipc_server_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
         free(s);
         return err;
     }
-    s->reported = calloc(s->g.nareas, 1);
-    if (!s->reported) {
+    s->peers = calloc(s->g.nareas, sizeof *s->peers);
+    if (!s->peers) {
         err = -ENOMEM;
         goto fail;
     }
@@ -294,11 +374,15 @@ int shmipc_server_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
     /* release: pairs with clients' acquire load of epoch; requests stamped with an older epoch are
      * dropped (their clients see the epoch change and get -EPIPE). */
     s->epoch = atomic_fetch_add_explicit(&s->h->epoch, 1, memory_order_acq_rel) + 1;
+    /* After the claim (acq_rel: a predecessor's last index stores are visible): we go on from where the
+     * previous server stopped on every connection, so no client's view of its indices is contradicted. */
+    for (uint32_t i = 0; i < s->g.nareas; i++)
+        rr_peer_attach(s, i);
     *out = s;
     return 0;
 fail:
     shmipc__svc_close(&s->svc);
-    free(s->reported);
+    free(s->peers);
     free(s);
     return err;
 }
@@ -315,51 +399,63 @@ typedef struct rr_srv_recv {
 static int rr_srv_take(rr_srv_recv *c, uint32_t i)
 {
     shmipc_server *s = c->s;
-    shmipc__rr_area *a = shmipc__rr_area_at(s->svc.pattern_area, &s->g, i);
-    /* At most one ring's worth per call: a client that keeps refilling its ring with requests the server
-     * drops (stale gen or epoch) must not keep the server here past its timeout. */
+    rr_peer *p = &s->peers[i];
+    if (SHMIPC_UNLIKELY(!p->attached)) {
+        rr_peer_attach(s, i);
+        if (!p->attached)
+            return 0;
+    }
+    /* At most one connection's worth per call: a client that keeps refilling its connection with requests
+     * the server drops (stale epoch) must not keep the server here past its timeout. */
     for (uint32_t n = 0; n < s->g.depth; n++) {
-        /* acquire: the request slot contents are visible once we see the head past it. */
-        uint32_t head = atomic_load_explicit(&a->req_head, memory_order_acquire);
-        /* relaxed: only servers write req_tail, and we are the server. */
-        uint32_t tail = atomic_load_explicit(&a->req_tail, memory_order_relaxed);
-        if (head - tail > s->g.depth) {
+        /* seq_cst head load (conn_rx_ready) when our cache is empty: the server's half of the sleep
+         * handshake on srv_notify, after the wait primitive's announcement. */
+        if (p->req.tail >= p->req.head_cache && !shmipc__conn_rx_ready(&p->req))
+            return 0;
+        uint64_t id, b;
+        int r = shmipc__conn_peek(&p->req, &id, &b);
+        if (r == -EAGAIN)
+            return 0;
+        if (r) {
             /* Reported once, then skipped: a hostile client cannot keep the server busy failing. */
-            if (s->reported[i])
+            if (p->reported)
                 return 0;
-            s->reported[i] = 1;
-            shmipc__svc_set_detail("reqresp: client %u request ring indices out of range", i);
+            p->reported = 1;
+            shmipc__svc_set_detail("reqresp: client %u request connection indices out of range", i);
             return -EBADMSG;
         }
-        s->reported[i] = 0;
-        if (head == tail)
-            return 0;
-        shmipc__rr_msg *m = rr_req_slot(a, &s->g, tail);
-        uint32_t len = m->len, gen = m->gen, epoch = m->epoch;
-        uint64_t id = m->id;
-        /* relaxed: the client wrote gen before publishing its head, which we acquired above. */
-        uint32_t cur_gen = atomic_load_explicit(&a->gen, memory_order_relaxed);
-        int r = 1;
-        if (gen != cur_gen || epoch != s->epoch) {
-            shmipc__svc_stat_add(&s->svc, RR_STAT_DROPPED, 1); /* a dead client's, or sent to a dead server */
-            r = 0;
+        p->reported = 0;
+        /* acquire, after the head that showed us the entry: a new generation's entries are published
+         * after its gen (release), so an entry of it is never taken under the old one. */
+        uint32_t gen = atomic_load_explicit(&shmipc__rr_ctl_at(s->svc.pattern_area, &s->g, i)->gen,
+                                            memory_order_acquire);
+        if (SHMIPC_UNLIKELY(gen != p->gen)) {
+            rr_peer_resync(s, i, gen);
+            if (!p->attached)
+                return 0;
+            continue;
+        }
+        uint32_t len = (uint32_t)b, epoch = (uint32_t)(b >> 32);
+        int res = 1;
+        if (epoch != s->epoch) {
+            shmipc__svc_stat_add(&s->svc, RR_STAT_DROPPED, 1); /* sent to a server that is gone */
+            res = 0;
         } else if (len > s->g.max_request) {
             shmipc__svc_set_detail("reqresp: client %u request length %u > max %u", i, len, s->g.max_request);
-            r = -EBADMSG;
+            res = -EBADMSG;
         } else if (len > c->cap) {
-            return -EMSGSIZE;
+            return -EMSGSIZE; /* stays queued */
         } else {
-            memcpy(c->buf, m + 1, len);
+            if (len)
+                memcpy(c->buf, shmipc__rr_req_payload(s->svc.pattern_area, &s->g, i, p->req.tail), len);
             c->info->id = id;
             c->info->client = i;
             c->info->gen = gen;
             c->len = (int)len;
         }
-        /* release: we are done reading the slot before the client may overwrite it. */
-        atomic_store_explicit(&a->req_tail, tail + 1, memory_order_release);
-        shmipc__notify_wake(&a->reqspace_notify, 1);
-        if (r)
-            return r;
+        shmipc__conn_pop(&p->req); /* after the copy: the client may reuse the slot from now on */
+        if (res)
+            return res;
     }
     return 0;
 }
@@ -392,7 +488,9 @@ int shmipc_server_receive(shmipc_server *srv, shmipc_request_info *info, void *b
     if (!srv || !info || (!buf && cap))
         return -EINVAL;
     rr_srv_recv c = {.s = srv, .info = info, .buf = buf, .cap = cap};
-    int err = shmipc__wait_ms(&srv->h->srv_notify, srv->wait_mode, timeout_ms, NULL, rr_srv_cond, &c);
+    shmipc__wait_spec w = {.notify = &srv->h->srv_notify, .mode = srv->wait_mode,
+                           .deadline_ns = shmipc__wait_deadline(timeout_ms), .adapt = &srv->adapt};
+    int err = shmipc__wait(&w, rr_srv_cond, &c);
     if (err)
         return err;
     shmipc__svc_stat_add(&srv->svc, RR_STAT_REQUESTS, 1);
@@ -401,28 +499,24 @@ int shmipc_server_receive(shmipc_server *srv, shmipc_request_info *info, void *b
 
 typedef struct rr_srv_resp {
     shmipc_server *s;
-    shmipc__rr_area *a;
+    rr_peer *p;
+    shmipc__rr_ctl *ctl;
     const shmipc_request_info *info;
-    uint32_t head;
 } rr_srv_resp;
 
 static int rr_resp_space(void *arg, bool slow)
 {
     rr_srv_resp *c = arg;
     /* relaxed: any value other than the request's generation means the connection is gone. */
-    if (atomic_load_explicit(&c->a->gen, memory_order_relaxed) != c->info->gen)
+    if (atomic_load_explicit(&c->ctl->gen, memory_order_relaxed) != c->info->gen)
         return -ENOTCONN;
-    /* acquire: the client finished reading the slots it released. */
-    uint32_t tail = atomic_load_explicit(&c->a->resp_tail, memory_order_acquire);
-    if (c->head - tail > c->s->g.depth) {
-        shmipc__svc_set_detail("reqresp: client %u response ring indices out of range", c->info->client);
-        return -EBADMSG;
-    }
-    if (c->head - tail < c->s->g.depth)
+    /* Room as far as our cache knows, else a seq_cst reload of the client's tail (the producer's half of
+     * the sleep handshake; a corrupt tail counts as room and push reports it). */
+    if (shmipc__conn_space(&c->p->resp) > 0 || shmipc__conn_tx_room(&c->p->resp))
         return 1;
     if (slow) {
         shmipc__svc_reclaim_dead(&c->s->svc); /* a dead client's gen moves on: -ENOTCONN next time */
-        if (atomic_load_explicit(&c->a->gen, memory_order_relaxed) != c->info->gen)
+        if (atomic_load_explicit(&c->ctl->gen, memory_order_relaxed) != c->info->gen)
             return -ENOTCONN;
     }
     return 0;
@@ -435,24 +529,25 @@ int shmipc_server_respond(shmipc_server *srv, const shmipc_request_info *info, c
         return -EINVAL;
     if (len > srv->g.max_response)
         return -EMSGSIZE;
-    shmipc__rr_area *a = shmipc__rr_area_at(srv->svc.pattern_area, &srv->g, info->client);
-    /* relaxed: only the server writes resp_head. */
-    rr_srv_resp c = {.s = srv, .a = a, .info = info,
-                     .head = atomic_load_explicit(&a->resp_head, memory_order_relaxed)};
-    int err = shmipc__wait_ms(&a->space_notify, srv->wait_mode, timeout_ms, NULL, rr_resp_space, &c);
+    rr_peer *p = &srv->peers[info->client];
+    if (!p->attached || info->gen != p->gen)
+        return -ENOTCONN; /* a request of a generation we already left */
+    rr_srv_resp c = {.s = srv, .p = p, .ctl = shmipc__rr_ctl_at(srv->svc.pattern_area, &srv->g, info->client),
+                     .info = info};
+    shmipc__wait_spec w = {.notify = &p->resp.c->space, .mode = srv->wait_mode,
+                           .deadline_ns = shmipc__wait_deadline(timeout_ms)};
+    int err = shmipc__wait(&w, rr_resp_space, &c);
     if (err)
         return err;
-    shmipc__rr_msg *m = rr_resp_slot(a, &srv->g, c.head);
-    m->id = info->id;
-    m->len = (uint32_t)len;
-    m->gen = info->gen;
-    m->epoch = srv->epoch;
-    m->flags = flags;
+    /* The slot of our next position: free, since the client consumed the entry that used it. */
     if (len)
-        memcpy(m + 1, data, len);
-    /* release: the slot is complete before the client sees it. */
-    atomic_store_explicit(&a->resp_head, c.head + 1, memory_order_release);
-    shmipc__notify_wake(&a->resp_notify, 1);
+        memcpy(shmipc__rr_resp_payload(srv->svc.pattern_area, &srv->g, info->client, p->resp.head), data, len);
+    err = shmipc__conn_push(&p->resp, info->id, SHMIPC__RR_RESP_ENTRY(len, flags, info->gen), NULL, NULL);
+    if (err) {
+        shmipc__svc_set_detail("reqresp: client %u response connection indices out of range", info->client);
+        return err == -EAGAIN ? -EBADMSG : err; /* room was seen: a full ring now means a forged tail */
+    }
+    shmipc__conn_publish(&p->resp);
     shmipc__svc_stat_add(&srv->svc, RR_STAT_RESPONSES, 1);
     return 0;
 }
@@ -468,7 +563,7 @@ int shmipc_server_close(shmipc_server *srv)
         rr_wake_clients(srv->svc.pattern_area, &srv->g);
     shmipc__svc_leave(&srv->svc, srv->slot);
     shmipc__svc_close(&srv->svc);
-    free(srv->reported);
+    free(srv->peers);
     free(srv);
     return 0;
 }
@@ -507,12 +602,35 @@ int shmipc_client_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
         return slot;
     }
     c->slot = (uint32_t)slot;
-    c->a = shmipc__rr_area_at(c->svc.pattern_area, &c->g, c->slot);
-    /* relaxed: published to the server by our first head store (release). */
-    c->gen = atomic_fetch_add_explicit(&c->a->gen, 1, memory_order_relaxed) + 1;
-    /* Responses meant for an earlier client of this slot are skipped: start at the server's head. */
-    atomic_store_explicit(&c->a->resp_tail, atomic_load_explicit(&c->a->resp_head, memory_order_acquire),
-                          memory_order_release);
+    void *pa = c->svc.pattern_area;
+    c->ctl = shmipc__rr_ctl_at(pa, &c->g, c->slot);
+    shmipc__conn *rq = shmipc__rr_req_conn(pa, &c->g, c->slot), *rs = shmipc__rr_resp_conn(pa, &c->g, c->slot);
+    /* Our own index of each connection (request head, response tail) is ours to repair when a peer left
+     * it impossible: it is set to the other side's, which drops what was queued there. */
+    if (shmipc__conn_tx_attach(&c->req, rq, c->g.depth, SHMIPC__RR_CONN_FLAGS) != 0) {
+        /* release: the server sees no entry behind a head lowered to its tail. */
+        atomic_store_explicit(&rq->head, atomic_load_explicit(&rq->tail, memory_order_relaxed), memory_order_release);
+        err = shmipc__conn_tx_attach(&c->req, rq, c->g.depth, SHMIPC__RR_CONN_FLAGS);
+    }
+    if (!err && shmipc__conn_rx_attach(&c->resp, rs, c->g.depth, SHMIPC__RR_CONN_FLAGS) != 0) {
+        atomic_store_explicit(&rs->tail, atomic_load_explicit(&rs->head, memory_order_relaxed), memory_order_release);
+        err = shmipc__conn_rx_attach(&c->resp, rs, c->g.depth, SHMIPC__RR_CONN_FLAGS);
+    }
+    if (err) {
+        shmipc__svc_set_detail("reqresp: connection indices of slot %u out of range", c->slot);
+        shmipc__svc_leave(&c->svc, c->slot);
+        shmipc__svc_close(&c->svc);
+        free(c);
+        return err;
+    }
+    c->req.wake = &c->h->srv_notify; /* the server sleeps on one word for all its clients */
+    /* Responses meant for a predecessor in this slot are skipped now (those still coming carry its gen). */
+    if (shmipc__conn_skip_to(&c->resp, UINT64_MAX) < 0)
+        shmipc__conn_rx_attach(&c->resp, rs, c->g.depth, SHMIPC__RR_CONN_FLAGS);
+    /* Our generation begins at our request head: whatever a predecessor left before it is dropped. The
+     * release in rr_end_generation's fetch_add publishes req_base; our requests are published after it. */
+    rr_end_generation(pa, &c->g, c->slot, c->req.head);
+    c->gen = atomic_load_explicit(&c->ctl->gen, memory_order_relaxed);
     c->sent_epoch = atomic_load_explicit(&c->h->epoch, memory_order_acquire);
     *out = c;
     return 0;
@@ -530,23 +648,14 @@ static int rr_server_gone(shmipc_client *c, bool slow)
     return slow && !shmipc__owner_alive(srv);
 }
 
-typedef struct rr_cli_send {
-    shmipc_client *c;
-    uint32_t head;
-} rr_cli_send;
-
 static int rr_req_space(void *arg, bool slow)
 {
-    rr_cli_send *s = arg;
-    /* acquire: the server finished reading the slot it released. */
-    uint32_t tail = atomic_load_explicit(&s->c->a->req_tail, memory_order_acquire);
-    if (s->head - tail > s->c->g.depth) {
-        shmipc__svc_set_detail("reqresp: request ring indices out of range");
-        return -EBADMSG;
-    }
-    if (s->head - tail < s->c->g.depth)
+    shmipc_client *c = arg;
+    /* Room as far as the cache knows, else a seq_cst reload of the server's tail (our half of the sleep
+     * handshake; a corrupt tail counts as room and push reports it). */
+    if (shmipc__conn_space(&c->req) > 0 || shmipc__conn_tx_room(&c->req))
         return 1;
-    return rr_server_gone(s->c, slow) ? -EPIPE : 0;
+    return rr_server_gone(c, slow) ? -EPIPE : 0;
 }
 
 int shmipc_client_send(shmipc_client *cli, const void *data, size_t len, uint64_t *id, int timeout_ms)
@@ -557,25 +666,21 @@ int shmipc_client_send(shmipc_client *cli, const void *data, size_t len, uint64_
         return -EMSGSIZE;
     if (atomic_load_explicit(&cli->h->server, memory_order_acquire) == 0)
         return -EPIPE;
-    /* relaxed: only this client writes req_head. */
-    rr_cli_send s = {.c = cli, .head = atomic_load_explicit(&cli->a->req_head, memory_order_relaxed)};
-    int err = shmipc__wait_ms(&cli->a->reqspace_notify, cli->wait_mode, timeout_ms, NULL, rr_req_space, &s);
+    int err = shmipc__wait_ms(&cli->req.c->space, cli->wait_mode, timeout_ms, NULL, rr_req_space, cli);
     if (err)
         return err;
     uint32_t epoch = atomic_load_explicit(&cli->h->epoch, memory_order_acquire);
     if (cli->outstanding && epoch != cli->sent_epoch)
         cli->outstanding = 0; /* those went to a server that is gone; they will never be answered */
-    shmipc__rr_msg *m = rr_req_slot(cli->a, &cli->g, s.head);
-    m->id = ++cli->next_id;
-    m->len = (uint32_t)len;
-    m->gen = cli->gen;
-    m->epoch = epoch;
-    m->flags = 0;
     if (len)
-        memcpy(m + 1, data, len);
-    /* release: the slot (and our gen) are complete before the server sees the request. */
-    atomic_store_explicit(&cli->a->req_head, s.head + 1, memory_order_release);
-    shmipc__notify_wake(&cli->h->srv_notify, 1);
+        memcpy(shmipc__rr_req_payload(cli->svc.pattern_area, &cli->g, cli->slot, cli->req.head), data, len);
+    err = shmipc__conn_push(&cli->req, cli->next_id + 1, SHMIPC__RR_REQ_ENTRY(len, epoch), NULL, NULL);
+    if (err) {
+        shmipc__svc_set_detail("reqresp: request connection indices out of range");
+        return err == -EAGAIN ? -EBADMSG : err; /* room was seen: a full ring now means a forged tail */
+    }
+    shmipc__conn_publish(&cli->req); /* wakes the server (srv_notify) only if it sleeps */
+    cli->next_id++;
     cli->sent_epoch = epoch;
     cli->outstanding++;
     if (id)
@@ -594,23 +699,22 @@ typedef struct rr_cli_recv {
 static int rr_cli_take_ring(rr_cli_recv *r)
 {
     shmipc_client *c = r->c;
-    /* At most one ring's worth per call: a server that keeps refilling the ring with responses we skip
-     * (another connection's) must not keep us here past our timeout. */
-    uint32_t n;
-    for (n = 0; n < c->g.depth; n++) {
-        /* acquire: the response slot is complete once we see the head past it. */
-        uint32_t head = atomic_load_explicit(&c->a->resp_head, memory_order_acquire);
-        uint32_t tail = atomic_load_explicit(&c->a->resp_tail, memory_order_relaxed); /* ours */
-        if (head == tail)
-            break;
-        int res = 1;
-        if (head - tail > c->g.depth) {
-            shmipc__svc_set_detail("reqresp: response ring indices out of range");
+    /* At most one connection's worth per call: a server that keeps refilling it with responses we skip
+     * (another generation's) must not keep us here past our timeout. */
+    for (uint32_t n = 0; n < c->g.depth; n++) {
+        /* seq_cst head load when the cache is empty: our half of the sleep handshake. */
+        if (c->resp.tail >= c->resp.head_cache && !shmipc__conn_rx_ready(&c->resp))
+            return 0;
+        uint64_t id, b;
+        int res = shmipc__conn_peek(&c->resp, &id, &b);
+        if (res == -EAGAIN)
+            return 0;
+        if (res) {
+            shmipc__svc_set_detail("reqresp: response connection indices out of range");
             return -EBADMSG; /* cannot be skipped safely: nothing is consumed */
         }
-        shmipc__rr_msg *m = rr_resp_slot(c->a, &c->g, tail);
-        uint32_t len = m->len, gen = m->gen, flags = m->flags;
-        uint64_t id = m->id;
+        uint32_t len = SHMIPC__RR_RESP_LEN(b), flags = SHMIPC__RR_RESP_FLAGS(b), gen = (uint32_t)(b >> 32);
+        res = 1;
         if (gen != c->gen) {
             res = 0; /* meant for an earlier connection in this slot */
         } else if (len > c->g.max_response || (flags & ~SHMIPC_RR_MORE)) {
@@ -619,16 +723,15 @@ static int rr_cli_take_ring(rr_cli_recv *r)
         } else if (len > r->cap) {
             return -EMSGSIZE;
         } else {
-            memcpy(r->buf, m + 1, len);
+            if (len)
+                memcpy(r->buf, shmipc__rr_resp_payload(c->svc.pattern_area, &c->g, c->slot, c->resp.tail), len);
             r->info->id = id;
             r->info->flags = flags;
             r->len = (int)len;
             if (!(flags & SHMIPC_RR_MORE) && c->outstanding)
                 c->outstanding--;
         }
-        /* release: done reading the slot before the server reuses it. */
-        atomic_store_explicit(&c->a->resp_tail, tail + 1, memory_order_release);
-        shmipc__notify_wake(&c->a->space_notify, 1);
+        shmipc__conn_pop(&c->resp); /* after the copy: the server may reuse the slot from now on */
         if (res)
             return res;
     }
@@ -658,7 +761,7 @@ int shmipc_client_receive(shmipc_client *cli, shmipc_response_info *info, void *
     if (!cli || (!buf && cap))
         return -EINVAL;
     rr_cli_recv r = {.c = cli, .info = info ? info : &dummy, .buf = buf, .cap = cap};
-    int err = shmipc__wait_ms(&cli->a->resp_notify, cli->wait_mode, timeout_ms, NULL, rr_cli_take, &r);
+    int err = shmipc__wait_ms(&cli->resp.c->data, cli->wait_mode, timeout_ms, &cli->adapt, rr_cli_take, &r);
     return err ? err : r.len;
 }
 
@@ -690,9 +793,8 @@ int shmipc_client_close(shmipc_client *cli)
 {
     if (!cli)
         return 0;
-    /* relaxed: pending requests now carry a stale generation; the server drops them. */
-    atomic_fetch_add_explicit(&cli->a->gen, 1, memory_order_relaxed);
-    shmipc__notify_wake(&cli->a->space_notify, INT32_MAX);
+    /* Our requests still queued are dropped, responses still coming are skipped by our successor. */
+    rr_end_generation(cli->svc.pattern_area, &cli->g, cli->slot, cli->req.head);
     shmipc__svc_leave(&cli->svc, cli->slot);
     shmipc__svc_close(&cli->svc);
     free(cli);
