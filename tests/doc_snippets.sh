@@ -16,6 +16,11 @@ BUILD=$(cd "${1:?usage: doc_snippets.sh BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 LIB=$BUILD/src/libshmipc.so
 [ -e "$LIB" ] || { echo "SKIP: $LIB is not built"; exit 77; }
+# A sanitizer build's library needs the sanitizer runtime in every program linked to it: the snippets
+# are a user's programs, checked against the plain build.
+if grep -qE '^SHMIPC_(SANITIZE:STRING=.+|FUZZ:BOOL=ON)' "$BUILD/CMakeCache.txt"; then
+    echo "SKIP: sanitizer or fuzzing build"; exit 77
+fi
 command -v python3 >/dev/null || { echo "SKIP: no python3 to extract the snippets"; exit 77; }
 CC=${CC:-cc}
 
