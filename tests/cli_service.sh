@@ -82,7 +82,7 @@ expect 0 -- "$CLI" ls --json
 json_ok "ls --json"
 pycheck "[s for s in d if s['service'] == '$A' and s['alive'] == 1 and s['dead'] == 2 and s['pattern'] == '$PAT'
           and s['type'] == {'name': 'fixture_sample_v1', 'size': 64, 'align': 8} and s['stats'] == {'updates': 0}
-          and s['options'].startswith('value_size=64 ')
+          and s['options'] == {'value_size': 64, 'entries': 1, 'readers': 16, 'writer': 'alive'}
           and [p['alive'] for p in s['participant_list']] == [True, False, False]
           and s['participant_list'][0] == {'pid': $A_PID, 'slot': 0, 'role': 'writer', 'alive': True}]"
 

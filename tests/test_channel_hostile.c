@@ -67,8 +67,11 @@ static void scribbled(bool indices)
         /* Live ids only while the indices are left alone (the calls then wait for a peer that seems to
          * live: the deadline is what ends them); any owner value when everything is scribbled. */
         int owner = indices ? HW_OWNER : HW_LIVE;
-        words[nw++] = (hostile_word){s, offsetof(shmipc__chan_hdr, producer.owner), owner, 0};
-        words[nw++] = (hostile_word){s, offsetof(shmipc__chan_hdr, consumer.owner), owner, 0};
+        words[nw++] = (hostile_word){s, offsetof(shmipc__chan_hdr, ends[0].owner), owner, 0};
+        words[nw++] = (hostile_word){s, offsetof(shmipc__chan_hdr, ends[1].owner), owner, 0};
+        /* The core's reclaimer words: a live id there must not hold an open (or a call) either. */
+        words[nw++] = (hostile_word){s, offsetof(shmipc__chan_hdr, ends[0].reclaimer), owner, 0};
+        words[nw++] = (hostile_word){s, offsetof(shmipc__chan_hdr, ends[1].reclaimer), owner, 0};
         words[nw++] = (hostile_word){s, offsetof(shmipc__chan_hdr, data), HW_INDEX, 0};
         words[nw++] = (hostile_word){s, offsetof(shmipc__chan_hdr, space), HW_INDEX, 0};
         words[nw++] = (hostile_word){s, offsetof(shmipc__chan_hdr, prod.msgs_sent), HW_INDEX, 0};

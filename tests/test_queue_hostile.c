@@ -66,11 +66,11 @@ static void scribbled(bool everything)
     shmipc__queue_geom g;
     assert_int_equal(shmipc__queue_geom_compute(SLOTS, SLOT_SIZE, PARTS, &g), 0);
     const char *names[] = {n1, n2};
-    hostile_word words[64];
+    hostile_word words[96];
     size_t nw = 0;
     for (unsigned s = 0; s < 2; s++) {
         for (unsigned i = 0; i < PARTS; i++)
-            words[nw++] = (hostile_word){s, g.table_offset + i * sizeof(shmipc__queue_part), HW_LIVE, 0};
+            words[nw++] = (hostile_word){s, g.table_offset + i * sizeof(shmipc__participant), HW_LIVE, 0};
         for (unsigned i = 0; i < SLOTS; i++)
             /* Claims that look legitimate (the empty queue's consumers and the full queue's producers
              * wait behind them, for owners that look alive) unless everything is scribbled. */
@@ -83,8 +83,11 @@ static void scribbled(bool everything)
             words[nw++] = (hostile_word){s, offsetof(shmipc__queue_hdr, not_empty), HW_INDEX, 0};
             words[nw++] = (hostile_word){s, offsetof(shmipc__queue_hdr, not_full), HW_INDEX, 0};
             words[nw++] = (hostile_word){s, offsetof(shmipc__queue_hdr, lost), HW_INDEX, 0};
-            for (unsigned i = 0; i < PARTS; i++)
-                words[nw++] = (hostile_word){s, g.table_offset + i * sizeof(shmipc__queue_part) + 8, HW_INDEX, 0};
+            for (unsigned i = 0; i < PARTS; i++) {
+                size_t e = g.table_offset + i * sizeof(shmipc__participant);
+                words[nw++] = (hostile_word){s, e + offsetof(shmipc__participant, reclaimer), HW_LIVE, 0};
+                words[nw++] = (hostile_word){s, e + offsetof(shmipc__participant, count), HW_INDEX, 0};
+            }
             for (unsigned i = 0; i < SLOTS; i++)
                 words[nw++] = (hostile_word){s, g.slots_offset + (size_t)i * g.slot_stride + 8, HW_INDEX, 0};
         }

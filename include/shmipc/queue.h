@@ -38,6 +38,10 @@ typedef struct shmipc_queue shmipc_queue;
 /* Flags for shmipc_queue_opts.flags. */
 #define SHMIPC_QUEUE_ALLOW_FOREIGN (1u << 0) /* open: accept a queue owned by another user */
 #define SHMIPC_QUEUE_OBSERVE       (1u << 1) /* open/attach: do not register; only stats work (for tools) */
+/* open/attach: the role this handle is registered with, as tools show it (shmipc ls, info, top). It does
+ * not restrict the handle; neither flag (or both) registers a "peer" that pushes and pops. */
+#define SHMIPC_QUEUE_PRODUCER      (1u << 2)
+#define SHMIPC_QUEUE_CONSUMER      (1u << 3)
 
 typedef struct shmipc_queue_opts {
     uint32_t slot_count;        /* create/format: number of slots, a power of two >= 2; 0 = 1024 */

@@ -29,6 +29,11 @@ typedef enum shmipc_pattern {
     SHMIPC_PATTERN_REQRESP = 2,
     SHMIPC_PATTERN_BLACKBOARD = 3,
     SHMIPC_PATTERN_EVENT = 4,
+    /* Channels and queues: not named services but named segments ("/NAME", listed as channel/NAME and
+     * queue/NAME), whose endpoints are registered in the same participant table, so that discovery and
+     * gc see and reclaim them like services. */
+    SHMIPC_PATTERN_CHANNEL = 5,
+    SHMIPC_PATTERN_QUEUE = 6,
 } shmipc_pattern;
 
 /* The payload type of a service: opening a service with a different one fails with -EPROTOTYPE.
@@ -43,7 +48,7 @@ typedef struct shmipc_type_info {
 /* shmipc_service_name_check - 0 if name is a valid service name, else -EINVAL or -ENAMETOOLONG. */
 SHMIPC_API int shmipc_service_name_check(const char *name);
 
-/* shmipc_pattern_name - "pubsub", "reqresp", "blackboard", "event", or "unknown". */
+/* shmipc_pattern_name - "pubsub", "reqresp", "blackboard", "event", "channel", "queue", or "unknown". */
 SHMIPC_API const char *shmipc_pattern_name(shmipc_pattern pattern);
 
 /*
@@ -65,7 +70,7 @@ typedef struct shmipc_participant_info {
 } shmipc_participant_info;
 
 /* shmipc_role_name - "publisher", "subscriber", "server", "client", "writer", "reader", "notifier",
- * "listener", or "unknown". */
+ * "listener", "producer", "consumer", "peer", or "unknown". */
 SHMIPC_API const char *shmipc_role_name(uint32_t role);
 
 /* Roles (shared by all patterns so tools can print them). */
@@ -77,6 +82,9 @@ SHMIPC_API const char *shmipc_role_name(uint32_t role);
 #define SHMIPC_ROLE_READER     6u
 #define SHMIPC_ROLE_NOTIFIER   7u
 #define SHMIPC_ROLE_LISTENER   8u
+#define SHMIPC_ROLE_PRODUCER   9u  /* channel producer; queue handle opened with SHMIPC_QUEUE_PRODUCER */
+#define SHMIPC_ROLE_CONSUMER   10u /* channel consumer; queue handle opened with SHMIPC_QUEUE_CONSUMER */
+#define SHMIPC_ROLE_PEER       11u /* queue handle that both pushes and pops (the default) */
 
 #define SHMIPC_SERVICE_MAX_LISTED_PARTICIPANTS 64
 
@@ -92,7 +100,7 @@ typedef struct shmipc_service_info {
     uint32_t uid;           /* owner of the segment */
     shmipc_proc_id creator;
     uint64_t created_ns;
-    char options[256];      /* pattern options in words, e.g. "subscribers=8 depth=4 history=1" */
+    char options[256];      /* pattern options as "key=value" words, e.g. "subscribers=8 depth=4 history=1" */
     uint32_t nstats;        /* live figures: names and values */
     uint32_t reserved;
     char stat_names[SHMIPC_SERVICE_MAX_STATS][24];

@@ -6,6 +6,7 @@
  */
 #include "channel/channel_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,13 +57,12 @@ int shmipc__chan_broken(shmipc_channel *ch)
 
 bool shmipc__chan_peer_gone(shmipc_channel *ch)
 {
-    /* acquire: pairs with the release CAS in close, so that after seeing CLOSED our next load of the
-     * peer's index sees its final value (a receive delivers everything committed before the close). */
+    if (shmipc__chan_peer_closed(ch))
+        return true; /* closed, or died and was reclaimed */
+    /* acquire: a dead owner's last stores are visible once it is judged dead. */
     uint64_t o = atomic_load_explicit(&shmipc__chan_peer_slot(ch)->owner, memory_order_acquire);
-    if (o == SHMIPC__OWNER_CLOSED)
-        return true;
-    if (o == SHMIPC__OWNER_NONE)
-        return false; /* nobody opened it yet: wait for one */
+    if (o == 0)
+        return false; /* nobody opened it yet (or a reclaim is freeing it right now): wait for one */
     if (o == ch->dead_owner)
         return true; /* pid + start time never come back */
     uint64_t now = shmipc__now_ns();
@@ -104,24 +104,28 @@ static int check_header(const shmipc__chan_hdr *h, size_t data_size, bool allow_
     return 0;
 }
 
-/* Claim the role's slot: vacant, closed or dead owners are replaced by a CAS, live ones refused. */
-static int claim(shmipc_channel *ch, shmipc__chan_slot *slot)
+/* The core's view of the channel: its two-entry endpoint table, reclaimed by the channel's ops. */
+static void chan_svc_init(shmipc__svc *svc, shmipc_segment *seg, shmipc__chan_hdr *h)
 {
-    shmipc_proc_id self;
-    int err = shmipc_proc_self(&self);
-    if (err)
-        return err;
-    uint64_t mine = shmipc__owner_self();
-    if (mine == SHMIPC__OWNER_NONE)
-        return -ESRCH;
+    memset(svc, 0, sizeof *svc);
+    svc->seg = seg;
+    svc->parts = h->ends;
+    svc->nparts = CHAN_NSLOTS;
+    svc->pattern = SHMIPC_PATTERN_CHANNEL;
+    svc->pattern_area = h;
+    svc->pattern_size = CHAN_HDR_SIZE;
+}
+
+/* Join the role's end through the core: a free or vacated end is claimed, a dead owner's reclaimed first
+ * (the same reclaim as gc's), a live one refused (-EBUSY). */
+static int claim(shmipc_channel *ch)
+{
+    uint32_t slot = ch->role == SHMIPC_CHANNEL_PRODUCER ? CHAN_SLOT_PRODUCER : CHAN_SLOT_CONSUMER;
+    uint32_t role = ch->role == SHMIPC_CHANNEL_PRODUCER ? SHMIPC_ROLE_PRODUCER : SHMIPC_ROLE_CONSUMER;
     /* acq_rel inside: we see the indices and counters the previous owner left (released by its last
-     * stores and its close). */
-    err = shmipc__owner_claim(&slot->owner, mine, NULL);
-    if (err)
-        return err;
-    atomic_store_explicit(&slot->start_time, self.start_time, memory_order_relaxed);
-    ch->owner = mine;
-    return 0;
+     * stores and its leave or reclaim). */
+    int r = shmipc__svc_join_slot(&ch->svc, slot, role, 0);
+    return r < 0 ? r : 0;
 }
 
 /* Take the side's state from shared memory (a fresh channel or one left by a previous owner). */
@@ -168,6 +172,7 @@ static int handle_new(shmipc_segment *seg, const chan_cfg *cfg, shmipc_channel_r
     shmipc__chan_hdr *h = shmipc_segment_data(seg);
     ch->seg = seg;
     ch->hdr = h;
+    chan_svc_init(&ch->svc, seg, h);
     ch->cap = cfg->cap;
     ch->mask = ch->cap - 1;
     ch->ring = (uint8_t *)h + CHAN_HDR_SIZE;
@@ -197,13 +202,12 @@ static int attach(shmipc_segment *seg, const chan_cfg *cfg, shmipc_channel_role 
     if (err)
         return err;
     if (role != SHMIPC_CHANNEL_OBSERVER) {
-        shmipc__chan_slot *slot = role == SHMIPC_CHANNEL_PRODUCER ? &ch->hdr->producer : &ch->hdr->consumer;
-        err = claim(ch, slot);
+        err = claim(ch);
         if (!err) {
             err = adopt(ch);
             if (err)
-                /* release: hand the slot back as we found it usable (closed), not as ours. */
-                atomic_store_explicit(&slot->owner, SHMIPC__OWNER_CLOSED, memory_order_release);
+                shmipc__svc_leave(&ch->svc, ch->role == SHMIPC_CHANNEL_PRODUCER ? CHAN_SLOT_PRODUCER
+                                                                                 : CHAN_SLOT_CONSUMER);
         }
     }
     if (err) {
@@ -342,10 +346,10 @@ int shmipc_channel_close(shmipc_channel *ch)
         return 0;
     if (ch->role != SHMIPC_CHANNEL_OBSERVER) {
         shmipc__chan_hdr *h = ch->hdr;
-        shmipc__chan_slot *slot = ch->role == SHMIPC_CHANNEL_PRODUCER ? &h->producer : &h->consumer;
-        /* release: our last index and counter stores happen-before a successor's acquire CAS. Only our
-         * own claim is given up: a slot someone else took (it thought us dead) is left alone. */
-        shmipc__owner_release(&slot->owner, ch->owner, SHMIPC__OWNER_CLOSED);
+        /* release inside: our last index and counter stores happen-before the peer's acquire of VACATED
+         * and a successor's acquire CAS. Only our own claim is given up: a slot someone else took (it
+         * thought us dead) is left alone. */
+        shmipc__svc_leave(&ch->svc, ch->role == SHMIPC_CHANNEL_PRODUCER ? CHAN_SLOT_PRODUCER : CHAN_SLOT_CONSUMER);
         /* Wake a peer sleeping for us, so that it sees the closed slot now rather than at a timeout. */
         shmipc__notify_wake(ch->role == SHMIPC_CHANNEL_PRODUCER ? &h->data.n : &h->space.n, INT32_MAX);
     }
@@ -369,16 +373,17 @@ shmipc_segment *shmipc_channel_segment(const shmipc_channel *ch) { return ch ? c
 
 uint64_t shmipc_channel_dropped(const shmipc_channel *ch) { return ch ? ch->dropped - ch->dropped_base : 0; }
 
-static void slot_info(const shmipc__chan_slot *s, shmipc_proc_id *id, int *alive)
+static void slot_info(const shmipc__participant *s, shmipc_proc_id *id, int *alive)
 {
     /* relaxed: informational snapshot. */
-    uint64_t o = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    shmipc__participant *p = (shmipc__participant *)s;
+    uint64_t o = atomic_load_explicit(&p->owner, memory_order_relaxed);
     memset(id, 0, sizeof *id);
-    if (o == SHMIPC__OWNER_CLOSED)
-        id->pid = -1;
-    else if (o != SHMIPC__OWNER_NONE) {
+    if (o == 0 && atomic_load_explicit(&p->state, memory_order_relaxed) == SHMIPC__PART_VACATED)
+        id->pid = -1; /* closed */
+    else if (o != 0) {
         id->pid = shmipc__owner_pid(o);
-        id->start_time = atomic_load_explicit(&s->start_time, memory_order_relaxed);
+        id->start_time = __atomic_load_n(&p->start_time, __ATOMIC_RELAXED);
     }
     *alive = shmipc__owner_alive(o);
 }
@@ -402,7 +407,85 @@ int shmipc_channel_stats_get(const shmipc_channel *ch, shmipc_channel_stats *st)
     st->msgs_recv = atomic_load_explicit(&h->cons.msgs_recv, memory_order_relaxed);
     st->bytes_recv = atomic_load_explicit(&h->cons.bytes_recv, memory_order_relaxed);
     st->dropped = atomic_load_explicit(&h->cons.dropped, memory_order_relaxed);
-    slot_info(&h->producer, &st->producer, &st->producer_alive);
-    slot_info(&h->consumer, &st->consumer, &st->consumer_alive);
+    slot_info(&h->ends[CHAN_SLOT_PRODUCER], &st->producer, &st->producer_alive);
+    slot_info(&h->ends[CHAN_SLOT_CONSUMER], &st->consumer, &st->consumer_alive);
     return 0;
 }
+
+/* ---- the channel as a pattern of the core (discovery, gc, the one reclaim path) ---------------------- */
+
+/* A dead end holds nothing but its table entry: a successor adopts the indices and counters as they are
+ * (a reservation it never committed was never published). Wake the other end so that it sees the end
+ * gone now rather than at its next liveness check. Idempotent. */
+static int chan_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t user)
+{
+    (void)slot, (void)role, (void)user;
+    shmipc__chan_hdr *h = svc->pattern_area;
+    shmipc__notify_wake(&h->data.n, INT32_MAX);
+    shmipc__notify_wake(&h->space.n, INT32_MAX);
+    return 0;
+}
+
+static int chan_open_object(shmipc__svc *svc)
+{
+    size_t avail = shmipc_segment_data_size(svc->seg);
+    chan_cfg cfg;
+    if (avail < CHAN_HDR_SIZE)
+        return -EBADMSG;
+    shmipc__chan_hdr *h = shmipc_segment_data(svc->seg);
+    int err = check_header(h, avail, true, &cfg);
+    if (err)
+        return err;
+    shmipc_segment *seg = svc->seg;
+    char segname[sizeof svc->segname];
+    memcpy(segname, svc->segname, sizeof segname);
+    chan_svc_init(svc, seg, h);
+    memcpy(svc->segname, segname, sizeof segname);
+    svc->pattern_size = (size_t)(CHAN_HDR_SIZE + cfg.cap);
+    return 0;
+}
+
+static void chan_describe(const shmipc__svc *svc, char *buf, size_t cap)
+{
+    chan_cfg cfg;
+    const shmipc__chan_hdr *h = svc->pattern_area;
+    if (check_header(h, svc->pattern_size, true, &cfg)) {
+        snprintf(buf, cap, "corrupt");
+        return;
+    }
+    static const char *const policies[] = {"block", "drop", "overwrite"};
+    snprintf(buf, cap, "capacity=%llu max_msg=%u policy=%s broken=%u", (unsigned long long)cfg.cap, cfg.max_msg,
+             policies[cfg.policy], atomic_load_explicit(&((shmipc__chan_hdr *)h)->broken, memory_order_relaxed) ? 1u : 0u);
+}
+
+static uint32_t chan_object_stats(const shmipc__svc *svc, char names[][24], uint64_t *v)
+{
+    shmipc__chan_hdr *h = svc->pattern_area;
+    static const char *const n[] = {"sent", "received", "sent_bytes", "received_bytes", "dropped", "overwritten",
+                                    "ring_used", "ring_size"};
+    SHMIPC_STATIC_ASSERT(SHMIPC_ARRAY_LEN(n) <= SHMIPC_SERVICE_MAX_STATS, "channel stats fit");
+    /* All relaxed: figures for tools, each read once. */
+    uint64_t head = atomic_load_explicit(&h->prod.head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&h->cons.tail, memory_order_relaxed);
+    uint64_t cap = svc->pattern_size - CHAN_HDR_SIZE;
+    v[0] = atomic_load_explicit(&h->prod.msgs_sent, memory_order_relaxed);
+    v[1] = atomic_load_explicit(&h->cons.msgs_recv, memory_order_relaxed);
+    v[2] = atomic_load_explicit(&h->prod.bytes_sent, memory_order_relaxed);
+    v[3] = atomic_load_explicit(&h->cons.bytes_recv, memory_order_relaxed);
+    v[4] = atomic_load_explicit(&h->cons.dropped, memory_order_relaxed);
+    v[5] = atomic_load_explicit(&h->prod.overwritten, memory_order_relaxed);
+    v[6] = head - tail <= cap ? head - tail : cap; /* a peer's garbage is clamped, never shown as more */
+    v[7] = cap;
+    for (size_t i = 0; i < SHMIPC_ARRAY_LEN(n); i++)
+        snprintf(names[i], 24, "%s", n[i]);
+    return (uint32_t)SHMIPC_ARRAY_LEN(n);
+}
+
+const shmipc__pattern_ops shmipc__channel_ops = {
+    .pattern = SHMIPC_PATTERN_CHANNEL,
+    .seg_type = SHMIPC_TYPE_CHANNEL,
+    .reclaim = chan_reclaim,
+    .describe = chan_describe,
+    .open_object = chan_open_object,
+    .object_stats = chan_object_stats,
+};

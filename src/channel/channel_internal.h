@@ -9,25 +9,25 @@
 
 #include "common/internal.h"
 #include "segment/segment_internal.h"
+#include "service/service_internal.h"
 #include <shmipc/channel.h>
 
 #define CHAN_MAGIC   UINT64_C(0x314e414843504853) /* "SHPCHAN1" little-endian */
-#define CHAN_VERSION 2u /* 2: owner words are the common packed id (shmipc__owner_*) */
+/* 2: owner words are the common packed id (shmipc__owner_*); 3: the endpoints are a two-entry table of
+ * the service core's participant records (shmipc__participant), claimed and reclaimed by its code. */
+#define CHAN_VERSION 3u
 #define CHAN_HDR_SIZE 512u
 #define CHAN_REC_HDR 16u   /* record header bytes; records start and end on 16-byte boundaries */
 #define CHAN_REC_ALIGN 16u
 #define CHAN_REC_PAD 1u    /* record flag: padding up to the end of the ring, no message */
 
-/* Owner word of an endpoint slot: the common packed id (shmipc__owner_pack: pid << 42 | low 42 bits of
- * the start time); SHMIPC__OWNER_NONE = never opened, SHMIPC__OWNER_CLOSED = closed cleanly (may be taken
- * over). */
-
-/* A cache line written only by the process that owns an endpoint (never on the fast path). */
-typedef struct shmipc__chan_slot {
-    _Atomic uint64_t owner;      /* shmipc__owner_claim by openers (acq_rel); CLOSED by close (release) */
-    _Atomic uint64_t start_time; /* owner's full start time, for tools (relaxed, after the claim) */
-    uint8_t pad[48];
-} shmipc__chan_slot;
+/* The endpoints: entries 0 (producer) and 1 (consumer) of a two-entry participant table, the service
+ * core's records (service_internal.h), joined with shmipc__svc_join_slot and left with shmipc__svc_leave.
+ * owner 0 and state FREE = never opened; owner 0 and state VACATED = closed or reclaimed (the peer is
+ * gone); a live owner = open; a dead owner = gone, reclaimed by the next opener or gc. */
+#define CHAN_SLOT_PRODUCER 0u
+#define CHAN_SLOT_CONSUMER 1u
+#define CHAN_NSLOTS 2u
 
 /* The producer's line: the write index and the producer's counters. */
 typedef struct shmipc__chan_prod {
@@ -65,8 +65,7 @@ typedef struct shmipc__chan_hdr {
     _Atomic uint32_t broken;     /*  40: 1 once any side found the ring corrupt (relaxed) */
     uint32_t reserved0;          /*  44 */
     uint8_t reserved1[16];       /*  48 */
-    shmipc__chan_slot producer;  /*  64 */
-    shmipc__chan_slot consumer;  /* 128 */
+    shmipc__participant ends[CHAN_NSLOTS]; /*  64: producer, 128: consumer */
     shmipc__chan_prod prod;      /* 192 */
     shmipc__chan_cons cons;      /* 256 */
     shmipc__chan_notify_line data;  /* 320: the consumer sleeps here waiting for messages */
@@ -76,13 +75,12 @@ typedef struct shmipc__chan_hdr {
 
 SHMIPC_STATIC_ASSERT(sizeof(shmipc__chan_hdr) == CHAN_HDR_SIZE, "channel header is 512 bytes");
 SHMIPC_STATIC_ASSERT(offsetof(shmipc__chan_hdr, broken) == 40, "broken offset");
-SHMIPC_STATIC_ASSERT(offsetof(shmipc__chan_hdr, producer) == 64, "producer slot offset");
-SHMIPC_STATIC_ASSERT(offsetof(shmipc__chan_hdr, consumer) == 128, "consumer slot offset");
+SHMIPC_STATIC_ASSERT(offsetof(shmipc__chan_hdr, ends) == 64, "endpoint table offset");
 SHMIPC_STATIC_ASSERT(offsetof(shmipc__chan_hdr, prod) == 192, "producer line offset");
 SHMIPC_STATIC_ASSERT(offsetof(shmipc__chan_hdr, cons) == 256, "consumer line offset");
 SHMIPC_STATIC_ASSERT(offsetof(shmipc__chan_hdr, data) == 320, "data notify offset");
 SHMIPC_STATIC_ASSERT(offsetof(shmipc__chan_hdr, space) == 384, "space notify offset");
-SHMIPC_STATIC_ASSERT(sizeof(shmipc__chan_slot) == 64 && sizeof(shmipc__chan_prod) == 64 &&
+SHMIPC_STATIC_ASSERT(sizeof(shmipc__chan_prod) == 64 &&
                          sizeof(shmipc__chan_cons) == 64 && sizeof(shmipc__chan_notify_line) == 64,
                      "one cache line each");
 
@@ -125,7 +123,7 @@ struct shmipc_channel {
     int peek_len;
     uint8_t *copybuf;  /* overwrite mode: the consumer's private copy for peek */
     /* peer watch */
-    uint64_t owner;    /* our owner word */
+    shmipc__svc svc;   /* the core's view: seg, the two-entry table, pattern CHANNEL, pattern_area = hdr */
     uint64_t next_proc_check; /* monotonic ns before which the peer's /proc entry is not read again */
     uint64_t dead_owner;      /* the peer owner word last found dead (0: none) */
     shmipc_segment *seg;
@@ -133,9 +131,21 @@ struct shmipc_channel {
 };
 
 /* The endpoint slot of the other side. */
-static inline shmipc__chan_slot *shmipc__chan_peer_slot(const shmipc_channel *ch)
+static inline shmipc__participant *shmipc__chan_peer_slot(const shmipc_channel *ch)
 {
-    return ch->role == SHMIPC_CHANNEL_PRODUCER ? &ch->hdr->consumer : &ch->hdr->producer;
+    return &ch->hdr->ends[ch->role == SHMIPC_CHANNEL_PRODUCER ? CHAN_SLOT_CONSUMER : CHAN_SLOT_PRODUCER];
+}
+
+/* Has the peer end closed (or been reclaimed after dying): owner 0 and state VACATED? */
+static inline bool shmipc__chan_peer_closed(const shmipc_channel *ch)
+{
+    const shmipc__participant *pt = shmipc__chan_peer_slot(ch);
+    /* acquire: pairs with the release store of VACATED in the core's leave (or reclaim), which follows the
+     * gone end's last index and counter stores: a receive then delivers everything committed before. */
+    if (atomic_load_explicit(&((shmipc__participant *)pt)->state, memory_order_acquire) != SHMIPC__PART_VACATED)
+        return false;
+    /* relaxed: a newcomer's claim (owner != 0) is enough to say "not closed"; its writes are not read. */
+    return atomic_load_explicit(&((shmipc__participant *)pt)->owner, memory_order_relaxed) == 0;
 }
 
 /* Mark the channel broken in the handle and in shared memory; returns -EBADMSG. */

@@ -399,10 +399,10 @@ static int chan_cond(void *p, bool slow)
         w->first = false;
         gone = shmipc__chan_peer_gone(ch);
     } else {
-        /* acquire: pairs with the release CAS of close, so the final index is seen by the attempt. Our
-         * seq_cst read of seq in the announcement synchronises with a close's bump, so a close that made
-         * no wake call (it saw no waiter) is still seen here before we sleep. */
-        gone = atomic_load_explicit(&shmipc__chan_peer_slot(ch)->owner, memory_order_acquire) == SHMIPC__OWNER_CLOSED;
+        /* acquire inside: pairs with the release store of VACATED in close, so the final index is seen by
+         * the attempt. Our seq_cst read of seq in the announcement synchronises with a close's bump, so a
+         * close that made no wake call (it saw no waiter) is still seen here before we sleep. */
+        gone = shmipc__chan_peer_closed(ch);
     }
     if (!gone && !slow && !peer_moved(ch))
         return 0;

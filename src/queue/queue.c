@@ -6,10 +6,11 @@
  */
 #include "queue/queue_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define QUEUE_FLAGS (SHMIPC_QUEUE_ALLOW_FOREIGN | SHMIPC_QUEUE_OBSERVE)
+#define QUEUE_FLAGS (SHMIPC_QUEUE_ALLOW_FOREIGN | SHMIPC_QUEUE_OBSERVE | SHMIPC_QUEUE_PRODUCER | SHMIPC_QUEUE_CONSUMER)
 
 void shmipc_queue_opts_init(shmipc_queue_opts *opts)
 {
@@ -30,7 +31,7 @@ int shmipc__queue_geom_compute(uint32_t slot_count, uint32_t slot_size, uint32_t
     g->slot_stride = (uint32_t)shmipc__align_up(QUEUE_SLOT_HDR + (size_t)slot_size, SHMIPC_CACHELINE);
     g->max_participants = max_participants;
     g->table_offset = sizeof(shmipc__queue_hdr);
-    g->slots_offset = g->table_offset + (uint64_t)max_participants * sizeof(shmipc__queue_part);
+    g->slots_offset = g->table_offset + (uint64_t)max_participants * sizeof(shmipc__participant);
     /* At most 2^24 slots of 16 MiB + 64: fits 64 bits with room to spare. */
     g->total_size = g->slots_offset + (uint64_t)slot_count * g->slot_stride;
     if (g->total_size > (uint64_t)SIZE_MAX / 2)
@@ -115,7 +116,7 @@ int shmipc_queue_format(shmipc_segment *seg, const shmipc_queue_opts *opts)
 }
 
 /* Read line 0 of the header once (a peer may be changing it) and check it against the segment. */
-static int queue_validate(const shmipc__queue_hdr *h, size_t data_size, shmipc__queue_geom *g)
+static int queue_check(const shmipc__queue_hdr *h, size_t data_size, bool allow_broken, shmipc__queue_geom *g)
 {
     if (data_size < sizeof *h)
         return -EBADMSG;
@@ -137,26 +138,31 @@ static int queue_validate(const shmipc__queue_hdr *h, size_t data_size, shmipc__
         __atomic_load_n(&h->slots_offset, __ATOMIC_RELAXED) != g->slots_offset ||
         __atomic_load_n(&h->total_size, __ATOMIC_RELAXED) != g->total_size || g->total_size > data_size)
         return -EBADMSG;
-    if (atomic_load_explicit(&((shmipc__queue_hdr *)h)->broken, memory_order_relaxed))
+    if (!allow_broken && atomic_load_explicit(&((shmipc__queue_hdr *)h)->broken, memory_order_relaxed))
         return -EBADMSG;
     return 0;
 }
 
+static int queue_validate(const shmipc__queue_hdr *h, size_t data_size, shmipc__queue_geom *g)
+{
+    return queue_check(h, data_size, false, g);
+}
+
 /* Move a participant entry's counters into the header's retired totals (close and reclaim). */
-static void queue_retire_counts(shmipc_queue *q, shmipc__queue_part *e)
+static void queue_retire_counts(shmipc_queue *q, shmipc__participant *e)
 {
     /* relaxed: statistics; exchange so that each count is retired once even if two processes race. */
-    uint64_t pu = atomic_exchange_explicit(&e->pushes, 0, memory_order_relaxed);
-    uint64_t po = atomic_exchange_explicit(&e->pops, 0, memory_order_relaxed);
+    uint64_t pu = atomic_exchange_explicit(&e->count[QP_PUSHES], 0, memory_order_relaxed);
+    uint64_t po = atomic_exchange_explicit(&e->count[QP_POPS], 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&q->hdr->retired_pushes, pu, memory_order_relaxed);
     atomic_fetch_add_explicit(&q->hdr->retired_pops, po, memory_order_relaxed);
 }
 
 /*
- * Repair every slot still WRITING or READING under index i. Used when taking over entry i from a dead
- * owner, before this handle is returned to the caller, and when a handle closes with zero-copy claims
- * still held: no slot is ever owned by index i on behalf of a gone handle while entry i names a live
- * process (the waiters' liveness check relies on that).
+ * Repair every slot still WRITING or READING under index i. Used by the reclaim of entry i after a dead
+ * owner (before the entry is freed, so before anyone can claim it again), and when a handle closes with
+ * zero-copy claims still held: no slot is ever owned by index i on behalf of a gone handle while entry i
+ * names a live process (the waiters' liveness check relies on that).
  */
 static void queue_repair_owned(shmipc_queue *q, uint32_t i)
 {
@@ -169,42 +175,62 @@ static void queue_repair_owned(shmipc_queue *q, uint32_t i)
     }
 }
 
-static void queue_reclaim(shmipc_queue *q, uint32_t i)
+/* Point a (stack or heap) handle at a validated queue area. */
+static void queue_bind(shmipc_queue *q, shmipc_segment *seg, unsigned char *base, const shmipc__queue_geom *g)
 {
-    queue_retire_counts(q, &q->table[i]);
-    queue_repair_owned(q, i);
+    q->hdr = (shmipc__queue_hdr *)base;
+    q->table = (shmipc__participant *)(base + g->table_offset);
+    q->slots = base + g->slots_offset;
+    q->seg = seg;
+    q->slot_count = g->slot_count;
+    q->mask = g->slot_count - 1;
+    q->slot_size = g->slot_size;
+    q->slot_stride = g->slot_stride;
+    q->max_participants = g->max_participants;
+    q->part = -1;
+    memset(&q->svc, 0, sizeof q->svc);
+    q->svc.seg = seg;
+    q->svc.parts = q->table;
+    q->svc.nparts = g->max_participants;
+    q->svc.pattern = SHMIPC_PATTERN_QUEUE;
+    q->svc.pattern_area = base;
+    q->svc.pattern_size = (size_t)g->total_size;
 }
 
-static int queue_register(shmipc_queue *q)
+/* The queue's pattern reclaim, run by the core (with the entry's reclaimer word held) for a dead owner,
+ * from a joining handle or from gc: its counts are retired and the slots it held repaired. The geometry
+ * is read again from the header and checked against the area validated at open, so a peer rewriting it
+ * since cannot send the repair out of bounds. Idempotent (exchange and CAS). */
+static int queue_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t user)
 {
-    uint64_t me = shmipc__owner_self();
-    if (me == SHMIPC__OWNER_NONE)
-        return -ESRCH;
-    q->ident = me;
-    /* First a free entry, then one whose owner is dead. acq_rel on the claim: acquire so that a reclaim
-     * sees the dead owner's slot claims, release so that the next reclaimer sees our identity first. */
-    for (uint32_t i = 0; i < q->max_participants; i++) {
-        uint64_t cur = atomic_load_explicit(&q->table[i].ident, memory_order_relaxed);
-        if (cur == 0 && atomic_compare_exchange_strong_explicit(&q->table[i].ident, &cur, me, memory_order_acq_rel,
-                                                                memory_order_relaxed)) {
-            queue_retire_counts(q, &q->table[i]); /* leftovers, if a peer scribbled here */
-            q->part = (int)i;
-            return 0;
-        }
-    }
-    for (uint32_t i = 0; i < q->max_participants; i++) {
-        uint64_t prev;
-        /* From a dead owner (exactly one claimer replaces it), or from 0 if it was freed meanwhile. */
-        if (shmipc__owner_claim(&q->table[i].ident, me, &prev) != 0)
-            continue;
-        if (prev != SHMIPC__OWNER_NONE)
-            queue_reclaim(q, i);
-        else
-            queue_retire_counts(q, &q->table[i]);
-        q->part = (int)i;
-        return 0;
-    }
-    return -EUSERS;
+    (void)role, (void)user;
+    shmipc__queue_geom g;
+    int err = queue_check(svc->pattern_area, svc->pattern_size, true, &g);
+    if (err || slot >= g.max_participants)
+        return err ? err : -EBADMSG;
+    shmipc_queue q;
+    memset(&q, 0, sizeof q);
+    queue_bind(&q, svc->seg, svc->pattern_area, &g);
+    queue_retire_counts(&q, &q.table[slot]);
+    queue_repair_owned(&q, slot);
+    return 0;
+}
+
+static int queue_register(shmipc_queue *q, unsigned flags)
+{
+    unsigned rf = flags & (SHMIPC_QUEUE_PRODUCER | SHMIPC_QUEUE_CONSUMER);
+    uint32_t role = rf == SHMIPC_QUEUE_PRODUCER ? SHMIPC_ROLE_PRODUCER
+                    : rf == SHMIPC_QUEUE_CONSUMER ? SHMIPC_ROLE_CONSUMER : SHMIPC_ROLE_PEER;
+    q->ident = shmipc__owner_self();
+    /* The core's join: a free entry, else the dead ones are reclaimed (queue_reclaim) and one is claimed.
+     * acq_rel on the claim inside: acquire so that we see the state a reclaim left, release so that the
+     * next reclaimer sees our identity first. */
+    int slot = shmipc__svc_join(&q->svc, role, 0);
+    if (slot < 0)
+        return slot;
+    queue_retire_counts(q, &q->table[slot]); /* leftovers, if a peer scribbled here */
+    q->part = slot;
+    return 0;
 }
 
 int shmipc_queue_attach(shmipc_segment *seg, const shmipc_queue_opts *opts, shmipc_queue **out)
@@ -228,16 +254,7 @@ int shmipc_queue_attach(shmipc_segment *seg, const shmipc_queue_opts *opts, shmi
     shmipc_queue *q = calloc(1, sizeof *q);
     if (!q)
         return -ENOMEM;
-    q->hdr = (shmipc__queue_hdr *)base;
-    q->table = (shmipc__queue_part *)(base + g.table_offset);
-    q->slots = base + g.slots_offset;
-    q->seg = seg;
-    q->slot_count = g.slot_count;
-    q->mask = g.slot_count - 1;
-    q->slot_size = g.slot_size;
-    q->slot_stride = g.slot_stride;
-    q->max_participants = g.max_participants;
-    q->part = -1;
+    queue_bind(q, seg, base, &g);
     atomic_init(&q->wait_mode, opts->wait_mode ? (int)opts->wait_mode : SHMIPC_WAIT_HYBRID);
     atomic_init(&q->stall_word, 0);
     atomic_init(&q->stall_since, 0);
@@ -245,7 +262,7 @@ int shmipc_queue_attach(shmipc_segment *seg, const shmipc_queue_opts *opts, shmi
     atomic_init(&q->held, 0);
     atomic_init(&q->adapt_ns, 0);
     if (!(opts->flags & SHMIPC_QUEUE_OBSERVE)) {
-        err = queue_register(q);
+        err = queue_register(q, opts->flags);
         if (err) {
             free(q);
             return err;
@@ -323,14 +340,14 @@ int shmipc_queue_close(shmipc_queue *q)
     if (!q)
         return 0;
     if (q->part >= 0) {
-        shmipc__queue_part *e = &q->table[q->part];
+        shmipc__participant *e = &q->table[q->part];
         /* Claims never committed or released are abandoned: free their slots before the entry. */
         if (atomic_load_explicit(&q->held, memory_order_relaxed) != 0)
             queue_repair_owned(q, (uint32_t)q->part);
         queue_retire_counts(q, e);
-        /* release: our last slot stores are ordered before the entry is seen free. A failed CAS means a
-         * peer overwrote our entry; it is theirs now, leave it. */
-        shmipc__owner_release(&e->ident, q->ident, SHMIPC__OWNER_NONE);
+        /* release inside: our last slot stores are ordered before the entry is seen free. An entry a peer
+         * overwrote is theirs now: the core leaves it alone. */
+        shmipc__svc_leave(&q->svc, (uint32_t)q->part);
     }
     if (q->owns_seg)
         shmipc_segment_close(q->seg);
@@ -360,10 +377,10 @@ int shmipc_queue_stats_get(const shmipc_queue *q, shmipc_queue_stats *st)
     st->pushes = atomic_load_explicit(&h->retired_pushes, memory_order_relaxed);
     st->pops = atomic_load_explicit(&h->retired_pops, memory_order_relaxed);
     for (uint32_t i = 0; i < q->max_participants; i++) {
-        if (atomic_load_explicit(&q->table[i].ident, memory_order_relaxed))
+        if (atomic_load_explicit(&q->table[i].owner, memory_order_relaxed))
             st->participants++;
-        st->pushes += atomic_load_explicit(&q->table[i].pushes, memory_order_relaxed);
-        st->pops += atomic_load_explicit(&q->table[i].pops, memory_order_relaxed);
+        st->pushes += atomic_load_explicit(&q->table[i].count[QP_PUSHES], memory_order_relaxed);
+        st->pops += atomic_load_explicit(&q->table[i].count[QP_POPS], memory_order_relaxed);
     }
     st->lost = atomic_load_explicit(&h->lost, memory_order_relaxed);
     uint64_t deq = atomic_load_explicit(&h->dequeue_pos, memory_order_relaxed);
@@ -375,3 +392,61 @@ int shmipc_queue_stats_get(const shmipc_queue *q, shmipc_queue_stats *st)
     st->broken = atomic_load_explicit(&h->broken, memory_order_relaxed) != 0;
     return 0;
 }
+
+/* ---- the queue as a pattern of the core (discovery, gc, the one reclaim path) ------------------------ */
+
+static int queue_open_object(shmipc__svc *svc)
+{
+    shmipc__queue_geom g;
+    unsigned char *base = shmipc_segment_data(svc->seg);
+    int err = queue_check((const shmipc__queue_hdr *)base, shmipc_segment_data_size(svc->seg), true, &g);
+    if (err)
+        return err;
+    svc->parts = (shmipc__participant *)(base + g.table_offset);
+    svc->nparts = g.max_participants;
+    svc->pattern_area = base;
+    svc->pattern_size = (size_t)g.total_size;
+    return 0;
+}
+
+static void queue_describe(const shmipc__svc *svc, char *buf, size_t cap)
+{
+    shmipc__queue_geom g;
+    shmipc__queue_hdr *h = svc->pattern_area;
+    if (queue_check(h, svc->pattern_size, true, &g)) {
+        snprintf(buf, cap, "corrupt");
+        return;
+    }
+    snprintf(buf, cap, "slots=%u slot_size=%u participants=%u broken=%u", g.slot_count, g.slot_size,
+             g.max_participants, atomic_load_explicit(&h->broken, memory_order_relaxed) ? 1u : 0u);
+}
+
+static uint32_t queue_object_stats(const shmipc__svc *svc, char names[][24], uint64_t *v)
+{
+    shmipc__queue_geom g;
+    shmipc__queue_hdr *h = svc->pattern_area;
+    if (queue_check(h, svc->pattern_size, true, &g))
+        return 0;
+    shmipc_queue q;
+    memset(&q, 0, sizeof q);
+    queue_bind(&q, svc->seg, svc->pattern_area, &g);
+    shmipc_queue_stats st;
+    shmipc_queue_stats_get(&q, &st);
+    static const char *const n[] = {"pushed", "popped", "lost", "slots_used"};
+    v[0] = st.pushes;
+    v[1] = st.pops;
+    v[2] = st.lost;
+    v[3] = st.depth;
+    for (size_t i = 0; i < SHMIPC_ARRAY_LEN(n); i++)
+        snprintf(names[i], 24, "%s", n[i]);
+    return (uint32_t)SHMIPC_ARRAY_LEN(n);
+}
+
+const shmipc__pattern_ops shmipc__queue_ops = {
+    .pattern = SHMIPC_PATTERN_QUEUE,
+    .seg_type = SHMIPC_TYPE_QUEUE,
+    .reclaim = queue_reclaim,
+    .describe = queue_describe,
+    .open_object = queue_open_object,
+    .object_stats = queue_object_stats,
+};

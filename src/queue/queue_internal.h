@@ -9,10 +9,14 @@
 
 #include "common/internal.h"
 #include "segment/segment_internal.h"
+#include "service/service_internal.h"
 #include <shmipc/queue.h>
 
 #define SHMIPC_QUEUE_MAGIC UINT64_C(0x3151434950494d53) /* "SMIPICQ1" little-endian */
-#define SHMIPC_QUEUE_VERSION 2u /* 2: participant idents are the common packed owner id */
+/* 2: participant idents are the common packed owner id; 3: the participant table is the service core's
+ * (shmipc__participant: owner, reclaimer, state, role, ...; pushes and pops in count[0] and count[1]),
+ * joined, left and reclaimed by the core's code. */
+#define SHMIPC_QUEUE_VERSION 3u
 
 /*
  * The slot word: the one word per slot that claims, publishes and releases it.
@@ -92,19 +96,14 @@ SHMIPC_STATIC_ASSERT(offsetof(shmipc__queue_hdr, not_full) == 256, "not_full on 
 SHMIPC_STATIC_ASSERT(offsetof(shmipc__queue_hdr, lost) == 320, "counters on line 5");
 
 /*
- * Participant table entry, one cache line each (its counters are written by its owner only).
- * ident = the common packed owner id (shmipc__owner_pack: pid << 42 | low 42 bits of the start time;
- * 0 = free): one word, so that claiming an entry (CAS 0 -> me) and reclaiming a dead one
- * (shmipc__owner_claim: CAS dead -> me) record the owner atomically.
+ * Participant table entry: the service core's record (shmipc__participant, one cache line, see
+ * service/service_internal.h): owner = the common packed owner id (0 = free), claimed by
+ * shmipc__svc_join and reclaimed after a dead owner by the core's crash-safe reclaim, which calls the
+ * queue's (queue_reclaim in queue.c). The owner's counters: pushes in count[0], pops in count[1]
+ * (written by the owner only, relaxed).
  */
-typedef struct shmipc__queue_part {
-    _Atomic uint64_t ident;  /* 0: acq_rel CAS to claim; acquire load before trusting the owner */
-    _Atomic uint64_t pushes; /* 8: owner's count, relaxed */
-    _Atomic uint64_t pops;   /* 16 */
-    uint8_t pad[40];
-} shmipc__queue_part;
-
-SHMIPC_STATIC_ASSERT(sizeof(shmipc__queue_part) == SHMIPC_CACHELINE, "one line per participant");
+#define QP_PUSHES 0
+#define QP_POPS 1
 
 /* A slot: the word, the length, then the payload; slot_stride bytes, cache-line aligned. */
 typedef struct shmipc__queue_slot {
@@ -128,7 +127,8 @@ SHMIPC_INTERNAL int shmipc__queue_geom_compute(uint32_t slot_count, uint32_t slo
 
 struct shmipc_queue {
     shmipc__queue_hdr *hdr;
-    shmipc__queue_part *table;
+    shmipc__participant *table;
+    shmipc__svc svc;      /* the core's view: seg, the table, pattern QUEUE, pattern_area = hdr */
     unsigned char *slots;
     shmipc_segment *seg;  /* the segment the queue lives in */
     bool owns_seg;        /* opened by create/open: close it with the queue */

@@ -121,7 +121,7 @@ static int queue_stall_check(shmipc_queue *q, const queue_block *blk)
     if (owner == 0 || owner > q->max_participants)
         return shmipc__queue_broken(q);
     /* acquire: pairs with the claim of the entry, so a reclaimer's identity is seen with its repairs. */
-    uint64_t ident = atomic_load_explicit(&q->table[owner - 1].ident, memory_order_acquire);
+    uint64_t ident = atomic_load_explicit(&q->table[owner - 1].owner, memory_order_acquire);
     /* A free entry cannot own a slot (handles close between operations): its owner vanished. */
     if (shmipc__owner_alive(ident))
         return 0;
@@ -198,7 +198,7 @@ static void queue_publish(shmipc_queue *q, shmipc__queue_slot *s, uint64_t pos, 
     queue_hook(SHMIPC__QUEUE_HOOK_PUSH_WRITTEN);
     /* The publication. seq_cst rather than release only for the sleeper handshake (queue_wake). */
     atomic_store_explicit(&s->word, qw_make(pos, QS_FULL, 0), memory_order_seq_cst);
-    atomic_fetch_add_explicit(&q->table[q->part].pushes, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&q->table[q->part].count[QP_PUSHES], 1, memory_order_relaxed);
     queue_wake(&q->hdr->not_empty);
 }
 
@@ -209,7 +209,7 @@ static void queue_release(shmipc_queue *q, shmipc__queue_slot *s, uint64_t pos)
     /* release orders our reads of the payload before the next lap's writes; seq_cst for the sleeper
      * handshake (queue_wake). */
     atomic_store_explicit(&s->word, qw_make(pos + q->slot_count, QS_FREE, 0), memory_order_seq_cst);
-    atomic_fetch_add_explicit(&q->table[q->part].pops, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&q->table[q->part].count[QP_POPS], 1, memory_order_relaxed);
     queue_wake(&q->hdr->not_full);
 }
 

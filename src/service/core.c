@@ -17,6 +17,8 @@ static uint32_t pattern_seg_type(shmipc_pattern p)
     case SHMIPC_PATTERN_REQRESP: return SHMIPC_TYPE_REQRESP;
     case SHMIPC_PATTERN_BLACKBOARD: return SHMIPC_TYPE_BLACKBOARD;
     case SHMIPC_PATTERN_EVENT: return SHMIPC_TYPE_EVSVC;
+    case SHMIPC_PATTERN_CHANNEL: return SHMIPC_TYPE_CHANNEL;
+    case SHMIPC_PATTERN_QUEUE: return SHMIPC_TYPE_QUEUE;
     default: return 0;
     }
 }
@@ -186,6 +188,17 @@ int shmipc__svc_open(shmipc_pattern pattern, const char *name, const shmipc_type
     err = shmipc_segment_open(svc->segname, &o, &svc->seg);
     if (err)
         return err;
+    if (shmipc__pattern_is_object(pattern)) {
+        /* A channel or queue: its own header carries the endpoint table; no service header. */
+        const shmipc__pattern_ops *ops = shmipc__pattern_lookup(pattern);
+        svc->pattern = pattern;
+        err = ops && ops->open_object ? ops->open_object(svc) : -EPROTOTYPE;
+        if (err) {
+            shmipc_segment_close(svc->seg);
+            svc->seg = NULL;
+        }
+        return err;
+    }
     svc->hdr = shmipc_segment_data(svc->seg);
     err = svc_validate(svc, pattern, name);
     if (!err)
@@ -208,6 +221,27 @@ void shmipc__svc_close(shmipc__svc *svc)
     }
 }
 
+/* Claim slot pt for me (CAS from free); fill its fields. Returns true if claimed. */
+static bool part_claim(shmipc__participant *pt, uint64_t me, const shmipc_proc_id *self, uint32_t role,
+                       uint32_t user)
+{
+    uint64_t expect = 0;
+    /* acq_rel: acquire pairs with the release that freed the slot (its previous owner's or reclaimer's
+     * writes are complete); release is not needed for the claim itself. */
+    if (atomic_load_explicit(&pt->owner, memory_order_relaxed) != 0 ||
+        !atomic_compare_exchange_strong_explicit(&pt->owner, &expect, me, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return false;
+    atomic_store_explicit(&pt->state, SHMIPC__PART_CLAIMED, memory_order_relaxed);
+    pt->role = role;
+    pt->user = user;
+    pt->pid = self->pid;
+    pt->start_time = self->start_time;
+    /* release: role/user/pid are complete before anyone sees ACTIVE. */
+    atomic_store_explicit(&pt->state, SHMIPC__PART_ACTIVE, memory_order_release);
+    return true;
+}
+
 int shmipc__svc_join(shmipc__svc *svc, uint32_t role, uint32_t user)
 {
     uint64_t me = shmipc__owner_self();
@@ -216,28 +250,39 @@ int shmipc__svc_join(shmipc__svc *svc, uint32_t role, uint32_t user)
     shmipc_proc_id self;
     shmipc_proc_self(&self);
     for (int pass = 0; pass < 2; pass++) {
-        for (uint32_t i = 0; i < svc->nparts; i++) {
-            shmipc__participant *pt = &svc->parts[i];
-            uint64_t expect = 0;
-            /* acq_rel: acquire pairs with the release that freed the slot (its previous owner's or
-             * reclaimer's writes are complete); release is not needed for the claim itself. */
-            if (atomic_load_explicit(&pt->owner, memory_order_relaxed) != 0 ||
-                !atomic_compare_exchange_strong_explicit(&pt->owner, &expect, me, memory_order_acq_rel,
-                                                         memory_order_relaxed))
-                continue;
-            atomic_store_explicit(&pt->state, SHMIPC__PART_CLAIMED, memory_order_relaxed);
-            pt->role = role;
-            pt->user = user;
-            pt->pid = self.pid;
-            pt->start_time = self.start_time;
-            /* release: role/user/pid are complete before anyone sees ACTIVE. */
-            atomic_store_explicit(&pt->state, SHMIPC__PART_ACTIVE, memory_order_release);
-            return (int)i;
-        }
+        for (uint32_t i = 0; i < svc->nparts; i++)
+            if (part_claim(&svc->parts[i], me, &self, role, user))
+                return (int)i;
         if (pass == 0 && shmipc__svc_reclaim_dead(svc) <= 0)
             break;
     }
     return -EUSERS;
+}
+
+static int svc_reclaim_slot(shmipc__svc *svc, uint32_t i, uint64_t owner);
+
+int shmipc__svc_join_slot(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t user)
+{
+    if (slot >= svc->nparts)
+        return -EINVAL;
+    uint64_t me = shmipc__owner_self();
+    if (!me)
+        return -ESRCH;
+    shmipc_proc_id self;
+    shmipc_proc_self(&self);
+    shmipc__participant *pt = &svc->parts[slot];
+    for (int pass = 0; pass < 2; pass++) {
+        if (part_claim(pt, me, &self, role, user))
+            return (int)slot;
+        /* acquire: a dead owner's id is judged (and its slot reclaimed) with its writes visible. */
+        uint64_t cur = atomic_load_explicit(&pt->owner, memory_order_acquire);
+        if (cur != 0 && (cur == me || shmipc__owner_alive(cur)))
+            return -EBUSY;
+        /* Dead (or freed meanwhile: the claim is simply tried again): the one reclaim path. */
+        if (cur != 0 && pass == 0)
+            svc_reclaim_slot(svc, slot, cur);
+    }
+    return -EBUSY; /* a live process is reclaiming it, or another claimer won the freed slot */
 }
 
 void shmipc__svc_leave(shmipc__svc *svc, uint32_t slot)
@@ -246,7 +291,11 @@ void shmipc__svc_leave(shmipc__svc *svc, uint32_t slot)
         return;
     shmipc__participant *pt = &svc->parts[slot];
     uint64_t me = shmipc__owner_self();
-    atomic_store_explicit(&pt->state, SHMIPC__PART_FREE, memory_order_relaxed);
+    if (atomic_load_explicit(&pt->owner, memory_order_relaxed) != me)
+        return; /* not ours any more (reclaimed while we were judged dead): leave it alone */
+    /* release: the pattern's cleanup (and, for a channel end, its last index stores) is visible to whoever
+     * sees VACATED with an acquire load. */
+    atomic_store_explicit(&pt->state, SHMIPC__PART_VACATED, memory_order_release);
     /* release: the pattern's cleanup is visible before the slot can be claimed again. CAS so that a
      * slot somebody else owns (after a reclaim we did not expect) is never freed by us. */
     atomic_compare_exchange_strong_explicit(&pt->owner, &me, 0, memory_order_release, memory_order_relaxed);
@@ -275,7 +324,8 @@ static int svc_reclaim_slot(shmipc__svc *svc, uint32_t i, uint64_t owner)
     const shmipc__pattern_ops *ops = shmipc__pattern_lookup(svc->pattern);
     if (ops && ops->reclaim)
         ops->reclaim(svc, i, pt->role, pt->user);
-    atomic_store_explicit(&pt->state, SHMIPC__PART_FREE, memory_order_relaxed);
+    /* release: what the pattern reclaim wrote is visible to whoever sees VACATED with acquire. */
+    atomic_store_explicit(&pt->state, SHMIPC__PART_VACATED, memory_order_release);
     /* Order: owner freed (CAS, release), then the reclaimer word. The other order let a second reclaimer
      * take the word, still find the dead owner and run the pattern reclaim again after we freed the slot
      * and a newcomer claimed it, reclaiming the newcomer's resources. Dying before the owner CAS leaves

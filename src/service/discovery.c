@@ -12,16 +12,20 @@
 #include <string.h>
 #include <unistd.h>
 
-static void svc_fill_info(shmipc__svc *svc, shmipc_service_info *info)
+static void svc_fill_info(shmipc__svc *svc, const char *name, shmipc_service_info *info)
 {
     shmipc__svc_hdr *h = svc->hdr;
     memset(info, 0, sizeof *info);
-    /* Bounded: the terminator checked at open may have been overwritten since. */
-    snprintf(info->name, sizeof info->name, "%.*s", (int)sizeof h->name, h->name);
     snprintf(info->segment, sizeof info->segment, "%s", svc->segname);
     info->pattern = svc->pattern; /* validated at open; the header word may have changed since */
-    info->type = h->type;
-    info->type.name[sizeof info->type.name - 1] = '\0';
+    if (h) {
+        /* Bounded: the terminator checked at open may have been overwritten since. */
+        snprintf(info->name, sizeof info->name, "%.*s", (int)sizeof h->name, h->name);
+        info->type = h->type;
+        info->type.name[sizeof info->type.name - 1] = '\0';
+    } else {
+        snprintf(info->name, sizeof info->name, "%s", name); /* an object is named by its segment */
+    }
     info->max_participants = svc->nparts;
     shmipc_segment_info si;
     if (shmipc_segment_info_get(svc->seg, &si) == 0) {
@@ -46,6 +50,14 @@ static void svc_fill_info(shmipc__svc *svc, shmipc_service_info *info)
             pi->alive = alive;
         }
     }
+    const shmipc__pattern_ops *ops = shmipc__pattern_lookup(info->pattern);
+    if (!h) {
+        uint32_t n = ops && ops->object_stats ? ops->object_stats(svc, info->stat_names, info->stats) : 0;
+        info->nstats = n <= SHMIPC_SERVICE_MAX_STATS ? n : SHMIPC_SERVICE_MAX_STATS;
+        if (ops && ops->describe)
+            ops->describe(svc, info->options, sizeof info->options);
+        return;
+    }
     /* One load, then the check, then only the local: a second fetch could exceed the arrays. */
     uint32_t nstats = __atomic_load_n(&h->nstats, __ATOMIC_RELAXED);
     info->nstats = nstats <= SHMIPC_SERVICE_MAX_STATS ? nstats : 0;
@@ -54,7 +66,6 @@ static void svc_fill_info(shmipc__svc *svc, shmipc_service_info *info)
         info->stat_names[i][sizeof info->stat_names[i] - 1] = '\0';
         info->stats[i] = atomic_load_explicit(&h->stats[i], memory_order_relaxed);
     }
-    const shmipc__pattern_ops *ops = shmipc__pattern_lookup(info->pattern);
     if (ops && ops->derived_stats)
         ops->derived_stats(svc, info->stats, info->nstats);
     if (ops && ops->describe)
@@ -69,7 +80,7 @@ int shmipc_service_describe(shmipc_pattern pattern, const char *name, shmipc_ser
     int err = shmipc__svc_open(pattern, name, NULL, SHMIPC_SEG_RDONLY | SHMIPC_SEG_ALLOW_FOREIGN, &svc);
     if (err)
         return err;
-    svc_fill_info(&svc, info);
+    svc_fill_info(&svc, name, info);
     shmipc__svc_close(&svc);
     return 0;
 }
@@ -94,6 +105,29 @@ static int svc_parse_entry(const char *entry, shmipc_pattern *pattern, char *nam
     return -EINVAL;
 }
 
+/* Is the entry a named channel or queue segment ("/<entry>" of that segment type)? Returns 0 and fills
+ * pattern/name, or -EINVAL. Only the segment header is read (validated by the segment layer); the channel
+ * or queue header is validated when it is described. */
+static int obj_parse_entry(const char *entry, shmipc_pattern *pattern, char *name, size_t cap)
+{
+    if (shmipc_service_name_check(entry) || snprintf(name, cap, "%s", entry) >= (int)cap)
+        return -EINVAL;
+    char segname[SHMIPC_SERVICE_NAME_MAX + 32];
+    if (shmipc__svc_segname(SHMIPC_PATTERN_CHANNEL, name, NULL, segname, sizeof segname))
+        return -EINVAL;
+    shmipc_segment_info si;
+    memset(&si, 0, sizeof si);
+    if (shmipc_segment_stat(segname, &si))
+        return -EINVAL; /* unreadable, foreign or corrupt: not described (gc of a named one still sees it) */
+    if (si.type == SHMIPC_TYPE_CHANNEL)
+        *pattern = SHMIPC_PATTERN_CHANNEL;
+    else if (si.type == SHMIPC_TYPE_QUEUE)
+        *pattern = SHMIPC_PATTERN_QUEUE;
+    else
+        return -EINVAL;
+    return 0;
+}
+
 typedef int (*svc_visit_fn)(shmipc_pattern pattern, const char *name, void *arg);
 
 static int svc_scan(svc_visit_fn fn, void *arg)
@@ -107,7 +141,8 @@ static int svc_scan(svc_visit_fn fn, void *arg)
     while ((e = readdir(d)) != NULL) {
         shmipc_pattern pattern;
         char name[SHMIPC_SERVICE_NAME_MAX + 1];
-        if (svc_parse_entry(e->d_name, &pattern, name, sizeof name))
+        if (svc_parse_entry(e->d_name, &pattern, name, sizeof name) &&
+            obj_parse_entry(e->d_name, &pattern, name, sizeof name))
             continue;
         err = fn(pattern, name, arg);
         if (err)
@@ -200,6 +235,10 @@ static int svc_gc_one(shmipc_pattern pattern, const char *name, svc_gc_ctx *c, b
         c->rep.participants_reclaimed += (uint32_t)n;
     int in_use = shmipc__svc_in_use(&svc);
     shmipc__svc_close(&svc);
+    /* A channel or queue keeps its messages while nobody has it open: it is removed only once its creator
+     * is gone too (a live creator may open it again). */
+    if (shmipc__pattern_is_object(pattern) && si.creator_alive)
+        in_use = 1;
     if (!in_use && !c->keep_unused) {
         if (shmipc_segment_unlink(segname) == 0)
             c->rep.services_removed++;

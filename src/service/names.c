@@ -40,6 +40,8 @@ static const char *const pattern_names[] = {
     [SHMIPC_PATTERN_REQRESP] = "reqresp",
     [SHMIPC_PATTERN_BLACKBOARD] = "blackboard",
     [SHMIPC_PATTERN_EVENT] = "event",
+    [SHMIPC_PATTERN_CHANNEL] = "channel",
+    [SHMIPC_PATTERN_QUEUE] = "queue",
     [15] = "test", /* SHMIPC__PATTERN_TEST */
 };
 
@@ -53,7 +55,8 @@ const char *shmipc_pattern_name(shmipc_pattern p)
 const char *shmipc_role_name(uint32_t role)
 {
     static const char *const names[] = {"unknown", "publisher", "subscriber", "server", "client",
-                                        "writer", "reader", "notifier", "listener"};
+                                        "writer", "reader", "notifier", "listener",
+                                        "producer", "consumer", "peer"};
     return role < SHMIPC_ARRAY_LEN(names) ? names[role] : "unknown";
 }
 
@@ -65,6 +68,15 @@ int shmipc__svc_segname(shmipc_pattern pattern, const char *name, const char *su
     const char *pn = shmipc_pattern_name(pattern);
     if (!strcmp(pn, "unknown"))
         return -EINVAL;
+    if (shmipc__pattern_is_object(pattern)) {
+        /* A channel or queue is named by its segment: "/<name>", no companions. */
+        if (suffix)
+            return -EINVAL;
+        int n = snprintf(buf, cap, "/%s", name);
+        if (n < 0 || (size_t)n >= cap || n > SHMIPC_NAME_MAX)
+            return -ENAMETOOLONG;
+        return 0;
+    }
     int n = snprintf(buf, cap, "/shmipc.%s.%s%s%s", pn, name, suffix ? "." : "", suffix ? suffix : "");
     if (n < 0 || (size_t)n >= cap || n > SHMIPC_NAME_MAX)
         return -ENAMETOOLONG;

@@ -8,6 +8,8 @@ extern const shmipc__pattern_ops shmipc__pubsub_ops;
 extern const shmipc__pattern_ops shmipc__reqresp_ops;
 extern const shmipc__pattern_ops shmipc__blackboard_ops;
 extern const shmipc__pattern_ops shmipc__event_ops;
+extern const shmipc__pattern_ops shmipc__channel_ops;
+extern const shmipc__pattern_ops shmipc__queue_ops;
 
 const shmipc__pattern_ops *(*shmipc__pattern_lookup_hook)(shmipc_pattern pattern);
 
@@ -29,6 +31,8 @@ const shmipc__pattern_ops *shmipc__pattern_lookup(shmipc_pattern pattern)
 #ifndef SHMIPC_NO_EVSVC
     case SHMIPC_PATTERN_EVENT: return &shmipc__event_ops;
 #endif
+    case SHMIPC_PATTERN_CHANNEL: return &shmipc__channel_ops;
+    case SHMIPC_PATTERN_QUEUE: return &shmipc__queue_ops;
     default: return NULL;
     }
 }

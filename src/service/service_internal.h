@@ -45,14 +45,18 @@ SHMIPC_STATIC_ASSERT(sizeof(shmipc__svc_hdr) == SHMIPC_SVC_HDR_SIZE, "service he
 SHMIPC_STATIC_ASSERT(offsetof(shmipc__svc_hdr, stats) == 448, "stats offset");
 
 /*
- * A participant slot, one cache line. owner is the common layer's packed owner id (pid in bits 63..42,
- * low 42 bits of the start time below), so it is claimed with a single CAS. 0 = free.
+ * A participant slot, one cache line: the ONE participant record of every pattern (services, and the
+ * endpoint tables of channels and queues). owner is the common layer's packed owner id (pid in bits
+ * 63..42, low 42 bits of the start time below), so it is claimed with a single CAS. 0 = free.
  *
  * Lifecycle: claim (CAS owner 0 -> me, acq_rel) -> the owner writes role/pattern fields -> state = ACTIVE
- * (release). Clean leave: pattern cleanup -> state = FREE -> owner = 0 (release).
+ * (release). Clean leave: pattern cleanup -> state = VACATED (release) -> owner = 0 (CAS, release).
  * Reclaim of a dead owner: CAS reclaimer 0 -> me (or a dead reclaimer -> me), pattern reclaim (must be
- * idempotent: a reclaimer killed halfway is followed by another that redoes it), state = FREE,
- * owner = 0 (CAS, release), then reclaimer = 0 (CAS, release). A participant whose owner word still
+ * idempotent: a reclaimer killed halfway is followed by another that redoes it), state = VACATED
+ * (release), owner = 0 (CAS, release), then reclaimer = 0 (CAS, release). state FREE (0) therefore means
+ * "never used", VACATED "used, and its last owner is gone": a channel end tells a peer that has not
+ * opened yet from one that closed or died (owner 0 and VACATED, read with acquire, after which the
+ * gone peer's last stores are visible). A participant whose owner word still
  * names a dead process is therefore always reclaimed again, never lost; one whose owner is 0 is never
  * reclaimed twice; and while the reclaimer word is held nobody can free the owner word and let a new
  * participant in under a reclaim still running. A reclaimer word left by a dead reclaimer is taken over.
@@ -65,21 +69,29 @@ typedef struct shmipc__participant {
     uint64_t start_time;         /* 24: full start time of the owner (for tools) */
     int32_t pid;                 /* 32: owner pid (for tools) */
     uint32_t user;               /* 36: pattern-specific (e.g. a subscriber queue index) */
-    uint8_t pad[24];             /* 40..63 */
+    _Atomic uint64_t count[2];   /* 40, 48: pattern-specific counters written by the owner (relaxed; the
+                                  * queue's pushes and pops) */
+    uint8_t pad[8];              /* 56..63 */
 } shmipc__participant;
 
 SHMIPC_STATIC_ASSERT(sizeof(shmipc__participant) == 64, "participant slot is one cache line");
+SHMIPC_STATIC_ASSERT(offsetof(shmipc__participant, count) == 40, "participant counters offset");
 
-#define SHMIPC__PART_FREE 0u
+#define SHMIPC__PART_FREE 0u    /* never used */
 #define SHMIPC__PART_CLAIMED 1u
 #define SHMIPC__PART_ACTIVE 2u
+#define SHMIPC__PART_VACATED 3u /* free again: left cleanly or reclaimed */
 
 /* Owners are the common layer's packed ids (shmipc__owner_*, common/internal.h). */
 
-/* An open service (the core's part of every pattern handle). */
+/*
+ * An open service (the core's part of every pattern handle). Channels and queues ("objects": named by
+ * their segment, no service header) fill it too: hdr is NULL, parts points at the endpoint table inside
+ * their own header, pattern_area at that header; the table code below is the same for both.
+ */
 typedef struct shmipc__svc {
     shmipc_segment *seg;
-    shmipc__svc_hdr *hdr;           /* == shmipc_segment_data(seg) */
+    shmipc__svc_hdr *hdr;           /* == shmipc_segment_data(seg); NULL for a channel or queue */
     shmipc__participant *parts;     /* participant table (validated at open) */
     uint32_t nparts;                /* validated max_participants */
     void *pattern_area;             /* validated pattern header */
@@ -122,6 +134,10 @@ SHMIPC_INTERNAL int shmipc__svc_in_use(const shmipc__svc *svc);
 /* Register the caller with role; reclaims dead participants first if the table is full.
  * Returns the slot index or -EUSERS. */
 SHMIPC_INTERNAL int shmipc__svc_join(shmipc__svc *svc, uint32_t role, uint32_t user);
+/* Register the caller in the one given slot (a channel's producer or consumer end): from free, or from a
+ * dead owner after reclaiming it (the same reclaim as shmipc__svc_reclaim_dead). Returns slot, -EBUSY (a
+ * live owner, possibly the caller, or a live process reclaiming it), -EINVAL or -ESRCH. */
+SHMIPC_INTERNAL int shmipc__svc_join_slot(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t user);
 /* Leave cleanly (the pattern has already released what the slot held). */
 SHMIPC_INTERNAL void shmipc__svc_leave(shmipc__svc *svc, uint32_t slot);
 /* Reclaim every dead participant (calling the pattern's reclaim); returns the number reclaimed. */
@@ -151,7 +167,19 @@ typedef struct shmipc__pattern_ops {
     void (*derived_stats)(const shmipc__svc *svc, uint64_t *stats, uint32_t nstats);
     /* Unlink companion segments when the service is removed (may be NULL). */
     void (*unlink_companions)(const char *name);
+    /* Objects (channel, queue) only, NULL for services. Their segment is "/<name>" with no service header:
+     * open_object validates the pattern's own header in svc->seg (hostile peer) and sets parts, nparts,
+     * pattern_area and pattern_size (0 or -EBADMSG / -EPROTO); object_stats writes the live figures'
+     * names and values (at most SHMIPC_SERVICE_MAX_STATS) and returns how many. */
+    int (*open_object)(shmipc__svc *svc);
+    uint32_t (*object_stats)(const shmipc__svc *svc, char names[][24], uint64_t *values);
 } shmipc__pattern_ops;
+
+/* Is pattern a channel or queue (named by its segment, no service header)? */
+static inline bool shmipc__pattern_is_object(shmipc_pattern p)
+{
+    return p == SHMIPC_PATTERN_CHANNEL || p == SHMIPC_PATTERN_QUEUE;
+}
 
 SHMIPC_INTERNAL const shmipc__pattern_ops *shmipc__pattern_lookup(shmipc_pattern pattern);
 /* Tests only: when set, replaces the lookup (so a test can watch which reclaim runs). */

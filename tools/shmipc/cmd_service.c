@@ -20,9 +20,15 @@
 
 /* ---- shared helpers ---------------------------------------------------------------------------------- */
 
-#define NPATTERNS 4
-static const shmipc_pattern all_patterns[NPATTERNS] = {SHMIPC_PATTERN_PUBSUB, SHMIPC_PATTERN_REQRESP,
-                                                       SHMIPC_PATTERN_BLACKBOARD, SHMIPC_PATTERN_EVENT};
+#define NPATTERNS 6
+static const shmipc_pattern all_patterns[NPATTERNS] = {SHMIPC_PATTERN_PUBSUB,     SHMIPC_PATTERN_REQRESP,
+                                                       SHMIPC_PATTERN_BLACKBOARD, SHMIPC_PATTERN_EVENT,
+                                                       SHMIPC_PATTERN_CHANNEL,    SHMIPC_PATTERN_QUEUE};
+#define PATTERN_WORDS "pubsub, reqresp, blackboard, event, channel or queue"
+
+/* A channel or queue is named by its segment: any segment of that name that is not one gives -EPROTOTYPE
+ * (wrong type tag), which means "no channel (queue) of that name", not an error. */
+static bool pattern_is_object(shmipc_pattern p) { return p == SHMIPC_PATTERN_CHANNEL || p == SHMIPC_PATTERN_QUEUE; }
 
 int svc_parse_pattern(const char *s, shmipc_pattern *out)
 {
@@ -122,7 +128,7 @@ int svc_resolve(const cli_spec *spec, const char *arg, const char *pattern_opt, 
     const char *slash = strchr(arg, '/');
     const char *bare = slash ? slash + 1 : arg;
     if (pattern_opt && svc_parse_pattern(pattern_opt, &want))
-        return cli_usage_error(spec, "bad pattern '%s' (want pubsub, reqresp, blackboard or event)", pattern_opt);
+        return cli_usage_error(spec, "bad pattern '%s' (want " PATTERN_WORDS ")", pattern_opt);
     if (slash) {
         char pn[16];
         shmipc_pattern p;
@@ -132,8 +138,8 @@ int svc_resolve(const cli_spec *spec, const char *arg, const char *pattern_opt, 
         memcpy(pn, arg, len);
         pn[len] = '\0';
         if (svc_parse_pattern(pn, &p))
-            return cli_usage_error(spec, "bad service '%s': '%s' is not a pattern (want pubsub, reqresp, "
-                                         "blackboard or event before the '/')", arg, pn);
+            return cli_usage_error(spec, "bad service '%s': '%s' is not a pattern (want " PATTERN_WORDS
+                                         " before the '/')", arg, pn);
         if (pattern_opt && p != want)
             return cli_usage_error(spec, "service '%s' and --pattern %s disagree", arg, pattern_opt);
         want = p;
@@ -152,7 +158,7 @@ int svc_resolve(const cli_spec *spec, const char *arg, const char *pattern_opt, 
         if (want && all_patterns[i] != want)
             continue;
         err = shmipc_service_describe(all_patterns[i], name, &tmp);
-        if (err == -ENOENT)
+        if (err == -ENOENT || (err == -EPROTOTYPE && pattern_is_object(all_patterns[i])))
             continue;
         if (!err && info && n == 0)
             *info = tmp;
@@ -223,6 +229,50 @@ const char *svc_stat_name(const shmipc_service_info *in, uint32_t i, char *buf, 
     return buf;
 }
 
+/*
+ * The options as a JSON object, one meaning per member: the library writes them as "key=value" words.
+ * A value of digits is a number ("depth=4" -> "depth": 4); "N(word)" is the number and a flag
+ * ("payload=64(dynamic)" -> "payload": 64, "dynamic": true); any other value is a string
+ * ("policy=wait" -> "policy": "wait"); a word without '=' (a layout the library could not read, such as
+ * "corrupt") is reported as "error": "<word>".
+ */
+void svc_json_options(cli_json *j, const char *options)
+{
+    cli_json_begin(j, "options", '{');
+    char buf[sizeof ((shmipc_service_info *)0)->options];
+    snprintf(buf, sizeof buf, "%s", options);
+    char *save = NULL;
+    for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(w, '=');
+        if (!eq || eq == w) {
+            cli_json_str(j, "error", w);
+            continue;
+        }
+        *eq = '\0';
+        const char *v = eq + 1;
+        size_t nd = strspn(v, "0123456789");
+        uint64_t num;
+        char digits[24];
+        if (nd > 0 && nd < sizeof digits) {
+            memcpy(digits, v, nd);
+            digits[nd] = '\0';
+            size_t fl = strlen(v + nd);
+            if (cli_parse_uint(digits, 10, UINT64_MAX, &num) == 0 &&
+                (v[nd] == '\0' || (v[nd] == '(' && fl > 2 && v[nd + fl - 1] == ')'))) {
+                cli_json_uint(j, w, num);
+                if (v[nd] == '(') {
+                    char flag[64];
+                    snprintf(flag, sizeof flag, "%.*s", (int)(fl - 2), v + nd + 1);
+                    cli_json_bool(j, flag, true);
+                }
+                continue;
+            }
+        }
+        cli_json_str(j, w, v);
+    }
+    cli_json_end(j, '}');
+}
+
 void svc_json_members(cli_json *j, const shmipc_service_info *in)
 {
     char buf[SVC_FULLNAME_MAX];
@@ -236,7 +286,7 @@ void svc_json_members(cli_json *j, const shmipc_service_info *in)
     cli_json_uint(j, "size", in->type.size);
     cli_json_uint(j, "align", in->type.align ? in->type.align : 8);
     cli_json_end(j, '}');
-    cli_json_str(j, "options", in->options);
+    svc_json_options(j, in->options);
     cli_json_uint(j, "uid", in->uid);
     cli_json_str(j, "owner", svc_user(in->uid, buf, sizeof buf));
     cli_json_int(j, "creator_pid", in->creator.pid);
@@ -420,7 +470,8 @@ int cli_cmd_info(int argc, char **argv)
     const char *pattern_s = NULL;
     const cli_opt opts[] = {
         CLI_OPT_VALUE("pattern", 'p', "PATTERN", &pattern_s,
-                      "look for NAME only in this pattern (pubsub, reqresp, blackboard, event)"),
+                      "look for NAME only in this pattern (pubsub, reqresp, blackboard, event, channel, "
+                      "queue)"),
         CLI_OPT_FLAG("json", 'j', &json, "print a JSON object"),
         CLI_OPT_END,
     };
@@ -506,7 +557,9 @@ static int gc_dry_run(bool json, bool keep_unused, const char *only, shmipc_patt
             continue;
         }
         r.services_seen++;
-        bool remove = !keep_unused && svc_alive(in) == 0;
+        /* A channel or queue is removed only once its creator is gone too (it keeps its messages). */
+        bool remove = !keep_unused && svc_alive(in) == 0 &&
+                      !(pattern_is_object(in->pattern) && in->creator.pid > 0 && shmipc_proc_alive(&in->creator) == 1);
         r.participants_reclaimed += in->dead;
         r.services_removed += remove;
         svc_fullname(in, full, sizeof full);
@@ -540,7 +593,8 @@ int cli_cmd_gc(int argc, char **argv)
     const char *pattern_s = NULL;
     const cli_opt opts[] = {
         CLI_OPT_VALUE("pattern", 'p', "PATTERN", &pattern_s,
-                      "look for SERVICE only in this pattern (pubsub, reqresp, blackboard, event)"),
+                      "look for SERVICE only in this pattern (pubsub, reqresp, blackboard, event, channel, "
+                      "queue)"),
         CLI_OPT_FLAG("keep-unused", 'k', &keep, "reclaim dead participants but keep services nobody uses"),
         CLI_OPT_FLAG("dry-run", 'n', &dry, "only say what would be done (from a listing; changes nothing)"),
         CLI_OPT_FLAG("json", 'j', &json, "print the report as a JSON object"),

@@ -57,6 +57,8 @@ const char *svc_user(uint32_t uid, char *buf, size_t cap);
 
 /* Write a service's description (name, pattern, type, options, participants, stats) as the members of the
  * JSON object that the caller has begun. */
+/* The options words of a service as a JSON object member "options" (one meaning per field). */
+void svc_json_options(cli_json *j, const char *options);
 void svc_json_members(cli_json *j, const shmipc_service_info *in);
 
 /* A realtime timestamp in ns as ISO 8601 UTC with milliseconds, or "?" for a value that is no time. */
