@@ -636,10 +636,7 @@ static uint32_t chan_ready(void *p, uint32_t events, bool slow)
         if (ch->pos + rec_size(1) - t <= ch->cap)
             return events;
     }
-    bool gone = slow ? shmipc__chan_peer_gone(ch)
-                     /* acquire: as in chan_cond, a close's final index is seen by the next call. */
-                     : atomic_load_explicit(&shmipc__chan_peer_slot(ch)->owner, memory_order_acquire) ==
-                           SHMIPC__OWNER_CLOSED;
+    bool gone = slow ? shmipc__chan_peer_gone(ch) : shmipc__chan_peer_closed(ch);
     return gone ? events | SHMIPC_WAITSET_ERR : 0;
 }
 
