@@ -272,11 +272,15 @@ static void client_receive_bounded_under_flood(void **state)
 /* ------------------------------------------------------------------------------- stopped peers ---- */
 
 /* A server that takes one request and stops before answering it. */
+static int ready_fd = -1; /* the child writes one byte once it is the server (its epoch is set) */
+
 static int stop_after_taking(void *arg)
 {
     shmipc_server *s;
     if (shmipc_server_open(arg, &hostile_opts, &s))
         return 10;
+    if (write(ready_fd, "r", 1) != 1)
+        return 12;
     char buf[64];
     shmipc_request_info ri;
     if (shmipc_server_receive(s, &ri, buf, sizeof buf, 10000) < 0)
@@ -298,14 +302,20 @@ static void stopped_server(void **state)
     shmipc_server_close(s); /* the child takes the service over */
     /* The request must go to the child's epoch: each -EPIPE means the child is not the server yet (the
      * send is the handshake; the child then stops, which waitpid(WUNTRACED) sees). */
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    ready_fd = pfd[1];
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0)
         _exit(stop_after_taking(name));
-    int err;
-    uint64_t t0 = test_now_ms();
-    while ((err = shmipc_client_send(c, "stop", 4, NULL, 1000)) == -EPIPE && test_now_ms() - t0 < 20000)
-        sched_yield();
+    /* A request sent while the child is between claiming the server word and bumping the epoch would
+     * carry the old epoch and be dropped: send only once the child says it is the server. */
+    char rb;
+    assert_int_equal(read(pfd[0], &rb, 1), 1);
+    close(pfd[0]);
+    close(pfd[1]);
+    int err = shmipc_client_send(c, "stop", 4, NULL, 1000);
     assert_int_equal(err, 0);
     int st;
     pid_t r;
