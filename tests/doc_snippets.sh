@@ -21,6 +21,11 @@ LIB=$BUILD/src/libshmipc.so
 if grep -qE '^SHMIPC_(SANITIZE:STRING=.+|FUZZ:BOOL=ON)' "$BUILD/CMakeCache.txt"; then
     echo "SKIP: sanitizer or fuzzing build"; exit 77
 fi
+# A cross or musl build (toolchain file) makes programs for another libc or machine: the snippets and
+# the packages are checked in the native build.
+if grep -qE '^CMAKE_TOOLCHAIN_FILE:[A-Z]+=.+' "$BUILD/CMakeCache.txt"; then
+    echo "skip: built with a toolchain file (cross or musl)"; exit 77
+fi
 command -v python3 >/dev/null || { echo "SKIP: no python3 to extract the snippets"; exit 77; }
 CC=${CC:-cc}
 

@@ -8,6 +8,11 @@ build=$1
 if grep -qE '^SHMIPC_(SANITIZE:STRING=.+|FUZZ:BOOL=ON)' "$build/CMakeCache.txt"; then
     echo "skip: sanitizer or fuzzing build"; exit 77
 fi
+# A cross or musl build (toolchain file) makes programs for another libc or machine: the snippets and
+# the packages are checked in the native build.
+if grep -qE '^CMAKE_TOOLCHAIN_FILE:[A-Z]+=.+' "$build/CMakeCache.txt"; then
+    echo "skip: built with a toolchain file (cross or musl)"; exit 77
+fi
 for t in cpack dpkg-deb; do
     command -v $t >/dev/null || { echo "skip: $t not installed"; exit 77; }
 done
