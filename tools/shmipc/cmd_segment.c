@@ -7,6 +7,7 @@
  * peer truncating the object (SIGBUS becomes an error).
  */
 #include "cli.h"
+#include "msg.h"
 
 #include <shmipc/shmipc.h>
 
@@ -37,7 +38,7 @@ static const char *shm_prefix(void)
 
 /* A name given on the command line, with the '/' added if it was left out; one more byte than the longest
  * valid name so that an overlong one is detected rather than cut. */
-typedef char seg_name_buf[SHMIPC_NAME_MAX + 2];
+typedef cli_seg_name seg_name_buf;
 
 static const char *const type_names[] = {
     [SHMIPC_TYPE_RAW] = "raw",
@@ -75,28 +76,12 @@ static int parse_type(const char *s, uint32_t *out)
     return err;
 }
 
-/* Normalise NAME to "/NAME" and validate it; returns 0 or (after saying why) CLI_USAGE. */
-static int seg_name(const cli_spec *spec, const char *arg, seg_name_buf buf)
-{
-    int n = snprintf(buf, sizeof(seg_name_buf), "%s%s", arg[0] == '/' ? "" : "/", arg);
-    int err = (n < 0 || (size_t)n >= sizeof(seg_name_buf)) ? -ENAMETOOLONG : shmipc_segment_name_check(buf);
-    if (err == -ENAMETOOLONG)
-        return cli_usage_error(spec, "bad segment name: longer than %d characters", SHMIPC_NAME_MAX - 1);
-    if (err)
-        return cli_usage_error(spec, "bad segment name '%s': want printable ASCII without blanks or '/' "
-                                     "after an optional leading '/', and not '.' or '..'", arg);
-    return 0;
-}
-
-/* cli_parse for a command whose first argument is NAME, normalised into name. Returns CLI_RUN or an exit
- * code. */
+/* cli_parse for a command whose first argument is NAME, normalised to "/NAME" and validated by msg.c's
+ * cli_parse_named (shared with the channel and queue commands). */
 static int seg_parse(const cli_spec *spec, int argc, char **argv, char ***args, seg_name_buf name)
 {
-    int nargs, rc = cli_parse(spec, argc, argv, args, &nargs);
-    if (rc != CLI_RUN)
-        return rc;
-    rc = seg_name(spec, (*args)[0], name);
-    return rc ? rc : CLI_RUN;
+    int nargs;
+    return cli_parse_named(spec, argc, argv, args, &nargs, name);
 }
 
 /* Parse a size-like option value (N with K/M/G suffix); returns 0 or (after saying why) CLI_USAGE. */
