@@ -61,6 +61,8 @@
 #define MSG_MAGIC 0x54524f54u      /* "TORT" */
 #define MAX_PAYLOAD 200u
 #define OP_TIMEOUT_MS 100
+#define PS_MAX_PUBS 4              /* the pub/sub service's max_publishers */
+#define INC_MAX 128                /* publisher incarnations tracked per stream and round */
 
 enum violation {
     V_CHECKSUM,    /* a received message failed its checksum or framing */
@@ -121,11 +123,24 @@ typedef struct sb_worker {
     _Atomic uint64_t attach[MAX_STREAMS]; /* subscribers, listeners: each stream's attempt when connected */
     _Atomic uint64_t floor[MAX_STREAMS];  /* listeners: each notifier's committed count before connecting */
     _Atomic uint64_t got[MAX_STREAMS];    /* listeners: notifications received (coalesced counts summed) */
+    _Atomic uint64_t slot_last[MAX_STREAMS][PS_MAX_PUBS]; /* subscribers: last sequence per publisher slot */
     uint8_t pad[64];
 } sb_worker;
 
+/* A publisher's incarnation: from which sequence on it sends, and from which publisher slot. Order is
+ * promised per publisher slot only: a restarted publisher that lands in another slot than its dead
+ * predecessor may have its samples received before the predecessor's last ones. */
+typedef struct sb_inc {
+    _Atomic uint64_t start;
+    _Atomic uint32_t slot;
+    _Atomic uint32_t pad;
+} sb_inc;
+
 typedef struct sb_stream {
     _Atomic uint64_t attempt;           /* highest sequence a sender started to send (before the call) */
+    _Atomic uint32_t ninc;              /* publishers: incarnations registered in inc[] (INC_MAX + 1: lost) */
+    _Atomic uint32_t pad;
+    sb_inc inc[INC_MAX];
     _Atomic uint64_t committed_max;     /* highest sequence whose send call returned success */
     _Atomic uint64_t committed_bits[BITMAP_WORDS]; /* set once the send call returned success */
     _Atomic uint64_t delivered_bits[MAX_GROUPS][BITMAP_WORDS]; /* set by each receiver group */
@@ -138,6 +153,7 @@ typedef struct scoreboard {
     _Atomic uint64_t gaps;              /* sequence numbers never committed (sender died mid-send) */
     _Atomic uint64_t bb_reads;          /* blackboard snapshots checked */
     _Atomic uint64_t late;              /* requests of a dead client's connection served after its successor's */
+    _Atomic uint64_t ps_late;           /* samples of a dead publisher received after its successor's */
     _Atomic uint64_t delivered;
     _Atomic uint64_t injected, peeks;   /* --inject counters: shared, so restarts do not reset them */
     sb_worker w[MAX_WORKERS];
@@ -303,8 +319,38 @@ static void nap_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-/* A receiver records message m (already validated). allow_again: the one sequence a takeover may repeat. */
-static void record(sb_worker *w, unsigned group, const tmsg *m, uint64_t *allow_again)
+/* The publisher slot that sent sequence seq of a stream, or -1 if that is not known. */
+static int inc_slot(sb_stream *st, uint64_t seq)
+{
+    uint32_t n = atomic_load(&st->ninc);
+    if (n > INC_MAX)
+        return -1;
+    for (uint32_t i = n; i-- > 0;)
+        if (atomic_load(&st->inc[i].start) <= seq)
+            return (int)atomic_load(&st->inc[i].slot);
+    return -1;
+}
+
+/* A publisher incarnation registers its slot before its first attempt. */
+static void inc_register(unsigned stream, uint32_t slot)
+{
+    sb_stream *st = &sb->s[stream];
+    uint32_t n = atomic_load(&st->ninc);
+    if (n >= INC_MAX) {
+        atomic_store(&st->ninc, INC_MAX + 1); /* too many: gaps are no longer judged for this stream */
+        return;
+    }
+    atomic_store(&st->inc[n].start, atomic_load(&st->attempt) + 1);
+    atomic_store(&st->inc[n].slot, slot);
+    atomic_store(&st->ninc, n + 1);
+}
+
+/*
+ * A receiver records message m (already validated). allow_again: the one sequence a takeover may repeat.
+ * src: the publisher slot a subscriber got it from (-1 elsewhere): order and gaps are then judged within
+ * that slot, among the sequences the stream's incarnations sent through it.
+ */
+static void record(sb_worker *w, unsigned group, const tmsg *m, uint64_t *allow_again, int src)
 {
     sb_stream *st = &sb->s[m->stream];
     uint64_t seq = m->seq;
@@ -321,9 +367,12 @@ static void record(sb_worker *w, unsigned group, const tmsg *m, uint64_t *allow_
             atomic_store(&w->last[m->stream], seq);
         return;
     }
-    uint64_t last = atomic_load(&w->last[m->stream]);
+    bool by_slot = src >= 0 && src < PS_MAX_PUBS;
+    _Atomic uint64_t *lastp = by_slot ? &w->slot_last[m->stream][src] : &w->last[m->stream];
+    uint64_t last = atomic_load(lastp);
     if (seq <= last) {
-        violation(V_ORDER, "stream %u seq %" PRIu64 " after %" PRIu64, m->stream, seq, last);
+        violation(V_ORDER, "stream %u seq %" PRIu64 " after %" PRIu64 "%s", m->stream, seq, last,
+                  by_slot ? " from the same publisher slot" : "");
         return;
     }
     /* The channel's single consumer gets everything; a subscriber everything published after it
@@ -334,6 +383,8 @@ static void record(sb_worker *w, unsigned group, const tmsg *m, uint64_t *allow_
         if (group >= 2 && from <= attach)
             from = attach + 1;
         for (uint64_t s = from; s < seq; s++) {
+            if (by_slot && inc_slot(st, s) != src)
+                continue; /* sent through another slot (or not known): judged there, or at drain */
             if (bit_test(st->committed_bits, s))
                 violation(V_LOST, "stream %u seq %" PRIu64 " committed, skipped (got %" PRIu64 ")",
                           m->stream, s, seq);
@@ -343,7 +394,11 @@ static void record(sb_worker *w, unsigned group, const tmsg *m, uint64_t *allow_
     }
     if (bit_set(delivered, seq))
         violation(V_DUPLICATE, "stream %u seq %" PRIu64, m->stream, seq);
-    atomic_store(&w->last[m->stream], seq);
+    atomic_store(lastp, seq);
+    if (seq > atomic_load(&w->last[m->stream]))
+        atomic_store(&w->last[m->stream], seq);
+    else if (by_slot)
+        atomic_fetch_add(&sb->ps_late, 1);
     atomic_fetch_add(&sb->delivered, 1);
 }
 
@@ -475,7 +530,7 @@ static int run_chan_cons(unsigned idx)
                 atomic_store(&w->held_seq, m->seq);
                 atomic_store(&w->held_stream, m->stream);
                 atomic_store(&w->phase, PH_HOLDING);
-                record(w, 0, m, &allow_again);
+                record(w, 0, m, &allow_again, -1);
                 hook_kill(KP_CH_RECORDED);
             }
         }
@@ -562,7 +617,7 @@ static int run_queue_cons(unsigned idx)
         if ((size_t)n > sizeof copy || msg_check(m, (size_t)n) != 0)
             violation(V_CHECKSUM, "queue message of %d bytes", n);
         else
-            record(w, 1, m, &allow_none);
+            record(w, 1, m, &allow_none, -1);
         if (claimed && (n = shmipc_queue_pop_release(q, &c)) != 0) {
             violation(V_ERROR, "queue release: %s", shmipc_strerror(n));
             _exit(3);
@@ -581,7 +636,7 @@ static void ps_opts(shmipc_pubsub_opts *o)
     shmipc_pubsub_opts_init(o);
     o->payload_size = sizeof(tmsg) + MAX_PAYLOAD;
     o->flags = SHMIPC_PUBSUB_DYNAMIC;
-    o->max_publishers = 4;
+    o->max_publishers = PS_MAX_PUBS;
     o->max_subscribers = 8;
     o->depth = 8;
     o->policy = SHMIPC_PUBSUB_WAIT;
@@ -620,6 +675,7 @@ static int run_ps_pub(unsigned idx)
         nap_ms(10);
     if (err)
         open_failed("publisher", err);
+    inc_register(cfg.spec[idx].stream, shmipc_publisher_id(pub));
     sender_loop(idx, ps_send, pub, "publish");
     shmipc_publisher_close(pub);
     return 0;
@@ -636,6 +692,8 @@ static int run_ps_sub(unsigned idx)
         unsigned s = cfg.spec[i].stream;
         memset((void *)sb->s[s].delivered_bits[group], 0, sizeof sb->s[s].delivered_bits[group]);
         atomic_store(&w->last[s], 0);
+        for (unsigned k = 0; k < PS_MAX_PUBS; k++)
+            atomic_store(&w->slot_last[s][k], 0);
         atomic_store(&w->attach[s], UINT64_MAX);
     }
     shmipc_pubsub_opts o;
@@ -664,7 +722,7 @@ static int run_ps_sub(unsigned idx)
                 hook_kill(KP_PS_HELD);
             }
         } else {
-            n = shmipc_subscriber_receive_copy(sub, copy, sizeof copy, OP_TIMEOUT_MS, NULL);
+            n = shmipc_subscriber_receive_copy(sub, copy, sizeof copy, OP_TIMEOUT_MS, &smp);
         }
         if (n < 0 && (n == -ETIMEDOUT || n == -EAGAIN))
             continue;
@@ -676,7 +734,7 @@ static int run_ps_sub(unsigned idx)
         if (n < 0 || msg_check(m, (size_t)n) != 0)
             violation(V_CHECKSUM, "sample of %d bytes", n);
         else
-            record(w, group, m, &allow_none);
+            record(w, group, m, &allow_none, (int)smp.publisher);
         if (held && (n = shmipc_subscriber_release(sub, &smp)) != 0) {
             violation(V_ERROR, "release: %s", shmipc_strerror(n));
             _exit(3);
@@ -753,7 +811,7 @@ static int run_rr_server(unsigned idx)
             atomic_fetch_add(&sb->late, 1);
         } else {
             conn[m->stream] = key;
-            record(w, G_RR_SERVER, m, &allow_none);
+            record(w, G_RR_SERVER, m, &allow_none, -1);
         }
         unsigned parts = rng_next(&r) % 4 == 0 ? 2 : 1;
         for (unsigned part = 0; part < parts; part++) {
@@ -1548,6 +1606,7 @@ static void scoreboard_reset(void)
             memset((void *)st->delivered_bits[g], 0, words * 8);
         atomic_store(&st->attempt, 0);
         atomic_store(&st->committed_max, 0);
+        atomic_store(&st->ninc, 0);
     }
     memset(sb, 0, offsetof(scoreboard, s));
 }
@@ -1725,7 +1784,7 @@ int main(int argc, char **argv)
            layers & L_PUBSUB ? " pubsub" : "", layers & L_REQRESP ? " reqresp" : "",
            layers & L_BLACKBOARD ? " blackboard" : "", layers & L_EVENT ? " event" : "");
 
-    uint64_t t0 = now_ms(), messages = 0, redelivered = 0, gaps = 0, late = 0, bb_reads = 0, viol[V_COUNT] = {0};
+    uint64_t t0 = now_ms(), messages = 0, redelivered = 0, gaps = 0, late = 0, ps_late = 0, bb_reads = 0, viol[V_COUNT] = {0};
     uint64_t last_report = t0;
     while (tally.kills < kills) {
         unsigned long n = kills - tally.kills < per_round ? kills - tally.kills : per_round;
@@ -1735,6 +1794,7 @@ int main(int argc, char **argv)
         redelivered += atomic_load(&sb->redelivered);
         gaps += atomic_load(&sb->gaps);
         late += atomic_load(&sb->late);
+        ps_late += atomic_load(&sb->ps_late);
         bb_reads += atomic_load(&sb->bb_reads);
         for (int v = 0; v < V_COUNT; v++)
             viol[v] += atomic_load(&sb->viol[v]);
@@ -1760,6 +1820,9 @@ int main(int argc, char **argv)
     printf("torture: messages delivered %" PRIu64 ", redelivered after consumer takeover %" PRIu64
            ", never committed (sender died mid-send) %" PRIu64 ", lost with a dying queue consumer %" PRIu64 "\n",
            messages, redelivered, gaps, tally.missing_allowed);
+    if (layers & L_PUBSUB)
+        printf("torture: samples of a dead publisher received after its successor's (another slot) %" PRIu64 "\n",
+               ps_late);
     if (layers & L_BLACKBOARD)
         printf("torture: blackboard snapshots checked %" PRIu64 "\n", bb_reads);
     if (layers & L_EVENT)
