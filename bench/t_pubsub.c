@@ -27,9 +27,9 @@
 
 typedef struct ps_state {
     char name[2][64];            /* [0]: down (parent -> receivers), [1]: up (receivers -> parent) */
-    shmipc_publisher *pub;       /* this process's publisher: on down (parent) or up (receiver) */
-    shmipc_subscriber *sub;      /* this process's subscriber: on up (parent) or down (receiver) */
-    shmipc_sample held;          /* the sample between recv_begin and recv_end */
+    shmipc_pubsub_publisher *pub;       /* this process's publisher: on down (parent) or up (receiver) */
+    shmipc_pubsub_subscriber *sub;      /* this process's subscriber: on up (parent) or down (receiver) */
+    shmipc_pubsub_sample held;          /* the sample between recv_begin and recv_end */
     void *loan;                  /* the chunk between send_begin and send_commit */
     shmipc_wait_mode wait;
     unsigned fanout;
@@ -60,8 +60,8 @@ static void ps_teardown(bench_ctx *ctx)
     ps_state *s = ctx->priv;
     if (!s)
         return;
-    shmipc_publisher_close(s->pub);
-    shmipc_subscriber_close(s->sub);
+    shmipc_pubsub_publisher_close(s->pub);
+    shmipc_pubsub_subscriber_close(s->sub);
     for (int d = 0; d < 2; d++)
         if (s->name[d][0])
             shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, s->name[d], 0, NULL);
@@ -84,8 +84,8 @@ static int ps_setup(bench_ctx *ctx, shmipc_wait_mode wait, unsigned fanout)
         shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, s->name[d], 0, NULL);
         shmipc_pubsub_opts o;
         ps_opts(ctx, s, d, &o);
-        shmipc_publisher *p;
-        int err = shmipc_publisher_create(s->name[d], &o, &p);
+        shmipc_pubsub_publisher *p;
+        int err = shmipc_pubsub_publisher_create(s->name[d], &o, &p);
         if (err) {
             s->name[d][0] = '\0';
             snprintf(ctx->why, sizeof ctx->why, "publisher_create: %s", shmipc_service_error_detail());
@@ -97,8 +97,8 @@ static int ps_setup(bench_ctx *ctx, shmipc_wait_mode wait, unsigned fanout)
         }
         /* Up: the parent subscribes before any receiver publishes; the creating publisher only made the
          * service exist and leaves at once (the service stays while the subscriber uses it). */
-        err = shmipc_subscriber_open(s->name[1], &o, &s->sub);
-        shmipc_publisher_close(p);
+        err = shmipc_pubsub_subscriber_open(s->name[1], &o, &s->sub);
+        shmipc_pubsub_publisher_close(p);
         if (err)
             return err;
     }
@@ -126,17 +126,17 @@ static int ps_attach(bench_ctx *ctx)
     s->sub = NULL;
     shmipc_pubsub_opts o;
     ps_opts(ctx, s, 0, &o);
-    int err = shmipc_subscriber_open(s->name[0], &o, &s->sub);
+    int err = shmipc_pubsub_subscriber_open(s->name[0], &o, &s->sub);
     if (err || !s->name[1][0])
         return err;
     ps_opts(ctx, s, 1, &o);
-    return shmipc_publisher_open(s->name[1], &o, &s->pub);
+    return shmipc_pubsub_publisher_open(s->name[1], &o, &s->pub);
 }
 
 static int ps_send_begin(bench_ctx *ctx, size_t len, void **out)
 {
     ps_state *s = ctx->priv;
-    int err = shmipc_publisher_loan(s->pub, len, &s->loan);
+    int err = shmipc_pubsub_publisher_loan(s->pub, len, &s->loan);
     *out = s->loan;
     return err;
 }
@@ -146,19 +146,19 @@ static int ps_send_commit(bench_ctx *ctx, size_t len)
     ps_state *s = ctx->priv;
     /* It returns the number of subscribers reached: a sample that reached fewer than all would show up
      * as a receiver timing out, so only errors matter here. */
-    int n = shmipc_publisher_publish(s->pub, s->loan, len);
+    int n = shmipc_pubsub_publisher_publish(s->pub, s->loan, len);
     return n < 0 ? n : 0;
 }
 
 static int ps_recv_begin(bench_ctx *ctx, size_t len, const void **out)
 {
     ps_state *s = ctx->priv;
-    int err = shmipc_subscriber_receive(s->sub, &s->held, s->timeout);
+    int err = shmipc_pubsub_subscriber_receive(s->sub, &s->held, s->timeout);
     if (err)
         return err;
     *out = s->held.data;
     if (s->held.size != len) {
-        shmipc_subscriber_release(s->sub, &s->held);
+        shmipc_pubsub_subscriber_release(s->sub, &s->held);
         return -EBADMSG;
     }
     return 0;
@@ -168,7 +168,7 @@ static int ps_recv_end(bench_ctx *ctx, size_t len)
 {
     ps_state *s = ctx->priv;
     (void)len;
-    return shmipc_subscriber_release(s->sub, &s->held);
+    return shmipc_pubsub_subscriber_release(s->sub, &s->held);
 }
 
 static void ps_detach(bench_ctx *ctx)
@@ -176,8 +176,8 @@ static void ps_detach(bench_ctx *ctx)
     ps_state *s = ctx->priv;
     if (ctx->role == 0)
         return; /* teardown closes the parent's handles */
-    shmipc_subscriber_close(s->sub);
-    shmipc_publisher_close(s->pub);
+    shmipc_pubsub_subscriber_close(s->sub);
+    shmipc_pubsub_publisher_close(s->pub);
     s->sub = NULL;
     s->pub = NULL;
 }

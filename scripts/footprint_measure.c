@@ -96,12 +96,12 @@ static long long m_pubsub(const long *v)
     o.payload_size = (uint64_t)v[0];
     o.depth = (uint32_t)v[1];
     o.max_subscribers = (uint32_t)v[2];
-    shmipc_publisher *p;
-    int r = shmipc_publisher_create("fp-ps", &o, &p);
+    shmipc_pubsub_publisher *p;
+    int r = shmipc_pubsub_publisher_create("fp-ps", &o, &p);
     if (r)
         die("pubsub", r);
     long long b = dir_bytes(0);
-    shmipc_publisher_close(p);
+    shmipc_pubsub_publisher_close(p);
     dir_bytes(1);
     return b;
 }
@@ -113,12 +113,12 @@ static long long m_reqresp(const long *v)
     o.max_request = (uint32_t)v[0];
     o.depth = (uint32_t)v[1];
     o.max_clients = (uint32_t)v[2];
-    shmipc_server *s;
-    int r = shmipc_server_open("fp-rr", &o, &s);
+    shmipc_reqresp_server *s;
+    int r = shmipc_reqresp_server_create("fp-rr", &o, &s);
     if (r)
         die("reqresp", r);
     long long b = dir_bytes(0);
-    shmipc_server_close(s);
+    shmipc_reqresp_server_close(s);
     dir_bytes(1);
     return b;
 }
@@ -130,8 +130,8 @@ static long long m_blackboard(const long *v)
     o.value_size = (uint32_t)v[0];
     o.entries = (uint32_t)v[1];
     o.max_readers = (uint32_t)v[2];
-    shmipc_bb_writer *w;
-    int r = shmipc_blackboard_writer_open("fp-bb", &o, &w);
+    shmipc_blackboard_writer *w;
+    int r = shmipc_blackboard_writer_create("fp-bb", &o, &w);
     if (r)
         die("blackboard", r);
     long long b = dir_bytes(0);
@@ -146,12 +146,12 @@ static long long m_evsvc(const long *v)
     shmipc_evsvc_opts_init(&o);
     o.max_events = (uint32_t)v[0];
     o.max_participants = (uint32_t)v[1];
-    shmipc_notifier *n;
-    int r = shmipc_notifier_open("fp-es", &o, &n);
+    shmipc_evsvc_notifier *n;
+    int r = shmipc_evsvc_notifier_create("fp-es", &o, &n);
     if (r)
         die("evsvc", r);
     long long b = dir_bytes(0);
-    shmipc_notifier_close(n);
+    shmipc_evsvc_notifier_close(n);
     dir_bytes(1);
     return b;
 }

@@ -26,9 +26,9 @@ static void basic_values_and_options(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "basic");
-    shmipc_bb_writer *w, *w2;
-    shmipc_bb_reader *r;
-    assert_int_equal(shmipc_blackboard_writer_open(name, NULL, &w), -EINVAL); /* no value size */
+    shmipc_blackboard_writer *w, *w2;
+    shmipc_blackboard_reader *r;
+    assert_int_equal(shmipc_blackboard_writer_create(name, NULL, &w), -EINVAL); /* no value size */
     assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r), -ENOENT);
     shmipc_type_info t = {.name = "pose_v1", .size = 13, .align = 4};
     shmipc_blackboard_opts o;
@@ -36,8 +36,8 @@ static void basic_values_and_options(void **state)
     o.type = &t;
     o.entries = 4;
     o.max_readers = 2;
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w2), -EBUSY);
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w2), -EBUSY);
     shmipc_blackboard_opts bad = o;
     bad.entries = 5;
     assert_int_equal(shmipc_blackboard_reader_open(name, &bad, &r), -EPROTOTYPE);
@@ -92,30 +92,30 @@ static void basic_values_and_options(void **state)
     assert_int_equal(shmipc_blackboard_wait(r, 0, 2, 30), -ETIMEDOUT); /* no writer: waits for one */
     assert_int_equal(shmipc_blackboard_read(r, 0, got, sizeof got, &ver), 13);
     assert_int_equal(ver, 2);
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
     assert_int_equal(shmipc_blackboard_write(w, 0, v, 13), 0);
     assert_int_equal(shmipc_blackboard_read(r, 0, got, sizeof got, &ver), 13);
     assert_int_equal(ver, 3);
     /* the reader table's bound: readers_never_take_the_writer_slot */
     bad = o;
     bad.entries = 2;
-    assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w2), -EPROTOTYPE); /* in use: kept */
+    assert_int_equal(shmipc_blackboard_writer_create(name, &bad, &w2), -EPROTOTYPE); /* in use: kept */
     shmipc_blackboard_reader_close(r);
     shmipc_blackboard_writer_close(w);
     assert_int_equal(shmipc_blackboard_unlink(name), 0);
     /* a blackboard nobody uses (its creator gone) is replaced by a writer with other settings */
     pid_t c = fork();
     if (c == 0)
-        _exit(shmipc_blackboard_writer_open(name, &o, &w) ? 1 : 0); /* exits holding nothing live */
+        _exit(shmipc_blackboard_writer_create(name, &o, &w) ? 1 : 0); /* exits holding nothing live */
     assert_int_equal(test_wait(c, 10000), 0);
-    assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w2), 0);
+    assert_int_equal(shmipc_blackboard_writer_create(name, &bad, &w2), 0);
     shmipc_blackboard_writer_close(w2);
     assert_int_equal(shmipc_blackboard_unlink(name), 0);
     assert_int_equal(shmipc_blackboard_unlink(name), -ENOENT);
     bad = (shmipc_blackboard_opts){.value_size = SHMIPC_BB_MAX_VALUE + 1};
-    assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w), -EINVAL);
+    assert_int_equal(shmipc_blackboard_writer_create(name, &bad, &w), -EINVAL);
     bad = (shmipc_blackboard_opts){.value_size = 8, .entries = SHMIPC_BB_MAX_ENTRIES + 1};
-    assert_int_equal(shmipc_blackboard_writer_open(name, &bad, &w), -EINVAL);
+    assert_int_equal(shmipc_blackboard_writer_create(name, &bad, &w), -EINVAL);
 }
 
 /* max_readers = 2: two readers connect, a third is refused, and a writer that closed can come back even
@@ -129,14 +129,14 @@ static void readers_never_take_the_writer_slot(void **state)
     shmipc_blackboard_opts_init(&o);
     o.value_size = 8;
     o.max_readers = 2;
-    shmipc_bb_writer *w;
-    shmipc_bb_reader *r[3] = {NULL, NULL, NULL};
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    shmipc_blackboard_writer *w;
+    shmipc_blackboard_reader *r[3] = {NULL, NULL, NULL};
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
     shmipc_blackboard_writer_close(w); /* the writer restarts: its slot is free meanwhile */
     assert_int_equal(shmipc_blackboard_reader_open(name, &o, &r[0]), 0);
     assert_int_equal(shmipc_blackboard_reader_open(name, &o, &r[1]), 0);
     int third = shmipc_blackboard_reader_open(name, &o, &r[2]);
-    int wr = shmipc_blackboard_writer_open(name, &o, &w);
+    int wr = shmipc_blackboard_writer_create(name, &o, &w);
     if (wr == 0)
         shmipc_blackboard_writer_close(w);
     for (int i = 0; i < 3; i++)
@@ -157,9 +157,9 @@ static void values_larger_than_stack_snapshot(void **state)
     shmipc_blackboard_opts_init(&o);
     o.value_size = 4099;
     o.entries = 2;
-    shmipc_bb_writer *w;
-    shmipc_bb_reader *r;
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    shmipc_blackboard_writer *w;
+    shmipc_blackboard_reader *r;
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
     assert_int_equal(shmipc_blackboard_reader_open(name, &o, &r), 0);
     unsigned char *v = malloc(o.value_size), *got = malloc(o.value_size + 8);
     assert_non_null(v);
@@ -193,8 +193,8 @@ static int check_value(const uint64_t *v, uint64_t version)
 static int writer_proc(void *arg)
 {
     shmipc_blackboard_opts o = {.value_size = WORDS * 8};
-    shmipc_bb_writer *w;
-    if (shmipc_blackboard_writer_open(arg, &o, &w))
+    shmipc_blackboard_writer *w;
+    if (shmipc_blackboard_writer_create(arg, &o, &w))
         return 1;
     uint64_t v[WORDS];
     uint64_t end = test_now_ms() + 1500;
@@ -211,7 +211,7 @@ static int writer_proc(void *arg)
 /* Read until the writer leaves: every value consistent, versions never going back. */
 static int reader_loop(const char *name, long *reads)
 {
-    shmipc_bb_reader *r;
+    shmipc_blackboard_reader *r;
     int err = -ENOENT;
     for (int tries = 0; tries < 500 && err == -ENOENT; tries++) {
         err = shmipc_blackboard_reader_open(name, NULL, &r);
@@ -260,9 +260,9 @@ static void no_torn_values_processes(void **state)
     char name[64];
     svc_name(name, sizeof name, "torn");
     shmipc_blackboard_opts o = {.value_size = WORDS * 8};
-    shmipc_bb_writer *w;
-    shmipc_bb_reader *hold;
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    shmipc_blackboard_writer *w;
+    shmipc_blackboard_reader *hold;
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
     assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &hold), 0); /* keeps it in use */
     shmipc_blackboard_writer_close(w);
     pid_t readers[2];
@@ -288,8 +288,8 @@ static int dying_writer(void *arg)
 {
     const dying_arg *a = arg;
     shmipc_blackboard_opts o = {.value_size = WORDS * 8};
-    shmipc_bb_writer *w;
-    if (shmipc_blackboard_writer_open(a->name, &o, &w))
+    shmipc_blackboard_writer *w;
+    if (shmipc_blackboard_writer_create(a->name, &o, &w))
         return 1;
     uint64_t v[WORDS];
     for (int i = 0; i < WORDS; i++)
@@ -312,9 +312,9 @@ static void writer_killed_mid_write(void **state)
     char name[64];
     svc_name(name, sizeof name, "kill");
     shmipc_blackboard_opts o = {.value_size = WORDS * 8};
-    shmipc_bb_writer *w;
-    shmipc_bb_reader *r;
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    shmipc_blackboard_writer *w;
+    shmipc_blackboard_reader *r;
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
     assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r), 0);
     shmipc_blackboard_writer_close(w);
     int p[2];
@@ -344,7 +344,7 @@ static void writer_killed_mid_write(void **state)
     assert_int_equal(ver, 1);
     assert_true(check_value(v, 1));
     /* a new writer takes over (the dead one is detected) and writes through the odd buffer */
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
     for (uint64_t n = 2; n <= 4; n++) {
         for (int i = 0; i < WORDS; i++)
             v[i] = n;
@@ -368,9 +368,9 @@ static void corrupt_state(void **state)
     char name[64];
     svc_name(name, sizeof name, "corrupt");
     shmipc_blackboard_opts o = {.value_size = 16};
-    shmipc_bb_writer *w;
-    shmipc_bb_reader *r, *r2;
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    shmipc_blackboard_writer *w;
+    shmipc_blackboard_reader *r, *r2;
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
     assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r), 0);
     char v[16] = "0123456789abcdef", got[16];
     assert_int_equal(shmipc_blackboard_write(w, 0, v, 16), 0);
@@ -409,9 +409,9 @@ static void random_garbage(void **state)
     char name[64];
     svc_name(name, sizeof name, "garbage");
     shmipc_blackboard_opts o = {.value_size = 40, .entries = 3};
-    shmipc_bb_writer *w;
-    shmipc_bb_reader *r, *r2;
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    shmipc_blackboard_writer *w;
+    shmipc_blackboard_reader *r, *r2;
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
     assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r), 0);
     shmipc__svc view;
     assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_BLACKBOARD, name, NULL, 0, &view), 0);
@@ -471,9 +471,9 @@ static void no_torn_values_threads(void **state)
     char name[64];
     svc_name(name, sizeof name, "thr");
     shmipc_blackboard_opts o = {.value_size = WORDS * 8};
-    shmipc_bb_writer *w;
-    shmipc_bb_reader *hold;
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &w), 0);
+    shmipc_blackboard_writer *w;
+    shmipc_blackboard_reader *hold;
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
     assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &hold), 0);
     shmipc_blackboard_writer_close(w);
     thr_arg ra[2] = {{.name = name}, {.name = name}}, wa = {.name = name};

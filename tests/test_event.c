@@ -37,7 +37,7 @@ static shmipc_event *attach_mode(void *mem, shmipc_wait_mode mode)
     shmipc_event_opts_init(&o);
     o.wait_mode = mode;
     shmipc_event *ev = NULL;
-    assert_int_equal(shmipc_event_attach(mem, SHMIPC_EVENT_SIZE, &o, &ev), 0);
+    assert_int_equal(shmipc_event_open_in(mem, SHMIPC_EVENT_SIZE, &o, &ev), 0);
     return ev;
 }
 
@@ -58,7 +58,7 @@ static void basic_counting(void **state)
 {
     (void)state;
     void *mem = shared_map(4096);
-    assert_int_equal(shmipc_event_init(mem, 4096), 0);
+    assert_int_equal(shmipc_event_create_in(mem, 4096), 0);
     shmipc_event *a = attach_mode(mem, SHMIPC_WAIT_DEFAULT), *b = attach_mode(mem, SHMIPC_WAIT_BLOCK);
     assert_int_equal(shmipc_event_wait(a, 0), -EAGAIN);
     assert_int_equal(shmipc_event_post(a), 0);
@@ -87,13 +87,13 @@ static void bad_arguments(void **state)
     (void)state;
     char *mem = shared_map(4096);
     shmipc_event *ev = NULL;
-    assert_int_equal(shmipc_event_init(NULL, 4096), -EINVAL);
-    assert_int_equal(shmipc_event_init(mem, SHMIPC_EVENT_SIZE - 1), -EINVAL);
-    assert_int_equal(shmipc_event_init(mem + 2, 4000), -EINVAL);
-    assert_int_equal(shmipc_event_attach(mem, 4096, NULL, NULL), -EINVAL);
+    assert_int_equal(shmipc_event_create_in(NULL, 4096), -EINVAL);
+    assert_int_equal(shmipc_event_create_in(mem, SHMIPC_EVENT_SIZE - 1), -EINVAL);
+    assert_int_equal(shmipc_event_create_in(mem + 2, 4000), -EINVAL);
+    assert_int_equal(shmipc_event_open_in(mem, 4096, NULL, NULL), -EINVAL);
     shmipc_event_opts o = {.wait_mode = (shmipc_wait_mode)9};
-    assert_int_equal(shmipc_event_init(mem, 4096), 0);
-    assert_int_equal(shmipc_event_attach(mem, 4096, &o, &ev), -EINVAL);
+    assert_int_equal(shmipc_event_create_in(mem, 4096), 0);
+    assert_int_equal(shmipc_event_open_in(mem, 4096, &o, &ev), -EINVAL);
     assert_int_equal(shmipc_event_post(NULL), -EINVAL);
     assert_int_equal(shmipc_event_wait(NULL, 0), -EINVAL);
     munmap(mem, 4096);
@@ -105,17 +105,17 @@ static void corrupt_is_ebadmsg(void **state)
     unsigned char *mem = shared_map(4096);
     shmipc_event *ev = NULL;
     /* Never initialised (zeroes) and random garbage. */
-    assert_int_equal(shmipc_event_attach(mem, 4096, NULL, &ev), -EBADMSG);
+    assert_int_equal(shmipc_event_open_in(mem, 4096, NULL, &ev), -EBADMSG);
     test_fill(mem, 4096, 7);
-    assert_int_equal(shmipc_event_attach(mem, 4096, NULL, &ev), -EBADMSG);
+    assert_int_equal(shmipc_event_open_in(mem, 4096, NULL, &ev), -EBADMSG);
     /* A known magic with an unknown version. */
-    assert_int_equal(shmipc_event_init(mem, 4096), 0);
+    assert_int_equal(shmipc_event_create_in(mem, 4096), 0);
     shmipc__event_mem *m = (shmipc__event_mem *)mem;
     atomic_store(&m->version, 99);
-    assert_int_equal(shmipc_event_attach(mem, 4096, NULL, &ev), -EPROTO);
+    assert_int_equal(shmipc_event_open_in(mem, 4096, NULL, &ev), -EPROTO);
     /* Overwritten after attach: every call refuses, in every mode, and no call crashes. */
     for (size_t i = 0; i < SHMIPC_ARRAY_LEN(modes); i++) {
-        assert_int_equal(shmipc_event_init(mem, 4096), 0);
+        assert_int_equal(shmipc_event_create_in(mem, 4096), 0);
         ev = attach_mode(mem, modes[i]);
         test_fill(mem, SHMIPC_EVENT_SIZE, 100 + i);
         assert_int_equal(shmipc_event_post(ev), -EBADMSG);
@@ -127,7 +127,7 @@ static void corrupt_is_ebadmsg(void **state)
     }
     /* A peer that garbles only the counter and the waiter count cannot break the protocol: waiters are
      * woken (needlessly) and a count never underflows below zero. */
-    assert_int_equal(shmipc_event_init(mem, 4096), 0);
+    assert_int_equal(shmipc_event_create_in(mem, 4096), 0);
     ev = attach_mode(mem, SHMIPC_WAIT_BLOCK);
     atomic_store(&m->notify.waiters, 0xffffffffu);
     atomic_store(&m->notify.seq, 0x12345678u);
@@ -155,7 +155,7 @@ static int child_wait_once(void *arg)
     struct xproc *x = arg;
     shmipc_event *ev;
     shmipc_event_opts o = {.wait_mode = x->mode};
-    if (shmipc_event_attach(x->mem, SHMIPC_EVENT_SIZE, &o, &ev))
+    if (shmipc_event_open_in(x->mem, SHMIPC_EVENT_SIZE, &o, &ev))
         return 10;
     /* Posts are counted from this handle's creation: signal readiness with a post of our own. */
     int r = shmipc_event_post(ev);
@@ -177,7 +177,7 @@ static void cross_process_each_mode(void **state)
     (void)state;
     for (size_t i = 0; i < SHMIPC_ARRAY_LEN(modes); i++) {
         void *mem = shared_map(4096);
-        assert_int_equal(shmipc_event_init(mem, 4096), 0);
+        assert_int_equal(shmipc_event_create_in(mem, 4096), 0);
         shmipc_event *ev = attach_mode(mem, SHMIPC_WAIT_BLOCK);
         struct xproc x = {mem, modes[i], 1};
         pid_t pid = test_fork(child_wait_once, &x);
@@ -209,7 +209,7 @@ static void several_waiters_all_woken(void **state)
     (void)state;
     enum { N = 4 };
     void *mem = shared_map(4096);
-    assert_int_equal(shmipc_event_init(mem, 4096), 0);
+    assert_int_equal(shmipc_event_create_in(mem, 4096), 0);
     shmipc_event *ev = attach_mode(mem, SHMIPC_WAIT_BLOCK);
     pid_t pids[N];
     for (int i = 0; i < N; i++)
@@ -226,7 +226,7 @@ static void timeouts_and_poll(void **state)
 {
     (void)state;
     void *mem = shared_map(4096);
-    assert_int_equal(shmipc_event_init(mem, 4096), 0);
+    assert_int_equal(shmipc_event_create_in(mem, 4096), 0);
     for (size_t i = 0; i < SHMIPC_ARRAY_LEN(modes); i++) {
         shmipc_event *ev = attach_mode(mem, modes[i]);
         assert_int_equal(shmipc_event_wait(ev, 0), -EAGAIN);
@@ -271,8 +271,8 @@ static void pingpong_run(shmipc_wait_mode mode, int rounds)
 {
     void *mem = shared_map(4096);
     void *ping = mem, *pong = (char *)mem + 64;
-    assert_int_equal(shmipc_event_init(ping, 64), 0);
-    assert_int_equal(shmipc_event_init(pong, 64), 0);
+    assert_int_equal(shmipc_event_create_in(ping, 64), 0);
+    assert_int_equal(shmipc_event_create_in(pong, 64), 0);
     shmipc_event *out = attach_mode(ping, mode), *in = attach_mode(pong, mode);
     struct pingpong p = {attach_mode(ping, mode), attach_mode(pong, mode), rounds};
     pid_t pid = test_fork(pong_side, &p);
@@ -383,8 +383,8 @@ static void threads_pingpong(void **state)
     (void)state;
     for (size_t m = 0; m < SHMIPC_ARRAY_LEN(modes); m++) {
         char *mem = shared_map(4096);
-        assert_int_equal(shmipc_event_init(mem, 64), 0);
-        assert_int_equal(shmipc_event_init(mem + 64, 64), 0);
+        assert_int_equal(shmipc_event_create_in(mem, 64), 0);
+        assert_int_equal(shmipc_event_create_in(mem + 64, 64), 0);
         struct tpp p = {attach_mode(mem, modes[m]), attach_mode(mem + 64, modes[m]), 0, 5000};
         shmipc_event *out = attach_mode(mem, modes[m]), *in = attach_mode(mem + 64, modes[m]);
         pthread_t t;
@@ -415,7 +415,7 @@ static void threads_several_waiters(void **state)
     (void)state;
     enum { N = 4 };
     void *mem = shared_map(4096);
-    assert_int_equal(shmipc_event_init(mem, 4096), 0);
+    assert_int_equal(shmipc_event_create_in(mem, 4096), 0);
     shmipc_event *evs[N];
     pthread_t t[N];
     for (int i = 0; i < N; i++) {

@@ -36,37 +36,37 @@ static void basic_ids_and_counts(void **state)
     shmipc_evsvc_opts o;
     shmipc_evsvc_opts_init(&o);
     o.max_events = 8;
-    shmipc_listener *l, *l2;
-    shmipc_notifier *n;
-    assert_int_equal(shmipc_listener_open(name, &o, &l), 0); /* creates */
+    shmipc_evsvc_listener *l, *l2;
+    shmipc_evsvc_notifier *n;
+    assert_int_equal(shmipc_evsvc_listener_open(name, &o, &l), 0); /* creates */
     shmipc_evsvc_opts bad = {.max_events = 16};
-    assert_int_equal(shmipc_notifier_open(name, &bad, &n), -EPROTOTYPE);
+    assert_int_equal(shmipc_evsvc_notifier_create(name, &bad, &n), -EPROTOTYPE);
     assert_non_null(strstr(shmipc_service_error_detail(), "max_events"));
-    assert_int_equal(shmipc_notifier_open(name, NULL, &n), 0);
+    assert_int_equal(shmipc_evsvc_notifier_create(name, NULL, &n), 0);
     uint32_t id = 99;
-    assert_int_equal(shmipc_listener_wait(l, 0, &id), -EAGAIN);
-    assert_int_equal(shmipc_listener_wait(l, 30, &id), -ETIMEDOUT);
-    assert_int_equal(shmipc_notifier_notify(n, 8), -EINVAL);
-    assert_int_equal(shmipc_notifier_notify(n, 3), 0);
-    assert_int_equal(shmipc_notifier_notify(n, 3), 0);
-    assert_int_equal(shmipc_listener_wait(l, 0, &id), 2); /* coalesced: the count says how many */
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, &id), -EAGAIN);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 30, &id), -ETIMEDOUT);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n, 8), -EINVAL);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n, 3), 0);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n, 3), 0);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, &id), 2); /* coalesced: the count says how many */
     assert_int_equal(id, 3);
-    assert_int_equal(shmipc_listener_wait(l, 0, &id), -EAGAIN);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, &id), -EAGAIN);
     /* several pending: one per call */
-    assert_int_equal(shmipc_notifier_notify(n, 5), 0);
-    assert_int_equal(shmipc_notifier_notify(n, 1), 0);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n, 5), 0);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n, 1), 0);
     uint32_t a, b;
-    assert_int_equal(shmipc_listener_wait(l, 0, &a), 1);
-    assert_int_equal(shmipc_listener_wait(l, 0, &b), 1);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, &a), 1);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, &b), 1);
     assert_true((a == 5 && b == 1) || (a == 1 && b == 5));
-    assert_int_equal(shmipc_listener_wait(l, 0, &id), -EAGAIN);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, &id), -EAGAIN);
     /* a new listener sees only what comes after it attached */
-    assert_int_equal(shmipc_listener_open(name, NULL, &l2), 0);
-    assert_int_equal(shmipc_listener_wait(l2, 0, &id), -EAGAIN);
-    assert_int_equal(shmipc_notifier_notify(n, 0), 0);
-    assert_int_equal(shmipc_listener_wait(l2, 0, &id), 1);
+    assert_int_equal(shmipc_evsvc_listener_open(name, NULL, &l2), 0);
+    assert_int_equal(shmipc_evsvc_listener_wait(l2, 0, &id), -EAGAIN);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n, 0), 0);
+    assert_int_equal(shmipc_evsvc_listener_wait(l2, 0, &id), 1);
     assert_int_equal(id, 0);
-    assert_int_equal(shmipc_listener_wait(l, 0, &id), 1);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, &id), 1);
     /* nobody slept: no wake system call was made */
     assert_int_equal(stat_of(name, 0), 5);
     assert_int_equal(stat_of(name, 1), 0);
@@ -75,24 +75,24 @@ static void basic_ids_and_counts(void **state)
     assert_int_equal(si.participants, 3);
     assert_string_equal(si.stat_names[0], "notifications");
     assert_non_null(strstr(si.options, "events=8"));
-    assert_int_equal(shmipc_listener_wait_any(NULL, 1, 0, NULL, NULL), -EINVAL);
-    assert_int_equal(shmipc_listener_wait_any(&l, 0, 0, NULL, NULL), -EINVAL);
-    shmipc_listener_close(l2);
-    shmipc_listener_close(l);
-    shmipc_notifier_close(n);
+    assert_int_equal(shmipc_evsvc_listener_wait_any(NULL, 1, 0, NULL, NULL), -EINVAL);
+    assert_int_equal(shmipc_evsvc_listener_wait_any(&l, 0, 0, NULL, NULL), -EINVAL);
+    shmipc_evsvc_listener_close(l2);
+    shmipc_evsvc_listener_close(l);
+    shmipc_evsvc_notifier_close(n);
     assert_int_equal(shmipc_evsvc_unlink(name), 0);
     /* a service nobody uses (its creator gone) is replaced by an opener with other settings */
     pid_t c = fork();
     if (c == 0)
-        _exit(shmipc_listener_open(name, &o, &l) ? 1 : 0); /* exits holding nothing live */
+        _exit(shmipc_evsvc_listener_open(name, &o, &l) ? 1 : 0); /* exits holding nothing live */
     assert_int_equal(test_wait(c, 10000), 0);
-    assert_int_equal(shmipc_notifier_open(name, &o, &n), 0); /* same settings: opened */
-    shmipc_notifier_close(n);
-    assert_int_equal(shmipc_notifier_open(name, &bad, &n), 0); /* other settings: replaced */
-    shmipc_notifier_close(n);
+    assert_int_equal(shmipc_evsvc_notifier_create(name, &o, &n), 0); /* same settings: opened */
+    shmipc_evsvc_notifier_close(n);
+    assert_int_equal(shmipc_evsvc_notifier_create(name, &bad, &n), 0); /* other settings: replaced */
+    shmipc_evsvc_notifier_close(n);
     assert_int_equal(shmipc_evsvc_unlink(name), 0);
     bad = (shmipc_evsvc_opts){.max_events = SHMIPC_EVSVC_MAX_EVENTS + 1};
-    assert_int_equal(shmipc_listener_open(name, &bad, &l), -EINVAL);
+    assert_int_equal(shmipc_evsvc_listener_open(name, &bad, &l), -EINVAL);
 }
 
 typedef struct notify_arg {
@@ -105,15 +105,15 @@ typedef struct notify_arg {
 static int notifier_proc(void *p)
 {
     notify_arg *a = p;
-    shmipc_notifier *n;
-    if (shmipc_notifier_open(a->name, NULL, &n))
+    shmipc_evsvc_notifier *n;
+    if (shmipc_evsvc_notifier_create(a->name, NULL, &n))
         return 1;
     if (a->sleeper && test_until_futex_wait(a->sleeper, 20000))
         return 3;
     for (int i = 0; i < a->count; i++)
-        if (shmipc_notifier_notify(n, a->id))
+        if (shmipc_evsvc_notifier_notify(n, a->id))
             return 2;
-    shmipc_notifier_close(n);
+    shmipc_evsvc_notifier_close(n);
     return 0;
 }
 
@@ -123,12 +123,12 @@ static void listener_woken_across_processes(void **state)
     char name[64];
     svc_name(name, sizeof name, "xproc");
     shmipc_evsvc_opts o = {.wait_mode = SHMIPC_WAIT_BLOCK};
-    shmipc_listener *l;
-    assert_int_equal(shmipc_listener_open(name, &o, &l), 0);
+    shmipc_evsvc_listener *l;
+    assert_int_equal(shmipc_evsvc_listener_open(name, &o, &l), 0);
     notify_arg a = {.name = name, .id = 42, .sleeper = getpid(), .count = 1};
     pid_t c = test_fork(notifier_proc, &a);
     uint32_t id;
-    assert_int_equal(shmipc_listener_wait(l, 10000, &id), 1);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 10000, &id), 1);
     assert_int_equal(id, 42);
     assert_int_equal(test_wait(c, 10000), 0);
     assert_int_equal(stat_of(name, 1), 1); /* the listener slept: one wake call */
@@ -137,15 +137,15 @@ static void listener_woken_across_processes(void **state)
     c = test_fork(notifier_proc, &a);
     int total = 0;
     while (total < 5000) {
-        int r = shmipc_listener_wait(l, 10000, &id);
+        int r = shmipc_evsvc_listener_wait(l, 10000, &id);
         assert_true(r > 0);
         assert_int_equal(id, 7);
         total += r;
     }
     assert_int_equal(total, 5000);
     assert_int_equal(test_wait(c, 10000), 0);
-    assert_int_equal(shmipc_listener_wait(l, 0, &id), -EAGAIN);
-    shmipc_listener_close(l);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, &id), -EAGAIN);
+    shmipc_evsvc_listener_close(l);
     shmipc_evsvc_unlink(name);
 }
 
@@ -156,16 +156,16 @@ static void wait_any_several_services(void **state)
     svc_name(na, sizeof na, "anyA");
     svc_name(nb, sizeof nb, "anyB");
     shmipc_evsvc_opts o = {.wait_mode = SHMIPC_WAIT_BLOCK};
-    shmipc_listener *ls[2];
-    assert_int_equal(shmipc_listener_open(na, &o, &ls[0]), 0);
-    assert_int_equal(shmipc_listener_open(nb, &o, &ls[1]), 0);
+    shmipc_evsvc_listener *ls[2];
+    assert_int_equal(shmipc_evsvc_listener_open(na, &o, &ls[0]), 0);
+    assert_int_equal(shmipc_evsvc_listener_open(nb, &o, &ls[1]), 0);
     size_t which = 9;
     uint32_t id = 0;
-    assert_int_equal(shmipc_listener_wait_any(ls, 2, 0, &which, &id), -EAGAIN);
-    assert_int_equal(shmipc_listener_wait_any(ls, 2, 30, &which, &id), -ETIMEDOUT);
+    assert_int_equal(shmipc_evsvc_listener_wait_any(ls, 2, 0, &which, &id), -EAGAIN);
+    assert_int_equal(shmipc_evsvc_listener_wait_any(ls, 2, 30, &which, &id), -ETIMEDOUT);
     notify_arg b = {.name = nb, .id = 7, .sleeper = getpid(), .count = 1};
     pid_t c = test_fork(notifier_proc, &b);
-    assert_int_equal(shmipc_listener_wait_any(ls, 2, 10000, &which, &id), 1);
+    assert_int_equal(shmipc_evsvc_listener_wait_any(ls, 2, 10000, &which, &id), 1);
     assert_int_equal(which, 1);
     assert_int_equal(id, 7);
     assert_int_equal(test_wait(c, 10000), 0);
@@ -173,7 +173,7 @@ static void wait_any_several_services(void **state)
     c = test_fork(notifier_proc, &a);
     int got = 0;
     while (got < 3) {
-        int r = shmipc_listener_wait_any(ls, 2, 10000, &which, &id);
+        int r = shmipc_evsvc_listener_wait_any(ls, 2, 10000, &which, &id);
         assert_true(r > 0);
         assert_int_equal(which, 0);
         assert_int_equal(id, 2);
@@ -181,21 +181,21 @@ static void wait_any_several_services(void **state)
     }
     assert_int_equal(test_wait(c, 10000), 0);
     /* both pending: the earlier listener first, then the other */
-    shmipc_notifier *n0, *n1;
-    assert_int_equal(shmipc_notifier_open(na, NULL, &n0), 0);
-    assert_int_equal(shmipc_notifier_open(nb, NULL, &n1), 0);
-    assert_int_equal(shmipc_notifier_notify(n1, 1), 0);
-    assert_int_equal(shmipc_notifier_notify(n0, 4), 0);
-    assert_int_equal(shmipc_listener_wait_any(ls, 2, 0, &which, &id), 1);
+    shmipc_evsvc_notifier *n0, *n1;
+    assert_int_equal(shmipc_evsvc_notifier_create(na, NULL, &n0), 0);
+    assert_int_equal(shmipc_evsvc_notifier_create(nb, NULL, &n1), 0);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n1, 1), 0);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n0, 4), 0);
+    assert_int_equal(shmipc_evsvc_listener_wait_any(ls, 2, 0, &which, &id), 1);
     assert_int_equal(which, 0);
     assert_int_equal(id, 4);
-    assert_int_equal(shmipc_listener_wait_any(ls, 2, 0, &which, &id), 1);
+    assert_int_equal(shmipc_evsvc_listener_wait_any(ls, 2, 0, &which, &id), 1);
     assert_int_equal(which, 1);
     assert_int_equal(id, 1);
-    shmipc_notifier_close(n0);
-    shmipc_notifier_close(n1);
-    shmipc_listener_close(ls[0]);
-    shmipc_listener_close(ls[1]);
+    shmipc_evsvc_notifier_close(n0);
+    shmipc_evsvc_notifier_close(n1);
+    shmipc_evsvc_listener_close(ls[0]);
+    shmipc_evsvc_listener_close(ls[1]);
     shmipc_evsvc_unlink(na);
     shmipc_evsvc_unlink(nb);
 }
@@ -211,10 +211,10 @@ static void wait_any_fallback(void **state)
 
 static int sleeping_listener(void *p)
 {
-    shmipc_listener *l;
-    if (shmipc_listener_open(p, NULL, &l))
+    shmipc_evsvc_listener *l;
+    if (shmipc_evsvc_listener_open(p, NULL, &l))
         return 1;
-    shmipc_listener_wait(l, -1, NULL); /* killed while asleep */
+    shmipc_evsvc_listener_wait(l, -1, NULL); /* killed while asleep */
     return 2;
 }
 
@@ -224,29 +224,29 @@ static void killed_listeners_reclaimed(void **state)
     char name[64];
     svc_name(name, sizeof name, "kill");
     shmipc_evsvc_opts o = {.max_participants = 3};
-    shmipc_notifier *n;
-    shmipc_listener *l;
-    assert_int_equal(shmipc_notifier_open(name, &o, &n), 0);
+    shmipc_evsvc_notifier *n;
+    shmipc_evsvc_listener *l;
+    assert_int_equal(shmipc_evsvc_notifier_create(name, &o, &n), 0);
     for (int i = 0; i < 6; i++) {
         pid_t c = test_fork(sleeping_listener, name);
         assert_int_equal(test_until_futex_wait(c, 20000), 0); /* joined and asleep */
         kill(c, SIGKILL);
         assert_int_equal(test_wait(c, 10000), 128 + SIGKILL);
     }
-    assert_int_equal(shmipc_listener_open(name, NULL, &l), 0); /* table not exhausted */
-    shmipc_listener *l2;
-    assert_int_equal(shmipc_listener_open(name, NULL, &l2), 0);
+    assert_int_equal(shmipc_evsvc_listener_open(name, NULL, &l), 0); /* table not exhausted */
+    shmipc_evsvc_listener *l2;
+    assert_int_equal(shmipc_evsvc_listener_open(name, NULL, &l2), 0);
     shmipc_service_info si;
     assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_EVENT, name, &si), 0);
     assert_int_equal(si.dead, 0);
     /* a reclaimed slot's word was reset: a notify with nobody asleep makes no system call */
     uint64_t before = stat_of(name, 1);
-    assert_int_equal(shmipc_notifier_notify(n, 0), 0);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n, 0), 0);
     assert_int_equal(stat_of(name, 1), before);
-    assert_int_equal(shmipc_listener_wait(l, 0, NULL), 1);
-    shmipc_listener_close(l2);
-    shmipc_listener_close(l);
-    shmipc_notifier_close(n);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, NULL), 1);
+    shmipc_evsvc_listener_close(l2);
+    shmipc_evsvc_listener_close(l);
+    shmipc_evsvc_notifier_close(n);
     shmipc_evsvc_unlink(name);
 }
 
@@ -258,43 +258,43 @@ static void backwards_counter_reported_once(void **state)
     char name[64], other[64];
     svc_name(name, sizeof name, "back");
     svc_name(other, sizeof other, "other");
-    shmipc_listener *l, *l2;
-    shmipc_notifier *n, *n2;
-    assert_int_equal(shmipc_listener_open(name, NULL, &l), 0);
-    assert_int_equal(shmipc_notifier_open(name, NULL, &n), 0);
-    assert_int_equal(shmipc_listener_open(other, NULL, &l2), 0);
-    assert_int_equal(shmipc_notifier_open(other, NULL, &n2), 0);
-    assert_int_equal(shmipc_notifier_notify(n, 2), 0);
-    assert_int_equal(shmipc_listener_wait(l, 0, NULL), 1);
+    shmipc_evsvc_listener *l, *l2;
+    shmipc_evsvc_notifier *n, *n2;
+    assert_int_equal(shmipc_evsvc_listener_open(name, NULL, &l), 0);
+    assert_int_equal(shmipc_evsvc_notifier_create(name, NULL, &n), 0);
+    assert_int_equal(shmipc_evsvc_listener_open(other, NULL, &l2), 0);
+    assert_int_equal(shmipc_evsvc_notifier_create(other, NULL, &n2), 0);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n, 2), 0);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, NULL), 1);
     shmipc__svc view;
     assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_EVENT, name, NULL, 0, &view), 0);
     shmipc__ev_hdr *h = view.pattern_area;
     _Atomic uint64_t *cnt = (_Atomic uint64_t *)((char *)h + h->counters_off);
     atomic_store(&cnt[2], 0); /* a hostile peer moves it backwards */
     atomic_fetch_add(&h->total, 1);
-    assert_int_equal(shmipc_listener_wait(l, 0, NULL), -EBADMSG);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, NULL), -EBADMSG);
     assert_non_null(strstr(shmipc_service_error_detail(), "backwards"));
     /* Reported; later events (of this service and, through wait_any, of another) get through. */
     uint32_t id = 99;
-    assert_int_equal(shmipc_notifier_notify(n, 5), 0);
-    assert_int_equal(shmipc_listener_wait(l, 0, &id), 1);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n, 5), 0);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, &id), 1);
     assert_int_equal(id, 5);
-    assert_int_equal(shmipc_notifier_notify(n, 2), 0);
-    assert_int_equal(shmipc_listener_wait(l, 0, &id), 1);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n, 2), 0);
+    assert_int_equal(shmipc_evsvc_listener_wait(l, 0, &id), 1);
     atomic_store(&cnt[2], 0); /* backwards again, then wait on both services at once */
     atomic_fetch_add(&h->total, 1);
-    shmipc_listener *both[2] = {l, l2};
+    shmipc_evsvc_listener *both[2] = {l, l2};
     size_t which = 9;
-    assert_int_equal(shmipc_listener_wait_any(both, 2, 0, &which, &id), -EBADMSG);
-    assert_int_equal(shmipc_notifier_notify(n2, 7), 0);
-    assert_int_equal(shmipc_listener_wait_any(both, 2, 1000, &which, &id), 1);
+    assert_int_equal(shmipc_evsvc_listener_wait_any(both, 2, 0, &which, &id), -EBADMSG);
+    assert_int_equal(shmipc_evsvc_notifier_notify(n2, 7), 0);
+    assert_int_equal(shmipc_evsvc_listener_wait_any(both, 2, 1000, &which, &id), 1);
     assert_int_equal(which, 1);
     assert_int_equal(id, 7);
     shmipc__svc_close(&view);
-    shmipc_listener_close(l);
-    shmipc_listener_close(l2);
-    shmipc_notifier_close(n);
-    shmipc_notifier_close(n2);
+    shmipc_evsvc_listener_close(l);
+    shmipc_evsvc_listener_close(l2);
+    shmipc_evsvc_notifier_close(n);
+    shmipc_evsvc_notifier_close(n2);
     shmipc_evsvc_unlink(name);
     shmipc_evsvc_unlink(other);
 }
@@ -306,13 +306,13 @@ static void notify_writes_only_listener_words(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "words");
-    shmipc_listener *l;
-    shmipc_notifier *n[3];
-    assert_int_equal(shmipc_listener_open(name, NULL, &l), 0);
+    shmipc_evsvc_listener *l;
+    shmipc_evsvc_notifier *n[3];
+    assert_int_equal(shmipc_evsvc_listener_open(name, NULL, &l), 0);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(shmipc_notifier_open(name, NULL, &n[i]), 0);
+        assert_int_equal(shmipc_evsvc_notifier_create(name, NULL, &n[i]), 0);
     for (int i = 0; i < 30; i++)
-        assert_int_equal(shmipc_notifier_notify(n[i % 3], (uint32_t)i % 4), 0);
+        assert_int_equal(shmipc_evsvc_notifier_notify(n[i % 3], (uint32_t)i % 4), 0);
     shmipc__svc view;
     assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_EVENT, name, NULL, 0, &view), 0);
     shmipc__ev_hdr *h = view.pattern_area;
@@ -321,11 +321,11 @@ static void notify_writes_only_listener_words(void **state)
         bumped += atomic_load(&((shmipc__ev_area *)((char *)h + h->areas_off) + i)->notify.seq) != 0;
     shmipc__svc_close(&view);
     int got = 0;
-    while (shmipc_listener_wait(l, 0, NULL) > 0)
+    while (shmipc_evsvc_listener_wait(l, 0, NULL) > 0)
         got++;
     for (int i = 0; i < 3; i++)
-        shmipc_notifier_close(n[i]);
-    shmipc_listener_close(l);
+        shmipc_evsvc_notifier_close(n[i]);
+    shmipc_evsvc_listener_close(l);
     shmipc_evsvc_unlink(name);
     assert_int_equal(got, 4);
     assert_int_equal(bumped, 1); /* the listener's word only */
@@ -336,26 +336,26 @@ static void corrupt_state(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "corrupt");
-    shmipc_listener *l, *l2;
-    shmipc_notifier *n;
-    assert_int_equal(shmipc_listener_open(name, NULL, &l), 0);
-    assert_int_equal(shmipc_notifier_open(name, NULL, &n), 0);
+    shmipc_evsvc_listener *l, *l2;
+    shmipc_evsvc_notifier *n;
+    assert_int_equal(shmipc_evsvc_listener_open(name, NULL, &l), 0);
+    assert_int_equal(shmipc_evsvc_notifier_create(name, NULL, &n), 0);
     shmipc__svc view;
     assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_EVENT, name, NULL, 0, &view), 0);
     shmipc__ev_hdr *h = view.pattern_area;
     /* a counter moved backwards: backwards_counter_reported_once */
     h->areas_off += 64;
-    assert_int_equal(shmipc_listener_open(name, NULL, &l2), -EBADMSG);
+    assert_int_equal(shmipc_evsvc_listener_open(name, NULL, &l2), -EBADMSG);
     h->areas_off -= 64;
     h->max_events = 0;
-    assert_int_equal(shmipc_listener_open(name, NULL, &l2), -EBADMSG);
+    assert_int_equal(shmipc_evsvc_listener_open(name, NULL, &l2), -EBADMSG);
     h->max_events = 64;
     h->magic = 0;
-    assert_int_equal(shmipc_notifier_open(name, NULL, &n), -EBADMSG);
+    assert_int_equal(shmipc_evsvc_notifier_create(name, NULL, &n), -EBADMSG);
     h->magic = SHMIPC_EV_MAGIC;
     shmipc__svc_close(&view);
-    shmipc_notifier_close(n);
-    shmipc_listener_close(l);
+    shmipc_evsvc_notifier_close(n);
+    shmipc_evsvc_listener_close(l);
     shmipc_evsvc_unlink(name);
 }
 
@@ -366,10 +366,10 @@ static void random_garbage(void **state)
     char name[64];
     svc_name(name, sizeof name, "garbage");
     shmipc_evsvc_opts o = {.max_events = 16, .max_participants = 4};
-    shmipc_listener *l, *l2;
-    shmipc_notifier *n;
-    assert_int_equal(shmipc_listener_open(name, &o, &l), 0);
-    assert_int_equal(shmipc_notifier_open(name, NULL, &n), 0);
+    shmipc_evsvc_listener *l, *l2;
+    shmipc_evsvc_notifier *n;
+    assert_int_equal(shmipc_evsvc_listener_open(name, &o, &l), 0);
+    assert_int_equal(shmipc_evsvc_notifier_create(name, NULL, &n), 0);
     shmipc__svc view;
     assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_EVENT, name, NULL, 0, &view), 0);
     size_t size = view.pattern_size;
@@ -381,19 +381,19 @@ static void random_garbage(void **state)
     for (int it = 0; it < 2000; it++) {
         for (int k = 0; k < 1 + it % 8; k++)
             words[(size_t)rand() % (size / 4)] = (uint32_t)rand();
-        assert_int_equal(shmipc_notifier_notify(n, (uint32_t)it % 16), 0);
-        int r = shmipc_listener_wait(l, 0, NULL);
+        assert_int_equal(shmipc_evsvc_notifier_notify(n, (uint32_t)it % 16), 0);
+        int r = shmipc_evsvc_listener_wait(l, 0, NULL);
         assert_true(r > 0 || r == -EAGAIN || r == -EBADMSG);
-        r = shmipc_listener_open(name, NULL, &l2);
+        r = shmipc_evsvc_listener_open(name, NULL, &l2);
         assert_true(r == 0 || r == -EBADMSG || r == -EUSERS);
         if (!r)
-            shmipc_listener_close(l2);
+            shmipc_evsvc_listener_close(l2);
         if (it % 16 == 15)
             memcpy(words, saved, size);
     }
     shmipc__svc_close(&view);
-    shmipc_notifier_close(n);
-    shmipc_listener_close(l);
+    shmipc_evsvc_notifier_close(n);
+    shmipc_evsvc_listener_close(l);
     shmipc_evsvc_unlink(name);
 }
 
@@ -419,9 +419,9 @@ static void threads_one_mapping(void **state)
     char na[64], nb[64];
     svc_name(na, sizeof na, "thrA");
     svc_name(nb, sizeof nb, "thrB");
-    shmipc_listener *ls[2];
-    assert_int_equal(shmipc_listener_open(na, NULL, &ls[0]), 0);
-    assert_int_equal(shmipc_listener_open(nb, NULL, &ls[1]), 0);
+    shmipc_evsvc_listener *ls[2];
+    assert_int_equal(shmipc_evsvc_listener_open(na, NULL, &ls[0]), 0);
+    assert_int_equal(shmipc_evsvc_listener_open(nb, NULL, &ls[1]), 0);
     thr_arg ta = {.name = na, .id = 1, .count = 3000}, tb = {.name = nb, .id = 2, .count = 3000};
     pthread_t t[2];
     assert_int_equal(pthread_create(&t[0], NULL, thr_notifier, &ta), 0);
@@ -430,7 +430,7 @@ static void threads_one_mapping(void **state)
     while (got[0] < 3000 || got[1] < 3000) {
         size_t which;
         uint32_t id;
-        int r = shmipc_listener_wait_any(ls, 2, 10000, &which, &id);
+        int r = shmipc_evsvc_listener_wait_any(ls, 2, 10000, &which, &id);
         assert_true(r > 0);
         assert_int_equal(id, which + 1);
         got[which] += r;
@@ -441,8 +441,8 @@ static void threads_one_mapping(void **state)
     pthread_join(t[1], NULL);
     assert_int_equal(ta.rc, 0);
     assert_int_equal(tb.rc, 0);
-    shmipc_listener_close(ls[0]);
-    shmipc_listener_close(ls[1]);
+    shmipc_evsvc_listener_close(ls[0]);
+    shmipc_evsvc_listener_close(ls[1]);
     shmipc_evsvc_unlink(na);
     shmipc_evsvc_unlink(nb);
 }

@@ -355,39 +355,39 @@ static void pubsub_calls(void **state)
     shmipc_pubsub_opts_init(&o);
     o.payload_size = 256;
     o.flags = SHMIPC_PUBSUB_DYNAMIC;
-    shmipc_publisher *pub = NULL;
-    shmipc_subscriber *s1 = NULL, *s2 = NULL;
-    assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &s1), 0);
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &s2), 0);
+    shmipc_pubsub_publisher *pub = NULL;
+    shmipc_pubsub_subscriber *s1 = NULL, *s2 = NULL;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &s1), 0);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &s2), 0);
     char got[256];
     window w;
     window_open(&w);
     for (int i = 0; i < MESSAGES; i++) {
         void *ptr;
-        shmipc_sample a, b;
-        assert_int_equal(shmipc_publisher_loan(pub, 128, &ptr), 0);
+        shmipc_pubsub_sample a, b;
+        assert_int_equal(shmipc_pubsub_publisher_loan(pub, 128, &ptr), 0);
         memcpy(ptr, &i, sizeof i);
-        assert_int_equal(shmipc_publisher_publish(pub, ptr, 128), 2);
-        assert_int_equal(shmipc_subscriber_receive(s1, &a, 0), 0);
-        assert_int_equal(shmipc_subscriber_receive(s2, &b, 0), 0);
+        assert_int_equal(shmipc_pubsub_publisher_publish(pub, ptr, 128), 2);
+        assert_int_equal(shmipc_pubsub_subscriber_receive(s1, &a, 0), 0);
+        assert_int_equal(shmipc_pubsub_subscriber_receive(s2, &b, 0), 0);
         assert_memory_equal(a.data, &i, sizeof i);
         assert_memory_equal(b.data, &i, sizeof i); /* the same chunk, mapped at its own address */
-        assert_int_equal(shmipc_subscriber_release(s1, &a), 0);
-        assert_int_equal(shmipc_subscriber_release(s2, &b), 0);
+        assert_int_equal(shmipc_pubsub_subscriber_release(s1, &a), 0);
+        assert_int_equal(shmipc_pubsub_subscriber_release(s2, &b), 0);
     }
     window_close(&w, "pub/sub loan/publish/receive/release");
     window_open(&w);
     for (int i = 0; i < MESSAGES; i++) {
-        assert_int_equal(shmipc_publisher_publish_copy(pub, &i, sizeof i), 2);
-        assert_int_equal(shmipc_subscriber_receive_copy(s1, got, sizeof got, 0, NULL), (int)sizeof i);
+        assert_int_equal(shmipc_pubsub_publisher_publish_copy(pub, &i, sizeof i), 2);
+        assert_int_equal(shmipc_pubsub_subscriber_receive_copy(s1, got, sizeof got, 0, NULL), (int)sizeof i);
         assert_memory_equal(got, &i, sizeof i);
-        assert_int_equal(shmipc_subscriber_receive_copy(s2, got, sizeof got, 0, NULL), (int)sizeof i);
+        assert_int_equal(shmipc_pubsub_subscriber_receive_copy(s2, got, sizeof got, 0, NULL), (int)sizeof i);
     }
     window_close(&w, "pub/sub publish_copy/receive_copy");
-    shmipc_subscriber_close(s1);
-    shmipc_subscriber_close(s2);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_subscriber_close(s1);
+    shmipc_pubsub_subscriber_close(s2);
+    shmipc_pubsub_publisher_close(pub);
     shmipc_gc_report r;
     shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 0, &r);
 }
@@ -395,7 +395,7 @@ static void pubsub_calls(void **state)
 /* ---- request/response: the server serves in a second thread ---- */
 
 typedef struct server_arg {
-    shmipc_server *srv;
+    shmipc_reqresp_server *srv;
     int ready[2]; /* server -> main: serving */
     int quit[2];  /* main -> server: the window is closed, exit */
     int served;
@@ -409,14 +409,14 @@ static void *server_main(void *p)
     if (write(a->ready[1], &c, 1) != 1)
         a->err = -EIO;
     while (!a->err && a->served < MESSAGES) {
-        shmipc_request_info info;
-        int n = shmipc_server_receive(a->srv, &info, buf, sizeof buf, 10000);
+        shmipc_reqresp_request_info info;
+        int n = shmipc_reqresp_server_receive(a->srv, &info, buf, sizeof buf, 10000);
         if (n < 0) {
             a->err = n;
             break;
         }
         buf[0] ^= 0x55;
-        int r = shmipc_server_respond(a->srv, &info, buf, (size_t)n, 0, 10000);
+        int r = shmipc_reqresp_server_respond(a->srv, &info, buf, (size_t)n, 0, 10000);
         if (r < 0)
             a->err = r;
         a->served++;
@@ -436,9 +436,9 @@ static void reqresp_calls(void **state)
     shmipc_reqresp_opts_init(&o);
     o.max_request = 128;
     server_arg a = {0};
-    assert_int_equal(shmipc_server_open(name, &o, &a.srv), 0);
-    shmipc_client *cli = NULL;
-    assert_int_equal(shmipc_client_open(name, NULL, &cli), 0);
+    assert_int_equal(shmipc_reqresp_server_create(name, &o, &a.srv), 0);
+    shmipc_reqresp_client *cli = NULL;
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &cli), 0);
     assert_int_equal(pipe(a.ready), 0);
     assert_int_equal(pipe(a.quit), 0);
     pthread_t th;
@@ -451,7 +451,7 @@ static void reqresp_calls(void **state)
     window_open(&w);
     for (int i = 0; i < MESSAGES; i++) {
         memset(req, i & 0xff, sizeof req);
-        int n = shmipc_client_call(cli, req, sizeof req, resp, sizeof resp, NULL, 10000);
+        int n = shmipc_reqresp_client_call(cli, req, sizeof req, resp, sizeof resp, NULL, 10000);
         assert_int_equal(n, (int)sizeof req);
         assert_int_equal((unsigned char)resp[0], (unsigned char)((i & 0xff) ^ 0x55));
     }
@@ -464,8 +464,8 @@ static void reqresp_calls(void **state)
     close(a.ready[1]);
     close(a.quit[0]);
     close(a.quit[1]);
-    shmipc_client_close(cli);
-    shmipc_server_close(a.srv);
+    shmipc_reqresp_client_close(cli);
+    shmipc_reqresp_server_close(a.srv);
     shmipc_reqresp_unlink(name);
 }
 
@@ -492,27 +492,27 @@ static void event_calls(void **state)
 
     char sname[96];
     svc_name(sname, sizeof sname, "es");
-    shmipc_notifier *n = NULL;
-    shmipc_listener *l = NULL;
-    assert_int_equal(shmipc_listener_open(sname, NULL, &l), 0);
-    assert_int_equal(shmipc_notifier_open(sname, NULL, &n), 0);
+    shmipc_evsvc_notifier *n = NULL;
+    shmipc_evsvc_listener *l = NULL;
+    assert_int_equal(shmipc_evsvc_listener_open(sname, NULL, &l), 0);
+    assert_int_equal(shmipc_evsvc_notifier_create(sname, NULL, &n), 0);
     window_open(&w);
     for (int i = 0; i < MESSAGES; i++) {
         uint32_t id = 99;
-        assert_int_equal(shmipc_notifier_notify(n, (uint32_t)i % 8), 0);
-        assert_int_equal(shmipc_listener_wait(l, 0, &id), 1);
+        assert_int_equal(shmipc_evsvc_notifier_notify(n, (uint32_t)i % 8), 0);
+        assert_int_equal(shmipc_evsvc_listener_wait(l, 0, &id), 1);
         assert_int_equal(id, (uint32_t)i % 8);
         if (i % 64 == 0) {
-            shmipc_listener *const ls[1] = {l};
+            shmipc_evsvc_listener *const ls[1] = {l};
             size_t which = 9;
-            assert_int_equal(shmipc_notifier_notify(n, 3), 0);
-            assert_int_equal(shmipc_listener_wait_any(ls, 1, 0, &which, &id), 1);
+            assert_int_equal(shmipc_evsvc_notifier_notify(n, 3), 0);
+            assert_int_equal(shmipc_evsvc_listener_wait_any(ls, 1, 0, &which, &id), 1);
             assert_int_equal(which, 0);
         }
     }
     window_close(&w, "event service notify/wait/wait_any");
-    shmipc_notifier_close(n);
-    shmipc_listener_close(l);
+    shmipc_evsvc_notifier_close(n);
+    shmipc_evsvc_listener_close(l);
     shmipc_evsvc_unlink(sname);
 }
 
@@ -529,9 +529,9 @@ static void blackboard_calls(void **state)
         shmipc_blackboard_opts_init(&o);
         o.value_size = sizes[s];
         o.entries = 4;
-        shmipc_bb_writer *wr = NULL;
-        shmipc_bb_reader *rd = NULL;
-        assert_int_equal(shmipc_blackboard_writer_open(name, &o, &wr), 0);
+        shmipc_blackboard_writer *wr = NULL;
+        shmipc_blackboard_reader *rd = NULL;
+        assert_int_equal(shmipc_blackboard_writer_create(name, &o, &wr), 0);
         assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &rd), 0);
         char val[2048], got[2048];
         memset(val, 0, sizeof val);

@@ -166,8 +166,8 @@ static int child_posts(long n, bool with_waiter)
     void *evmem = mem + 64;
     shmipc_event *ev, *wev;
     shmipc_event_opts o = {.wait_mode = SHMIPC_WAIT_BLOCK};
-    if (shmipc_event_init(evmem, 64) || shmipc_event_attach(evmem, 64, &o, &ev) ||
-        shmipc_event_attach(evmem, 64, &o, &wev))
+    if (shmipc_event_create_in(evmem, 64) || shmipc_event_open_in(evmem, 64, &o, &ev) ||
+        shmipc_event_open_in(evmem, 64, &o, &wev))
         return 11;
     pid_t waiter = -1;
     if (with_waiter) {

@@ -237,8 +237,8 @@ static int c_gc_all(const char *name, int unused)
 static int c_bb_writer(const char *name, int mode)
 {
     shmipc_blackboard_opts o = {.value_size = 8, .mode = (unsigned)mode};
-    shmipc_bb_writer *w;
-    int err = shmipc_blackboard_writer_open(name, &o, &w);
+    shmipc_blackboard_writer *w;
+    int err = shmipc_blackboard_writer_create(name, &o, &w);
     if (err)
         return expect(1, err, 0);
     uint64_t v = 42;
@@ -250,13 +250,13 @@ static int c_bb_writer(const char *name, int mode)
 /* Open blackboard name as reader and as writer: both give want. */
 static int c_pattern_open(const char *name, int want)
 {
-    shmipc_bb_reader *r = NULL;
+    shmipc_blackboard_reader *r = NULL;
     int res, err = shmipc_blackboard_reader_open(name, NULL, &r);
     shmipc_blackboard_reader_close(r);
     if ((res = expect(2, err, want)))
         return res;
-    shmipc_bb_writer *w = NULL;
-    err = shmipc_blackboard_writer_open(name, NULL, &w);
+    shmipc_blackboard_writer *w = NULL;
+    err = shmipc_blackboard_writer_create(name, NULL, &w);
     shmipc_blackboard_writer_close(w);
     return expect(3, err, want);
 }
@@ -264,9 +264,9 @@ static int c_pattern_open(const char *name, int want)
 /* Become the server of reqresp name, expecting want (the name is squatted). */
 static int c_rr_server(const char *name, int want)
 {
-    shmipc_server *srv = NULL;
-    int err = shmipc_server_open(name, NULL, &srv);
-    shmipc_server_close(srv);
+    shmipc_reqresp_server *srv = NULL;
+    int err = shmipc_reqresp_server_create(name, NULL, &srv);
+    shmipc_reqresp_server_close(srv);
     return err == 0 ? 2 : (want == 0 || err == want ? 0 : expect(3, err, want));
 }
 

@@ -55,7 +55,7 @@ static void unaligned_window(void **state)
     uint64_t addr = page * 3 + 0x123;
     size_t len = 2 * page; /* crosses page boundaries on both sides */
     shmipc_phys *ph = NULL;
-    assert_int_equal(shmipc_phys_map(path, addr, len, 0, &ph), 0);
+    assert_int_equal(shmipc_phys_open(path, addr, len, 0, &ph), 0);
     assert_int_equal(shmipc_phys_len(ph), len);
     const volatile unsigned char *p = shmipc_phys_ptr(ph);
     assert_int_equal((uintptr_t)p % page, 0x123);
@@ -65,8 +65,8 @@ static void unaligned_window(void **state)
         if (p[i] != want[i])
             fail_msg("byte %zu of the window is %#x, the file has %#x", i, p[i], want[i]);
     free(want);
-    assert_int_equal(shmipc_phys_unmap(ph), 0);
-    assert_int_equal(shmipc_phys_unmap(NULL), 0);
+    assert_int_equal(shmipc_phys_close(ph), 0);
+    assert_int_equal(shmipc_phys_close(NULL), 0);
     assert_null(shmipc_phys_ptr(NULL));
     assert_int_equal(shmipc_phys_len(NULL), 0);
 }
@@ -80,7 +80,7 @@ static void register_widths(void **state)
     uint64_t addr = page * 3 + 0x123;
     size_t len = 256;
     shmipc_phys *ph = NULL;
-    assert_int_equal(shmipc_phys_map(path, addr, len, 0, &ph), 0);
+    assert_int_equal(shmipc_phys_open(path, addr, len, 0, &ph), 0);
     size_t o8 = 5, o16 = aligned_off(addr, 2) + 16, o32 = aligned_off(addr, 4) + 32,
            o64 = aligned_off(addr, 8) + 64;
 
@@ -157,14 +157,14 @@ static void register_widths(void **state)
     assert_int_equal(shmipc_phys_read32(ph, o32, NULL), -EINVAL);
     assert_int_equal(shmipc_phys_read32(NULL, 0, &v32), -EINVAL);
     assert_int_equal(shmipc_phys_write8(NULL, 0, 0), -EINVAL);
-    shmipc_phys_unmap(ph);
+    shmipc_phys_close(ph);
 }
 
 static void read_only(void **state)
 {
     (void)state;
     shmipc_phys *ph = NULL;
-    assert_int_equal(shmipc_phys_map(path, page, 64, SHMIPC_PHYS_RDONLY, &ph), 0);
+    assert_int_equal(shmipc_phys_open(path, page, 64, SHMIPC_PHYS_RDONLY, &ph), 0);
     uint32_t v;
     uint32_t f;
     assert_int_equal(shmipc_phys_read32(ph, 8, &v), 0);
@@ -177,29 +177,29 @@ static void read_only(void **state)
     assert_int_equal(v, f); /* unchanged */
     /* Range errors still come first. */
     assert_int_equal(shmipc_phys_write32(ph, 64, 0), -ERANGE);
-    shmipc_phys_unmap(ph);
+    shmipc_phys_close(ph);
 }
 
 static void bad_maps(void **state)
 {
     (void)state;
     shmipc_phys *ph = NULL;
-    assert_int_equal(shmipc_phys_map(path, file_size - 10, 100, 0, &ph), -ENXIO);
-    assert_int_equal(shmipc_phys_map(path, file_size, 1, 0, &ph), -ENXIO);
-    assert_int_equal(shmipc_phys_map(path, UINT64_C(1) << 40, 64, 0, &ph), -ENXIO);
-    assert_int_equal(shmipc_phys_map(path, 0, 0, 0, &ph), -EINVAL);
-    assert_int_equal(shmipc_phys_map(path, UINT64_MAX - 5, 100, 0, &ph), -EINVAL);
-    assert_int_equal(shmipc_phys_map(path, UINT64_MAX - 5, 1, 0, &ph), -EINVAL); /* past INT64_MAX */
-    assert_int_equal(shmipc_phys_map(path, 0, SIZE_MAX, 0, &ph), -EINVAL);
-    assert_int_equal(shmipc_phys_map(path, 0, 64, 1u << 7, &ph), -EINVAL);
-    assert_int_equal(shmipc_phys_map(path, 0, 64, 0, NULL), -EINVAL);
-    assert_int_equal(shmipc_phys_map("/nonexistent/shmipc-mem", 0, 64, 0, &ph), -ENOENT);
+    assert_int_equal(shmipc_phys_open(path, file_size - 10, 100, 0, &ph), -ENXIO);
+    assert_int_equal(shmipc_phys_open(path, file_size, 1, 0, &ph), -ENXIO);
+    assert_int_equal(shmipc_phys_open(path, UINT64_C(1) << 40, 64, 0, &ph), -ENXIO);
+    assert_int_equal(shmipc_phys_open(path, 0, 0, 0, &ph), -EINVAL);
+    assert_int_equal(shmipc_phys_open(path, UINT64_MAX - 5, 100, 0, &ph), -EINVAL);
+    assert_int_equal(shmipc_phys_open(path, UINT64_MAX - 5, 1, 0, &ph), -EINVAL); /* past INT64_MAX */
+    assert_int_equal(shmipc_phys_open(path, 0, SIZE_MAX, 0, &ph), -EINVAL);
+    assert_int_equal(shmipc_phys_open(path, 0, 64, 1u << 7, &ph), -EINVAL);
+    assert_int_equal(shmipc_phys_open(path, 0, 64, 0, NULL), -EINVAL);
+    assert_int_equal(shmipc_phys_open("/nonexistent/shmipc-mem", 0, 64, 0, &ph), -ENOENT);
     assert_null(ph);
     /* The whole file, exactly, is fine. */
-    assert_int_equal(shmipc_phys_map(path, 0, file_size, 0, &ph), 0);
+    assert_int_equal(shmipc_phys_open(path, 0, file_size, 0, &ph), 0);
     uint8_t v;
     assert_int_equal(shmipc_phys_read8(ph, file_size - 1, &v), 0);
-    shmipc_phys_unmap(ph);
+    shmipc_phys_close(ph);
 }
 
 static void uncached(void **state)
@@ -207,18 +207,18 @@ static void uncached(void **state)
     (void)state;
     shmipc_phys *ph = NULL;
     uint64_t addr = page * 5 + 0x40;
-    assert_int_equal(shmipc_phys_map(path, addr, 64, SHMIPC_PHYS_UNCACHED, &ph), 0);
+    assert_int_equal(shmipc_phys_open(path, addr, 64, SHMIPC_PHYS_UNCACHED, &ph), 0);
     assert_int_equal(shmipc_phys_write32(ph, 4, 0xa5a5f00du), 0);
     uint32_t v, f;
     assert_int_equal(shmipc_phys_read32(ph, 4, &v), 0);
     assert_int_equal(v, 0xa5a5f00du);
     file_bytes(addr + 4, &f, 4);
     assert_int_equal(f, 0xa5a5f00du);
-    shmipc_phys_unmap(ph);
-    assert_int_equal(shmipc_phys_map(path, addr, 64, SHMIPC_PHYS_UNCACHED | SHMIPC_PHYS_RDONLY, &ph), 0);
+    shmipc_phys_close(ph);
+    assert_int_equal(shmipc_phys_open(path, addr, 64, SHMIPC_PHYS_UNCACHED | SHMIPC_PHYS_RDONLY, &ph), 0);
     assert_int_equal(shmipc_phys_read32(ph, 4, &v), 0);
     assert_int_equal(v, 0xa5a5f00du);
-    shmipc_phys_unmap(ph);
+    shmipc_phys_close(ph);
 }
 
 int main(void)

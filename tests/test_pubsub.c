@@ -52,20 +52,20 @@ static void zero_copy(void **state)
     o.max_loans = 2;
     o.max_held = 2;
     o.policy = SHMIPC_PUBSUB_WAIT;
-    shmipc_publisher *pub;
-    assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
+    shmipc_pubsub_publisher *pub;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
     int ready[2], offs[2];
     assert_int_equal(pipe(ready), 0);
     assert_int_equal(pipe(offs), 0);
     pid_t child = fork();
     if (child == 0) {
-        shmipc_subscriber *sub;
-        if (shmipc_subscriber_open(name, NULL, &sub))
+        shmipc_pubsub_subscriber *sub;
+        if (shmipc_pubsub_subscriber_open(name, NULL, &sub))
             _exit(1);
         say(ready[1], 'r');
         for (size_t i = 0; i < ZC_N; i++) {
-            shmipc_sample s;
-            if (shmipc_subscriber_receive(sub, &s, 10000))
+            shmipc_pubsub_sample s;
+            if (shmipc_pubsub_subscriber_receive(sub, &s, 10000))
                 _exit(2);
             if (s.size != zc_sizes[i] || test_check(s.data, s.size, s.sequence))
                 _exit(3);
@@ -88,18 +88,18 @@ static void zero_copy(void **state)
 #endif
                     _exit(5);
             }
-            shmipc_subscriber_release(sub, &s);
+            shmipc_pubsub_subscriber_release(sub, &s);
         }
-        shmipc_subscriber_close(sub);
+        shmipc_pubsub_subscriber_close(sub);
         _exit(0);
     }
     assert_int_equal(hear(ready[0]), 'r');
     for (size_t i = 0; i < ZC_N; i++) {
         void *p;
-        assert_int_equal(shmipc_publisher_loan(pub, zc_sizes[i], &p), 0);
+        assert_int_equal(shmipc_pubsub_publisher_loan(pub, zc_sizes[i], &p), 0);
         uint64_t mine = (uint64_t)((unsigned char *)p - pub->ps.pool);
         test_fill(p, zc_sizes[i], pub->seq + 1);
-        assert_int_equal(shmipc_publisher_publish(pub, p, zc_sizes[i]), 1);
+        assert_int_equal(shmipc_pubsub_publisher_publish(pub, p, zc_sizes[i]), 1);
         uint64_t theirs = 0;
         assert_int_equal(read(offs[0], &theirs, sizeof theirs), sizeof theirs);
         assert_int_equal(theirs, mine); /* the very same chunk: no copy */
@@ -108,12 +108,12 @@ static void zero_copy(void **state)
     assert_int_equal(shmipc__ps_pool_used(&pub->ps), 0);
     /* Too large, and the copy convenience. */
     void *p;
-    assert_int_equal(shmipc_publisher_loan(pub, (4 << 20) + 1, &p), -EINVAL);
+    assert_int_equal(shmipc_pubsub_publisher_loan(pub, (4 << 20) + 1, &p), -EINVAL);
     close(ready[0]);
     close(ready[1]);
     close(offs[0]);
     close(offs[1]);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -124,11 +124,11 @@ static void zero_copy(void **state)
 
 static int fan_subscriber(const char *name, int readyfd, uint32_t npubs, uint32_t per_pub)
 {
-    shmipc_subscriber *sub;
+    shmipc_pubsub_subscriber *sub;
     shmipc_pubsub_opts o;
     shmipc_pubsub_opts_init(&o);
     o.wait_mode = SHMIPC_WAIT_BLOCK;
-    if (shmipc_subscriber_open(name, &o, &sub))
+    if (shmipc_pubsub_subscriber_open(name, &o, &sub))
         return 1;
     char c = 'r';
     if (write(readyfd, &c, 1) != 1)
@@ -136,8 +136,8 @@ static int fan_subscriber(const char *name, int readyfd, uint32_t npubs, uint32_
     uint64_t last_seq = 0;
     uint32_t next[8] = {0};
     for (uint32_t k = 0; k < npubs * per_pub; k++) {
-        shmipc_sample s;
-        if (shmipc_subscriber_receive(sub, &s, 20000))
+        shmipc_pubsub_sample s;
+        if (shmipc_pubsub_subscriber_receive(sub, &s, 20000))
             return 3;
         uint32_t hdr[2];
         memcpy(hdr, s.data, sizeof hdr);
@@ -147,24 +147,24 @@ static int fan_subscriber(const char *name, int readyfd, uint32_t npubs, uint32_
         if (npubs == 1 && s.sequence != last_seq + 1)
             return 5; /* one publisher, wait policy: every sample, in order */
         last_seq = s.sequence;
-        shmipc_subscriber_release(sub, &s);
+        shmipc_pubsub_subscriber_release(sub, &s);
     }
-    if (shmipc_subscriber_missed(sub) != 0)
+    if (shmipc_pubsub_subscriber_missed(sub) != 0)
         return 6;
-    shmipc_subscriber_close(sub);
+    shmipc_pubsub_subscriber_close(sub);
     return 0;
 }
 
-static int fan_publish(shmipc_publisher *pub, uint32_t id, uint32_t count)
+static int fan_publish(shmipc_pubsub_publisher *pub, uint32_t id, uint32_t count)
 {
     for (uint32_t i = 0; i < count; i++) {
         void *p;
-        if (shmipc_publisher_loan(pub, FAN_SIZE, &p))
+        if (shmipc_pubsub_publisher_loan(pub, FAN_SIZE, &p))
             return -1;
         uint32_t hdr[2] = {id, i};
         memcpy(p, hdr, sizeof hdr);
         test_fill((char *)p + 8, FAN_SIZE - 8, (uint64_t)id << 32 | i);
-        if (shmipc_publisher_publish(pub, p, 0) < 0)
+        if (shmipc_pubsub_publisher_publish(pub, p, 0) < 0)
             return -2;
     }
     return 0;
@@ -180,8 +180,8 @@ static void fan_out_n(uint32_t nsubs, uint32_t npubs)
     o.max_subscribers = 8;
     o.depth = 4;
     o.policy = SHMIPC_PUBSUB_WAIT;
-    shmipc_publisher *pub;
-    assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
+    shmipc_pubsub_publisher *pub;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
     int ready[2];
     assert_int_equal(pipe(ready), 0);
     pid_t kids[8], pubs[4];
@@ -199,11 +199,11 @@ static void fan_out_n(uint32_t nsubs, uint32_t npubs)
         for (uint32_t i = 0; i < npubs; i++) {
             pubs[i] = fork();
             if (pubs[i] == 0) {
-                shmipc_publisher *mine;
-                if (shmipc_publisher_open(name, NULL, &mine))
+                shmipc_pubsub_publisher *mine;
+                if (shmipc_pubsub_publisher_open(name, NULL, &mine))
                     _exit(10);
                 int r = fan_publish(mine, i, per_pub);
-                shmipc_publisher_close(mine);
+                shmipc_pubsub_publisher_close(mine);
                 _exit(r ? 11 : 0);
             }
         }
@@ -215,7 +215,7 @@ static void fan_out_n(uint32_t nsubs, uint32_t npubs)
     assert_int_equal(shmipc__ps_pool_used(&pub->ps), 0);
     close(ready[0]);
     close(ready[1]);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -236,7 +236,7 @@ static void multi_publishers(void **state)
 
 /* ---- history, policies, blocking ---- */
 
-static shmipc_publisher *mkpub(const char *name, uint32_t depth, uint32_t history, shmipc_pubsub_policy pol,
+static shmipc_pubsub_publisher *mkpub(const char *name, uint32_t depth, uint32_t history, shmipc_pubsub_policy pol,
                                int timeout_ms)
 {
     shmipc_pubsub_opts o;
@@ -246,17 +246,17 @@ static shmipc_publisher *mkpub(const char *name, uint32_t depth, uint32_t histor
     o.history = history;
     o.policy = pol;
     o.publish_timeout_ms = timeout_ms;
-    shmipc_publisher *pub = NULL;
-    assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
+    shmipc_pubsub_publisher *pub = NULL;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
     return pub;
 }
 
-static void pub_n(shmipc_publisher *pub, int n)
+static void pub_n(shmipc_pubsub_publisher *pub, int n)
 {
     char buf[64];
     for (int i = 0; i < n; i++) {
         memset(buf, i, sizeof buf);
-        assert_true(shmipc_publisher_publish_copy(pub, buf, sizeof buf) >= 0);
+        assert_true(shmipc_pubsub_publisher_publish_copy(pub, buf, sizeof buf) >= 0);
     }
 }
 
@@ -265,27 +265,27 @@ static void history_late_joiner(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "hist");
-    shmipc_publisher *pub = mkpub(name, 4, 3, 0, 0);
+    shmipc_pubsub_publisher *pub = mkpub(name, 4, 3, 0, 0);
     pub_n(pub, 10);
-    shmipc_subscriber *sub;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
-    shmipc_sample s;
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
+    shmipc_pubsub_sample s;
     for (uint64_t want = 8; want <= 10; want++) {
-        assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), 0);
+        assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), 0);
         assert_int_equal(s.sequence, want);
         assert_int_equal(((const unsigned char *)s.data)[0], (unsigned char)(want - 1));
-        assert_int_equal(s.publisher, shmipc_publisher_id(pub));
-        assert_int_equal(shmipc_subscriber_release(sub, &s), 0);
+        assert_int_equal(s.publisher, shmipc_pubsub_publisher_id(pub));
+        assert_int_equal(shmipc_pubsub_subscriber_release(sub, &s), 0);
     }
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), -EAGAIN);
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), -EAGAIN);
     pub_n(pub, 1);
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), 0);
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), 0);
     assert_int_equal(s.sequence, 11);
-    assert_int_equal(shmipc_subscriber_release(sub, &s), 0);
-    assert_int_equal(shmipc_subscriber_release(sub, &s), -EINVAL);
-    shmipc_subscriber_close(sub);
+    assert_int_equal(shmipc_pubsub_subscriber_release(sub, &s), 0);
+    assert_int_equal(shmipc_pubsub_subscriber_release(sub, &s), -EINVAL);
+    shmipc_pubsub_subscriber_close(sub);
     assert_int_equal(shmipc__ps_pool_used(&pub->ps), 3); /* the history */
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -294,24 +294,24 @@ static void drop_oldest(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "drop");
-    shmipc_publisher *pub = mkpub(name, 4, 0, SHMIPC_PUBSUB_DROP_OLDEST, 0);
-    shmipc_subscriber *sub;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
+    shmipc_pubsub_publisher *pub = mkpub(name, 4, 0, SHMIPC_PUBSUB_DROP_OLDEST, 0);
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
     pub_n(pub, 10);
-    assert_int_equal(shmipc_subscriber_missed(sub), 6);
-    shmipc_sample s;
+    assert_int_equal(shmipc_pubsub_subscriber_missed(sub), 6);
+    shmipc_pubsub_sample s;
     for (uint64_t want = 7; want <= 10; want++) {
-        assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), 0);
+        assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), 0);
         assert_int_equal(s.sequence, want);
-        shmipc_subscriber_release(sub, &s);
+        shmipc_pubsub_subscriber_release(sub, &s);
     }
     assert_int_equal(shmipc__ps_pool_used(&pub->ps), 0);
     /* held samples are limited */
     pub_n(pub, 6);
-    shmipc_sample h[5];
+    shmipc_pubsub_sample h[5];
     for (int i = 0; i < 4; i++)
-        assert_int_equal(shmipc_subscriber_receive(sub, &h[i], 0), 0);
-    assert_int_equal(shmipc_subscriber_receive(sub, &h[4], 0), -ENOBUFS);
+        assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &h[i], 0), 0);
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &h[4], 0), -ENOBUFS);
     shmipc_service_info info;
     assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_PUBSUB, name, &info), 0);
     assert_non_null(strstr(info.options, "depth=4"));
@@ -320,30 +320,30 @@ static void drop_oldest(void **state)
     assert_int_equal(info.stats[0], 16);
     assert_int_equal(info.stats[2], 8);                 /* dropped */
     assert_int_equal(info.stats[3], 4);                 /* pool_used: the 4 held */
-    shmipc_subscriber_close(sub); /* releases held and queued */
+    shmipc_pubsub_subscriber_close(sub); /* releases held and queued */
     assert_int_equal(shmipc__ps_pool_used(&pub->ps), 0);
     assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_PUBSUB, name, &info), 0);
     assert_int_equal(info.stats[PS_STAT_POOL_USED], 0);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
 static int slow_subscriber(const char *name, int readyfd)
 {
-    shmipc_subscriber *sub;
-    if (shmipc_subscriber_open(name, NULL, &sub))
+    shmipc_pubsub_subscriber *sub;
+    if (shmipc_pubsub_subscriber_open(name, NULL, &sub))
         return 1;
     char c = 'r';
     if (write(readyfd, &c, 1) != 1)
         return 2;
     usleep(300000);
     for (uint64_t want = 1; want <= 4; want++) {
-        shmipc_sample s;
-        if (shmipc_subscriber_receive(sub, &s, 10000) || s.sequence != want)
+        shmipc_pubsub_sample s;
+        if (shmipc_pubsub_subscriber_receive(sub, &s, 10000) || s.sequence != want)
             return 3;
-        shmipc_subscriber_release(sub, &s);
+        shmipc_pubsub_subscriber_release(sub, &s);
     }
-    shmipc_subscriber_close(sub);
+    shmipc_pubsub_subscriber_close(sub);
     return 0;
 }
 
@@ -352,7 +352,7 @@ static void publisher_waits(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "wait");
-    shmipc_publisher *pub = mkpub(name, 2, 0, SHMIPC_PUBSUB_WAIT, -1);
+    shmipc_pubsub_publisher *pub = mkpub(name, 2, 0, SHMIPC_PUBSUB_WAIT, -1);
     int ready[2];
     assert_int_equal(pipe(ready), 0);
     pid_t kid = fork();
@@ -365,24 +365,24 @@ static void publisher_waits(void **state)
     assert_int_equal(test_wait(kid, 30000), 0);
     close(ready[0]);
     close(ready[1]);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 
     /* Bounded: -ETIMEDOUT, counted as missed for that subscriber. */
     svc_name(name, sizeof name, "waitto");
     pub = mkpub(name, 2, 0, SHMIPC_PUBSUB_WAIT, 100);
-    shmipc_subscriber *sub;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
     pub_n(pub, 2);
     char buf[64] = {0};
     t0 = test_now_ms();
-    assert_int_equal(shmipc_publisher_publish_copy(pub, buf, sizeof buf), -ETIMEDOUT);
+    assert_int_equal(shmipc_pubsub_publisher_publish_copy(pub, buf, sizeof buf), -ETIMEDOUT);
     assert_true(test_now_ms() - t0 >= 80);
-    assert_int_equal(shmipc_subscriber_missed(sub), 1);
+    assert_int_equal(shmipc_pubsub_subscriber_missed(sub), 1);
     assert_int_equal(shmipc__ps_pool_used(&pub->ps), 2);
-    shmipc_subscriber_close(sub);
+    shmipc_pubsub_subscriber_close(sub);
     assert_int_equal(shmipc__ps_pool_used(&pub->ps), 0);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -391,7 +391,7 @@ static void blocking_receive(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "block");
-    shmipc_publisher *pub = mkpub(name, 4, 0, 0, 0);
+    shmipc_pubsub_publisher *pub = mkpub(name, 4, 0, 0, 0);
     int ready[2];
     assert_int_equal(pipe(ready), 0);
     pid_t kid = fork();
@@ -399,16 +399,16 @@ static void blocking_receive(void **state)
         shmipc_pubsub_opts o;
         shmipc_pubsub_opts_init(&o);
         o.wait_mode = SHMIPC_WAIT_BLOCK;
-        shmipc_subscriber *sub;
-        if (shmipc_subscriber_open(name, &o, &sub))
+        shmipc_pubsub_subscriber *sub;
+        if (shmipc_pubsub_subscriber_open(name, &o, &sub))
             _exit(1);
         char buf[64];
-        shmipc_sample info;
+        shmipc_pubsub_sample info;
         say(ready[1], 'r');
-        int n = shmipc_subscriber_receive_copy(sub, buf, sizeof buf, -1, &info);
+        int n = shmipc_pubsub_subscriber_receive_copy(sub, buf, sizeof buf, -1, &info);
         if (n != 64 || buf[0] != 0 || info.sequence != 1)
             _exit(2);
-        n = shmipc_subscriber_receive_copy(sub, buf, 10, 5000, NULL);
+        n = shmipc_pubsub_subscriber_receive_copy(sub, buf, 10, 5000, NULL);
         _exit(n == -EMSGSIZE ? 0 : 3);
     }
     assert_int_equal(hear(ready[0]), 'r');
@@ -416,17 +416,17 @@ static void blocking_receive(void **state)
     pub_n(pub, 2);
     assert_int_equal(test_wait(kid, 10000), 0);
     /* Timeouts. */
-    shmipc_subscriber *sub;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
-    shmipc_sample s;
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), -EAGAIN);
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
+    shmipc_pubsub_sample s;
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), -EAGAIN);
     uint64_t t0 = test_now_ms();
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 50), -ETIMEDOUT);
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 50), -ETIMEDOUT);
     assert_true(test_now_ms() - t0 >= 40);
-    shmipc_subscriber_close(sub);
+    shmipc_pubsub_subscriber_close(sub);
     close(ready[0]);
     close(ready[1]);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -440,42 +440,42 @@ static void mismatch(void **state)
     snprintf(o.type.name, sizeof o.type.name, "sample_v1");
     o.type.size = 64;
     o.max_subscribers = 4;
-    shmipc_publisher *pub;
-    assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
-    shmipc_subscriber *sub;
+    shmipc_pubsub_publisher *pub;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
+    shmipc_pubsub_subscriber *sub;
     shmipc_pubsub_opts w = o;
     w.type.size = 32;
-    assert_int_equal(shmipc_subscriber_open(name, &w, &sub), -EPROTOTYPE);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, &w, &sub), -EPROTOTYPE);
     assert_non_null(strstr(shmipc_service_error_detail(), "payload size"));
     w = o;
     w.max_subscribers = 8;
-    assert_int_equal(shmipc_subscriber_open(name, &w, &sub), -EPROTOTYPE);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, &w, &sub), -EPROTOTYPE);
     assert_non_null(strstr(shmipc_service_error_detail(), "max subscribers"));
     w = o;
     snprintf(w.type.name, sizeof w.type.name, "other");
-    assert_int_equal(shmipc_subscriber_open(name, &w, &sub), -EPROTOTYPE);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, &w, &sub), -EPROTOTYPE);
     assert_non_null(strstr(shmipc_service_error_detail(), "payload type"));
     w = o;
     w.flags = SHMIPC_PUBSUB_DYNAMIC;
-    shmipc_publisher *p2;
-    assert_int_equal(shmipc_publisher_create(name, &w, &p2), -EPROTOTYPE); /* live, incompatible */
+    shmipc_pubsub_publisher *p2;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &w, &p2), -EPROTOTYPE); /* live, incompatible */
     assert_non_null(strstr(shmipc_service_error_detail(), "dynamic"));
-    assert_int_equal(shmipc_publisher_create(name, &o, &p2), 0); /* live, compatible: opened */
-    shmipc_publisher_close(p2);
-    assert_int_equal(shmipc_subscriber_open(name, &o, &sub), 0);
-    shmipc_subscriber_close(sub);
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &p2), 0); /* live, compatible: opened */
+    shmipc_pubsub_publisher_close(p2);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, &o, &sub), 0);
+    shmipc_pubsub_subscriber_close(sub);
     /* bad options */
     w = o;
     w.max_subscribers = 49;
-    assert_int_equal(shmipc_publisher_create("x", &w, &p2), -EINVAL);
+    assert_int_equal(shmipc_pubsub_publisher_create("x", &w, &p2), -EINVAL);
     w = o;
     w.payload_size = 100; /* disagrees with type.size */
-    assert_int_equal(shmipc_publisher_create("x", &w, &p2), -EINVAL);
-    assert_int_equal(shmipc_subscriber_open("nonexistent-pubsub", NULL, &sub), -ENOENT);
+    assert_int_equal(shmipc_pubsub_publisher_create("x", &w, &p2), -EINVAL);
+    assert_int_equal(shmipc_pubsub_subscriber_open("nonexistent-pubsub", NULL, &sub), -ENOENT);
     /* fixed size: len must match */
     char buf[64] = {0};
-    assert_int_equal(shmipc_publisher_publish_copy(pub, buf, 10), -EINVAL);
-    shmipc_publisher_close(pub);
+    assert_int_equal(shmipc_pubsub_publisher_publish_copy(pub, buf, 10), -EINVAL);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -491,23 +491,23 @@ static void alignment(void **state)
         o.payload_size = 100;
         o.payload_align = aligns[k];
         o.flags = SHMIPC_PUBSUB_DYNAMIC;
-        shmipc_publisher *pub;
-        assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
-        shmipc_subscriber *sub;
-        assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
+        shmipc_pubsub_publisher *pub;
+        assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
+        shmipc_pubsub_subscriber *sub;
+        assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
         for (int i = 0; i < 6; i++) {
             void *p;
-            assert_int_equal(shmipc_publisher_loan(pub, 10, &p), 0);
+            assert_int_equal(shmipc_pubsub_publisher_loan(pub, 10, &p), 0);
             assert_int_equal((uintptr_t)p % aligns[k], 0);
-            assert_int_equal(shmipc_publisher_publish(pub, p, (size_t)i), 1);
-            shmipc_sample s;
-            assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), 0);
+            assert_int_equal(shmipc_pubsub_publisher_publish(pub, p, (size_t)i), 1);
+            shmipc_pubsub_sample s;
+            assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), 0);
             assert_int_equal((uintptr_t)s.data % aligns[k], 0);
             assert_int_equal(s.size, (size_t)i); /* dynamic: each sample its own length, 0 included */
-            shmipc_subscriber_release(sub, &s);
+            shmipc_pubsub_subscriber_release(sub, &s);
         }
-        shmipc_subscriber_close(sub);
-        shmipc_publisher_close(pub);
+        shmipc_pubsub_subscriber_close(sub);
+        shmipc_pubsub_publisher_close(pub);
         svc_remove(name);
     }
 }
@@ -517,9 +517,9 @@ static void gc_removes_unused(void **state)
     (void)state;
     char name[64], seg[256], pool[256];
     svc_name(name, sizeof name, "gc");
-    shmipc_publisher *pub = mkpub(name, 4, 1, 0, 0);
+    shmipc_pubsub_publisher *pub = mkpub(name, 4, 1, 0, 0);
     pub_n(pub, 2);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     shmipc__svc_segname(SHMIPC_PATTERN_PUBSUB, name, NULL, seg, sizeof seg);
     shmipc__svc_segname(SHMIPC_PATTERN_PUBSUB, name, "pool", pool, sizeof pool);
     shmipc_segment_info si;

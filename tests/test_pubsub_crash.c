@@ -38,7 +38,7 @@ static void hook_kill(int point)
         raise(SIGKILL);
 }
 
-static shmipc_publisher *mkpub(const char *name, uint32_t depth, shmipc_pubsub_policy pol)
+static shmipc_pubsub_publisher *mkpub(const char *name, uint32_t depth, shmipc_pubsub_policy pol)
 {
     shmipc_pubsub_opts o;
     shmipc_pubsub_opts_init(&o);
@@ -46,16 +46,16 @@ static shmipc_publisher *mkpub(const char *name, uint32_t depth, shmipc_pubsub_p
     o.depth = depth;
     o.policy = pol;
     o.max_subscribers = 4;
-    shmipc_publisher *pub = NULL;
-    assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
+    shmipc_pubsub_publisher *pub = NULL;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
     return pub;
 }
 
-static int pub1(shmipc_publisher *pub, unsigned char v)
+static int pub1(shmipc_pubsub_publisher *pub, unsigned char v)
 {
     unsigned char buf[64];
     memset(buf, v, sizeof buf);
-    return shmipc_publisher_publish_copy(pub, buf, sizeof buf);
+    return shmipc_pubsub_publisher_publish_copy(pub, buf, sizeof buf);
 }
 
 /* Pool accounting: the masks, and the figure tools see (describe derives it from the masks). */
@@ -72,15 +72,15 @@ static pid_t spawn_holder(const char *name, int fd, int hold)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        shmipc_subscriber *sub;
-        if (shmipc_subscriber_open(name, NULL, &sub))
+        shmipc_pubsub_subscriber *sub;
+        if (shmipc_pubsub_subscriber_open(name, NULL, &sub))
             _exit(1);
         char c = 's';
         if (write(fd, &c, 1) != 1)
             _exit(2);
         for (int i = 0; i < hold; i++) {
-            shmipc_sample s;
-            if (shmipc_subscriber_receive(sub, &s, 10000))
+            shmipc_pubsub_sample s;
+            if (shmipc_pubsub_subscriber_receive(sub, &s, 10000))
                 _exit(3);
         }
         c = 'h';
@@ -97,7 +97,7 @@ static void dead_subscriber(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "deadsub");
-    shmipc_publisher *pub = mkpub(name, 3, SHMIPC_PUBSUB_WAIT);
+    shmipc_pubsub_publisher *pub = mkpub(name, 3, SHMIPC_PUBSUB_WAIT);
     int p[2];
     assert_int_equal(pipe(p), 0);
     pid_t kid = spawn_holder(name, p[1], 2);
@@ -117,7 +117,7 @@ static void dead_subscriber(void **state)
     assert_pool(&pub->ps, 0);
     close(p[0]);
     close(p[1]);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -126,7 +126,7 @@ static void zombie_subscriber_gc(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "zombie");
-    shmipc_publisher *pub = mkpub(name, 4, SHMIPC_PUBSUB_DROP_OLDEST);
+    shmipc_pubsub_publisher *pub = mkpub(name, 4, SHMIPC_PUBSUB_DROP_OLDEST);
     int p[2];
     assert_int_equal(pipe(p), 0);
     pid_t kid = spawn_holder(name, p[1], 1);
@@ -150,7 +150,7 @@ static void zombie_subscriber_gc(void **state)
     waitpid(kid, NULL, 0);
     close(p[0]);
     close(p[1]);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -159,15 +159,15 @@ static void dead_publisher_loans(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "deadpub");
-    shmipc_publisher *pub = mkpub(name, 4, 0);
+    shmipc_pubsub_publisher *pub = mkpub(name, 4, 0);
     int p[2];
     assert_int_equal(pipe(p), 0);
     pid_t kid = fork();
     if (kid == 0) {
-        shmipc_publisher *mine;
+        shmipc_pubsub_publisher *mine;
         void *a, *b, *c;
-        if (shmipc_publisher_open(name, NULL, &mine) || shmipc_publisher_loan(mine, 0, &a) ||
-            shmipc_publisher_loan(mine, 0, &b) || shmipc_publisher_loan(mine, 0, &c))
+        if (shmipc_pubsub_publisher_open(name, NULL, &mine) || shmipc_pubsub_publisher_loan(mine, 0, &a) ||
+            shmipc_pubsub_publisher_loan(mine, 0, &b) || shmipc_pubsub_publisher_loan(mine, 0, &c))
             _exit(1);
         char ch = 'l';
         if (write(p[1], &ch, 1) != 1)
@@ -184,16 +184,16 @@ static void dead_publisher_loans(void **state)
     assert_pool(&pub->ps, 0);
     void *loans[4];
     for (int i = 0; i < 4; i++)
-        assert_int_equal(shmipc_publisher_loan(pub, 0, &loans[i]), 0);
-    assert_int_equal(shmipc_publisher_loan(pub, 0, &loans[0]), -ENOBUFS); /* max_loans */
+        assert_int_equal(shmipc_pubsub_publisher_loan(pub, 0, &loans[i]), 0);
+    assert_int_equal(shmipc_pubsub_publisher_loan(pub, 0, &loans[0]), -ENOBUFS); /* max_loans */
     assert_pool(&pub->ps, 4);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(shmipc_publisher_discard(pub, loans[i]), 0);
-    assert_int_equal(shmipc_publisher_discard(pub, loans[0]), -EINVAL);
+        assert_int_equal(shmipc_pubsub_publisher_discard(pub, loans[i]), 0);
+    assert_int_equal(shmipc_pubsub_publisher_discard(pub, loans[0]), -EINVAL);
     assert_pool(&pub->ps, 0);
     close(p[0]);
     close(p[1]);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -203,16 +203,16 @@ static void killed_mid_publish_at(int point, int want0, int want1)
 {
     char name[64];
     svc_name(name, sizeof name, "mid");
-    shmipc_publisher *pub = mkpub(name, 4, SHMIPC_PUBSUB_WAIT);
-    shmipc_subscriber *s0, *s1;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &s0), 0);
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &s1), 0);
+    shmipc_pubsub_publisher *pub = mkpub(name, 4, SHMIPC_PUBSUB_WAIT);
+    shmipc_pubsub_subscriber *s0, *s1;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &s0), 0);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &s1), 0);
     assert_int_equal(s0->j, 0);
     assert_int_equal(s1->j, 1);
     pid_t kid = fork();
     if (kid == 0) {
-        shmipc_publisher *mine;
-        if (shmipc_publisher_open(name, NULL, &mine) || pub1(mine, 1) != 2)
+        shmipc_pubsub_publisher *mine;
+        if (shmipc_pubsub_publisher_open(name, NULL, &mine) || pub1(mine, 1) != 2)
             _exit(1);
         kill_point = point;
         shmipc__pubsub_test_hook = hook_kill;
@@ -225,25 +225,25 @@ static void killed_mid_publish_at(int point, int want0, int want1)
     assert_int_equal(r.participants_reclaimed, 1);
     /* Locks the dead publisher held are free again: the parent can publish (sample 3). */
     assert_int_equal(pub1(pub, 3), 2);
-    shmipc_subscriber *subs[2] = {s0, s1};
+    shmipc_pubsub_subscriber *subs[2] = {s0, s1};
     int want[2] = {want0, want1};
     for (int k = 0; k < 2; k++) {
-        shmipc_sample s;
+        shmipc_pubsub_sample s;
         int got = 0;
-        while (shmipc_subscriber_receive(subs[k], &s, 0) == 0) {
+        while (shmipc_pubsub_subscriber_receive(subs[k], &s, 0) == 0) {
             unsigned char v = ((const unsigned char *)s.data)[0];
             if (v != 3)
                 got++;
             else
-                assert_int_equal(s.publisher, shmipc_publisher_id(pub));
-            shmipc_subscriber_release(subs[k], &s);
+                assert_int_equal(s.publisher, shmipc_pubsub_publisher_id(pub));
+            shmipc_pubsub_subscriber_release(subs[k], &s);
         }
         assert_int_equal(got, want[k]); /* sample 1, plus sample 2 where it was committed */
     }
     assert_pool(&pub->ps, 0);
-    shmipc_subscriber_close(s0);
-    shmipc_subscriber_close(s1);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_subscriber_close(s0);
+    shmipc_pubsub_subscriber_close(s1);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -261,15 +261,15 @@ static void killed_mid_drop(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "middrop");
-    shmipc_publisher *pub = mkpub(name, 2, SHMIPC_PUBSUB_DROP_OLDEST);
-    shmipc_subscriber *sub;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
+    shmipc_pubsub_publisher *pub = mkpub(name, 2, SHMIPC_PUBSUB_DROP_OLDEST);
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
     pid_t kid = fork();
     if (kid == 0) {
         /* Each publisher has its own connection to the subscriber: the child fills its own, then dies
          * taking the oldest entry back for sample 3. */
-        shmipc_publisher *mine;
-        if (shmipc_publisher_open(name, NULL, &mine) || pub1(mine, 1) != 1 || pub1(mine, 2) != 1)
+        shmipc_pubsub_publisher *mine;
+        if (shmipc_pubsub_publisher_open(name, NULL, &mine) || pub1(mine, 1) != 1 || pub1(mine, 2) != 1)
             _exit(1);
         kill_point = PS_HOOK_MID_DROP;
         shmipc__pubsub_test_hook = hook_kill;
@@ -278,14 +278,14 @@ static void killed_mid_drop(void **state)
     }
     assert_int_equal(test_wait(kid, 10000), 128 + SIGKILL);
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 1, NULL), 0);
-    shmipc_sample s;
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), 0); /* sample 1 was dropped */
+    shmipc_pubsub_sample s;
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), 0); /* sample 1 was dropped */
     assert_int_equal(((const unsigned char *)s.data)[0], 2);
-    shmipc_subscriber_release(sub, &s);
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), -EAGAIN);
+    shmipc_pubsub_subscriber_release(sub, &s);
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), -EAGAIN);
     assert_pool(&pub->ps, 0);
-    shmipc_subscriber_close(sub);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_subscriber_close(sub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -294,7 +294,7 @@ static void killed_mid_reclaim(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "midrec");
-    shmipc_publisher *pub = mkpub(name, 4, SHMIPC_PUBSUB_DROP_OLDEST);
+    shmipc_pubsub_publisher *pub = mkpub(name, 4, SHMIPC_PUBSUB_DROP_OLDEST);
     int p[2];
     assert_int_equal(pipe(p), 0);
     pid_t kid = spawn_holder(name, p[1], 2);
@@ -321,14 +321,14 @@ static void killed_mid_reclaim(void **state)
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 1, &r), 0);
     assert_int_equal(r.participants_reclaimed, 0);
     /* The slot is usable again. */
-    shmipc_subscriber *sub;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
     assert_int_equal(pub1(pub, 5), 1);
-    shmipc_subscriber_close(sub);
+    shmipc_pubsub_subscriber_close(sub);
     assert_pool(&pub->ps, 0);
     close(p[0]);
     close(p[1]);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -340,44 +340,45 @@ static void restarted_publisher(void **state)
     /* 1. Nobody left: the stale service is replaced. */
     pid_t kid = fork();
     if (kid == 0) {
-        shmipc_publisher *mine;
+        shmipc_pubsub_publisher *mine;
         static unsigned char big[4096];
-        if (shmipc_publisher_create(name, NULL, &mine) || shmipc_publisher_publish_copy(mine, big, sizeof big))
+        if (shmipc_pubsub_publisher_create(name, NULL, &mine) ||
+            shmipc_pubsub_publisher_publish_copy(mine, big, sizeof big))
             _exit(1);
         raise(SIGKILL);
     }
     assert_int_equal(test_wait(kid, 10000), 128 + SIGKILL);
-    shmipc_publisher *pub;
-    assert_int_equal(shmipc_publisher_create(name, NULL, &pub), 0);
+    shmipc_pubsub_publisher *pub;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, NULL, &pub), 0);
     /* 2. A live subscriber keeps it: the restarted publisher reopens it. */
-    shmipc_subscriber *sub;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
+    shmipc_pubsub_publisher_close(pub);
     kid = fork();
     if (kid == 0) {
-        shmipc_publisher *mine;
+        shmipc_pubsub_publisher *mine;
         void *p;
-        int err = shmipc_publisher_create(name, NULL, &mine);
+        int err = shmipc_pubsub_publisher_create(name, NULL, &mine);
         if (err) {
             fprintf(stderr, "create: %s (%s)\n", shmipc_strerror(err), shmipc_service_error_detail());
             _exit(1);
         }
-        if (shmipc_publisher_loan(mine, 0, &p))
+        if (shmipc_pubsub_publisher_loan(mine, 0, &p))
             _exit(3);
         raise(SIGKILL);
     }
     assert_int_equal(test_wait(kid, 10000), 128 + SIGKILL);
-    assert_int_equal(shmipc_publisher_create(name, NULL, &pub), 0);
+    assert_int_equal(shmipc_pubsub_publisher_create(name, NULL, &pub), 0);
     unsigned char buf[4096] = {7};
-    assert_int_equal(shmipc_publisher_publish_copy(pub, buf, sizeof buf), 1);
-    shmipc_sample s;
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), 0);
+    assert_int_equal(shmipc_pubsub_publisher_publish_copy(pub, buf, sizeof buf), 1);
+    shmipc_pubsub_sample s;
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), 0);
     assert_int_equal(((const unsigned char *)s.data)[0], 7);
-    shmipc_subscriber_release(sub, &s);
+    shmipc_pubsub_subscriber_release(sub, &s);
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 1, NULL), 0);
     assert_pool(&pub->ps, 0);
-    shmipc_subscriber_close(sub);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_subscriber_close(sub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -391,63 +392,63 @@ static void corruption(void **state)
     o.payload_size = 64;
     o.history = 2;
     o.depth = 4;
-    shmipc_publisher *pub;
-    assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
+    shmipc_pubsub_publisher *pub;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
     shmipc__ps_hdr *h = pub->ps.hdr;
-    shmipc_subscriber *sub;
+    shmipc_pubsub_subscriber *sub;
     /* Pattern header */
     uint32_t saved = h->nchunks;
     h->nchunks = UINT32_MAX;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), -EBADMSG);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), -EBADMSG);
     h->nchunks = saved;
     saved = h->max_subs;
     h->max_subs = 63;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), -EBADMSG);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), -EBADMSG);
     h->max_subs = saved;
     uint64_t inst = h->instance;
     h->instance ^= 1;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), -EBADMSG); /* pool of another instance */
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), -EBADMSG); /* pool of another instance */
     h->instance = inst;
     /* History entries: a bad one is skipped. */
     assert_int_equal(pub1(pub, 1), 0);
     assert_int_equal(pub1(pub, 2), 0);
     atomic_store(&ps_hist(&pub->ps, pub->k)[0].a, UINT64_C(1) << 30);
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
-    shmipc_sample s;
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), 0);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
+    shmipc_pubsub_sample s;
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), 0);
     assert_int_equal(((const unsigned char *)s.data)[0], 2);
-    shmipc_subscriber_release(sub, &s);
+    shmipc_pubsub_subscriber_release(sub, &s);
     /* Deliver entries: a chunk index out of the partition, a length beyond the payload. */
     shmipc__conn *dc = ps_dconn(&pub->ps, pub->k, sub->j);
     assert_int_equal(pub1(pub, 3), 1);
     uint64_t tail = atomic_load(&dc->tail);
     shmipc__conn_entry *e = &dc->ring[tail & (pub->ps.dcap - 1)];
     atomic_store(&e->a, atomic_load(&e->a) | PS_LOCAL_MASK);
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), -EBADMSG);
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), -EBADMSG);
     assert_non_null(strstr(shmipc_service_error_detail(), "chunk"));
     assert_int_equal(pub1(pub, 4), 1);
     tail = atomic_load(&dc->tail);
     e = &dc->ring[tail & (pub->ps.dcap - 1)];
     atomic_store(&e->a, (atomic_load(&e->a) & PS_LOCAL_MASK) | UINT64_C(65) << PS_LOCAL_BITS);
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), -EBADMSG);
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), -EBADMSG);
     /* Connection indices: an impossible head is reported, and the publisher's next publish restores it. */
     atomic_store(&dc->head, atomic_load(&dc->tail) + 1000);
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), -EBADMSG);
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), -EBADMSG);
     assert_int_equal(pub1(pub, 5), 1);
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), 0);
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), 0);
     assert_int_equal(((const unsigned char *)s.data)[0], 5);
-    shmipc_subscriber_release(sub, &s);
+    shmipc_pubsub_subscriber_release(sub, &s);
     /* Forged returns (a chunk never delivered, a stale sequence) change nothing. */
     shmipc__conn_tx *rtx = &sub->peers[pub->k].tx;
     assert_int_equal(shmipc__conn_push(rtx, 0, 12345, NULL, NULL), 0);
     assert_int_equal(shmipc__conn_push(rtx, 1u << 19, (uint64_t)sub->gen << PS_SEQ_BITS | 3, NULL, NULL), 0);
     shmipc__conn_publish(rtx);
     assert_int_equal(pub1(pub, 6), 1);
-    assert_int_equal(shmipc_subscriber_receive(sub, &s, 0), 0);
+    assert_int_equal(shmipc_pubsub_subscriber_receive(sub, &s, 0), 0);
     assert_int_equal(((const unsigned char *)s.data)[0], 6);
-    shmipc_subscriber_release(sub, &s);
-    shmipc_subscriber_close(sub);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_subscriber_release(sub, &s);
+    shmipc_pubsub_subscriber_close(sub);
+    shmipc_pubsub_publisher_close(pub);
     svc_remove(name);
 }
 
@@ -455,34 +456,34 @@ static void corruption(void **state)
 static void torture_child(const char *name, bool publisher, unsigned seed)
 {
     if (publisher) {
-        shmipc_publisher *pub;
-        if (shmipc_publisher_open(name, NULL, &pub))
+        shmipc_pubsub_publisher *pub;
+        if (shmipc_pubsub_publisher_open(name, NULL, &pub))
             _exit(1);
         for (unsigned char v = 0;; v++) {
             void *p;
-            if (shmipc_publisher_loan(pub, 0, &p) == 0) {
+            if (shmipc_pubsub_publisher_loan(pub, 0, &p) == 0) {
                 memset(p, v, 64);
                 if ((seed + v) % 7 == 0)
-                    shmipc_publisher_discard(pub, p);
+                    shmipc_pubsub_publisher_discard(pub, p);
                 else
-                    shmipc_publisher_publish(pub, p, 0);
+                    shmipc_pubsub_publisher_publish(pub, p, 0);
             }
         }
     }
-    shmipc_subscriber *sub;
-    if (shmipc_subscriber_open(name, NULL, &sub))
+    shmipc_pubsub_subscriber *sub;
+    if (shmipc_pubsub_subscriber_open(name, NULL, &sub))
         _exit(1);
-    shmipc_sample held[3];
+    shmipc_pubsub_sample held[3];
     unsigned n = 0;
     for (unsigned k = seed;; k++) {
-        if (n < 3 && shmipc_subscriber_receive(sub, &held[n], 5) == 0) {
+        if (n < 3 && shmipc_pubsub_subscriber_receive(sub, &held[n], 5) == 0) {
             const unsigned char *d = held[n].data;
             if (d[0] != d[63])
                 _exit(9); /* a chunk changed under a reader */
             n++;
         }
         if (n && k % 2)
-            shmipc_subscriber_release(sub, &held[--n]);
+            shmipc_pubsub_subscriber_release(sub, &held[--n]);
     }
 }
 
@@ -498,8 +499,8 @@ static void torture_round(shmipc_pubsub_policy pol, unsigned round)
     o.policy = pol;
     o.publish_timeout_ms = 50;
     o.max_subscribers = 4;
-    shmipc_publisher *owner;
-    assert_int_equal(shmipc_publisher_create(name, &o, &owner), 0);
+    shmipc_pubsub_publisher *owner;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &owner), 0);
     pid_t kids[5];
     for (int i = 0; i < 5; i++) {
         kids[i] = fork();
@@ -530,18 +531,18 @@ static void torture_round(shmipc_pubsub_policy pol, unsigned round)
     /* Only the histories hold chunks (each publisher slot keeps its own, a dead publisher's included). */
     uint32_t hist = shmipc__ps_pool_used(&owner->ps);
     assert_true(hist <= 2 * owner->ps.max_pubs);
-    shmipc_subscriber *sub;
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
     assert_int_equal(pub1(owner, 42), 1);
-    shmipc_sample s;
+    shmipc_pubsub_sample s;
     int got = 0;
-    while (shmipc_subscriber_receive(sub, &s, 0) == 0) {
+    while (shmipc_pubsub_subscriber_receive(sub, &s, 0) == 0) {
         got++;
-        shmipc_subscriber_release(sub, &s);
+        shmipc_pubsub_subscriber_release(sub, &s);
     }
     assert_int_equal(got, (int)hist + 1);
-    shmipc_subscriber_close(sub);
-    shmipc_publisher_close(owner);
+    shmipc_pubsub_subscriber_close(sub);
+    shmipc_pubsub_publisher_close(owner);
     svc_remove(name);
 }
 

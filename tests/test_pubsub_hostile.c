@@ -21,18 +21,18 @@ static void empty_samples_with_null_buffers(void **state)
     shmipc_pubsub_opts_init(&o);
     o.flags = SHMIPC_PUBSUB_DYNAMIC;
     o.payload_size = 64;
-    shmipc_publisher *pub;
-    shmipc_subscriber *sub;
-    assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
-    assert_int_equal(shmipc_publisher_publish_copy(pub, NULL, 0), 1);
-    shmipc_sample info;
-    assert_int_equal(shmipc_subscriber_receive_copy(sub, NULL, 0, 1000, &info), 0);
+    shmipc_pubsub_publisher *pub;
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
+    assert_int_equal(shmipc_pubsub_publisher_publish_copy(pub, NULL, 0), 1);
+    shmipc_pubsub_sample info;
+    assert_int_equal(shmipc_pubsub_subscriber_receive_copy(sub, NULL, 0, 1000, &info), 0);
     assert_int_equal(info.size, 0);
-    assert_int_equal(shmipc_publisher_publish_copy(pub, "abc", 3), 1);
-    assert_int_equal(shmipc_subscriber_receive_copy(sub, NULL, 0, 1000, &info), -EMSGSIZE);
-    shmipc_subscriber_close(sub);
-    shmipc_publisher_close(pub);
+    assert_int_equal(shmipc_pubsub_publisher_publish_copy(pub, "abc", 3), 1);
+    assert_int_equal(shmipc_pubsub_subscriber_receive_copy(sub, NULL, 0, 1000, &info), -EMSGSIZE);
+    shmipc_pubsub_subscriber_close(sub);
+    shmipc_pubsub_publisher_close(pub);
     shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 0, NULL); /* unlinks both segments */
 }
 
@@ -49,28 +49,28 @@ static void scribbled_with(uint64_t v, shmipc_pubsub_policy pol)
     o.history = 2;
     o.policy = pol;
     o.publish_timeout_ms = 100;
-    shmipc_publisher *pub;
-    shmipc_subscriber *sub;
-    assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
+    shmipc_pubsub_publisher *pub;
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
     char buf[64] = {1};
-    assert_true(shmipc_publisher_publish_copy(pub, buf, sizeof buf) >= 0);
+    assert_true(shmipc_pubsub_publisher_publish_copy(pub, buf, sizeof buf) >= 0);
     _Atomic uint64_t *w = (_Atomic uint64_t *)(pub->ps.area + sizeof(shmipc__ps_hdr));
     size_t words = (pub->ps.l.size - sizeof(shmipc__ps_hdr)) / 8;
     for (size_t i = 0; i < words; i++)
         atomic_store_explicit(&w[i], v, memory_order_relaxed);
     for (int round = 0; round < 3; round++) {
         uint64_t t0 = test_now_ms();
-        int r = shmipc_publisher_publish_copy(pub, buf, sizeof buf);
+        int r = shmipc_pubsub_publisher_publish_copy(pub, buf, sizeof buf);
         assert_true(test_now_ms() - t0 < 100 + 20 + 200); /* timeout + one slice + scheduling slack */
         (void)r;
         t0 = test_now_ms();
-        r = shmipc_subscriber_receive_copy(sub, buf, sizeof buf, 50, NULL);
+        r = shmipc_pubsub_subscriber_receive_copy(sub, buf, sizeof buf, 50, NULL);
         assert_true(test_now_ms() - t0 < 50 + 20 + 200);
         assert_true(r == 64 || r < 0);
     }
-    shmipc_subscriber_close(sub);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_subscriber_close(sub);
+    shmipc_pubsub_publisher_close(pub);
     shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 0, NULL);
 }
 

@@ -24,10 +24,10 @@ typedef struct shared_counts {
 
 static void traced_child(const char *name, shared_counts *out, int rounds)
 {
-    shmipc_publisher *pub;
-    shmipc_subscriber *a, *b;
-    if (shmipc_publisher_open(name, NULL, &pub) || shmipc_subscriber_open(name, NULL, &a) ||
-        shmipc_subscriber_open(name, NULL, &b))
+    shmipc_pubsub_publisher *pub;
+    shmipc_pubsub_subscriber *a, *b;
+    if (shmipc_pubsub_publisher_open(name, NULL, &pub) || shmipc_pubsub_subscriber_open(name, NULL, &a) ||
+        shmipc_pubsub_subscriber_open(name, NULL, &b))
         syscall(SYS_exit_group, 3);
     int probe = test_trap_syscalls();
     if (probe == -ENOSYS || probe == -EINVAL || probe == -EACCES || probe == -EPERM)
@@ -38,18 +38,18 @@ static void traced_child(const char *name, shared_counts *out, int rounds)
     unsigned char buf[128];
     for (int i = 0; i < rounds; i++) {
         void *p;
-        shmipc_sample s;
-        errors += shmipc_publisher_loan(pub, 0, &p) != 0;
+        shmipc_pubsub_sample s;
+        errors += shmipc_pubsub_publisher_loan(pub, 0, &p) != 0;
         memset(p, i, 128);
-        errors += shmipc_publisher_publish(pub, p, 0) != 2;
-        errors += shmipc_subscriber_receive(a, &s, 0) != 0;
-        errors += shmipc_subscriber_release(a, &s) != 0;
-        errors += shmipc_subscriber_receive_copy(b, buf, sizeof buf, 0, NULL) != 128;
-        errors += shmipc_publisher_publish_copy(pub, buf, sizeof buf) != 2;
-        errors += shmipc_subscriber_receive_copy(a, buf, sizeof buf, 0, NULL) != 128;
-        errors += shmipc_subscriber_receive_copy(b, buf, sizeof buf, 0, NULL) != 128;
+        errors += shmipc_pubsub_publisher_publish(pub, p, 0) != 2;
+        errors += shmipc_pubsub_subscriber_receive(a, &s, 0) != 0;
+        errors += shmipc_pubsub_subscriber_release(a, &s) != 0;
+        errors += shmipc_pubsub_subscriber_receive_copy(b, buf, sizeof buf, 0, NULL) != 128;
+        errors += shmipc_pubsub_publisher_publish_copy(pub, buf, sizeof buf) != 2;
+        errors += shmipc_pubsub_subscriber_receive_copy(a, buf, sizeof buf, 0, NULL) != 128;
+        errors += shmipc_pubsub_subscriber_receive_copy(b, buf, sizeof buf, 0, NULL) != 128;
     }
-    errors += shmipc_subscriber_receive(a, &(shmipc_sample){0}, 0) != -EAGAIN;
+    errors += shmipc_pubsub_subscriber_receive(a, &(shmipc_pubsub_sample){0}, 0) != -EAGAIN;
     atomic_store(&out->traps, test_trapped_syscalls());
     atomic_store(&out->errors, errors);
     syscall(SYS_exit_group, 0);
@@ -68,8 +68,8 @@ static void no_syscall_when_nobody_sleeps(void **state)
     o.payload_size = 128;
     o.history = 2;
     o.depth = 4;
-    shmipc_publisher *owner;
-    assert_int_equal(shmipc_publisher_create(name, &o, &owner), 0);
+    shmipc_pubsub_publisher *owner;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &owner), 0);
     shared_counts *c = mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     assert_true(c != MAP_FAILED);
     atomic_store(&c->traps, -1);
@@ -79,7 +79,7 @@ static void no_syscall_when_nobody_sleeps(void **state)
     int st = test_wait(pid, 30000);
     int errors = atomic_load(&c->errors), traps = atomic_load(&c->traps);
     munmap(c, sizeof *c);
-    shmipc_publisher_close(owner);
+    shmipc_pubsub_publisher_close(owner);
     shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 0, NULL);
     if (st == TEST_SKIP_RC) {
         print_message("seccomp filters unavailable here: skipped\n");

@@ -29,20 +29,20 @@ static void svc_name(char *buf, size_t cap, const char *tag)
 static void *pub_thread(void *arg)
 {
     uint32_t id = (uint32_t)(uintptr_t)arg;
-    shmipc_publisher *pub;
+    shmipc_pubsub_publisher *pub;
     if (shmipc__publisher_attach(g_view, -1, &pub))
         return (void *)1;
     for (uint32_t i = 0; i < PER_PUB; i++) {
         void *p;
-        if (shmipc_publisher_loan(pub, 0, &p))
+        if (shmipc_pubsub_publisher_loan(pub, 0, &p))
             return (void *)2;
         uint32_t hdr[2] = {id, i};
         memcpy(p, hdr, sizeof hdr);
         test_fill((char *)p + 8, SIZE - 8, (uint64_t)id << 32 | i);
-        if (shmipc_publisher_publish(pub, p, 0) < 0)
+        if (shmipc_pubsub_publisher_publish(pub, p, 0) < 0)
             return (void *)3;
     }
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     return NULL;
 }
 
@@ -50,14 +50,14 @@ static void *pub_thread(void *arg)
  * from the first one seen (a late joiner starts in the middle). */
 static void *sub_thread(void *arg)
 {
-    shmipc_subscriber *sub = arg;
+    shmipc_pubsub_subscriber *sub = arg;
     int64_t next[NPUB];
     for (int i = 0; i < NPUB; i++)
         next[i] = -1;
     int done = 0;
     while (done < NPUB) {
-        shmipc_sample s;
-        int r = shmipc_subscriber_receive(sub, &s, 20000);
+        shmipc_pubsub_sample s;
+        int r = shmipc_pubsub_subscriber_receive(sub, &s, 20000);
         if (r)
             return (void *)10;
         uint32_t hdr[2];
@@ -71,9 +71,9 @@ static void *sub_thread(void *arg)
         next[hdr[0]] = hdr[1] + 1;
         if (hdr[1] == PER_PUB - 1)
             done++;
-        shmipc_subscriber_release(sub, &s);
+        shmipc_pubsub_subscriber_release(sub, &s);
     }
-    if (shmipc_subscriber_missed(sub))
+    if (shmipc_pubsub_subscriber_missed(sub))
         return (void *)12;
     return NULL;
 }
@@ -90,7 +90,7 @@ static uint32_t histories(const shmipc__ps *ps, uint32_t history)
     return n;
 }
 
-static shmipc_publisher *create(uint32_t history, shmipc_pubsub_policy pol)
+static shmipc_pubsub_publisher *create(uint32_t history, shmipc_pubsub_policy pol)
 {
     shmipc_pubsub_opts o;
     shmipc_pubsub_opts_init(&o);
@@ -99,8 +99,8 @@ static shmipc_publisher *create(uint32_t history, shmipc_pubsub_policy pol)
     o.history = history;
     o.policy = pol;
     o.max_subscribers = 8;
-    shmipc_publisher *owner;
-    assert_int_equal(shmipc_publisher_create(g_name, &o, &owner), 0);
+    shmipc_pubsub_publisher *owner;
+    assert_int_equal(shmipc_pubsub_publisher_create(g_name, &o, &owner), 0);
     g_view = &owner->ps;
     return owner;
 }
@@ -109,9 +109,9 @@ static void fan_out_wait(void **state)
 {
     (void)state;
     svc_name(g_name, sizeof g_name, "fan");
-    shmipc_publisher *owner = create(4, SHMIPC_PUBSUB_WAIT);
+    shmipc_pubsub_publisher *owner = create(4, SHMIPC_PUBSUB_WAIT);
     pthread_t pt[NPUB], st[NSUB + 1];
-    shmipc_subscriber *subs[NSUB + 1];
+    shmipc_pubsub_subscriber *subs[NSUB + 1];
     for (int i = 0; i < NSUB; i++)
         assert_int_equal(shmipc__subscriber_attach(g_view, 0, &subs[i]), 0);
     for (int i = 0; i < NSUB; i++)
@@ -133,10 +133,10 @@ static void fan_out_wait(void **state)
         if (r)
             fprintf(stderr, "subscriber %d failed: %d\n", i, (int)(intptr_t)r);
         assert_null(r);
-        shmipc_subscriber_close(subs[i]);
+        shmipc_pubsub_subscriber_close(subs[i]);
     }
     assert_int_equal(shmipc__ps_pool_used(&owner->ps), histories(&owner->ps, 4));
-    shmipc_publisher_close(owner);
+    shmipc_pubsub_publisher_close(owner);
     shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, g_name, 0, NULL);
 }
 
@@ -144,17 +144,17 @@ static void *churn_thread(void *arg)
 {
     (void)arg;
     while (!atomic_load(&g_stop)) {
-        shmipc_subscriber *sub;
+        shmipc_pubsub_subscriber *sub;
         if (shmipc__subscriber_attach(g_view, 0, &sub))
             return (void *)1;
-        shmipc_sample s[2];
+        shmipc_pubsub_sample s[2];
         int n = 0;
         for (int k = 0; k < 10; k++)
-            if (n < 2 && shmipc_subscriber_receive(sub, &s[n], 1) == 0)
+            if (n < 2 && shmipc_pubsub_subscriber_receive(sub, &s[n], 1) == 0)
                 n++;
         if (n)
-            shmipc_subscriber_release(sub, &s[0]);
-        shmipc_subscriber_close(sub); /* releases s[1] if still held */
+            shmipc_pubsub_subscriber_release(sub, &s[0]);
+        shmipc_pubsub_subscriber_close(sub); /* releases s[1] if still held */
     }
     return NULL;
 }
@@ -163,7 +163,7 @@ static void churn_drop_oldest(void **state)
 {
     (void)state;
     svc_name(g_name, sizeof g_name, "churn");
-    shmipc_publisher *owner = create(2, SHMIPC_PUBSUB_DROP_OLDEST);
+    shmipc_pubsub_publisher *owner = create(2, SHMIPC_PUBSUB_DROP_OLDEST);
     atomic_store(&g_stop, 0);
     pthread_t ct[3], pt[NPUB];
     for (int i = 0; i < 3; i++)
@@ -185,7 +185,7 @@ static void churn_drop_oldest(void **state)
     shmipc_service_info info;
     assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_PUBSUB, g_name, &info), 0);
     assert_int_equal(info.stats[PS_STAT_POOL_USED], histories(&owner->ps, 2));
-    shmipc_publisher_close(owner);
+    shmipc_pubsub_publisher_close(owner);
     shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, g_name, 0, NULL);
 }
 

@@ -114,8 +114,8 @@ static void options(void **state)
     assert_int_equal(shmipc_queue_create(name, NULL, &q), 0);
     shmipc_queue *q2 = NULL;
     assert_int_equal(shmipc_queue_create(name, NULL, &q2), -EEXIST);
-    assert_int_equal(shmipc_queue_set_wait_mode(q, (shmipc_wait_mode)7), -EINVAL);
-    assert_int_equal(shmipc_queue_set_wait_mode(q, SHMIPC_WAIT_SPIN), 0);
+    assert_int_equal(shmipc_queue_set_wait(q, (shmipc_wait_mode)7), -EINVAL);
+    assert_int_equal(shmipc_queue_set_wait(q, SHMIPC_WAIT_SPIN), 0);
     /* An observer does not register and cannot push or pop. */
     o.flags = SHMIPC_QUEUE_OBSERVE;
     assert_int_equal(shmipc_queue_open(name, &o, &q2), 0);
@@ -136,8 +136,8 @@ static void options(void **state)
     so.flags = SHMIPC_SEG_RDONLY;
     shmipc_segment *ro;
     assert_int_equal(shmipc_segment_open(name, &so, &ro), 0);
-    assert_int_equal(shmipc_queue_attach(ro, NULL, &q2), -EPERM);
-    assert_int_equal(shmipc_queue_attach(ro, &o, &q2), 0);
+    assert_int_equal(shmipc_queue_open_in(ro, NULL, &q2), -EPERM);
+    assert_int_equal(shmipc_queue_open_in(ro, &o, &q2), 0);
     assert_int_equal(shmipc_queue_stats_get(q2, &st), 0);
     assert_int_equal(st.depth, 1);
     shmipc_queue_close(q2);
@@ -235,7 +235,7 @@ static void wait_modes(void **state)
         char name[96];
         shmipc_queue *q = make_queue(name, sizeof name, 2, 16, 0);
         char out[16];
-        assert_int_equal(shmipc_queue_set_wait_mode(q, modes[m]), 0);
+        assert_int_equal(shmipc_queue_set_wait(q, modes[m]), 0);
         /* Timeouts. */
         uint64_t t0 = test_now_ms();
         assert_int_equal(shmipc_queue_pop(q, out, sizeof out, 30), -ETIMEDOUT);
@@ -276,13 +276,13 @@ static void memfd_fork(void **state)
     shmipc_segment *seg;
     assert_int_equal(shmipc_segment_memfd_create("queue", size, NULL, &seg), 0);
     shmipc_queue *q;
-    assert_int_equal(shmipc_queue_attach(seg, NULL, &q), -EBADMSG); /* not formatted yet */
-    assert_int_equal(shmipc_queue_format(seg, &o), 0);
-    assert_int_equal(shmipc_queue_attach(seg, NULL, &q), 0);
+    assert_int_equal(shmipc_queue_open_in(seg, NULL, &q), -EBADMSG); /* not formatted yet */
+    assert_int_equal(shmipc_queue_create_in(seg, &o), 0);
+    assert_int_equal(shmipc_queue_open_in(seg, NULL, &q), 0);
     pid_t pid = fork();
     if (pid == 0) {
         shmipc_queue *c;
-        if (shmipc_queue_attach(seg, NULL, &c))
+        if (shmipc_queue_open_in(seg, NULL, &c))
             _exit(1);
         for (int i = 0; i < 100; i++)
             if (shmipc_queue_push(c, &i, sizeof i, 5000))
@@ -299,7 +299,7 @@ static void memfd_fork(void **state)
     shmipc_queue_close(q);
     /* Too small a segment for the options. */
     o.slot_count = 1024;
-    assert_int_equal(shmipc_queue_format(seg, &o), -ENOSPC);
+    assert_int_equal(shmipc_queue_create_in(seg, &o), -ENOSPC);
     shmipc_segment_close(seg);
 }
 
@@ -317,8 +317,8 @@ static void format_refuses_readonly_segment(void **state)
     shmipc_segment_opts_init(&o);
     o.flags = SHMIPC_SEG_RDONLY;
     assert_int_equal(shmipc_segment_open(name, &o, &ro), 0);
-    assert_int_equal(shmipc_queue_format(ro, NULL), -EPERM);
-    assert_int_equal(shmipc_queue_format(w, NULL), 0);
+    assert_int_equal(shmipc_queue_create_in(ro, NULL), -EPERM);
+    assert_int_equal(shmipc_queue_create_in(w, NULL), 0);
     shmipc_segment_close(ro);
     shmipc_segment_close(w);
     shmipc_segment_unlink(name);

@@ -103,7 +103,7 @@ static void producer_killed_at(int point, shmipc_wait_mode mode, int poll)
 {
     char name[96];
     shmipc_queue *q = make_queue(name, sizeof name, 0);
-    assert_int_equal(shmipc_queue_set_wait_mode(q, mode), 0);
+    assert_int_equal(shmipc_queue_set_wait(q, mode), 0);
     child_arg a = {.name = name, .point = point, .before = 5};
     pid_t pid = test_fork(dying_producer, &a);
     assert_int_equal(test_wait(pid, 10000), 128 + SIGKILL);
@@ -150,7 +150,7 @@ static void consumer_killed_at(int point, shmipc_wait_mode mode)
 {
     char name[96];
     shmipc_queue *q = make_queue(name, sizeof name, 0);
-    assert_int_equal(shmipc_queue_set_wait_mode(q, mode), 0);
+    assert_int_equal(shmipc_queue_set_wait(q, mode), 0);
     for (int i = 0; i < 8; i++)
         assert_int_equal(shmipc_queue_push(q, &i, sizeof i, 0), 0);
     child_arg a = {.name = name, .point = point, .before = 2};
@@ -205,7 +205,7 @@ static void sleeper_not_stranded(void **state)
     (void)state;
     char name[96];
     shmipc_queue *q = make_queue(name, sizeof name, 0);
-    assert_int_equal(shmipc_queue_set_wait_mode(q, SHMIPC_WAIT_BLOCK), 0);
+    assert_int_equal(shmipc_queue_set_wait(q, SHMIPC_WAIT_BLOCK), 0);
     int dying[2];
     assert_int_equal(pipe(dying), 0);
     pid_t pid = fork();

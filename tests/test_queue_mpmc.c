@@ -41,7 +41,7 @@ static int producer(void *p)
     unsigned char buf[SLOT_SIZE];
     if (shmipc_queue_open(r->name, NULL, &q))
         return 1;
-    shmipc_queue_set_wait_mode(q, r->mode);
+    shmipc_queue_set_wait(q, r->mode);
     for (uint32_t s = 0; s < r->count && s < r->board->per_producer; s++) {
         size_t len = qmsg_make(buf, sizeof buf, r->id, s);
         int e = shmipc_queue_push(q, buf, len, 30000);
@@ -60,7 +60,7 @@ static int consumer(void *p)
     shmipc_queue *q;
     if (shmipc_queue_open(r->name, NULL, &q))
         return 1;
-    shmipc_queue_set_wait_mode(q, r->mode);
+    shmipc_queue_set_wait(q, r->mode);
     int e = qmsg_consume(q, r->board, 300, r->stop, r->id == 1);
     if (e)
         fprintf(stderr, "consumer %u: pop: %s\n", r->id, shmipc_strerror(e));

@@ -95,7 +95,7 @@ static void no_syscall_when_nobody_sleeps(void **state)
     if (sleeper == 0) {
         shmipc_queue *s;
         unsigned char buf[64];
-        if (shmipc_queue_open(name, NULL, &s) || shmipc_queue_set_wait_mode(s, SHMIPC_WAIT_BLOCK))
+        if (shmipc_queue_open(name, NULL, &s) || shmipc_queue_set_wait(s, SHMIPC_WAIT_BLOCK))
             _exit(1);
         _exit(shmipc_queue_pop(s, buf, sizeof buf, 20000) == 8 ? 0 : 2);
     }

@@ -41,7 +41,7 @@ static void *producer(void *p)
     o.wait_mode = w->mode;
     shmipc_queue *q;
     unsigned char buf[SLOT_SIZE];
-    if ((w->result = shmipc_queue_attach(w->seg, &o, &q)) != 0)
+    if ((w->result = shmipc_queue_open_in(w->seg, &o, &q)) != 0)
         return NULL;
     for (uint32_t s = 0; s < w->board->per_producer; s++) {
         if (w->id == PRODUCERS - 1) {
@@ -70,7 +70,7 @@ static void *consumer(void *p)
         shmipc_queue_opts o;
         shmipc_queue_opts_init(&o);
         o.wait_mode = w->mode;
-        if ((w->result = shmipc_queue_attach(w->seg, &o, &q)) != 0)
+        if ((w->result = shmipc_queue_open_in(w->seg, &o, &q)) != 0)
             return NULL;
     }
     w->result = qmsg_consume(q, w->board, 200, NULL, !w->q);
@@ -89,10 +89,10 @@ static void run_threads(shmipc_wait_mode mode)
     assert_int_equal(shmipc_queue_memory_size(&o, &size), 0);
     shmipc_segment *seg;
     assert_int_equal(shmipc_segment_memfd_create("queue-threads", size, NULL, &seg), 0);
-    assert_int_equal(shmipc_queue_format(seg, &o), 0);
+    assert_int_equal(shmipc_queue_create_in(seg, &o), 0);
     shmipc_queue *shared;
     o.wait_mode = mode;
-    assert_int_equal(shmipc_queue_attach(seg, &o, &shared), 0);
+    assert_int_equal(shmipc_queue_open_in(seg, &o, &shared), 0);
     uint32_t per = TOTAL_MESSAGES / PRODUCERS;
     qmsg_board *b = calloc(1, qmsg_board_size(PRODUCERS, per));
     assert_non_null(b);

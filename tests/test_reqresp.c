@@ -21,17 +21,17 @@ static void svc_name(char *buf, size_t cap, const char *tag)
 }
 
 /* Echo server: answers each request with its payload; "quit" ends it; "stream N" answers N parts. */
-static int serve(shmipc_server *s, int max_requests)
+static int serve(shmipc_reqresp_server *s, int max_requests)
 {
     char buf[256];
     for (int n = 0; max_requests < 0 || n < max_requests; n++) {
-        shmipc_request_info ri;
-        int len = shmipc_server_receive(s, &ri, buf, sizeof buf - 1, 10000);
+        shmipc_reqresp_request_info ri;
+        int len = shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf - 1, 10000);
         if (len < 0)
             return len == -ETIMEDOUT ? 0 : 1;
         buf[len] = 0;
         if (!strcmp(buf, "quit")) {
-            shmipc_server_respond(s, &ri, "bye", 3, 0, 1000);
+            shmipc_reqresp_server_respond(s, &ri, "bye", 3, 0, 1000);
             return 0;
         }
         int parts = 0, delay = 0;
@@ -40,12 +40,12 @@ static int serve(shmipc_server *s, int max_requests)
         if (sscanf(buf, "stream %d", &parts) == 1) {
             for (int i = 0; i < parts; i++) {
                 uint32_t part = (uint32_t)i;
-                if (shmipc_server_respond(s, &ri, &part, sizeof part, i + 1 < parts ? SHMIPC_RR_MORE : 0, 5000))
+                if (shmipc_reqresp_server_respond(s, &ri, &part, sizeof part, i + 1 < parts ? SHMIPC_RR_MORE : 0, 5000))
                     return 2;
             }
             continue;
         }
-        int err = shmipc_server_respond(s, &ri, buf, (size_t)len, 0, 5000);
+        int err = shmipc_reqresp_server_respond(s, &ri, buf, (size_t)len, 0, 5000);
         if (err && err != -ENOTCONN)
             return 3;
     }
@@ -61,11 +61,11 @@ typedef struct srv_arg {
 static int server_proc(void *arg)
 {
     srv_arg *a = arg;
-    shmipc_server *s;
-    if (shmipc_server_open(a->name, &a->opts, &s))
+    shmipc_reqresp_server *s;
+    if (shmipc_reqresp_server_create(a->name, &a->opts, &s))
         return 10;
     int r = serve(s, a->max_requests);
-    shmipc_server_close(s);
+    shmipc_reqresp_server_close(s);
     return r;
 }
 
@@ -74,8 +74,8 @@ static void basic_call_and_options(void **state)
     (void)state;
     char name[64], buf[64];
     svc_name(name, sizeof name, "basic");
-    shmipc_client *c;
-    assert_int_equal(shmipc_client_open(name, NULL, &c), -ENOENT);
+    shmipc_reqresp_client *c;
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c), -ENOENT);
     shmipc_type_info t = {.name = "req_v1", .size = 32, .align = 8};
     shmipc_reqresp_opts o;
     shmipc_reqresp_opts_init(&o);
@@ -83,68 +83,68 @@ static void basic_call_and_options(void **state)
     o.max_response = 48;
     o.depth = 4;
     o.max_clients = 2;
-    shmipc_server *s, *s2;
-    assert_int_equal(shmipc_server_open(name, &o, &s), 0);
-    assert_int_equal(shmipc_server_open(name, &o, &s2), -EBUSY);
+    shmipc_reqresp_server *s, *s2;
+    assert_int_equal(shmipc_reqresp_server_create(name, &o, &s), 0);
+    assert_int_equal(shmipc_reqresp_server_create(name, &o, &s2), -EBUSY);
     /* mismatched settings are named */
     shmipc_reqresp_opts bad = o;
     bad.depth = 8;
-    assert_int_equal(shmipc_client_open(name, &bad, &c), -EPROTOTYPE);
+    assert_int_equal(shmipc_reqresp_client_open(name, &bad, &c), -EPROTOTYPE);
     assert_non_null(strstr(shmipc_service_error_detail(), "depth"));
     shmipc_type_info t2 = t;
     t2.size = 16;
     bad = o;
     bad.type = &t2;
-    assert_int_equal(shmipc_client_open(name, &bad, &c), -EPROTOTYPE);
+    assert_int_equal(shmipc_reqresp_client_open(name, &bad, &c), -EPROTOTYPE);
     assert_non_null(strstr(shmipc_service_error_detail(), "payload size"));
-    assert_int_equal(shmipc_client_open(name, NULL, &c), 0);
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c), 0);
 
-    shmipc_request_info ri;
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), -EAGAIN);
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 30), -ETIMEDOUT);
-    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), -EAGAIN);
-    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 30), -ETIMEDOUT);
+    shmipc_reqresp_request_info ri;
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), -EAGAIN);
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 30), -ETIMEDOUT);
+    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 0), -EAGAIN);
+    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 30), -ETIMEDOUT);
     char big[64] = {0};
-    assert_int_equal(shmipc_client_send(c, big, 33, NULL, 0), -EMSGSIZE);
+    assert_int_equal(shmipc_reqresp_client_send(c, big, 33, NULL, 0), -EMSGSIZE);
 
     uint64_t id1, id2;
-    assert_int_equal(shmipc_client_send(c, "hello", 5, &id1, 0), 0);
-    assert_int_equal(shmipc_client_send(c, "world!", 6, &id2, 0), 0);
+    assert_int_equal(shmipc_reqresp_client_send(c, "hello", 5, &id1, 0), 0);
+    assert_int_equal(shmipc_reqresp_client_send(c, "world!", 6, &id2, 0), 0);
     assert_int_not_equal(id1, id2);
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, 2, 0), -EMSGSIZE); /* stays queued */
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), 5);
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, 2, 0), -EMSGSIZE); /* stays queued */
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), 5);
     assert_memory_equal(buf, "hello", 5);
     assert_int_equal(ri.id, id1);
-    assert_int_equal(shmipc_server_respond(s, &ri, big, 49, 0, 0), -EMSGSIZE);
-    assert_int_equal(shmipc_server_respond(s, &ri, "HELLO", 5, 0, 0), 0);
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), 6);
+    assert_int_equal(shmipc_reqresp_server_respond(s, &ri, big, 49, 0, 0), -EMSGSIZE);
+    assert_int_equal(shmipc_reqresp_server_respond(s, &ri, "HELLO", 5, 0, 0), 0);
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), 6);
     assert_int_equal(ri.id, id2);
-    assert_int_equal(shmipc_server_respond(s, &ri, "WORLD!", 6, 0, 0), 0);
-    shmipc_response_info info;
-    assert_int_equal(shmipc_client_receive(c, &info, buf, 2, 0), -EMSGSIZE);
-    assert_int_equal(shmipc_client_receive(c, &info, buf, sizeof buf, 0), 5);
+    assert_int_equal(shmipc_reqresp_server_respond(s, &ri, "WORLD!", 6, 0, 0), 0);
+    shmipc_reqresp_response_info info;
+    assert_int_equal(shmipc_reqresp_client_receive(c, &info, buf, 2, 0), -EMSGSIZE);
+    assert_int_equal(shmipc_reqresp_client_receive(c, &info, buf, sizeof buf, 0), 5);
     assert_int_equal(info.id, id1);
     assert_int_equal(info.flags, 0);
-    assert_int_equal(shmipc_client_receive(c, &info, buf, sizeof buf, 0), 6);
+    assert_int_equal(shmipc_reqresp_client_receive(c, &info, buf, sizeof buf, 0), 6);
     assert_int_equal(info.id, id2);
 
     /* the request ring holds depth requests, then send waits / times out */
     for (int i = 0; i < 4; i++)
-        assert_int_equal(shmipc_client_send(c, "x", 1, NULL, 0), 0);
-    assert_int_equal(shmipc_client_send(c, "x", 1, NULL, 0), -EAGAIN);
-    assert_int_equal(shmipc_client_send(c, "x", 1, NULL, 20), -ETIMEDOUT);
+        assert_int_equal(shmipc_reqresp_client_send(c, "x", 1, NULL, 0), 0);
+    assert_int_equal(shmipc_reqresp_client_send(c, "x", 1, NULL, 0), -EAGAIN);
+    assert_int_equal(shmipc_reqresp_client_send(c, "x", 1, NULL, 20), -ETIMEDOUT);
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), 1);
-        assert_int_equal(shmipc_server_respond(s, &ri, "y", 1, 0, 0), 0);
+        assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), 1);
+        assert_int_equal(shmipc_reqresp_server_respond(s, &ri, "y", 1, 0, 0), 0);
     }
     /* response ring full: respond waits / times out */
-    assert_int_equal(shmipc_client_send(c, "x", 1, NULL, 0), 0);
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), 1);
-    assert_int_equal(shmipc_server_respond(s, &ri, "y", 1, 0, 0), -EAGAIN);
+    assert_int_equal(shmipc_reqresp_client_send(c, "x", 1, NULL, 0), 0);
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), 1);
+    assert_int_equal(shmipc_reqresp_server_respond(s, &ri, "y", 1, 0, 0), -EAGAIN);
     for (int i = 0; i < 4; i++)
-        assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), 1);
-    assert_int_equal(shmipc_server_respond(s, &ri, "y", 1, 0, 0), 0);
-    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), 1);
+        assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 0), 1);
+    assert_int_equal(shmipc_reqresp_server_respond(s, &ri, "y", 1, 0, 0), 0);
+    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 0), 1);
 
     shmipc_service_info si;
     assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_REQRESP, name, &si), 0);
@@ -157,19 +157,19 @@ static void basic_call_and_options(void **state)
     assert_non_null(strstr(si.options, "server=alive"));
 
     /* a closed server: clients get -EPIPE */
-    shmipc_server_close(s);
-    assert_int_equal(shmipc_client_send(c, "x", 1, NULL, 0), -EPIPE);
-    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 100), -EPIPE);
+    shmipc_reqresp_server_close(s);
+    assert_int_equal(shmipc_reqresp_client_send(c, "x", 1, NULL, 0), -EPIPE);
+    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 100), -EPIPE);
     /* max_clients clients (2) while no server runs; a third is refused; a server still gets in */
-    shmipc_client *c2, *c3;
-    assert_int_equal(shmipc_client_open(name, NULL, &c2), 0);
-    assert_int_equal(shmipc_client_open(name, NULL, &c3), -EUSERS);
-    assert_int_equal(shmipc_server_open(name, &o, &s), 0);
-    assert_int_equal(shmipc_client_call(c2, "again", 5, buf, sizeof buf, NULL, 0), -EAGAIN);
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), 5);
-    shmipc_server_close(s);
-    shmipc_client_close(c2);
-    shmipc_client_close(c);
+    shmipc_reqresp_client *c2, *c3;
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c2), 0);
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c3), -EUSERS);
+    assert_int_equal(shmipc_reqresp_server_create(name, &o, &s), 0);
+    assert_int_equal(shmipc_reqresp_client_call(c2, "again", 5, buf, sizeof buf, NULL, 0), -EAGAIN);
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), 5);
+    shmipc_reqresp_server_close(s);
+    shmipc_reqresp_client_close(c2);
+    shmipc_reqresp_client_close(c);
     assert_int_equal(shmipc_reqresp_unlink(name), 0);
 }
 
@@ -180,35 +180,35 @@ static void streamed_response_and_call(void **state)
     svc_name(name, sizeof name, "stream");
     srv_arg a = {.name = name, .max_requests = -1};
     a.opts.depth = 2; /* a stream longer than the ring: the server waits for the client */
-    shmipc_server *probe;
-    assert_int_equal(shmipc_server_open(name, &a.opts, &probe), 0); /* create it, then hand it over */
-    shmipc_client *c;
-    assert_int_equal(shmipc_client_open(name, NULL, &c), 0); /* keeps the service in use */
-    shmipc_server_close(probe);
+    shmipc_reqresp_server *probe;
+    assert_int_equal(shmipc_reqresp_server_create(name, &a.opts, &probe), 0); /* create it, then hand it over */
+    shmipc_reqresp_client *c;
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c), 0); /* keeps the service in use */
+    shmipc_reqresp_server_close(probe);
     pid_t srv = test_fork(server_proc, &a);
-    shmipc_response_info info;
+    shmipc_reqresp_response_info info;
     int n = -1;
-    for (int tries = 0; tries < 200 && (n = shmipc_client_call(c, "ping", 4, buf, sizeof buf, &info, 5000)) == -EPIPE;
-         tries++)
+    for (int tries = 0;
+         tries < 200 && (n = shmipc_reqresp_client_call(c, "ping", 4, buf, sizeof buf, &info, 5000)) == -EPIPE; tries++)
         usleep(10000); /* the server process is still starting */
     assert_int_equal(n, 4);
     assert_memory_equal(buf, "ping", 4);
     uint64_t id;
-    assert_int_equal(shmipc_client_send(c, "stream 10", 9, &id, 1000), 0);
+    assert_int_equal(shmipc_reqresp_client_send(c, "stream 10", 9, &id, 1000), 0);
     for (uint32_t i = 0; i < 10; i++) {
         uint32_t part;
-        assert_int_equal(shmipc_client_receive(c, &info, &part, sizeof part, 5000), 4);
+        assert_int_equal(shmipc_reqresp_client_receive(c, &info, &part, sizeof part, 5000), 4);
         assert_int_equal(info.id, id);
         assert_int_equal(part, i);
         assert_int_equal(info.flags, i < 9 ? SHMIPC_RR_MORE : 0);
     }
     /* a call that times out; its late answer is discarded by the next call */
-    assert_int_equal(shmipc_client_call(c, "slow 300", 8, buf, sizeof buf, NULL, 50), -ETIMEDOUT);
-    assert_int_equal(shmipc_client_call(c, "fast", 4, buf, sizeof buf, &info, 5000), 4);
+    assert_int_equal(shmipc_reqresp_client_call(c, "slow 300", 8, buf, sizeof buf, NULL, 50), -ETIMEDOUT);
+    assert_int_equal(shmipc_reqresp_client_call(c, "fast", 4, buf, sizeof buf, &info, 5000), 4);
     assert_memory_equal(buf, "fast", 4);
-    assert_int_equal(shmipc_client_call(c, "quit", 4, buf, sizeof buf, NULL, 5000), 3);
+    assert_int_equal(shmipc_reqresp_client_call(c, "quit", 4, buf, sizeof buf, NULL, 5000), 3);
     assert_int_equal(test_wait(srv, 10000), 0);
-    shmipc_client_close(c);
+    shmipc_reqresp_client_close(c);
     shmipc_reqresp_unlink(name);
 }
 
@@ -216,12 +216,12 @@ static int idle_member(void *arg)
 {
     const char *name = *(const char **)arg;
     int server = ((const char **)arg)[1] != NULL;
-    shmipc_server *s = NULL;
-    shmipc_client *c = NULL;
-    if (server ? shmipc_server_open(name, NULL, &s) : shmipc_client_open(name, NULL, &c))
+    shmipc_reqresp_server *s = NULL;
+    shmipc_reqresp_client *c = NULL;
+    if (server ? shmipc_reqresp_server_create(name, NULL, &s) : shmipc_reqresp_client_open(name, NULL, &c))
         return 1;
     if (c)
-        shmipc_client_send(c, "left behind", 11, NULL, 0);
+        shmipc_reqresp_client_send(c, "left behind", 11, NULL, 0);
     pause();
     return 0;
 }
@@ -244,17 +244,17 @@ static void gc_after_everyone_died(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "gc");
-    shmipc_server *s;
-    assert_int_equal(shmipc_server_open(name, NULL, &s), 0);
-    shmipc_client *keep;
-    assert_int_equal(shmipc_client_open(name, NULL, &keep), 0);
-    shmipc_server_close(s);
+    shmipc_reqresp_server *s;
+    assert_int_equal(shmipc_reqresp_server_create(name, NULL, &s), 0);
+    shmipc_reqresp_client *keep;
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &keep), 0);
+    shmipc_reqresp_server_close(s);
     const char *as_server[2] = {name, "server"}, *as_client[2] = {name, NULL};
     pid_t ps = test_fork(idle_member, as_server);
     wait_participants(name, 2); /* keep + the new server */
     pid_t pc = test_fork(idle_member, as_client);
     wait_participants(name, 3);
-    shmipc_client_close(keep);
+    shmipc_reqresp_client_close(keep);
     kill(ps, SIGKILL);
     kill(pc, SIGKILL);
     waitpid(ps, NULL, 0);
@@ -282,33 +282,33 @@ static int client_proc(void *arg)
 {
     cli_arg *a = arg;
     shmipc_reqresp_opts o = {.wait_mode = a->mode};
-    shmipc_client *c;
-    if (shmipc_client_open(a->name, &o, &c))
+    shmipc_reqresp_client *c;
+    if (shmipc_reqresp_client_open(a->name, &o, &c))
         return 20;
     char req[64], resp[64];
     for (int i = 0; i < a->calls; i++) {
         int len = snprintf(req, sizeof req, "%d:%d", (int)getpid(), i);
-        shmipc_response_info info;
-        int n = shmipc_client_call(c, req, (size_t)len, resp, sizeof resp, &info, 10000);
+        shmipc_reqresp_response_info info;
+        int n = shmipc_reqresp_client_call(c, req, (size_t)len, resp, sizeof resp, &info, 10000);
         if (n != len || memcmp(req, resp, (size_t)len))
             return 21;
     }
     uint64_t ids[3];
     for (int i = 0; i < 3; i++) {
         int len = snprintf(req, sizeof req, "p%d", i);
-        if (shmipc_client_send(c, req, (size_t)len, &ids[i], 10000))
+        if (shmipc_reqresp_client_send(c, req, (size_t)len, &ids[i], 10000))
             return 22;
     }
     for (int i = 0; i < 3; i++) {
-        shmipc_response_info info;
-        int n = shmipc_client_receive(c, &info, resp, sizeof resp, 10000);
+        shmipc_reqresp_response_info info;
+        int n = shmipc_reqresp_client_receive(c, &info, resp, sizeof resp, 10000);
         int k = -1;
         for (int j = 0; j < 3; j++)
             k = ids[j] == info.id ? j : k;
         if (n != 2 || k < 0 || resp[1] != '0' + k)
             return 23;
     }
-    shmipc_client_close(c);
+    shmipc_reqresp_client_close(c);
     return 0;
 }
 
@@ -318,8 +318,8 @@ static void concurrent_clients(void **state)
     char name[64];
     svc_name(name, sizeof name, "multi");
     shmipc_reqresp_opts o = {.max_clients = 8, .depth = 4, .max_request = 64};
-    shmipc_server *s;
-    assert_int_equal(shmipc_server_open(name, &o, &s), 0);
+    shmipc_reqresp_server *s;
+    assert_int_equal(shmipc_reqresp_server_create(name, &o, &s), 0);
     const shmipc_wait_mode modes[] = {SHMIPC_WAIT_BLOCK, SHMIPC_WAIT_HYBRID, SHMIPC_WAIT_SPIN, SHMIPC_WAIT_DEFAULT};
     cli_arg a[4];
     pid_t pids[4];
@@ -330,10 +330,10 @@ static void concurrent_clients(void **state)
     int done = 0, served = 0, st;
     char buf[64];
     while (done < 4) {
-        shmipc_request_info ri;
-        int len = shmipc_server_receive(s, &ri, buf, sizeof buf, 50);
+        shmipc_reqresp_request_info ri;
+        int len = shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 50);
         if (len >= 0) {
-            assert_int_equal(shmipc_server_respond(s, &ri, buf, (size_t)len, 0, 5000), 0);
+            assert_int_equal(shmipc_reqresp_server_respond(s, &ri, buf, (size_t)len, 0, 5000), 0);
             served++;
             continue;
         }
@@ -352,19 +352,19 @@ static void concurrent_clients(void **state)
     assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_REQRESP, name, &si), 0);
     assert_int_equal(si.stats[0], 4 * 303);
     assert_int_equal(si.stats[1], 4 * 303);
-    shmipc_server_close(s);
+    shmipc_reqresp_server_close(s);
     shmipc_reqresp_unlink(name);
 }
 
 /* A server that takes requests and never answers: it is killed while the client waits. */
 static int mute_server(void *arg)
 {
-    shmipc_server *s;
-    if (shmipc_server_open(arg, NULL, &s))
+    shmipc_reqresp_server *s;
+    if (shmipc_reqresp_server_create(arg, NULL, &s))
         return 1;
     char buf[64];
-    shmipc_request_info ri;
-    shmipc_server_receive(s, &ri, buf, sizeof buf, 10000);
+    shmipc_reqresp_request_info ri;
+    shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 10000);
     pause();
     return 0;
 }
@@ -374,15 +374,15 @@ static void server_killed_then_restarted(void **state)
     (void)state;
     char name[64], buf[64];
     svc_name(name, sizeof name, "srvkill");
-    shmipc_server *s;
-    assert_int_equal(shmipc_server_open(name, NULL, &s), 0);
-    shmipc_client *c;
-    assert_int_equal(shmipc_client_open(name, NULL, &c), 0);
-    shmipc_server_close(s); /* leave the service to the child */
+    shmipc_reqresp_server *s;
+    assert_int_equal(shmipc_reqresp_server_create(name, NULL, &s), 0);
+    shmipc_reqresp_client *c;
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c), 0);
+    shmipc_reqresp_server_close(s); /* leave the service to the child */
     pid_t srv = test_fork(mute_server, name);
     int err = -EPIPE;
     for (int tries = 0; tries < 500 && err == -EPIPE; tries++) {
-        err = shmipc_client_send(c, "hi", 2, NULL, 1000);
+        err = shmipc_reqresp_client_send(c, "hi", 2, NULL, 1000);
         if (err == -EPIPE)
             usleep(10000);
     }
@@ -390,7 +390,7 @@ static void server_killed_then_restarted(void **state)
     usleep(100000); /* the server has taken it */
     uint64_t t0 = test_now_ms();
     kill(srv, SIGKILL);
-    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 20000), -EPIPE);
+    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 20000), -EPIPE);
     assert_true(test_now_ms() - t0 < 5000); /* bounded: ~50 ms slices (generous for a loaded machine) */
     waitpid(srv, NULL, 0);
     /* a send to the dead server fails too (while its claim is still there, after liveness is checked) */
@@ -399,15 +399,15 @@ static void server_killed_then_restarted(void **state)
     pid_t srv2 = test_fork(server_proc, &a);
     int n = -EPIPE;
     for (int tries = 0; tries < 500 && (n == -EPIPE || n == -ETIMEDOUT); tries++) {
-        n = shmipc_client_call(c, "again", 5, buf, sizeof buf, NULL, 200);
+        n = shmipc_reqresp_client_call(c, "again", 5, buf, sizeof buf, NULL, 200);
         if (n == -EPIPE)
             usleep(10000);
     }
     assert_int_equal(n, 5);
     assert_memory_equal(buf, "again", 5);
-    assert_int_equal(shmipc_client_call(c, "quit", 4, buf, sizeof buf, NULL, 5000), 3);
+    assert_int_equal(shmipc_reqresp_client_call(c, "quit", 4, buf, sizeof buf, NULL, 5000), 3);
     assert_int_equal(test_wait(srv2, 10000), 0);
-    shmipc_client_close(c);
+    shmipc_reqresp_client_close(c);
     shmipc_reqresp_unlink(name);
 }
 
@@ -417,22 +417,22 @@ static void killed_clients_reclaimed(void **state)
     char name[64], buf[64];
     svc_name(name, sizeof name, "clikill");
     shmipc_reqresp_opts o = {.max_clients = 4, .depth = 4};
-    shmipc_server *s;
-    assert_int_equal(shmipc_server_open(name, &o, &s), 0);
-    shmipc_client *keep;
-    assert_int_equal(shmipc_client_open(name, NULL, &keep), 0);
+    shmipc_reqresp_server *s;
+    assert_int_equal(shmipc_reqresp_server_create(name, &o, &s), 0);
+    shmipc_reqresp_client *keep;
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &keep), 0);
     for (int i = 0; i < 10; i++) {
         int p[2];
         assert_int_equal(pipe(p), 0);
         pid_t c = fork();
         if (c == 0) {
             close(p[0]);
-            shmipc_client *cc;
-            int err = shmipc_client_open(name, NULL, &cc);
+            shmipc_reqresp_client *cc;
+            int err = shmipc_reqresp_client_open(name, NULL, &cc);
             char r = err ? 'f' : 'j';
             if (!err)
                 for (int k = 0; k < 3; k++)
-                    shmipc_client_send(cc, "pending", 7, NULL, 0);
+                    shmipc_reqresp_client_send(cc, "pending", 7, NULL, 0);
             if (write(p[1], &r, 1) != 1)
                 _exit(2);
             pause();
@@ -444,35 +444,35 @@ static void killed_clients_reclaimed(void **state)
         close(p[0]);
         assert_int_equal(r, 'j');
         /* the server serves one of them now and then, so some requests are pending at the kill, some not */
-        shmipc_request_info ri;
-        if (i % 2 && shmipc_server_receive(s, &ri, buf, sizeof buf, 0) >= 0)
-            shmipc_server_respond(s, &ri, buf, 7, 0, 0);
+        shmipc_reqresp_request_info ri;
+        if (i % 2 && shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0) >= 0)
+            shmipc_reqresp_server_respond(s, &ri, buf, 7, 0, 0);
         kill(c, SIGKILL);
         waitpid(c, NULL, 0);
     }
     /* the server goes on: the dead clients' requests are dropped, the kept client is served */
-    assert_int_equal(shmipc_client_send(keep, "live", 4, NULL, 0), 0);
-    shmipc_request_info ri;
+    assert_int_equal(shmipc_reqresp_client_send(keep, "live", 4, NULL, 0), 0);
+    shmipc_reqresp_request_info ri;
     int len;
-    while ((len = shmipc_server_receive(s, &ri, buf, sizeof buf, 500)) >= 0) {
-        int err = shmipc_server_respond(s, &ri, buf, (size_t)len, 0, 0);
+    while ((len = shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 500)) >= 0) {
+        int err = shmipc_reqresp_server_respond(s, &ri, buf, (size_t)len, 0, 0);
         /* a dead client's request not yet reclaimed may still be answered (into its ring) or refused */
         assert_true(err == 0 || (len != 4 && err == -ENOTCONN));
     }
     assert_int_equal(len, -ETIMEDOUT);
-    assert_int_equal(shmipc_client_receive(keep, NULL, buf, sizeof buf, 1000), 4);
+    assert_int_equal(shmipc_reqresp_client_receive(keep, NULL, buf, sizeof buf, 1000), 4);
     /* the table is not exhausted: 3 more clients connect */
-    shmipc_client *more[3];
+    shmipc_reqresp_client *more[3];
     for (int i = 0; i < 3; i++)
-        assert_int_equal(shmipc_client_open(name, NULL, &more[i]), 0);
+        assert_int_equal(shmipc_reqresp_client_open(name, NULL, &more[i]), 0);
     shmipc_service_info si;
     assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_REQRESP, name, &si), 0);
     assert_int_equal(si.dead, 0);
     assert_true(si.stats[2] > 0); /* dropped */
     for (int i = 0; i < 3; i++)
-        shmipc_client_close(more[i]);
-    shmipc_client_close(keep);
-    shmipc_server_close(s);
+        shmipc_reqresp_client_close(more[i]);
+    shmipc_reqresp_client_close(keep);
+    shmipc_reqresp_server_close(s);
     shmipc_reqresp_unlink(name);
 }
 
@@ -481,11 +481,11 @@ static void corrupt_state(void **state)
     (void)state;
     char name[64], buf[64];
     svc_name(name, sizeof name, "corrupt");
-    shmipc_server *s;
-    shmipc_client *c, *c2;
-    assert_int_equal(shmipc_server_open(name, NULL, &s), 0);
-    assert_int_equal(shmipc_client_open(name, NULL, &c), 0);
-    assert_int_equal(shmipc_client_open(name, NULL, &c2), 0);
+    shmipc_reqresp_server *s;
+    shmipc_reqresp_client *c, *c2;
+    assert_int_equal(shmipc_reqresp_server_create(name, NULL, &s), 0);
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c), 0);
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c2), 0);
     shmipc__svc view;
     assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_REQRESP, name, NULL, 0, &view), 0);
     shmipc__rr_hdr *hd = view.pattern_area;
@@ -493,78 +493,78 @@ static void corrupt_state(void **state)
     assert_int_equal(shmipc__rr_geom_make(&g, hd->depth, hd->max_request, hd->max_response, hd->max_clients), 0);
     /* slot 0: server, 1: c, 2: c2 */
     shmipc__conn *rq = shmipc__rr_req_conn(hd, &g, 1), *rs = shmipc__rr_resp_conn(hd, &g, 1);
-    shmipc_request_info ri;
+    shmipc_reqresp_request_info ri;
     /* request connection head far ahead of the tail */
     uint64_t h = atomic_load(&rq->head);
     atomic_store(&rq->head, h + 1000);
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), -EBADMSG);
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), -EBADMSG);
     assert_non_null(strstr(shmipc_service_error_detail(), "out of range"));
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 20), -ETIMEDOUT); /* reported once */
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 20), -ETIMEDOUT); /* reported once */
     /* the other client is still served */
-    assert_int_equal(shmipc_client_send(c2, "ok", 2, NULL, 0), 0);
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), 2);
-    assert_int_equal(shmipc_server_respond(s, &ri, "ok", 2, 0, 0), 0);
-    assert_int_equal(shmipc_client_receive(c2, NULL, buf, sizeof buf, 0), 2);
+    assert_int_equal(shmipc_reqresp_client_send(c2, "ok", 2, NULL, 0), 0);
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), 2);
+    assert_int_equal(shmipc_reqresp_server_respond(s, &ri, "ok", 2, 0, 0), 0);
+    assert_int_equal(shmipc_reqresp_client_receive(c2, NULL, buf, sizeof buf, 0), 2);
     atomic_store(&rq->head, h);
     /* a request whose length is beyond the maximum */
-    assert_int_equal(shmipc_client_send(c, "abc", 3, NULL, 0), 0);
+    assert_int_equal(shmipc_reqresp_client_send(c, "abc", 3, NULL, 0), 0);
     shmipc__conn_entry *e = &rq->ring[h & (g.depth - 1)];
     atomic_store(&e->b, SHMIPC__RR_REQ_ENTRY(0x7fffffff, atomic_load(&e->b) >> 32));
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), -EBADMSG);
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), -EAGAIN); /* skipped */
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), -EBADMSG);
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), -EAGAIN); /* skipped */
     /* a response connection head forged by a hostile server: the client refuses it */
     uint64_t rh = atomic_load(&rs->head);
     atomic_store(&rs->head, atomic_load(&rs->tail) + 999);
-    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), -EBADMSG);
+    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 0), -EBADMSG);
     atomic_store(&rs->head, rh);
     /* a tail forged by a hostile client (read past the head): the server refuses it once it needs room */
-    assert_int_equal(shmipc_client_send(c, "abc", 3, NULL, 0), 0);
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), 3);
+    assert_int_equal(shmipc_reqresp_client_send(c, "abc", 3, NULL, 0), 0);
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), 3);
     for (uint32_t i = 0; i < g.depth; i++)
-        assert_int_equal(shmipc_server_respond(s, &ri, "abc", 3, SHMIPC_RR_MORE, 0), 0);
+        assert_int_equal(shmipc_reqresp_server_respond(s, &ri, "abc", 3, SHMIPC_RR_MORE, 0), 0);
     uint64_t rt = atomic_load(&rs->tail);
     atomic_store(&rs->tail, atomic_load(&rs->head) + 5);
-    assert_int_equal(shmipc_server_respond(s, &ri, "abc", 3, 0, 0), -EBADMSG);
+    assert_int_equal(shmipc_reqresp_server_respond(s, &ri, "abc", 3, 0, 0), -EBADMSG);
     atomic_store(&rs->tail, rt);
     /* a response with a bad length */
-    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), 3);
+    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 0), 3);
     shmipc__conn_entry *re = &rs->ring[atomic_load(&rs->tail) & (g.depth - 1)];
     atomic_store(&re->b, SHMIPC__RR_RESP_ENTRY(1u << 23, 0, atomic_load(&re->b) >> 32));
-    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), -EBADMSG);
+    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 0), -EBADMSG);
     /* unknown flags */
     re = &rs->ring[atomic_load(&rs->tail) & (g.depth - 1)];
     atomic_store(&re->b, SHMIPC__RR_RESP_ENTRY(3, 0x80, atomic_load(&re->b) >> 32));
-    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), -EBADMSG);
-    assert_int_equal(shmipc_client_receive(c, NULL, buf, sizeof buf, 0), 3); /* the rest are intact */
+    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 0), -EBADMSG);
+    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 0), 3); /* the rest are intact */
     /* header geometry: opening fails cleanly */
     uint32_t depth = hd->depth;
     hd->depth = 3;
-    shmipc_client *c3;
-    assert_int_equal(shmipc_client_open(name, NULL, &c3), -EBADMSG);
+    shmipc_reqresp_client *c3;
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c3), -EBADMSG);
     hd->depth = depth;
     hd->area_size += 64;
-    assert_int_equal(shmipc_client_open(name, NULL, &c3), -EBADMSG);
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c3), -EBADMSG);
     hd->area_size -= 64;
     hd->magic = 0;
-    assert_int_equal(shmipc_client_open(name, NULL, &c3), -EBADMSG);
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c3), -EBADMSG);
     hd->magic = SHMIPC_RR_MAGIC;
-    assert_int_equal(shmipc_client_open(name, NULL, &c3), 0);
-    shmipc_client_close(c3);
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c3), 0);
+    shmipc_reqresp_client_close(c3);
     /* invalid arguments */
-    assert_int_equal(shmipc_client_send(NULL, "x", 1, NULL, 0), -EINVAL);
+    assert_int_equal(shmipc_reqresp_client_send(NULL, "x", 1, NULL, 0), -EINVAL);
     ri.client = 9999;
-    assert_int_equal(shmipc_server_respond(s, &ri, "x", 1, 0, 0), -EINVAL);
+    assert_int_equal(shmipc_reqresp_server_respond(s, &ri, "x", 1, 0, 0), -EINVAL);
     shmipc_reqresp_opts bad = {.wait_mode = (shmipc_wait_mode)9};
-    assert_int_equal(shmipc_client_open(name, &bad, &c3), -EINVAL);
-    shmipc_client_close(c);
-    shmipc_client_close(c2);
-    shmipc_server_close(s);
+    assert_int_equal(shmipc_reqresp_client_open(name, &bad, &c3), -EINVAL);
+    shmipc_reqresp_client_close(c);
+    shmipc_reqresp_client_close(c2);
+    shmipc_reqresp_server_close(s);
     shmipc__svc_close(&view);
     shmipc_reqresp_unlink(name);
     bad = (shmipc_reqresp_opts){.depth = 3};
-    assert_int_equal(shmipc_server_open(name, &bad, &s), -EINVAL);
+    assert_int_equal(shmipc_reqresp_server_create(name, &bad, &s), -EINVAL);
     bad = (shmipc_reqresp_opts){.max_request = SHMIPC_RR_MAX_MESSAGE + 1};
-    assert_int_equal(shmipc_server_open(name, &bad, &s), -EINVAL);
+    assert_int_equal(shmipc_reqresp_server_create(name, &bad, &s), -EINVAL);
 }
 
 static int rr_allowed(int r)
@@ -581,10 +581,10 @@ static void random_garbage(void **state)
     char name[64], buf[64];
     svc_name(name, sizeof name, "garbage");
     shmipc_reqresp_opts o = {.depth = 4, .max_request = 48, .max_clients = 3};
-    shmipc_server *s;
-    shmipc_client *c, *c2;
-    assert_int_equal(shmipc_server_open(name, &o, &s), 0);
-    assert_int_equal(shmipc_client_open(name, NULL, &c), 0);
+    shmipc_reqresp_server *s;
+    shmipc_reqresp_client *c, *c2;
+    assert_int_equal(shmipc_reqresp_server_create(name, &o, &s), 0);
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c), 0);
     shmipc__svc view;
     assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_REQRESP, name, NULL, 0, &view), 0);
     size_t size = view.pattern_size;
@@ -596,23 +596,23 @@ static void random_garbage(void **state)
     for (int it = 0; it < 2000; it++) {
         for (int k = 0; k < 1 + it % 8; k++)
             words[(size_t)rand() % (size / 4)] = it % 3 ? (uint32_t)rand() : (uint32_t)rand() % 16;
-        shmipc_request_info ri;
-        assert_true(rr_allowed(shmipc_client_send(c, "garbage", 7, NULL, 0)));
-        int n = shmipc_server_receive(s, &ri, buf, sizeof buf, 0);
+        shmipc_reqresp_request_info ri;
+        assert_true(rr_allowed(shmipc_reqresp_client_send(c, "garbage", 7, NULL, 0)));
+        int n = shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0);
         assert_true(rr_allowed(n));
         if (n >= 0)
-            assert_true(rr_allowed(shmipc_server_respond(s, &ri, buf, (size_t)n, 0, 0)));
-        assert_true(rr_allowed(shmipc_client_receive(c, NULL, buf, sizeof buf, 0)));
-        int e = shmipc_client_open(name, NULL, &c2);
+            assert_true(rr_allowed(shmipc_reqresp_server_respond(s, &ri, buf, (size_t)n, 0, 0)));
+        assert_true(rr_allowed(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 0)));
+        int e = shmipc_reqresp_client_open(name, NULL, &c2);
         assert_true(e == 0 || e == -EBADMSG || e == -EUSERS);
         if (!e)
-            shmipc_client_close(c2);
+            shmipc_reqresp_client_close(c2);
         if (it % 16 == 15)
             memcpy(words, saved, size);
     }
     shmipc__svc_close(&view);
-    shmipc_client_close(c);
-    shmipc_server_close(s);
+    shmipc_reqresp_client_close(c);
+    shmipc_reqresp_server_close(s);
     shmipc_reqresp_unlink(name);
 }
 
@@ -626,48 +626,48 @@ typedef struct thr_arg {
 static void *thr_server(void *p)
 {
     thr_arg *a = p;
-    shmipc_server *s;
-    if (shmipc_server_open(a->name, NULL, &s))
+    shmipc_reqresp_server *s;
+    if (shmipc_reqresp_server_create(a->name, NULL, &s))
         return NULL;
     int quits = 0;
     char buf[64];
     while (quits < 3) {
-        shmipc_request_info ri;
-        int len = shmipc_server_receive(s, &ri, buf, sizeof buf, 10000);
+        shmipc_reqresp_request_info ri;
+        int len = shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 10000);
         if (len < 0)
             break;
         if (len == 4 && !memcmp(buf, "quit", 4))
             quits++;
-        if (shmipc_server_respond(s, &ri, buf, (size_t)len, 0, 10000))
+        if (shmipc_reqresp_server_respond(s, &ri, buf, (size_t)len, 0, 10000))
             break;
     }
     a->ok = quits == 3;
-    shmipc_server_close(s);
+    shmipc_reqresp_server_close(s);
     return NULL;
 }
 
 static void *thr_client(void *p)
 {
     thr_arg *a = p;
-    shmipc_client *c;
-    if (shmipc_client_open(a->name, NULL, &c))
+    shmipc_reqresp_client *c;
+    if (shmipc_reqresp_client_open(a->name, NULL, &c))
         return NULL;
     char req[32], resp[32];
     int good = 1, n = -EPIPE;
     for (int tries = 0; tries < 1000 && n == -EPIPE; tries++) {
-        n = shmipc_client_call(c, "hi", 2, resp, sizeof resp, NULL, 10000);
+        n = shmipc_reqresp_client_call(c, "hi", 2, resp, sizeof resp, NULL, 10000);
         if (n == -EPIPE)
             usleep(10000); /* the server thread is still starting */
     }
     good = n == 2;
     for (int i = 0; i < 2000 && good; i++) {
         int len = snprintf(req, sizeof req, "%d/%d", a->id, i);
-        n = shmipc_client_call(c, req, (size_t)len, resp, sizeof resp, NULL, 10000);
+        n = shmipc_reqresp_client_call(c, req, (size_t)len, resp, sizeof resp, NULL, 10000);
         good = n == len && !memcmp(req, resp, (size_t)len);
     }
-    good = good && shmipc_client_call(c, "quit", 4, resp, sizeof resp, NULL, 10000) == 4;
+    good = good && shmipc_reqresp_client_call(c, "quit", 4, resp, sizeof resp, NULL, 10000) == 4;
     a->ok = good;
-    shmipc_client_close(c);
+    shmipc_reqresp_client_close(c);
     return NULL;
 }
 
@@ -676,11 +676,11 @@ static void threads_one_mapping(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "thr");
-    shmipc_server *s;
-    assert_int_equal(shmipc_server_open(name, NULL, &s), 0); /* create, then let the thread serve */
-    shmipc_client *hold;
-    assert_int_equal(shmipc_client_open(name, NULL, &hold), 0); /* keeps the service in use */
-    shmipc_server_close(s);
+    shmipc_reqresp_server *s;
+    assert_int_equal(shmipc_reqresp_server_create(name, NULL, &s), 0); /* create, then let the thread serve */
+    shmipc_reqresp_client *hold;
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &hold), 0); /* keeps the service in use */
+    shmipc_reqresp_server_close(s);
     thr_arg sa = {.name = name}, ca[3];
     pthread_t st, ct[3];
     assert_int_equal(pthread_create(&st, NULL, thr_server, &sa), 0);
@@ -695,7 +695,7 @@ static void threads_one_mapping(void **state)
     }
     pthread_join(st, NULL);
     assert_true(sa.ok);
-    shmipc_client_close(hold);
+    shmipc_reqresp_client_close(hold);
     shmipc_reqresp_unlink(name);
 }
 

@@ -31,11 +31,11 @@ static const shmipc_reqresp_opts hostile_opts = {.max_request = 64, .depth = DEP
 
 typedef struct rr_set {
     char name[96];
-    shmipc_server *s;
-    shmipc_client *idle;      /* nothing pending: its receive waits */
-    shmipc_client *full_req;  /* request connection full: its send waits */
-    shmipc_client *full_resp; /* response connection full: respond to it waits */
-    shmipc_request_info ri;   /* a request of full_resp's */
+    shmipc_reqresp_server *s;
+    shmipc_reqresp_client *idle;      /* nothing pending: its receive waits */
+    shmipc_reqresp_client *full_req;  /* request connection full: its send waits */
+    shmipc_reqresp_client *full_resp; /* response connection full: respond to it waits */
+    shmipc_reqresp_request_info ri;   /* a request of full_resp's */
     shmipc__svc view;
     shmipc__rr_geom g;
 } rr_set;
@@ -43,19 +43,19 @@ typedef struct rr_set {
 static void set_up(rr_set *t, const char *tag)
 {
     rr_name(t->name, sizeof t->name, tag);
-    assert_int_equal(shmipc_server_open(t->name, &hostile_opts, &t->s), 0);
-    assert_int_equal(shmipc_client_open(t->name, NULL, &t->idle), 0);
-    assert_int_equal(shmipc_client_open(t->name, NULL, &t->full_resp), 0);
-    assert_int_equal(shmipc_client_send(t->full_resp, "r", 1, NULL, 0), 0);
+    assert_int_equal(shmipc_reqresp_server_create(t->name, &hostile_opts, &t->s), 0);
+    assert_int_equal(shmipc_reqresp_client_open(t->name, NULL, &t->idle), 0);
+    assert_int_equal(shmipc_reqresp_client_open(t->name, NULL, &t->full_resp), 0);
+    assert_int_equal(shmipc_reqresp_client_send(t->full_resp, "r", 1, NULL, 0), 0);
     char buf[64];
-    assert_int_equal(shmipc_server_receive(t->s, &t->ri, buf, sizeof buf, 0), 1);
+    assert_int_equal(shmipc_reqresp_server_receive(t->s, &t->ri, buf, sizeof buf, 0), 1);
     for (int i = 0; i < DEPTH; i++)
-        assert_int_equal(shmipc_server_respond(t->s, &t->ri, "x", 1, SHMIPC_RR_MORE, 0), 0);
-    assert_int_equal(shmipc_server_respond(t->s, &t->ri, "x", 1, 0, 0), -EAGAIN);
-    assert_int_equal(shmipc_client_open(t->name, NULL, &t->full_req), 0);
+        assert_int_equal(shmipc_reqresp_server_respond(t->s, &t->ri, "x", 1, SHMIPC_RR_MORE, 0), 0);
+    assert_int_equal(shmipc_reqresp_server_respond(t->s, &t->ri, "x", 1, 0, 0), -EAGAIN);
+    assert_int_equal(shmipc_reqresp_client_open(t->name, NULL, &t->full_req), 0);
     for (int i = 0; i < DEPTH; i++)
-        assert_int_equal(shmipc_client_send(t->full_req, "q", 1, NULL, 0), 0);
-    assert_int_equal(shmipc_client_send(t->full_req, "q", 1, NULL, 0), -EAGAIN);
+        assert_int_equal(shmipc_reqresp_client_send(t->full_req, "q", 1, NULL, 0), 0);
+    assert_int_equal(shmipc_reqresp_client_send(t->full_req, "q", 1, NULL, 0), -EAGAIN);
     assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_REQRESP, t->name, NULL, 0, &t->view), 0);
     const shmipc__rr_hdr *h = t->view.pattern_area;
     assert_int_equal(shmipc__rr_geom_make(&t->g, h->depth, h->max_request, h->max_response, h->max_clients), 0);
@@ -64,10 +64,10 @@ static void set_up(rr_set *t, const char *tag)
 static void tear_down(rr_set *t)
 {
     shmipc__svc_close(&t->view);
-    shmipc_client_close(t->idle);
-    shmipc_client_close(t->full_req);
-    shmipc_client_close(t->full_resp);
-    shmipc_server_close(t->s);
+    shmipc_reqresp_client_close(t->idle);
+    shmipc_reqresp_client_close(t->full_req);
+    shmipc_reqresp_client_close(t->full_resp);
+    shmipc_reqresp_server_close(t->s);
     shmipc_reqresp_unlink(t->name);
 }
 
@@ -75,19 +75,21 @@ static void calls(rr_set *t)
 {
     int last_result = 0;
     char buf[64];
-    shmipc_request_info ri;
-    shmipc_response_info info;
+    shmipc_reqresp_request_info ri;
+    shmipc_reqresp_response_info info;
     for (int i = 0; i < ROUNDS; i++) {
         /* Receive drains what is pending first: a request taken is answered so the next one waits. */
-        HOSTILE_CALL("server receive", shmipc_server_receive(t->s, &ri, buf, sizeof buf, HOSTILE_TIMEOUT_MS));
+        HOSTILE_CALL("server receive", shmipc_reqresp_server_receive(t->s, &ri, buf, sizeof buf, HOSTILE_TIMEOUT_MS));
         if (last_result >= 0)
-            HOSTILE_CALL("server respond (taken)", shmipc_server_respond(t->s, &ri, "a", 1, 0, HOSTILE_TIMEOUT_MS));
+            HOSTILE_CALL("server respond (taken)",
+                         shmipc_reqresp_server_respond(t->s, &ri, "a", 1, 0, HOSTILE_TIMEOUT_MS));
         HOSTILE_CALL("server respond (full)",
-                     shmipc_server_respond(t->s, &t->ri, "x", 1, 0, HOSTILE_TIMEOUT_MS));
-        HOSTILE_CALL("client receive", shmipc_client_receive(t->idle, &info, buf, sizeof buf, HOSTILE_TIMEOUT_MS));
-        HOSTILE_CALL("client send (full)", shmipc_client_send(t->full_req, "q", 1, NULL, HOSTILE_TIMEOUT_MS));
+                     shmipc_reqresp_server_respond(t->s, &t->ri, "x", 1, 0, HOSTILE_TIMEOUT_MS));
+        HOSTILE_CALL("client receive",
+                     shmipc_reqresp_client_receive(t->idle, &info, buf, sizeof buf, HOSTILE_TIMEOUT_MS));
+        HOSTILE_CALL("client send (full)", shmipc_reqresp_client_send(t->full_req, "q", 1, NULL, HOSTILE_TIMEOUT_MS));
         HOSTILE_CALL("client call",
-                     shmipc_client_call(t->idle, "c", 1, buf, sizeof buf, &info, HOSTILE_TIMEOUT_MS));
+                     shmipc_reqresp_client_call(t->idle, "c", 1, buf, sizeof buf, &info, HOSTILE_TIMEOUT_MS));
     }
 }
 
@@ -208,25 +210,25 @@ static void server_receive_bounded_under_flood(void **state)
     (void)state;
     char name[96], buf[64];
     rr_name(name, sizeof name, "rr-srvflood");
-    shmipc_server *s;
-    assert_int_equal(shmipc_server_open(name, &flood_opts, &s), 0);
+    shmipc_reqresp_server *s;
+    assert_int_equal(shmipc_reqresp_server_create(name, &flood_opts, &s), 0);
     shmipc__svc svc;
     shmipc__rr_geom g;
     open_view(name, &svc, &g);
     /* Slot 1 has no client: its entries are all zero, stamped with epoch 0, never the server's. */
     flood_start(shmipc__rr_req_conn(svc.pattern_area, &g, 1), g.depth);
-    shmipc_request_info ri;
+    shmipc_reqresp_request_info ri;
     uint64_t t0 = test_now_ms();
     int r; /* the flood's signal handler ends each sleep with -EINTR (the wait's policy): go on until 200 ms */
     do
-        r = shmipc_server_receive(s, &ri, buf, sizeof buf, remaining_ms(t0, 200));
+        r = shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, remaining_ms(t0, 200));
     while (r == -EINTR);
     uint64_t took = test_now_ms() - t0;
     flood_stop();
     shmipc_service_info si;
     assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_REQRESP, name, &si), 0);
     shmipc__svc_close(&svc);
-    shmipc_server_close(s);
+    shmipc_reqresp_server_close(s);
     shmipc_reqresp_unlink(name);
     assert_int_equal(r, -ETIMEDOUT);
     assert_true(took < 2500); /* the flood lasts 10 s: the receive did not wait for it to end */
@@ -238,10 +240,10 @@ static void client_receive_bounded_under_flood(void **state)
     (void)state;
     char name[96], buf[64];
     rr_name(name, sizeof name, "rr-cliflood");
-    shmipc_server *s;
-    shmipc_client *c;
-    assert_int_equal(shmipc_server_open(name, &flood_opts, &s), 0);
-    assert_int_equal(shmipc_client_open(name, &flood_opts, &c), 0);
+    shmipc_reqresp_server *s;
+    shmipc_reqresp_client *c;
+    assert_int_equal(shmipc_reqresp_server_create(name, &flood_opts, &s), 0);
+    assert_int_equal(shmipc_reqresp_client_open(name, &flood_opts, &c), 0);
     shmipc__svc svc;
     shmipc__rr_geom g;
     open_view(name, &svc, &g);
@@ -253,17 +255,17 @@ static void client_receive_bounded_under_flood(void **state)
     assert_int_not_equal(slot, 0);
     /* Entries in the ring carry gen 0: never the client's, so each is skipped. */
     flood_start(shmipc__rr_resp_conn(svc.pattern_area, &g, slot), g.depth);
-    shmipc_response_info ri;
+    shmipc_reqresp_response_info ri;
     uint64_t t0 = test_now_ms();
     int r;
     do
-        r = shmipc_client_receive(c, &ri, buf, sizeof buf, remaining_ms(t0, 200));
+        r = shmipc_reqresp_client_receive(c, &ri, buf, sizeof buf, remaining_ms(t0, 200));
     while (r == -EINTR);
     uint64_t took = test_now_ms() - t0;
     flood_stop();
     shmipc__svc_close(&svc);
-    shmipc_client_close(c);
-    shmipc_server_close(s);
+    shmipc_reqresp_client_close(c);
+    shmipc_reqresp_server_close(s);
     shmipc_reqresp_unlink(name);
     assert_int_equal(r, -ETIMEDOUT);
     assert_true(took < 2500);
@@ -276,17 +278,17 @@ static int ready_fd = -1; /* the child writes one byte once it is the server (it
 
 static int stop_after_taking(void *arg)
 {
-    shmipc_server *s;
-    if (shmipc_server_open(arg, &hostile_opts, &s))
+    shmipc_reqresp_server *s;
+    if (shmipc_reqresp_server_create(arg, &hostile_opts, &s))
         return 10;
     if (write(ready_fd, "r", 1) != 1)
         return 12;
     char buf[64];
-    shmipc_request_info ri;
-    if (shmipc_server_receive(s, &ri, buf, sizeof buf, 10000) < 0)
+    shmipc_reqresp_request_info ri;
+    if (shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 10000) < 0)
         return 11;
     hostile_freeze();
-    shmipc_server_respond(s, &ri, buf, 1, 0, 0);
+    shmipc_reqresp_server_respond(s, &ri, buf, 1, 0, 0);
     return 0;
 }
 
@@ -295,11 +297,11 @@ static void stopped_server(void **state)
     (void)state;
     char name[96], buf[64];
     rr_name(name, sizeof name, "host-rr-sts");
-    shmipc_server *s;
-    assert_int_equal(shmipc_server_open(name, &hostile_opts, &s), 0);
-    shmipc_client *c;
-    assert_int_equal(shmipc_client_open(name, NULL, &c), 0);
-    shmipc_server_close(s); /* the child takes the service over */
+    shmipc_reqresp_server *s;
+    assert_int_equal(shmipc_reqresp_server_create(name, &hostile_opts, &s), 0);
+    shmipc_reqresp_client *c;
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c), 0);
+    shmipc_reqresp_server_close(s); /* the child takes the service over */
     /* The request must go to the child's epoch: each -EPIPE means the child is not the server yet (the
      * send is the handshake; the child then stops, which waitpid(WUNTRACED) sees). */
     int pfd[2];
@@ -315,7 +317,7 @@ static void stopped_server(void **state)
     assert_int_equal(read(pfd[0], &rb, 1), 1);
     close(pfd[0]);
     close(pfd[1]);
-    int err = shmipc_client_send(c, "stop", 4, NULL, 1000);
+    int err = shmipc_reqresp_client_send(c, "stop", 4, NULL, 1000);
     assert_int_equal(err, 0);
     int st;
     pid_t r;
@@ -324,30 +326,34 @@ static void stopped_server(void **state)
     assert_int_equal(r, child);
     assert_true(WIFSTOPPED(st));
     int last_result = 0;
-    shmipc_response_info info;
+    shmipc_reqresp_response_info info;
     for (int i = 0; i < 3; i++) {
-        HOSTILE_CALL("receive from a stopped server", shmipc_client_receive(c, &info, buf, sizeof buf, HOSTILE_TIMEOUT_MS));
+        HOSTILE_CALL("receive from a stopped server",
+                     shmipc_reqresp_client_receive(c, &info, buf, sizeof buf, HOSTILE_TIMEOUT_MS));
         assert_int_equal(last_result, -ETIMEDOUT);
-        HOSTILE_CALL("call to a stopped server", shmipc_client_call(c, "x", 1, buf, sizeof buf, &info, HOSTILE_TIMEOUT_MS));
+        HOSTILE_CALL("call to a stopped server",
+                     shmipc_reqresp_client_call(c, "x", 1, buf, sizeof buf, &info, HOSTILE_TIMEOUT_MS));
         assert_int_equal(last_result, -ETIMEDOUT);
     }
     hostile_end_child(child);
     /* Dead now: the next wait sees it within a slice. */
-    HOSTILE_CALL("receive from a killed server", shmipc_client_receive(c, &info, buf, sizeof buf, HOSTILE_TIMEOUT_MS));
+    HOSTILE_CALL("receive from a killed server",
+                 shmipc_reqresp_client_receive(c, &info, buf, sizeof buf, HOSTILE_TIMEOUT_MS));
     assert_int_equal(last_result, -EPIPE);
-    HOSTILE_CALL("call to a killed server", shmipc_client_call(c, "x", 1, buf, sizeof buf, &info, HOSTILE_TIMEOUT_MS));
+    HOSTILE_CALL("call to a killed server",
+                 shmipc_reqresp_client_call(c, "x", 1, buf, sizeof buf, &info, HOSTILE_TIMEOUT_MS));
     assert_int_equal(last_result, -EPIPE);
-    shmipc_client_close(c);
+    shmipc_reqresp_client_close(c);
     shmipc_reqresp_unlink(name);
 }
 
 /* A client that sends one request and stops without reading the answers. */
 static int stop_after_sending(void *arg)
 {
-    shmipc_client *c;
-    if (shmipc_client_open(arg, NULL, &c))
+    shmipc_reqresp_client *c;
+    if (shmipc_reqresp_client_open(arg, NULL, &c))
         return 10;
-    if (shmipc_client_send(c, "r", 1, NULL, 0))
+    if (shmipc_reqresp_client_send(c, "r", 1, NULL, 0))
         return 11;
     hostile_freeze();
     return 0;
@@ -358,25 +364,27 @@ static void stopped_client(void **state)
     (void)state;
     char name[96], buf[64];
     rr_name(name, sizeof name, "host-rr-stc");
-    shmipc_server *s;
-    assert_int_equal(shmipc_server_open(name, &hostile_opts, &s), 0);
+    shmipc_reqresp_server *s;
+    assert_int_equal(shmipc_reqresp_server_create(name, &hostile_opts, &s), 0);
     pid_t child = hostile_frozen_child(stop_after_sending, name);
-    shmipc_request_info ri;
-    assert_int_equal(shmipc_server_receive(s, &ri, buf, sizeof buf, 0), 1);
+    shmipc_reqresp_request_info ri;
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), 1);
     for (int i = 0; i < DEPTH; i++)
-        assert_int_equal(shmipc_server_respond(s, &ri, "x", 1, SHMIPC_RR_MORE, 0), 0);
+        assert_int_equal(shmipc_reqresp_server_respond(s, &ri, "x", 1, SHMIPC_RR_MORE, 0), 0);
     int last_result = 0;
     for (int i = 0; i < 3; i++) {
-        HOSTILE_CALL("respond to a stopped client", shmipc_server_respond(s, &ri, "x", 1, 0, HOSTILE_TIMEOUT_MS));
+        HOSTILE_CALL("respond to a stopped client",
+                     shmipc_reqresp_server_respond(s, &ri, "x", 1, 0, HOSTILE_TIMEOUT_MS));
         assert_int_equal(last_result, -ETIMEDOUT);
-        HOSTILE_CALL("receive beside a stopped client", shmipc_server_receive(s, &ri, buf, sizeof buf, HOSTILE_TIMEOUT_MS));
+        HOSTILE_CALL("receive beside a stopped client",
+                     shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, HOSTILE_TIMEOUT_MS));
         assert_int_equal(last_result, -ETIMEDOUT);
     }
     hostile_end_child(child);
     /* Dead now: its connections are reclaimed as a whole within a slice, and the response refused. */
-    HOSTILE_CALL("respond to a killed client", shmipc_server_respond(s, &ri, "x", 1, 0, HOSTILE_TIMEOUT_MS));
+    HOSTILE_CALL("respond to a killed client", shmipc_reqresp_server_respond(s, &ri, "x", 1, 0, HOSTILE_TIMEOUT_MS));
     assert_int_equal(last_result, -ENOTCONN);
-    shmipc_server_close(s);
+    shmipc_reqresp_server_close(s);
     shmipc_reqresp_unlink(name);
 }
 

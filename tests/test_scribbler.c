@@ -423,13 +423,14 @@ static int honest_reqresp(void *arg)
     const honest_args *a = arg;
     uint64_t s = a->seed | 1, end = test_now_ms() + RUN_MS;
     unsigned char buf[512];
-    shmipc_server *srv = NULL;
-    shmipc_client *cli = NULL;
+    shmipc_reqresp_server *srv = NULL;
+    shmipc_reqresp_client *cli = NULL;
     tally t = {0};
     while (test_now_ms() < end) {
         int err;
         if (!srv && !cli) {
-            err = a->role == 1 ? shmipc_server_open(a->name, NULL, &srv) : shmipc_client_open(a->name, NULL, &cli);
+            err = a->role == 1 ? shmipc_reqresp_server_create(a->name, NULL, &srv)
+                               : shmipc_reqresp_client_open(a->name, NULL, &cli);
             t.opens++;
             if (err) {
                 t.open_fail++;
@@ -444,17 +445,17 @@ static int honest_reqresp(void *arg)
             }
         }
         if (srv) {
-            shmipc_request_info info;
-            err = shmipc_server_receive(srv, &info, buf, sizeof buf, CALL_TIMEOUT_MS);
+            shmipc_reqresp_request_info info;
+            err = shmipc_reqresp_server_receive(srv, &info, buf, sizeof buf, CALL_TIMEOUT_MS);
             if (err >= 0)
-                err = shmipc_server_respond(srv, &info, buf, (size_t)err, (xs(&s) & 3) ? 0 : SHMIPC_RR_MORE,
+                err = shmipc_reqresp_server_respond(srv, &info, buf, (size_t)err, (xs(&s) & 3) ? 0 : SHMIPC_RR_MORE,
                                             CALL_TIMEOUT_MS);
         } else if (xs(&s) & 1) {
-            err = shmipc_client_call(cli, buf, (size_t)(xs(&s) % 256), buf, sizeof buf, NULL, CALL_TIMEOUT_MS);
+            err = shmipc_reqresp_client_call(cli, buf, (size_t)(xs(&s) % 256), buf, sizeof buf, NULL, CALL_TIMEOUT_MS);
         } else {
-            err = shmipc_client_send(cli, buf, (size_t)(xs(&s) % 256), NULL, CALL_TIMEOUT_MS);
+            err = shmipc_reqresp_client_send(cli, buf, (size_t)(xs(&s) % 256), NULL, CALL_TIMEOUT_MS);
             if (err >= 0)
-                err = shmipc_client_receive(cli, NULL, buf, sizeof buf, CALL_TIMEOUT_MS);
+                err = shmipc_reqresp_client_receive(cli, NULL, buf, sizeof buf, CALL_TIMEOUT_MS);
         }
         tally_add(&t, err);
         if (err < 0 && !rr_tolerated(err)) {
@@ -464,14 +465,14 @@ static int honest_reqresp(void *arg)
         if (err == -EPIPE)
             nap_us(1000); /* no live server (the honest one may be locked out): do not spin */
         if (err == -EBADMSG && (xs(&s) & 3) == 0) {
-            shmipc_server_close(srv);
-            shmipc_client_close(cli);
+            shmipc_reqresp_server_close(srv);
+            shmipc_reqresp_client_close(cli);
             srv = NULL;
             cli = NULL;
         }
     }
-    shmipc_server_close(srv);
-    shmipc_client_close(cli);
+    shmipc_reqresp_server_close(srv);
+    shmipc_reqresp_client_close(cli);
     tally_print("reqresp", a->role, &t);
     return 0;
 }
@@ -488,11 +489,11 @@ static void scribble_reqresp(void **state)
     shmipc_reqresp_opts_init(&o);
     o.max_request = 256;
     o.max_clients = 4;
-    shmipc_server *srv;
-    assert_int_equal(shmipc_server_open(name, &o, &srv), 0);
-    shmipc_client *keep; /* keeps the service in use while the honest server comes and goes */
-    assert_int_equal(shmipc_client_open(name, &o, &keep), 0);
-    shmipc_server_close(srv);
+    shmipc_reqresp_server *srv;
+    assert_int_equal(shmipc_reqresp_server_create(name, &o, &srv), 0);
+    shmipc_reqresp_client *keep; /* keeps the service in use while the honest server comes and goes */
+    assert_int_equal(shmipc_reqresp_client_open(name, &o, &keep), 0);
+    shmipc_reqresp_server_close(srv);
     struct stat st;
     char path[160];
     snprintf(path, sizeof path, "/dev/shm%s", seg);
@@ -506,7 +507,7 @@ static void scribble_reqresp(void **state)
     };
     const int roles[] = { 1, 2, 2 };
     int failures = run_scribbled(name, seg, honest_reqresp, roles, 3, regions, sizeof regions / sizeof *regions);
-    shmipc_client_close(keep);
+    shmipc_reqresp_client_close(keep);
     shmipc_reqresp_unlink(name);
     assert_int_equal(failures, 0);
 }
@@ -525,13 +526,14 @@ static int honest_pubsub(void *arg)
     const honest_args *a = arg;
     uint64_t s = a->seed | 1, end = test_now_ms() + RUN_MS;
     unsigned char buf[512];
-    shmipc_publisher *pub = NULL;
-    shmipc_subscriber *sub = NULL;
+    shmipc_pubsub_publisher *pub = NULL;
+    shmipc_pubsub_subscriber *sub = NULL;
     tally t = {0};
     while (test_now_ms() < end) {
         int err;
         if (!pub && !sub) {
-            err = a->role == 1 ? shmipc_publisher_open(a->name, NULL, &pub) : shmipc_subscriber_open(a->name, NULL, &sub);
+            err = a->role == 1 ? shmipc_pubsub_publisher_open(a->name, NULL, &pub)
+                               : shmipc_pubsub_subscriber_open(a->name, NULL, &sub);
             t.opens++;
             if (err) {
                 t.open_fail++;
@@ -548,23 +550,24 @@ static int honest_pubsub(void *arg)
         size_t len = (size_t)(xs(&s) % 256);
         if (pub && (xs(&s) & 1)) {
             memset(buf, 0x21, len);
-            err = shmipc_publisher_publish_copy(pub, buf, len);
+            err = shmipc_pubsub_publisher_publish_copy(pub, buf, len);
         } else if (pub) {
             void *p;
-            if ((err = shmipc_publisher_loan(pub, len, &p)) == 0) {
+            if ((err = shmipc_pubsub_publisher_loan(pub, len, &p)) == 0) {
                 memset(p, 0x12, len);
-                err = (xs(&s) & 7) ? shmipc_publisher_publish(pub, p, len) : shmipc_publisher_discard(pub, p);
+                err = (xs(&s) & 7) ? shmipc_pubsub_publisher_publish(pub, p, len)
+                                   : shmipc_pubsub_publisher_discard(pub, p);
             }
         } else if (xs(&s) & 1) {
-            err = shmipc_subscriber_receive_copy(sub, buf, sizeof buf, CALL_TIMEOUT_MS, NULL);
+            err = shmipc_pubsub_subscriber_receive_copy(sub, buf, sizeof buf, CALL_TIMEOUT_MS, NULL);
         } else {
-            shmipc_sample smp;
-            if ((err = shmipc_subscriber_receive(sub, &smp, CALL_TIMEOUT_MS)) == 0) {
+            shmipc_pubsub_sample smp;
+            if ((err = shmipc_pubsub_subscriber_receive(sub, &smp, CALL_TIMEOUT_MS)) == 0) {
                 volatile unsigned char sink = 0;
                 for (size_t i = 0; i < smp.size; i++)
                     sink ^= ((const unsigned char *)smp.data)[i];
                 (void)sink;
-                err = shmipc_subscriber_release(sub, &smp);
+                err = shmipc_pubsub_subscriber_release(sub, &smp);
             }
         }
         tally_add(&t, err);
@@ -575,14 +578,14 @@ static int honest_pubsub(void *arg)
         if (err == -ENOBUFS || err == -EPIPE)
             nap_us(1000);
         if ((err == -EBADMSG && (xs(&s) & 3) == 0) || err == -EPIPE) {
-            shmipc_publisher_close(pub);
-            shmipc_subscriber_close(sub);
+            shmipc_pubsub_publisher_close(pub);
+            shmipc_pubsub_subscriber_close(sub);
             pub = NULL;
             sub = NULL;
         }
     }
-    shmipc_publisher_close(pub);
-    shmipc_subscriber_close(sub);
+    shmipc_pubsub_publisher_close(pub);
+    shmipc_pubsub_subscriber_close(sub);
     tally_print("pubsub", a->role, &t);
     return 0;
 }
@@ -599,8 +602,8 @@ static void scribble_pubsub(void **state)
     o.payload_size = 256;
     o.flags = SHMIPC_PUBSUB_DYNAMIC;
     o.history = 2;
-    shmipc_publisher *keep; /* keeps the service in use */
-    assert_int_equal(shmipc_publisher_create(name, &o, &keep), 0);
+    shmipc_pubsub_publisher *keep; /* keeps the service in use */
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &keep), 0);
     struct stat st;
     snprintf(path, sizeof path, "/dev/shm%s", seg);
     assert_int_equal(stat(path, &st), 0);
@@ -614,7 +617,7 @@ static void scribble_pubsub(void **state)
     };
     const int roles[] = { 1, 2, 2 };
     int failures = run_scribbled(name, seg, honest_pubsub, roles, 3, regions, sizeof regions / sizeof *regions);
-    shmipc_publisher_close(keep);
+    shmipc_pubsub_publisher_close(keep);
     /* gc skips a service it finds corrupt: remove the two segments by name. */
     shmipc_segment_unlink(seg);
     strncat(seg, ".pool", sizeof seg - strlen(seg) - 1);
@@ -637,18 +640,18 @@ static int honest_small(void *arg)
     const honest_args *a = arg;
     uint64_t s = a->seed | 1, end = test_now_ms() + RUN_MS;
     unsigned char buf[64];
-    shmipc_bb_writer *wr = NULL;
-    shmipc_bb_reader *rd = NULL;
-    shmipc_notifier *nt = NULL;
-    shmipc_listener *ls = NULL;
+    shmipc_blackboard_writer *wr = NULL;
+    shmipc_blackboard_reader *rd = NULL;
+    shmipc_evsvc_notifier *nt = NULL;
+    shmipc_evsvc_listener *ls = NULL;
     tally t = {0};
     while (test_now_ms() < end) {
         int err;
         if (!wr && !rd && !nt && !ls) {
-            err = a->role == 1   ? shmipc_blackboard_writer_open(a->name, NULL, &wr)
+            err = a->role == 1   ? shmipc_blackboard_writer_create(a->name, NULL, &wr)
                   : a->role == 2 ? shmipc_blackboard_reader_open(a->name, NULL, &rd)
-                  : a->role == 3 ? shmipc_notifier_open(a->name, NULL, &nt)
-                                 : shmipc_listener_open(a->name, NULL, &ls);
+                  : a->role == 3 ? shmipc_evsvc_notifier_create(a->name, NULL, &nt)
+                                 : shmipc_evsvc_listener_open(a->name, NULL, &ls);
             t.opens++;
             if (err) {
                 t.open_fail++;
@@ -674,11 +677,11 @@ static int honest_small(void *arg)
             if ((xs(&s) & 15) == 0)
                 err = shmipc_blackboard_wait(rd, key, version, CALL_TIMEOUT_MS);
         } else if (nt) {
-            err = shmipc_notifier_notify(nt, key);
+            err = shmipc_evsvc_notifier_notify(nt, key);
             nap_us(100); /* pacing: listeners keep up */
         } else {
             uint32_t id;
-            err = shmipc_listener_wait(ls, CALL_TIMEOUT_MS, &id);
+            err = shmipc_evsvc_listener_wait(ls, CALL_TIMEOUT_MS, &id);
         }
         tally_add(&t, err);
         if (err < 0 && !svc_tolerated(err)) {
@@ -690,8 +693,8 @@ static int honest_small(void *arg)
         if (err == -EBADMSG && (xs(&s) & 3) == 0) {
             shmipc_blackboard_writer_close(wr);
             shmipc_blackboard_reader_close(rd);
-            shmipc_notifier_close(nt);
-            shmipc_listener_close(ls);
+            shmipc_evsvc_notifier_close(nt);
+            shmipc_evsvc_listener_close(ls);
             wr = NULL;
             rd = NULL;
             nt = NULL;
@@ -700,8 +703,8 @@ static int honest_small(void *arg)
     }
     shmipc_blackboard_writer_close(wr);
     shmipc_blackboard_reader_close(rd);
-    shmipc_notifier_close(nt);
-    shmipc_listener_close(ls);
+    shmipc_evsvc_notifier_close(nt);
+    shmipc_evsvc_listener_close(ls);
     tally_print(a->role <= 2 ? "blackboard" : "event", a->role, &t);
     return 0;
 }
@@ -735,9 +738,9 @@ static void scribble_blackboard(void **state)
     shmipc_blackboard_opts_init(&o);
     o.value_size = 64;
     o.entries = 4;
-    shmipc_bb_reader *keep;
-    shmipc_bb_writer *wr;
-    assert_int_equal(shmipc_blackboard_writer_open(name, &o, &wr), 0);
+    shmipc_blackboard_reader *keep;
+    shmipc_blackboard_writer *wr;
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &wr), 0);
     assert_int_equal(shmipc_blackboard_reader_open(name, &o, &keep), 0);
     shmipc_blackboard_writer_close(wr);
     const int roles[] = { 1, 2, 2 };
@@ -755,11 +758,11 @@ static void scribble_event(void **state)
     shmipc_evsvc_opts o;
     shmipc_evsvc_opts_init(&o);
     o.max_events = 4;
-    shmipc_listener *keep;
-    assert_int_equal(shmipc_listener_open(name, &o, &keep), 0);
+    shmipc_evsvc_listener *keep;
+    assert_int_equal(shmipc_evsvc_listener_open(name, &o, &keep), 0);
     const int roles[] = { 3, 3, 4, 4 };
     int failures = scribble_service(name, "event", roles, 4);
-    shmipc_listener_close(keep);
+    shmipc_evsvc_listener_close(keep);
     assert_int_equal(failures, 0);
 }
 

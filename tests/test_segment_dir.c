@@ -78,8 +78,8 @@ static void objects_live_in_the_directory(void **state)
     shmipc_channel_close(ch);
     assert_int_equal(shmipc_channel_unlink(cname), 0);
     const char *svc = "shmipc-test-dir-svc";
-    shmipc_publisher *pub;
-    assert_int_equal(shmipc_publisher_create(svc, NULL, &pub), 0);
+    shmipc_pubsub_publisher *pub;
+    assert_int_equal(shmipc_pubsub_publisher_create(svc, NULL, &pub), 0);
     assert_true(exists_in(dir, "/shmipc.pubsub.shmipc-test-dir-svc"));
     shmipc_service_info *list;
     size_t n;
@@ -89,7 +89,7 @@ static void objects_live_in_the_directory(void **state)
         found |= strcmp(list[i].name, svc) == 0;
     free(list);
     assert_true(found);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     shmipc_gc_report rep;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, svc, 0, &rep), 0);
     assert_false(exists_in(dir, "/shmipc.pubsub.shmipc-test-dir-svc"));

@@ -166,8 +166,8 @@ static int fill_tiny_tmpfs(void *arg)
     shmipc_event *ev = NULL;
     err = shmipc_event_create("/ev", NULL, &ev);
     CHECK(err == -ENOSPC, "event create: %d (%s)", err, shmipc_errname(err));
-    shmipc_publisher *pub = NULL;
-    err = shmipc_publisher_create("ps", NULL, &pub);
+    shmipc_pubsub_publisher *pub = NULL;
+    err = shmipc_pubsub_publisher_create("ps", NULL, &pub);
     CHECK(err == -ENOSPC, "pub/sub create: %d (%s)", err, shmipc_errname(err));
     CHECK(strstr(shmipc_strerror(err), "full") != NULL, "the message says why: %s", shmipc_strerror(err));
 
@@ -223,8 +223,8 @@ static int no_dev_shm(void *arg)
     shmipc_channel *ch = NULL;
     err = shmipc_channel_create("/ch", NULL, &ch);
     CHECK(err == -ENODEV, "channel create: %d (%s)", err, shmipc_errname(err));
-    shmipc_publisher *pub = NULL;
-    err = shmipc_publisher_create("ps", NULL, &pub);
+    shmipc_pubsub_publisher *pub = NULL;
+    err = shmipc_pubsub_publisher_create("ps", NULL, &pub);
     CHECK(err == -ENODEV, "pub/sub create: %d (%s)", err, shmipc_errname(err));
     /* Opening what does not exist is still plain -ENOENT. */
     err = shmipc_segment_open("/seg", NULL, &s);

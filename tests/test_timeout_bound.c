@@ -167,9 +167,9 @@ static void blackboard_wait_bounded_under_scribbler(void **state)
     shmipc_blackboard_opts_init(&o);
     o.value_size = 16;
     o.entries = 4;
-    shmipc_bb_writer *w;
-    shmipc_bb_reader *r;
-    assert_int_equal(shmipc_blackboard_writer_open(svc, &o, &w), 0);
+    shmipc_blackboard_writer *w;
+    shmipc_blackboard_reader *r;
+    assert_int_equal(shmipc_blackboard_writer_create(svc, &o, &w), 0);
     assert_int_equal(shmipc_blackboard_reader_open(svc, &o, &r), 0);
     char seg[256];
     snprintf(seg, sizeof seg, "/shmipc.blackboard.%s", svc);
@@ -194,15 +194,15 @@ static void blackboard_wait_bounded_under_scribbler(void **state)
 static int listener_wait_call(void *arg)
 {
     uint32_t id;
-    return shmipc_listener_wait(arg, CALL_MS, &id);
+    return shmipc_evsvc_listener_wait(arg, CALL_MS, &id);
 }
 
 static int listener_wait_any_call(void *arg)
 {
-    shmipc_listener **ls = arg;
+    shmipc_evsvc_listener **ls = arg;
     size_t which;
     uint32_t id;
-    return shmipc_listener_wait_any(ls, 2, CALL_MS, &which, &id);
+    return shmipc_evsvc_listener_wait_any(ls, 2, CALL_MS, &which, &id);
 }
 
 static void listener_waits_bounded_under_scribbler(void **state)
@@ -211,11 +211,11 @@ static void listener_waits_bounded_under_scribbler(void **state)
     char name[64];
     test_name(name, sizeof name, "tbev");
     const char *svc = name + 1;
-    shmipc_notifier *n;
-    shmipc_listener *ls[2];
-    assert_int_equal(shmipc_notifier_open(svc, NULL, &n), 0);
-    assert_int_equal(shmipc_listener_open(svc, NULL, &ls[0]), 0);
-    assert_int_equal(shmipc_listener_open(svc, NULL, &ls[1]), 0);
+    shmipc_evsvc_notifier *n;
+    shmipc_evsvc_listener *ls[2];
+    assert_int_equal(shmipc_evsvc_notifier_create(svc, NULL, &n), 0);
+    assert_int_equal(shmipc_evsvc_listener_open(svc, NULL, &ls[0]), 0);
+    assert_int_equal(shmipc_evsvc_listener_open(svc, NULL, &ls[1]), 0);
     char seg[256];
     snprintf(seg, sizeof seg, "/shmipc.event.%s", svc);
     size_t len;
@@ -229,9 +229,9 @@ static void listener_waits_bounded_under_scribbler(void **state)
     expect_bounded("listener_wait_any (garbage)", listener_wait_any_call, ls);
     scribbler_stop(s);
     munmap(base, len);
-    shmipc_listener_close(ls[1]);
-    shmipc_listener_close(ls[0]);
-    shmipc_notifier_close(n);
+    shmipc_evsvc_listener_close(ls[1]);
+    shmipc_evsvc_listener_close(ls[0]);
+    shmipc_evsvc_notifier_close(n);
     shmipc_evsvc_unlink(svc);
     assert_true(waited > 0);
 }
@@ -271,8 +271,8 @@ static void blackboard_wait_bounded_with_stopped_writer(void **state)
     assert_int_equal(pipe(p), 0);
     pid_t pid = fork();
     if (pid == 0) {
-        shmipc_bb_writer *w;
-        char c = shmipc_blackboard_writer_open(svc, &o, &w) == 0 ? 'k' : 'e';
+        shmipc_blackboard_writer *w;
+        char c = shmipc_blackboard_writer_create(svc, &o, &w) == 0 ? 'k' : 'e';
         if (write(p[1], &c, 1) != 1)
             _exit(1);
         for (;;)
@@ -282,7 +282,7 @@ static void blackboard_wait_bounded_with_stopped_writer(void **state)
     assert_int_equal(read(p[0], &c, 1), 1);
     assert_int_equal(c, 'k');
     kill(pid, SIGSTOP);
-    shmipc_bb_reader *r;
+    shmipc_blackboard_reader *r;
     assert_int_equal(shmipc_blackboard_reader_open(svc, &o, &r), 0);
     uint64_t t0 = test_now_ms();
     int rc = shmipc_blackboard_wait(r, 0, 0, CALL_MS);

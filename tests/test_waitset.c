@@ -28,8 +28,8 @@ typedef struct fixture {
     shmipc_channel *tx, *rx;
     shmipc_event *ev;
     shmipc_queue *q;
-    shmipc_notifier *nt;
-    shmipc_listener *ls;
+    shmipc_evsvc_notifier *nt;
+    shmipc_evsvc_listener *ls;
     shmipc_waitset *ws;
 } fixture;
 
@@ -45,8 +45,8 @@ static int setup(void **state)
     assert_int_equal(shmipc_channel_open(f->chname, SHMIPC_CHANNEL_CONSUMER, NULL, &f->rx), 0);
     assert_int_equal(shmipc_event_create(f->evname, NULL, &f->ev), 0);
     assert_int_equal(shmipc_queue_create(f->qname, NULL, &f->q), 0);
-    assert_int_equal(shmipc_notifier_open(f->svname, NULL, &f->nt), 0);
-    assert_int_equal(shmipc_listener_open(f->svname, NULL, &f->ls), 0);
+    assert_int_equal(shmipc_evsvc_notifier_create(f->svname, NULL, &f->nt), 0);
+    assert_int_equal(shmipc_evsvc_listener_open(f->svname, NULL, &f->ls), 0);
     assert_int_equal(shmipc_waitset_create(&f->ws), 0);
     *state = f;
     return 0;
@@ -60,8 +60,8 @@ static int teardown(void **state)
     shmipc_channel_close(f->rx);
     shmipc_event_close(f->ev);
     shmipc_queue_close(f->q);
-    shmipc_listener_close(f->ls);
-    shmipc_notifier_close(f->nt);
+    shmipc_evsvc_listener_close(f->ls);
+    shmipc_evsvc_notifier_close(f->nt);
     shmipc_channel_unlink(f->chname);
     shmipc_event_unlink(f->evname);
     shmipc_queue_unlink(f->qname);
@@ -131,11 +131,11 @@ static void test_each_handle_is_reported_without_consuming(void **state)
     assert_int_equal(shmipc_queue_pop(f->q, buf, sizeof buf, 0), 1);
     assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 8), -EAGAIN);
 
-    assert_int_equal(shmipc_notifier_notify(f->nt, 0), 0);
+    assert_int_equal(shmipc_evsvc_notifier_notify(f->nt, 0), 0);
     assert_int_equal(shmipc_waitset_wait(f->ws, -1, r, 8), 1);
     assert_int_equal(r[0].user, 4);
     uint32_t id = 99;
-    assert_int_equal(shmipc_listener_wait(f->ls, 0, &id), 1);
+    assert_int_equal(shmipc_evsvc_listener_wait(f->ls, 0, &id), 1);
     assert_int_equal(id, 0);
     assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 8), -EAGAIN);
 }
@@ -179,7 +179,7 @@ static void test_ready_handles_are_reported_round_robin(void **state)
     assert_int_equal(shmipc_channel_send(f->tx, "a", 1, 0), 0);
     assert_int_equal(shmipc_event_post(f->ev), 0);
     assert_int_equal(shmipc_queue_push(f->q, "b", 1, 0), 0);
-    assert_int_equal(shmipc_notifier_notify(f->nt, 1), 0);
+    assert_int_equal(shmipc_evsvc_notifier_notify(f->nt, 1), 0);
     shmipc_waitset_ready r[1];
     unsigned seen = 0;
     for (int i = 0; i < 4; i++) {
@@ -202,42 +202,42 @@ static void test_subscriber_is_reported(void **state)
     shmipc_pubsub_opts_init(&o);
     o.payload_size = 16;
     o.history = 1;
-    shmipc_publisher *pub;
-    shmipc_subscriber *sub;
-    assert_int_equal(shmipc_publisher_create(name, &o, &pub), 0);
+    shmipc_pubsub_publisher *pub;
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
     static const char first[16] = "before join";
-    assert_int_equal(shmipc_publisher_publish_copy(pub, first, sizeof first), 0); /* no subscriber yet */
-    assert_int_equal(shmipc_subscriber_open(name, NULL, &sub), 0);
+    assert_int_equal(shmipc_pubsub_publisher_publish_copy(pub, first, sizeof first), 0); /* no subscriber yet */
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
     assert_int_equal(shmipc_waitset_add_subscriber(f->ws, sub, SHMIPC_WAITSET_OUT, 9), -EINVAL);
     assert_int_equal(shmipc_waitset_add_subscriber(f->ws, sub, 0, 9), 0);
     shmipc_waitset_ready r[2];
     char buf[16];
-    shmipc_sample info;
+    shmipc_pubsub_sample info;
     assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), 1); /* the history */
     assert_int_equal(r[0].user, 9);
-    assert_int_equal(shmipc_subscriber_receive_copy(sub, buf, sizeof buf, 0, &info), 16);
+    assert_int_equal(shmipc_pubsub_subscriber_receive_copy(sub, buf, sizeof buf, 0, &info), 16);
     assert_string_equal(buf, "before join");
     assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), -EAGAIN);
     assert_int_equal(shmipc_waitset_wait(f->ws, 20, r, 2), -ETIMEDOUT);
     pid_t pid = fork();
     if (pid == 0) {
-        shmipc_publisher *p2;
-        int e = shmipc_publisher_open(name, NULL, &p2);
+        shmipc_pubsub_publisher *p2;
+        int e = shmipc_pubsub_publisher_open(name, NULL, &p2);
         static const char msg[16] = "from child";
         if (!e)
-            e = shmipc_publisher_publish_copy(p2, msg, sizeof msg) == 1 ? 0 : 1;
+            e = shmipc_pubsub_publisher_publish_copy(p2, msg, sizeof msg) == 1 ? 0 : 1;
         if (!e)
-            shmipc_publisher_close(p2);
+            shmipc_pubsub_publisher_close(p2);
         _exit(e ? 1 : 0);
     }
     assert_int_equal(shmipc_waitset_wait(f->ws, 10000, r, 2), 1);
     assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), 1); /* nothing consumed */
-    assert_int_equal(shmipc_subscriber_receive_copy(sub, buf, sizeof buf, 0, &info), 16);
+    assert_int_equal(shmipc_pubsub_subscriber_receive_copy(sub, buf, sizeof buf, 0, &info), 16);
     assert_string_equal(buf, "from child");
     assert_int_equal(test_wait(pid, 10000), 0);
     assert_int_equal(shmipc_waitset_remove(f->ws, sub), 0);
-    shmipc_subscriber_close(sub);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_subscriber_close(sub);
+    shmipc_pubsub_publisher_close(pub);
     shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 0, NULL);
 }
 

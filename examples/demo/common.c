@@ -201,13 +201,13 @@ void demo_pubsub_opts(shmipc_pubsub_opts *o, const char *type, size_t size)
     o->type.align = 8;
 }
 
-int demo_subscribe(const char *who, const char *name, const char *type, size_t size, shmipc_subscriber **sub)
+int demo_subscribe(const char *who, const char *name, const char *type, size_t size, shmipc_pubsub_subscriber **sub)
 {
     shmipc_pubsub_opts o;
     demo_pubsub_opts(&o, type, size);
     int err = -ENOENT;
     for (int i = 0; i < 200 && !demo_stop; i++) {
-        err = shmipc_subscriber_open(name, &o, sub);
+        err = shmipc_pubsub_subscriber_open(name, &o, sub);
         if (err != -ENOENT)
             break;
         demo_sleep_ms(50);
@@ -226,7 +226,7 @@ void demo_cfg_init(demo_cfg_client *c, const char *tag)
 int demo_cfg_get(demo_cfg_client *c, uint32_t key, unsigned *value)
 {
     if (!c->cli) {
-        int err = shmipc_client_open(c->name, NULL, &c->cli);
+        int err = shmipc_reqresp_client_open(c->name, NULL, &c->cli);
         if (err) {
             c->errors++;
             return err;
@@ -234,10 +234,10 @@ int demo_cfg_get(demo_cfg_client *c, uint32_t key, unsigned *value)
     }
     demo_cfg_request req = {.magic = DEMO_CFG_MAGIC, .key = key};
     demo_cfg_response resp;
-    int n = shmipc_client_call(c->cli, &req, sizeof req, &resp, sizeof resp, NULL, 500);
+    int n = shmipc_reqresp_client_call(c->cli, &req, sizeof req, &resp, sizeof resp, NULL, 500);
     if (n < 0) {
         /* The server died or was replaced: drop the connection, the next call reconnects. */
-        shmipc_client_close(c->cli);
+        shmipc_reqresp_client_close(c->cli);
         c->cli = NULL;
         c->errors++;
         return n;
@@ -263,6 +263,6 @@ int demo_cfg_get_first(demo_cfg_client *c, uint32_t key, unsigned *value)
 
 void demo_cfg_close(demo_cfg_client *c)
 {
-    shmipc_client_close(c->cli);
+    shmipc_reqresp_client_close(c->cli);
     c->cli = NULL;
 }

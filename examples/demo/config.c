@@ -27,8 +27,8 @@ int main(int argc, char **argv)
     o.max_request = sizeof(demo_cfg_request);
     o.max_response = sizeof(demo_cfg_response);
     o.max_clients = 8;
-    shmipc_server *srv;
-    int err = shmipc_server_open(name, &o, &srv);
+    shmipc_reqresp_server *srv;
+    int err = shmipc_reqresp_server_create(name, &o, &srv);
     if (err) {
         fprintf(stderr, "config: cannot serve %s: %s\n", name, shmipc_strerror(err));
         demo_reporter_close(&rep);
@@ -41,8 +41,8 @@ int main(int argc, char **argv)
     uint64_t next_report = demo_now_ns();
     while (!demo_stop) {
         demo_cfg_request req;
-        shmipc_request_info info;
-        int n = shmipc_server_receive(srv, &info, &req, sizeof req, 100);
+        shmipc_reqresp_request_info info;
+        int n = shmipc_reqresp_server_receive(srv, &info, &req, sizeof req, 100);
         if (n >= 0) {
             demo_cfg_response resp = {.magic = DEMO_CFG_MAGIC, .status = 0};
             if ((size_t)n != sizeof req || req.magic != DEMO_CFG_MAGIC)
@@ -55,7 +55,7 @@ int main(int argc, char **argv)
                 resp.status = -EINVAL;
             resp.key = (size_t)n == sizeof req ? req.key : 0;
             /* A client that died meanwhile gives -ENOTCONN: nothing to do, it is reclaimed. */
-            if (shmipc_server_respond(srv, &info, &resp, sizeof resp, 0, 100) == 0)
+            if (shmipc_reqresp_server_respond(srv, &info, &resp, sizeof resp, 0, 100) == 0)
                 r.cfg_requests++;
             else
                 r.errors++;
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
         }
     }
     demo_reporter_send(&rep, &r); /* the final figures */
-    shmipc_server_close(srv);
+    shmipc_reqresp_server_close(srv);
     demo_reporter_close(&rep);
     return 0;
 }

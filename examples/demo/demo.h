@@ -147,11 +147,11 @@ int demo_component_init(int argc, char **argv, int comp, demo_arg *args, size_t 
 void demo_pubsub_opts(shmipc_pubsub_opts *o, const char *type, size_t size);
 /* Subscribe to service name, waiting up to 10 s for its publisher to create it; who names the caller in
  * the error message. Returns 0 or -errno. */
-int demo_subscribe(const char *who, const char *name, const char *type, size_t size, shmipc_subscriber **sub);
+int demo_subscribe(const char *who, const char *name, const char *type, size_t size, shmipc_pubsub_subscriber **sub);
 
 /* A client of the configuration service that reconnects when the service restarts. */
 typedef struct demo_cfg_client {
-    shmipc_client *cli;
+    shmipc_reqresp_client *cli;
     char name[DEMO_NAME_MAX];
     uint64_t answered, errors;
 } demo_cfg_client;

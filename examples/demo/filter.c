@@ -31,8 +31,8 @@ int main(int argc, char **argv)
     char in_name[DEMO_NAME_MAX], out_name[DEMO_NAME_MAX];
     demo_service_name(in_name, sizeof in_name, tag, "sensor");
     demo_service_name(out_name, sizeof out_name, tag, "filtered");
-    shmipc_subscriber *sub = NULL;
-    shmipc_publisher *pub = NULL;
+    shmipc_pubsub_subscriber *sub = NULL;
+    shmipc_pubsub_publisher *pub = NULL;
     int err = demo_subscribe("filter", in_name, DEMO_SAMPLE_TYPE, sizeof(demo_sample), &sub);
     if (!err) {
         shmipc_pubsub_opts o;
@@ -40,12 +40,12 @@ int main(int argc, char **argv)
         o.max_publishers = 4;
         o.max_subscribers = 4;
         o.depth = 256;
-        err = shmipc_publisher_create(out_name, &o, &pub);
+        err = shmipc_pubsub_publisher_create(out_name, &o, &pub);
         if (err)
             fprintf(stderr, "filter: cannot publish %s: %s\n", out_name, shmipc_strerror(err));
     }
 
-    shmipc_sample held[WINDOW_MAX + 1];
+    shmipc_pubsub_sample held[WINDOW_MAX + 1];
     unsigned nheld = 0;
     demo_report r;
     memset(&r, 0, sizeof r);
@@ -53,19 +53,19 @@ int main(int argc, char **argv)
     while (!err && !demo_stop) {
         if (window < 1 || window > WINDOW_MAX)
             window = 8;
-        shmipc_sample s;
-        int rc = shmipc_subscriber_receive(sub, &s, 100);
+        shmipc_pubsub_sample s;
+        int rc = shmipc_pubsub_subscriber_receive(sub, &s, 100);
         if (rc == 0) {
             const demo_sample *in = s.data;
             r.received[0]++;
             /* The pool is shared memory another process writes: check before use. */
             if (s.size != sizeof *in || in->checksum != demo_sample_checksum(in)) {
-                shmipc_subscriber_release(sub, &s);
+                shmipc_pubsub_subscriber_release(sub, &s);
                 r.errors++;
             } else {
                 held[nheld++] = s;
                 while (nheld > window) { /* let go of the oldest: its chunk may return to the pool */
-                    shmipc_subscriber_release(sub, &held[0]);
+                    shmipc_pubsub_subscriber_release(sub, &held[0]);
                     memmove(held, held + 1, --nheld * sizeof held[0]);
                 }
                 double sum = 0;
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
                     sum += ((const demo_sample *)held[i].data)->value;
                 demo_filtered f = {.src_seq = in->seq, .t_ns = in->t_ns, .value = sum / nheld, .window = nheld};
                 f.checksum = demo_filtered_checksum(&f);
-                if (shmipc_publisher_publish_copy(pub, &f, sizeof f) >= 0)
+                if (shmipc_pubsub_publisher_publish_copy(pub, &f, sizeof f) >= 0)
                     r.published++;
                 else
                     r.errors++;
@@ -90,21 +90,21 @@ int main(int argc, char **argv)
             next_cfg = now + 2000000000u;
         }
         if (now >= next_report) {
-            r.overflow[0] = shmipc_subscriber_missed(sub);
+            r.overflow[0] = shmipc_pubsub_subscriber_missed(sub);
             r.param = window;
             r.cfg_requests = cfg.answered;
             demo_reporter_send(&rep, &r);
             next_report = now + 1000000000u;
         }
     }
-    r.overflow[0] = sub ? shmipc_subscriber_missed(sub) : 0;
+    r.overflow[0] = sub ? shmipc_pubsub_subscriber_missed(sub) : 0;
     r.param = window;
     r.cfg_requests = cfg.answered;
     demo_reporter_send(&rep, &r); /* the final figures */
     while (nheld > 0)
-        shmipc_subscriber_release(sub, &held[--nheld]);
-    shmipc_subscriber_close(sub);
-    shmipc_publisher_close(pub);
+        shmipc_pubsub_subscriber_release(sub, &held[--nheld]);
+    shmipc_pubsub_subscriber_close(sub);
+    shmipc_pubsub_publisher_close(pub);
     demo_cfg_close(&cfg);
     demo_reporter_close(&rep);
     return err ? 1 : 0;

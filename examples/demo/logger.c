@@ -27,7 +27,7 @@ typedef struct stream {
 } stream;
 
 /* The sequence number and timestamp of a sample of either stream, once its checksum is verified. */
-static bool parse(const stream *st, const shmipc_sample *s, uint64_t *seq, uint64_t *t_ns)
+static bool parse(const stream *st, const shmipc_pubsub_sample *s, uint64_t *seq, uint64_t *t_ns)
 {
     if (s->size != st->size)
         return false;
@@ -50,7 +50,7 @@ static bool parse(const stream *st, const shmipc_sample *s, uint64_t *seq, uint6
 static void *stream_main(void *arg)
 {
     stream *st = arg;
-    shmipc_subscriber *sub = NULL;
+    shmipc_pubsub_subscriber *sub = NULL;
     int err = demo_subscribe("logger", st->name, st->type, st->size, &sub);
     if (err) {
         pthread_mutex_lock(&st->lock);
@@ -61,8 +61,8 @@ static void *stream_main(void *arg)
     bool first = true;
     uint64_t expect = 0, jumped = 0;
     while (!demo_stop) {
-        shmipc_sample s;
-        int rc = shmipc_subscriber_receive(sub, &s, 100);
+        shmipc_pubsub_sample s;
+        int rc = shmipc_pubsub_subscriber_receive(sub, &s, 100);
         if (rc < 0) {
             if (rc != -ETIMEDOUT && rc != -EINTR && rc != -EAGAIN) {
                 pthread_mutex_lock(&st->lock);
@@ -77,8 +77,8 @@ static void *stream_main(void *arg)
         }
         uint64_t now = demo_now_ns(), seq = 0, t_ns = 0;
         bool ok = parse(st, &s, &seq, &t_ns);
-        shmipc_subscriber_release(sub, &s);
-        uint64_t missed = shmipc_subscriber_missed(sub);
+        shmipc_pubsub_subscriber_release(sub, &s);
+        uint64_t missed = shmipc_pubsub_subscriber_missed(sub);
         pthread_mutex_lock(&st->lock);
         st->received++;
         if (!ok) {
@@ -106,7 +106,7 @@ static void *stream_main(void *arg)
         }
         pthread_mutex_unlock(&st->lock);
     }
-    shmipc_subscriber_close(sub);
+    shmipc_pubsub_subscriber_close(sub);
     return NULL;
 }
 

@@ -37,8 +37,8 @@ int main(int argc, char **argv)
     o.max_subscribers = 4;
     o.depth = 256;   /* a quarter of a second of slack for a subscriber that falls behind */
     o.max_held = 24; /* the filter holds its whole window in place */
-    shmipc_publisher *pub;
-    int err = shmipc_publisher_create(name, &o, &pub);
+    shmipc_pubsub_publisher *pub;
+    int err = shmipc_pubsub_publisher_create(name, &o, &pub);
     if (err) {
         fprintf(stderr, "sensor: cannot publish %s: %s\n", name, shmipc_strerror(err));
         demo_cfg_close(&cfg);
@@ -54,7 +54,7 @@ int main(int argc, char **argv)
         if (rate < RATE_MIN || rate > RATE_MAX)
             rate = 1000;
         void *chunk;
-        err = shmipc_publisher_loan(pub, sizeof(demo_sample), &chunk);
+        err = shmipc_pubsub_publisher_loan(pub, sizeof(demo_sample), &chunk);
         if (err == 0) {
             demo_sample *s = chunk;
             s->seq = seq;
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
             s->reserved = 0;
             s->t_ns = demo_now_ns();
             s->checksum = demo_sample_checksum(s);
-            err = shmipc_publisher_publish(pub, chunk, sizeof(demo_sample));
+            err = shmipc_pubsub_publisher_publish(pub, chunk, sizeof(demo_sample));
         }
         if (err >= 0) {
             seq++;
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     r.param = rate;
     r.cfg_requests = cfg.answered;
     demo_reporter_send(&rep, &r); /* the final figures */
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     demo_cfg_close(&cfg);
     demo_reporter_close(&rep);
     return 0;

@@ -20,8 +20,8 @@
 extern "C" {
 #endif
 
-typedef struct shmipc_bb_writer shmipc_bb_writer;
-typedef struct shmipc_bb_reader shmipc_bb_reader;
+typedef struct shmipc_blackboard_writer shmipc_blackboard_writer;
+typedef struct shmipc_blackboard_reader shmipc_blackboard_reader;
 
 #define SHMIPC_BB_MAX_VALUE (1u << 20) /* largest value, bytes */
 #define SHMIPC_BB_MAX_ENTRIES 4096u
@@ -44,7 +44,7 @@ typedef struct shmipc_blackboard_opts {
 SHMIPC_API void shmipc_blackboard_opts_init(shmipc_blackboard_opts *opts);
 
 /*
- * shmipc_blackboard_writer_open - become the writer of blackboard name, creating it if it does not exist.
+ * shmipc_blackboard_writer_create - become the writer of blackboard name, creating it if it does not exist.
  * An existing blackboard whose writer died or closed is taken over with its values (even if no process
  * uses it any more); one with other settings is replaced if no live process uses it, else -EPROTOTYPE.
  * opts may be NULL only to take over an existing one.
@@ -52,19 +52,19 @@ SHMIPC_API void shmipc_blackboard_opts_init(shmipc_blackboard_opts *opts);
  * -EPROTOTYPE, -EUSERS, -EBADMSG (existing one corrupt), -ENOMEM, errors of shmipc_segment_create/open.
  * Thread safety: one thread at a time per handle; process-safe.
  */
-SHMIPC_API int shmipc_blackboard_writer_open(const char *name, const shmipc_blackboard_opts *opts,
-                                             shmipc_bb_writer **out);
+SHMIPC_API int shmipc_blackboard_writer_create(const char *name, const shmipc_blackboard_opts *opts,
+                                             shmipc_blackboard_writer **out);
 
 /*
  * shmipc_blackboard_write - publish a new value of key (len must be the value size). Never blocks; wakes
  * readers sleeping in shmipc_blackboard_wait (a system call only if one sleeps).
  * Errors: -EINVAL (NULL argument, key >= entries, len != value size).
  */
-SHMIPC_API int shmipc_blackboard_write(shmipc_bb_writer *w, uint32_t key, const void *value, size_t len);
+SHMIPC_API int shmipc_blackboard_write(shmipc_blackboard_writer *w, uint32_t key, const void *value, size_t len);
 
 /* shmipc_blackboard_writer_close - give up the writer role (values stay, readers waiting get -EPIPE) and
  * free the handle. NULL is a no-op. Returns 0. */
-SHMIPC_API int shmipc_blackboard_writer_close(shmipc_bb_writer *w);
+SHMIPC_API int shmipc_blackboard_writer_close(shmipc_blackboard_writer *w);
 
 /*
  * shmipc_blackboard_reader_open - open the existing blackboard name for reading. opts may be NULL.
@@ -72,7 +72,7 @@ SHMIPC_API int shmipc_blackboard_writer_close(shmipc_bb_writer *w);
  * shmipc_segment_open.
  */
 SHMIPC_API int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts *opts,
-                                             shmipc_bb_reader **out);
+                                             shmipc_blackboard_reader **out);
 
 /*
  * shmipc_blackboard_read - copy the latest value of key into buf (cap bytes); *version (may be NULL)
@@ -81,7 +81,7 @@ SHMIPC_API int shmipc_blackboard_reader_open(const char *name, const shmipc_blac
  * Errors: -EINVAL, -EMSGSIZE (cap < value size), -ENODATA (never written), -EBADMSG (index or version
  * corrupt), -EAGAIN (the writer rewrote the entry faster than it could be copied for a whole second).
  */
-SHMIPC_API int shmipc_blackboard_read(shmipc_bb_reader *r, uint32_t key, void *buf, size_t cap,
+SHMIPC_API int shmipc_blackboard_read(shmipc_blackboard_reader *r, uint32_t key, void *buf, size_t cap,
                                       uint64_t *version);
 
 /*
@@ -91,13 +91,13 @@ SHMIPC_API int shmipc_blackboard_read(shmipc_bb_reader *r, uint32_t key, void *b
  * Errors: -EINVAL, -EAGAIN (timeout 0), -ETIMEDOUT, -EPIPE (the writer present when the wait began, or
  * the first to appear during it, closed or died; death is noticed within about 50 ms), -EBADMSG.
  */
-SHMIPC_API int shmipc_blackboard_wait(shmipc_bb_reader *r, uint32_t key, uint64_t seen, int timeout_ms);
+SHMIPC_API int shmipc_blackboard_wait(shmipc_blackboard_reader *r, uint32_t key, uint64_t seen, int timeout_ms);
 
 /* shmipc_blackboard_value_size - the value size of the blackboard (bytes). */
-SHMIPC_API size_t shmipc_blackboard_value_size(const shmipc_bb_reader *r);
+SHMIPC_API size_t shmipc_blackboard_value_size(const shmipc_blackboard_reader *r);
 
 /* shmipc_blackboard_reader_close - free the handle. NULL is a no-op. Returns 0. */
-SHMIPC_API int shmipc_blackboard_reader_close(shmipc_bb_reader *r);
+SHMIPC_API int shmipc_blackboard_reader_close(shmipc_blackboard_reader *r);
 
 /* shmipc_blackboard_unlink - remove the name. Errors: -EINVAL, -ENAMETOOLONG, -ENOENT, -EACCES. */
 SHMIPC_API int shmipc_blackboard_unlink(const char *name);

@@ -14,8 +14,8 @@
  *
  * Two forms:
  *   - in memory the caller provides (a segment's data area, any MAP_SHARED mapping, or one process's
- *     memory for threads): shmipc_event_init() lays the event out in SHMIPC_EVENT_SIZE bytes, and each
- *     user makes a handle with shmipc_event_attach();
+ *     memory for threads): shmipc_event_create_in() lays the event out in SHMIPC_EVENT_SIZE bytes, and each
+ *     user makes a handle with shmipc_event_open_in();
  *   - named: shmipc_event_create() / shmipc_event_open() put the event in its own segment of type
  *     SHMIPC_TYPE_EVENT; shmipc_event_unlink() removes the name.
  *
@@ -53,25 +53,25 @@ typedef struct shmipc_event_opts {
 SHMIPC_API void shmipc_event_opts_init(shmipc_event_opts *opts);
 
 /*
- * shmipc_event_init - lay out a new event, with a count of 0, in size bytes at mem.
+ * shmipc_event_create_in - lay out a new event, with a count of 0, in size bytes at mem.
  * mem must be shared by every user (MAP_SHARED for processes) and must not be in use as an event:
  * initialising an event others wait on loses their posts. Call it once, then hand the memory to users,
- * who call shmipc_event_attach(). The magic word is stored last with release order, so an attach that
+ * who call shmipc_event_open_in(). The magic word is stored last with release order, so an attach that
  * sees it (acquire) sees a complete event.
  * Returns 0, or -EINVAL (mem NULL or not 4-byte aligned, size < SHMIPC_EVENT_SIZE).
  * Not safe against concurrent use of the same memory.
  */
-SHMIPC_API int shmipc_event_init(void *mem, size_t size);
+SHMIPC_API int shmipc_event_create_in(void *mem, size_t size);
 
 /*
- * shmipc_event_attach - make a handle for the event at mem (laid out by shmipc_event_init, in this or
+ * shmipc_event_open_in - make a handle for the event at mem (laid out by shmipc_event_create_in, in this or
  * another process). The handle does not own mem: keep it mapped until shmipc_event_close(). opts may
  * be NULL. On success *out holds the handle, whose last-seen count is the event's current count.
  * Errors: -EINVAL (NULL argument, misaligned mem, size < SHMIPC_EVENT_SIZE, bad opts), -EBADMSG (mem
  *         holds no event: wrong magic), -EPROTO (an event of a layout version this library does not
  *         know), -ENOMEM.
  */
-SHMIPC_API int shmipc_event_attach(void *mem, size_t size, const shmipc_event_opts *opts,
+SHMIPC_API int shmipc_event_open_in(void *mem, size_t size, const shmipc_event_opts *opts,
                                    shmipc_event **out);
 
 /*

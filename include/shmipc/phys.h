@@ -3,7 +3,7 @@
  * shmipc/phys.h - windows onto physical memory (/dev/mem, a UIO device, or any file standing in for one),
  * for register access on embedded boards.
  *
- * mmap() needs a page-aligned offset; shmipc_phys_map() maps the pages enclosing [addr, addr + len) and
+ * mmap() needs a page-aligned offset; shmipc_phys_open() maps the pages enclosing [addr, addr + len) and
  * hands back a pointer to addr itself. Register helpers do single volatile accesses of the named width at
  * an offset from that pointer, after checking bounds and natural alignment.
  *
@@ -26,22 +26,22 @@ typedef struct shmipc_phys shmipc_phys;
 #define SHMIPC_PHYS_RDONLY   (1u << 1) /* map read-only */
 
 /*
- * shmipc_phys_map - map len bytes of physical address addr from device (NULL means "/dev/mem").
+ * shmipc_phys_open - map len bytes of physical address addr from device (NULL means "/dev/mem").
  * addr need not be page-aligned. Symbolic links to the device are followed (udev makes them).
  * Errors: -EINVAL (len 0, unknown flags, addr + len overflows), -ENOENT, -EACCES / -EPERM (no right to
  *         the device), -ENXIO (range beyond the end of a regular file standing in for the device),
  *         or another errno from open/mmap.
  */
-SHMIPC_API int shmipc_phys_map(const char *device, uint64_t addr, size_t len, unsigned flags,
+SHMIPC_API int shmipc_phys_open(const char *device, uint64_t addr, size_t len, unsigned flags,
                                shmipc_phys **out);
 
-/* shmipc_phys_unmap - unmap and close. NULL is a no-op. Returns 0. */
-SHMIPC_API int shmipc_phys_unmap(shmipc_phys *phys);
+/* shmipc_phys_close - unmap and close. NULL is a no-op. Returns 0. */
+SHMIPC_API int shmipc_phys_close(shmipc_phys *phys);
 
 /* shmipc_phys_ptr - pointer to physical address addr in this process. */
 SHMIPC_API volatile void *shmipc_phys_ptr(const shmipc_phys *phys);
 
-/* shmipc_phys_len - the len given to shmipc_phys_map. */
+/* shmipc_phys_len - the len given to shmipc_phys_open. */
 SHMIPC_API size_t shmipc_phys_len(const shmipc_phys *phys);
 
 /*

@@ -31,8 +31,8 @@
 extern "C" {
 #endif
 
-typedef struct shmipc_publisher shmipc_publisher;
-typedef struct shmipc_subscriber shmipc_subscriber;
+typedef struct shmipc_pubsub_publisher shmipc_pubsub_publisher;
+typedef struct shmipc_pubsub_subscriber shmipc_pubsub_subscriber;
 
 /* The most subscribers a service can have (one bit each in a chunk's 64-bit holder mask). */
 #define SHMIPC_PUBSUB_MAX_SUBSCRIBERS 48
@@ -77,40 +77,42 @@ typedef struct shmipc_pubsub_opts {
 /* shmipc_pubsub_opts_init - set *opts to the defaults (all zero, except publish_timeout_ms = -1). */
 SHMIPC_API void shmipc_pubsub_opts_init(shmipc_pubsub_opts *opts);
 
-/* A received sample: a read-only view of a chunk in the pool, valid until shmipc_subscriber_release(). */
-typedef struct shmipc_sample {
+/* A received sample: a read-only view of a chunk in the pool, valid until shmipc_pubsub_subscriber_release(). */
+typedef struct shmipc_pubsub_sample {
     const void *data;
     size_t size;
     uint64_t sequence;   /* publish order of its publisher: 1, 2, ... per publisher slot (a publisher
                           * claiming a slot continues its predecessor's count); no order across publishers */
-    uint32_t publisher;  /* the publisher slot that published it (see shmipc_publisher_id) */
+    uint32_t publisher;  /* the publisher slot that published it (see shmipc_pubsub_publisher_id) */
     uint32_t chunk;      /* internal: the chunk index */
-} shmipc_sample;
+} shmipc_pubsub_sample;
 
 /*
- * shmipc_publisher_create - create the service NAME with opts (NULL = defaults) and register a publisher.
+ * shmipc_pubsub_publisher_create - create the service NAME with opts (NULL = defaults) and register a publisher.
  * If a live service of that name exists it is opened instead, provided its options are compatible; a
  * stale one (left by dead processes) is replaced without manual cleanup.
  * Errors: -EINVAL (bad name or options), -ENAMETOOLONG, -EPROTOTYPE (incompatible existing service; see
  * shmipc_service_error_detail()), -EBADMSG (corrupt service), -EUSERS (max_publishers reached), -ENOMEM,
  * -ENOSPC, -EPERM/-EACCES (another user's), or another error of shmipc_segment_create/open.
  */
-SHMIPC_API int shmipc_publisher_create(const char *name, const shmipc_pubsub_opts *opts, shmipc_publisher **out);
+SHMIPC_API int shmipc_pubsub_publisher_create(const char *name, const shmipc_pubsub_opts *opts,
+                                              shmipc_pubsub_publisher **out);
 
-/* shmipc_publisher_open - like shmipc_publisher_create but only opens an existing service (-ENOENT if
+/* shmipc_pubsub_publisher_open - like shmipc_pubsub_publisher_create but only opens an existing service (-ENOENT if
  * none). */
-SHMIPC_API int shmipc_publisher_open(const char *name, const shmipc_pubsub_opts *opts, shmipc_publisher **out);
+SHMIPC_API int shmipc_pubsub_publisher_open(const char *name, const shmipc_pubsub_opts *opts,
+                                            shmipc_pubsub_publisher **out);
 
 /*
- * shmipc_publisher_loan - loan a chunk with room for len bytes (0 = payload_size) and return its address
+ * shmipc_pubsub_publisher_loan - loan a chunk with room for len bytes (0 = payload_size) and return its address
  * in *ptr. The caller writes the payload there and then publishes or discards it.
  * Errors: -EINVAL (len > payload_size), -ENOBUFS (this publisher holds max_loans chunks, or the pool is
  * exhausted even after reclaiming dead participants).
  */
-SHMIPC_API int shmipc_publisher_loan(shmipc_publisher *pub, size_t len, void **ptr);
+SHMIPC_API int shmipc_pubsub_publisher_loan(shmipc_pubsub_publisher *pub, size_t len, void **ptr);
 
 /*
- * shmipc_publisher_publish - publish the loaned chunk ptr holding len bytes (fixed-size services: len
+ * shmipc_pubsub_publisher_publish - publish the loaned chunk ptr holding len bytes (fixed-size services: len
  * must be payload_size or 0). Every connected subscriber gets it; the loan ends (except on -EINVAL).
  * With SHMIPC_PUBSUB_WAIT a full subscriber queue makes the call wait (a dead subscriber is reclaimed
  * within ~20 ms); subscribers still full after publish_timeout_ms (0: at once) count the sample as missed.
@@ -119,59 +121,61 @@ SHMIPC_API int shmipc_publisher_loan(shmipc_publisher *pub, size_t len, void **p
  * interrupted a wait; delivered to the others), -EBADMSG (a queue in shared memory is corrupt;
  * delivered to the others).
  */
-SHMIPC_API int shmipc_publisher_publish(shmipc_publisher *pub, void *ptr, size_t len);
+SHMIPC_API int shmipc_pubsub_publisher_publish(shmipc_pubsub_publisher *pub, void *ptr, size_t len);
 
-/* shmipc_publisher_discard - return a loaned chunk unpublished. Errors: -EINVAL (not loaned by pub). */
-SHMIPC_API int shmipc_publisher_discard(shmipc_publisher *pub, void *ptr);
+/* shmipc_pubsub_publisher_discard - return a loaned chunk unpublished. Errors: -EINVAL (not loaned by pub). */
+SHMIPC_API int shmipc_pubsub_publisher_discard(shmipc_pubsub_publisher *pub, void *ptr);
 
-/* shmipc_publisher_publish_copy - loan, copy len bytes from buf, publish (fixed-size services: len must
+/* shmipc_pubsub_publisher_publish_copy - loan, copy len bytes from buf, publish (fixed-size services: len must
  * be payload_size). Returns what publish returns; errors: -EINVAL, those of loan, and those of publish. */
-SHMIPC_API int shmipc_publisher_publish_copy(shmipc_publisher *pub, const void *buf, size_t len);
+SHMIPC_API int shmipc_pubsub_publisher_publish_copy(shmipc_pubsub_publisher *pub, const void *buf, size_t len);
 
-/* shmipc_publisher_id - this publisher's slot (0 .. max_publishers - 1), as reported in
- * shmipc_sample.publisher. */
-SHMIPC_API uint32_t shmipc_publisher_id(const shmipc_publisher *pub);
+/* shmipc_pubsub_publisher_id - this publisher's slot (0 .. max_publishers - 1), as reported in
+ * shmipc_pubsub_sample.publisher. */
+SHMIPC_API uint32_t shmipc_pubsub_publisher_id(const shmipc_pubsub_publisher *pub);
 
-/* shmipc_publisher_close - discard every loan, leave the service and free the handle. The service stays
+/* shmipc_pubsub_publisher_close - discard every loan, leave the service and free the handle. The service stays
  * (remove it with shmipc_service_gc once unused). NULL is a no-op. Returns 0. */
-SHMIPC_API int shmipc_publisher_close(shmipc_publisher *pub);
+SHMIPC_API int shmipc_pubsub_publisher_close(shmipc_pubsub_publisher *pub);
 
 /*
- * shmipc_subscriber_open - connect a subscriber to the existing service NAME; the pool is mapped
+ * shmipc_pubsub_subscriber_open - connect a subscriber to the existing service NAME; the pool is mapped
  * read-only. With history N it starts with the last N samples published.
  * Errors: -EINVAL, -ENAMETOOLONG, -ENOENT, -EPROTOTYPE (incompatible options or type, with a detail),
  * -EBADMSG (corrupt), -EUSERS (max_subscribers reached), -ENOMEM, -EPERM/-EACCES, or an error of
  * shmipc_segment_open.
  */
-SHMIPC_API int shmipc_subscriber_open(const char *name, const shmipc_pubsub_opts *opts, shmipc_subscriber **out);
+SHMIPC_API int shmipc_pubsub_subscriber_open(const char *name, const shmipc_pubsub_opts *opts,
+                                             shmipc_pubsub_subscriber **out);
 
 /*
- * shmipc_subscriber_receive - take the next sample, waiting up to timeout_ms (0 = no wait, negative =
+ * shmipc_pubsub_subscriber_receive - take the next sample, waiting up to timeout_ms (0 = no wait, negative =
  * without limit) in the handle's wait mode. *sample then views the chunk read-only until released.
  * Returns 0, or -EAGAIN (nothing and timeout 0), -ETIMEDOUT, -EINTR (signal while sleeping), -ENOBUFS
  * (max_held samples already held: release some), -EBADMSG (corrupt queue entry, skipped), -EPIPE (this
  * subscriber was reclaimed as dead by another process).
  */
-SHMIPC_API int shmipc_subscriber_receive(shmipc_subscriber *sub, shmipc_sample *sample, int timeout_ms);
+SHMIPC_API int shmipc_pubsub_subscriber_receive(shmipc_pubsub_subscriber *sub, shmipc_pubsub_sample *sample,
+                                                int timeout_ms);
 
-/* shmipc_subscriber_release - give back a received sample. Errors: -EINVAL (not held by sub). */
-SHMIPC_API int shmipc_subscriber_release(shmipc_subscriber *sub, shmipc_sample *sample);
+/* shmipc_pubsub_subscriber_release - give back a received sample. Errors: -EINVAL (not held by sub). */
+SHMIPC_API int shmipc_pubsub_subscriber_release(shmipc_pubsub_subscriber *sub, shmipc_pubsub_sample *sample);
 
 /*
- * shmipc_subscriber_receive_copy - receive, copy the payload into buf (cap bytes), release. info (may be
+ * shmipc_pubsub_subscriber_receive_copy - receive, copy the payload into buf (cap bytes), release. info (may be
  * NULL) gets the sample's size, sequence and publisher (data NULL). Returns the payload size, or the
  * errors of receive, or -EMSGSIZE (cap too small: the sample is released and lost).
  */
-SHMIPC_API int shmipc_subscriber_receive_copy(shmipc_subscriber *sub, void *buf, size_t cap, int timeout_ms,
-                                              shmipc_sample *info);
+SHMIPC_API int shmipc_pubsub_subscriber_receive_copy(shmipc_pubsub_subscriber *sub, void *buf, size_t cap,
+                                                     int timeout_ms, shmipc_pubsub_sample *info);
 
-/* shmipc_subscriber_missed - samples dropped for this subscriber since it connected (queue full under
+/* shmipc_pubsub_subscriber_missed - samples dropped for this subscriber since it connected (queue full under
  * SHMIPC_PUBSUB_DROP_OLDEST, or a publisher's wait timed out). */
-SHMIPC_API uint64_t shmipc_subscriber_missed(const shmipc_subscriber *sub);
+SHMIPC_API uint64_t shmipc_pubsub_subscriber_missed(const shmipc_pubsub_subscriber *sub);
 
-/* shmipc_subscriber_close - release every held and queued sample, leave, free the handle. NULL is a
+/* shmipc_pubsub_subscriber_close - release every held and queued sample, leave, free the handle. NULL is a
  * no-op. Returns 0. */
-SHMIPC_API int shmipc_subscriber_close(shmipc_subscriber *sub);
+SHMIPC_API int shmipc_pubsub_subscriber_close(shmipc_pubsub_subscriber *sub);
 
 #ifdef __cplusplus
 }

@@ -71,7 +71,7 @@ SHMIPC_API void shmipc_queue_opts_init(shmipc_queue_opts *opts);
 
 /*
  * shmipc_queue_memory_size - bytes of segment data a queue with these options needs (for
- * shmipc_queue_format on a segment the caller creates). opts may be NULL.
+ * shmipc_queue_create_in on a segment the caller creates). opts may be NULL.
  * Returns 0 and sets *size, or -EINVAL (bad options).
  */
 SHMIPC_API int shmipc_queue_memory_size(const shmipc_queue_opts *opts, size_t *size);
@@ -99,22 +99,22 @@ SHMIPC_API int shmipc_queue_create(const char *name, const shmipc_queue_opts *op
 SHMIPC_API int shmipc_queue_open(const char *name, const shmipc_queue_opts *opts, shmipc_queue **out);
 
 /*
- * shmipc_queue_format - initialise a queue in the data area of seg (for instance a memfd segment to be
+ * shmipc_queue_create_in - initialise a queue in the data area of seg (for instance a memfd segment to be
  * shared by fork() or by descriptor passing). Do it before any other process can use the segment.
  * Errors: -EINVAL (bad options or NULL seg), -ENOSPC (the data area is smaller than
  *         shmipc_queue_memory_size says), -EPERM (a read-only segment handle).
  */
-SHMIPC_API int shmipc_queue_format(shmipc_segment *seg, const shmipc_queue_opts *opts);
+SHMIPC_API int shmipc_queue_create_in(shmipc_segment *seg, const shmipc_queue_opts *opts);
 
 /*
- * shmipc_queue_attach - open the queue that lives in the data area of seg, registering this handle.
+ * shmipc_queue_open_in - open the queue that lives in the data area of seg, registering this handle.
  * The handle borrows seg: keep it open until shmipc_queue_close. Several handles may attach to one
  * segment (one per thread, for instance). Only opts->wait_mode and flags are used.
  * A read-only segment (SHMIPC_SEG_RDONLY) can only be attached with SHMIPC_QUEUE_OBSERVE.
  * Errors: -EINVAL, -EBADMSG, -EPROTO, -EUSERS, -ENOMEM, -ENOENT (as shmipc_queue_open), -EPERM (read-only
  *         segment without SHMIPC_QUEUE_OBSERVE).
  */
-SHMIPC_API int shmipc_queue_attach(shmipc_segment *seg, const shmipc_queue_opts *opts, shmipc_queue **out);
+SHMIPC_API int shmipc_queue_open_in(shmipc_segment *seg, const shmipc_queue_opts *opts, shmipc_queue **out);
 
 /*
  * shmipc_queue_close - unregister the handle and free it; for a handle from create or open the segment
@@ -195,10 +195,10 @@ SHMIPC_API int shmipc_queue_pop_claim(shmipc_queue *q, shmipc_queue_claim *c, in
 SHMIPC_API int shmipc_queue_pop_release(shmipc_queue *q, shmipc_queue_claim *c);
 
 /*
- * shmipc_queue_set_wait_mode - change how this handle waits in push and pop (SHMIPC_WAIT_DEFAULT means
+ * shmipc_queue_set_wait - change how this handle waits in push and pop (SHMIPC_WAIT_DEFAULT means
  * hybrid). Returns 0 or -EINVAL (NULL q, unknown mode).
  */
-SHMIPC_API int shmipc_queue_set_wait_mode(shmipc_queue *q, shmipc_wait_mode mode);
+SHMIPC_API int shmipc_queue_set_wait(shmipc_queue *q, shmipc_wait_mode mode);
 
 /*
  * shmipc_queue_stats_get - fill *st with the queue's counters and geometry. Counts of processes that are

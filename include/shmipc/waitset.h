@@ -73,7 +73,7 @@ SHMIPC_API int shmipc_waitset_close(shmipc_waitset *ws);
  * shmipc_waitset_add_listener - add an event service listener: IN when any of its events fired since
  * it last looked; 0 means IN.
  * shmipc_waitset_add_subscriber - add a pub/sub subscriber: IN when a sample (or history not yet
- * received) is there for shmipc_subscriber_receive; 0 means IN.
+ * received) is there for shmipc_pubsub_subscriber_receive; 0 means IN.
  * user is returned with the handle when it is ready. Errors: -EINVAL (NULL, events the handle cannot
  * have, or an observer end), -EEXIST (the handle is in the set already), -ENOSPC (SHMIPC_WAITSET_MAX
  * handles, or more notify words than one futex_waitv takes).
@@ -81,8 +81,9 @@ SHMIPC_API int shmipc_waitset_close(shmipc_waitset *ws);
 SHMIPC_API int shmipc_waitset_add_channel(shmipc_waitset *ws, shmipc_channel *ch, uint32_t events, uint64_t user);
 SHMIPC_API int shmipc_waitset_add_queue(shmipc_waitset *ws, shmipc_queue *q, uint32_t events, uint64_t user);
 SHMIPC_API int shmipc_waitset_add_event(shmipc_waitset *ws, shmipc_event *ev, uint32_t events, uint64_t user);
-SHMIPC_API int shmipc_waitset_add_listener(shmipc_waitset *ws, shmipc_listener *l, uint32_t events, uint64_t user);
-SHMIPC_API int shmipc_waitset_add_subscriber(shmipc_waitset *ws, shmipc_subscriber *sub, uint32_t events,
+SHMIPC_API int shmipc_waitset_add_listener(shmipc_waitset *ws, shmipc_evsvc_listener *l, uint32_t events,
+                                           uint64_t user);
+SHMIPC_API int shmipc_waitset_add_subscriber(shmipc_waitset *ws, shmipc_pubsub_subscriber *sub, uint32_t events,
                                             uint64_t user);
 
 /* shmipc_waitset_remove - take a handle out of the set. Returns 0 or -ENOENT (not in it), -EINVAL. */

@@ -42,7 +42,7 @@ typedef struct bb_geom {
     size_t total;
 } bb_geom;
 
-struct shmipc_bb_writer {
+struct shmipc_blackboard_writer {
     shmipc__svc svc;
     bb_geom g;
     shmipc__bb_hdr *h;
@@ -50,7 +50,7 @@ struct shmipc_bb_writer {
     uint32_t slot;
 };
 
-struct shmipc_bb_reader {
+struct shmipc_blackboard_reader {
     shmipc__svc svc;
     bb_geom g;
     shmipc__bb_hdr *h;
@@ -217,13 +217,14 @@ static int bb_create(const char *name, const shmipc_blackboard_opts *o, shmipc__
     return err;
 }
 
-int shmipc_blackboard_writer_open(const char *name, const shmipc_blackboard_opts *opts, shmipc_bb_writer **out)
+int shmipc_blackboard_writer_create(const char *name, const shmipc_blackboard_opts *opts,
+                                    shmipc_blackboard_writer **out)
 {
     shmipc_blackboard_opts def = {0};
     const shmipc_blackboard_opts *o = opts ? opts : &def;
     if (!out || !shmipc__wait_mode_valid(o->wait_mode))
         return -EINVAL;
-    shmipc_bb_writer *w = calloc(1, sizeof *w);
+    shmipc_blackboard_writer *w = calloc(1, sizeof *w);
     if (!w)
         return -ENOMEM;
     int err;
@@ -266,7 +267,7 @@ fail:
     return err;
 }
 
-int shmipc_blackboard_write(shmipc_bb_writer *w, uint32_t key, const void *value, size_t len)
+int shmipc_blackboard_write(shmipc_blackboard_writer *w, uint32_t key, const void *value, size_t len)
 {
     if (!w || !value || key >= w->g.entries || len != w->g.value_size)
         return -EINVAL;
@@ -307,7 +308,7 @@ int shmipc_blackboard_write(shmipc_bb_writer *w, uint32_t key, const void *value
     return 0;
 }
 
-int shmipc_blackboard_writer_close(shmipc_bb_writer *w)
+int shmipc_blackboard_writer_close(shmipc_blackboard_writer *w)
 {
     if (!w)
         return 0;
@@ -321,13 +322,13 @@ int shmipc_blackboard_writer_close(shmipc_bb_writer *w)
     return 0;
 }
 
-int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts *opts, shmipc_bb_reader **out)
+int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts *opts, shmipc_blackboard_reader **out)
 {
     shmipc_blackboard_opts def = {0};
     const shmipc_blackboard_opts *o = opts ? opts : &def;
     if (!out || !shmipc__wait_mode_valid(o->wait_mode))
         return -EINVAL;
-    shmipc_bb_reader *r = calloc(1, sizeof *r);
+    shmipc_blackboard_reader *r = calloc(1, sizeof *r);
     if (!r)
         return -ENOMEM;
     int err = bb_open_existing(name, o, &r->svc, &r->g);
@@ -399,7 +400,7 @@ static int bb_load(const bb_geom *g, shmipc__bb_entry *e, uint64_t *tmp, uint64_
     }
 }
 
-int shmipc_blackboard_read(shmipc_bb_reader *r, uint32_t key, void *buf, size_t cap, uint64_t *version)
+int shmipc_blackboard_read(shmipc_blackboard_reader *r, uint32_t key, void *buf, size_t cap, uint64_t *version)
 {
     if (!r || !buf || key >= r->g.entries)
         return -EINVAL;
@@ -419,7 +420,7 @@ int shmipc_blackboard_read(shmipc_bb_reader *r, uint32_t key, void *buf, size_t 
 }
 
 typedef struct bb_wait_ctx {
-    shmipc_bb_reader *r;
+    shmipc_blackboard_reader *r;
     shmipc__bb_entry *e;
     uint64_t seen;
     uint64_t writer; /* the writer we wait on: the one present at the start, or the first to appear */
@@ -446,7 +447,7 @@ static int bb_wait_cond(void *arg, bool slow)
     return 0;
 }
 
-int shmipc_blackboard_wait(shmipc_bb_reader *r, uint32_t key, uint64_t seen, int timeout_ms)
+int shmipc_blackboard_wait(shmipc_blackboard_reader *r, uint32_t key, uint64_t seen, int timeout_ms)
 {
     if (!r || key >= r->g.entries)
         return -EINVAL;
@@ -454,9 +455,9 @@ int shmipc_blackboard_wait(shmipc_bb_reader *r, uint32_t key, uint64_t seen, int
     return shmipc__wait_ms(&r->h->notify, r->wait_mode, timeout_ms, NULL, bb_wait_cond, &c);
 }
 
-size_t shmipc_blackboard_value_size(const shmipc_bb_reader *r) { return r ? r->g.value_size : 0; }
+size_t shmipc_blackboard_value_size(const shmipc_blackboard_reader *r) { return r ? r->g.value_size : 0; }
 
-int shmipc_blackboard_reader_close(shmipc_bb_reader *r)
+int shmipc_blackboard_reader_close(shmipc_blackboard_reader *r)
 {
     if (!r)
         return 0;

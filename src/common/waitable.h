@@ -32,7 +32,7 @@ typedef struct shmipc__waitable {
 SHMIPC_INTERNAL int shmipc__channel_waitable(shmipc_channel *ch, uint32_t events, shmipc__waitable *w);
 SHMIPC_INTERNAL int shmipc__queue_waitable(shmipc_queue *q, uint32_t events, shmipc__waitable *w);
 SHMIPC_INTERNAL int shmipc__event_waitable(shmipc_event *ev, uint32_t events, shmipc__waitable *w);
-SHMIPC_INTERNAL int shmipc__listener_waitable(shmipc_listener *l, uint32_t events, shmipc__waitable *w);
-SHMIPC_INTERNAL int shmipc__subscriber_waitable(shmipc_subscriber *sub, uint32_t events, shmipc__waitable *w);
+SHMIPC_INTERNAL int shmipc__listener_waitable(shmipc_evsvc_listener *l, uint32_t events, shmipc__waitable *w);
+SHMIPC_INTERNAL int shmipc__subscriber_waitable(shmipc_pubsub_subscriber *sub, uint32_t events, shmipc__waitable *w);
 
 #endif

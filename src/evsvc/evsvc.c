@@ -40,14 +40,14 @@ typedef struct ev_geom {
     size_t total;
 } ev_geom;
 
-struct shmipc_notifier {
+struct shmipc_evsvc_notifier {
     shmipc__svc svc;
     ev_geom g;
     shmipc__ev_hdr *h;
     uint32_t slot;
 };
 
-struct shmipc_listener {
+struct shmipc_evsvc_listener {
     shmipc__svc svc;
     ev_geom g;
     shmipc__ev_hdr *h;
@@ -221,11 +221,11 @@ static int ev_attach(const char *name, const shmipc_evsvc_opts *opts, uint32_t r
     return 0;
 }
 
-int shmipc_notifier_open(const char *name, const shmipc_evsvc_opts *opts, shmipc_notifier **out)
+int shmipc_evsvc_notifier_create(const char *name, const shmipc_evsvc_opts *opts, shmipc_evsvc_notifier **out)
 {
     if (!out)
         return -EINVAL;
-    shmipc_notifier *n = calloc(1, sizeof *n);
+    shmipc_evsvc_notifier *n = calloc(1, sizeof *n);
     if (!n)
         return -ENOMEM;
     int err = ev_attach(name, opts, SHMIPC_ROLE_NOTIFIER, &n->svc, &n->g, &n->slot);
@@ -238,7 +238,7 @@ int shmipc_notifier_open(const char *name, const shmipc_evsvc_opts *opts, shmipc
     return 0;
 }
 
-int shmipc_notifier_notify(shmipc_notifier *n, uint32_t event_id)
+int shmipc_evsvc_notifier_notify(shmipc_evsvc_notifier *n, uint32_t event_id)
 {
     if (!n || event_id >= n->g.max_events)
         return -EINVAL;
@@ -263,7 +263,7 @@ int shmipc_notifier_notify(shmipc_notifier *n, uint32_t event_id)
     return 0;
 }
 
-int shmipc_notifier_close(shmipc_notifier *n)
+int shmipc_evsvc_notifier_close(shmipc_evsvc_notifier *n)
 {
     if (!n)
         return 0;
@@ -273,11 +273,11 @@ int shmipc_notifier_close(shmipc_notifier *n)
     return 0;
 }
 
-int shmipc_listener_open(const char *name, const shmipc_evsvc_opts *opts, shmipc_listener **out)
+int shmipc_evsvc_listener_open(const char *name, const shmipc_evsvc_opts *opts, shmipc_evsvc_listener **out)
 {
     if (!out)
         return -EINVAL;
-    shmipc_listener *l = calloc(1, sizeof *l);
+    shmipc_evsvc_listener *l = calloc(1, sizeof *l);
     if (!l)
         return -ENOMEM;
     int err = ev_attach(name, opts, SHMIPC_ROLE_LISTENER, &l->svc, &l->g, &l->slot);
@@ -293,7 +293,7 @@ int shmipc_listener_open(const char *name, const shmipc_evsvc_opts *opts, shmipc
     l->wait_mode = opts ? opts->wait_mode : SHMIPC_WAIT_DEFAULT;
     l->last = calloc(l->g.max_events, sizeof *l->last);
     if (!l->last) {
-        shmipc_listener_close(l);
+        shmipc_evsvc_listener_close(l);
         return -ENOMEM;
     }
     /* acquire: pairs with notifiers' release; counts read after it are at least as new. */
@@ -305,7 +305,7 @@ int shmipc_listener_open(const char *name, const shmipc_evsvc_opts *opts, shmipc
 }
 
 /* 1..INT_MAX: that many notifications of *id; 0: none pending; -EBADMSG. */
-static int ev_take(shmipc_listener *l, uint32_t *id)
+static int ev_take(shmipc_evsvc_listener *l, uint32_t *id)
 {
     /* acquire: every counter bump counted in this total is visible below. */
     uint64_t total = atomic_load_explicit(&l->h->total, memory_order_acquire);
@@ -334,7 +334,7 @@ static int ev_take(shmipc_listener *l, uint32_t *id)
 }
 
 typedef struct ev_wait_ctx {
-    shmipc_listener *const *ls;
+    shmipc_evsvc_listener *const *ls;
     size_t n;
     size_t which;
     uint32_t id;
@@ -358,7 +358,7 @@ static int ev_cond(void *arg, bool slow)
     return 0;
 }
 
-int shmipc_listener_wait(shmipc_listener *l, int timeout_ms, uint32_t *event_id)
+int shmipc_evsvc_listener_wait(shmipc_evsvc_listener *l, int timeout_ms, uint32_t *event_id)
 {
     if (!l)
         return -EINVAL;
@@ -371,7 +371,7 @@ int shmipc_listener_wait(shmipc_listener *l, int timeout_ms, uint32_t *event_id)
     return c.count;
 }
 
-int shmipc_listener_wait_any(shmipc_listener *const *ls, size_t n, int timeout_ms, size_t *which,
+int shmipc_evsvc_listener_wait_any(shmipc_evsvc_listener *const *ls, size_t n, int timeout_ms, size_t *which,
                              uint32_t *event_id)
 {
     if (!ls || n == 0 || n > SHMIPC_EVSVC_MAX_WAIT_ANY)
@@ -395,7 +395,7 @@ int shmipc_listener_wait_any(shmipc_listener *const *ls, size_t n, int timeout_m
     return c.count;
 }
 
-int shmipc_listener_close(shmipc_listener *l)
+int shmipc_evsvc_listener_close(shmipc_evsvc_listener *l)
 {
     if (!l)
         return 0;
@@ -419,7 +419,7 @@ int shmipc_evsvc_unlink(const char *name)
 static uint32_t listener_ready(void *p, uint32_t events, bool slow)
 {
     (void)slow;
-    shmipc_listener *l = p;
+    shmipc_evsvc_listener *l = p;
     /* seq_cst: after the waitset's announcement on our word, the sleeper's half of the notifier's
      * handshake; also the acquire of ev_take (every counter bump counted in total is visible). */
     uint64_t total = atomic_load_explicit(&l->h->total, memory_order_seq_cst);
@@ -434,7 +434,7 @@ static uint32_t listener_ready(void *p, uint32_t events, bool slow)
     return 0;
 }
 
-int shmipc__listener_waitable(shmipc_listener *l, uint32_t events, shmipc__waitable *w)
+int shmipc__listener_waitable(shmipc_evsvc_listener *l, uint32_t events, shmipc__waitable *w)
 {
     if (events != SHMIPC_WAITSET_IN)
         return -EINVAL;

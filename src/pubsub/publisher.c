@@ -30,14 +30,14 @@ static int pub_claim(shmipc__ps *ps, int slot)
     return -EUSERS;
 }
 
-static void free_push(shmipc_publisher *pub, uint32_t c)
+static void free_push(shmipc_pubsub_publisher *pub, uint32_t c)
 {
     if (pub->nfree < pub->ps.part_chunks)
         pub->free[pub->nfree++] = c;
 }
 
 /* The free stack from the reference words (after a sweep, or when it ran dry). */
-static void free_rebuild(shmipc_publisher *pub)
+static void free_rebuild(shmipc_pubsub_publisher *pub)
 {
     pub->nfree = 0;
     for (uint32_t c = pub->ps.part_chunks; c-- > 0;)
@@ -47,7 +47,7 @@ static void free_rebuild(shmipc_publisher *pub)
 
 /* Follow the membership epoch: serve new subscriber generations, sweep the references of slots whose
  * subscriber left (or was reclaimed, or replaced by a new one). */
-static void pub_refresh(shmipc_publisher *pub)
+static void pub_refresh(shmipc_pubsub_publisher *pub)
 {
     shmipc__ps *ps = &pub->ps;
     /* acquire: pairs with the joiner's bump after it stored its generation and state. */
@@ -81,7 +81,7 @@ static void pub_refresh(shmipc_publisher *pub)
 }
 
 /* Take back what subscriber j released. */
-static void pub_drain(shmipc_publisher *pub, uint32_t j)
+static void pub_drain(shmipc_pubsub_publisher *pub, uint32_t j)
 {
     ps_pub_peer *peer = &pub->peers[j];
     uint64_t a, b;
@@ -92,7 +92,7 @@ static void pub_drain(shmipc_publisher *pub, uint32_t j)
     }
 }
 
-static void pub_drain_all(shmipc_publisher *pub)
+static void pub_drain_all(shmipc_pubsub_publisher *pub)
 {
     for (uint32_t j = 0; j < pub->ps.max_subs; j++)
         if (!pub->peers[j].broken)
@@ -100,9 +100,9 @@ static void pub_drain_all(shmipc_publisher *pub)
 }
 
 /* Register a publisher on an opened view; on failure the view is closed. */
-static int pub_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_publisher **out)
+static int pub_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_pubsub_publisher **out)
 {
-    shmipc_publisher *pub = calloc(1, sizeof *pub + view->max_loans * sizeof pub->loans[0]);
+    shmipc_pubsub_publisher *pub = calloc(1, sizeof *pub + view->max_loans * sizeof pub->loans[0]);
     ps_pub_peer *peers = calloc(view->max_subs, sizeof *peers);
     uint32_t *fr = calloc(view->part_chunks, sizeof *fr);
     shmipc__conn_entry *scratch = calloc(view->dcap, sizeof *scratch);
@@ -158,14 +158,14 @@ static int pub_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_pub
     return 0;
 }
 
-int shmipc__publisher_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_publisher **out)
+int shmipc__publisher_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_pubsub_publisher **out)
 {
     shmipc__ps v = *view;
     v.borrowed = true;
     return pub_attach(&v, publish_timeout_ms, out);
 }
 
-static int pub_new(const char *name, const shmipc_pubsub_opts *opts, bool create, shmipc_publisher **out)
+static int pub_new(const char *name, const shmipc_pubsub_opts *opts, bool create, shmipc_pubsub_publisher **out)
 {
     if (!out)
         return -EINVAL;
@@ -176,20 +176,20 @@ static int pub_new(const char *name, const shmipc_pubsub_opts *opts, bool create
     return pub_attach(&ps, opts ? opts->publish_timeout_ms : -1, out);
 }
 
-int shmipc_publisher_create(const char *name, const shmipc_pubsub_opts *opts, shmipc_publisher **out)
+int shmipc_pubsub_publisher_create(const char *name, const shmipc_pubsub_opts *opts, shmipc_pubsub_publisher **out)
 {
     return pub_new(name, opts, true, out);
 }
 
-int shmipc_publisher_open(const char *name, const shmipc_pubsub_opts *opts, shmipc_publisher **out)
+int shmipc_pubsub_publisher_open(const char *name, const shmipc_pubsub_opts *opts, shmipc_pubsub_publisher **out)
 {
     return pub_new(name, opts, false, out);
 }
 
-uint32_t shmipc_publisher_id(const shmipc_publisher *pub) { return pub ? pub->k : UINT32_MAX; }
+uint32_t shmipc_pubsub_publisher_id(const shmipc_pubsub_publisher *pub) { return pub ? pub->k : UINT32_MAX; }
 
 /* Take chunk c from the free stack for a loan. False if it is not free after all, or a joiner pinned it. */
-static bool pub_take(shmipc_publisher *pub, uint32_t c)
+static bool pub_take(shmipc_pubsub_publisher *pub, uint32_t c)
 {
     shmipc__ps_chunk *d = &pub->desc[c];
     if (atomic_load_explicit(&d->refs, memory_order_relaxed) != 0)
@@ -209,7 +209,7 @@ static bool pub_take(shmipc_publisher *pub, uint32_t c)
     return true;
 }
 
-int shmipc_publisher_loan(shmipc_publisher *pub, size_t len, void **ptr)
+int shmipc_pubsub_publisher_loan(shmipc_pubsub_publisher *pub, size_t len, void **ptr)
 {
     if (!pub || !ptr || len > pub->ps.payload_max)
         return -EINVAL;
@@ -239,7 +239,7 @@ int shmipc_publisher_loan(shmipc_publisher *pub, size_t len, void **ptr)
 }
 
 /* Index in pub->loans of the chunk at ptr, or -1. */
-static int pub_find_loan(const shmipc_publisher *pub, const void *ptr)
+static int pub_find_loan(const shmipc_pubsub_publisher *pub, const void *ptr)
 {
     const shmipc__ps *ps = &pub->ps;
     uintptr_t p = (uintptr_t)ptr, base = (uintptr_t)(ps->pool + (size_t)pub->k * ps->part_chunks * ps->stride);
@@ -256,7 +256,7 @@ static int pub_find_loan(const shmipc_publisher *pub, const void *ptr)
 }
 
 /* The loan of chunk loans[i] ends: the reference stays only as far as subscribers or the history hold it. */
-static void pub_end_loan(shmipc_publisher *pub, int i)
+static void pub_end_loan(shmipc_pubsub_publisher *pub, int i)
 {
     uint32_t c = pub->loans[i];
     pub->loans[i] = pub->loans[--pub->nloans];
@@ -267,7 +267,7 @@ static void pub_end_loan(shmipc_publisher *pub, int i)
         free_push(pub, c);
 }
 
-int shmipc_publisher_discard(shmipc_publisher *pub, void *ptr)
+int shmipc_pubsub_publisher_discard(shmipc_pubsub_publisher *pub, void *ptr)
 {
     int i = pub ? pub_find_loan(pub, ptr) : -1;
     if (i < 0)
@@ -277,7 +277,7 @@ int shmipc_publisher_discard(shmipc_publisher *pub, void *ptr)
 }
 
 typedef struct room_arg {
-    shmipc_publisher *pub;
+    shmipc_pubsub_publisher *pub;
     uint32_t j;
     bool gone;
 } room_arg;
@@ -310,7 +310,7 @@ static int room_cond(void *arg, bool slow)
 
 /* Release the references a full overwrite push took back (the CAS on tail gave them to us, exactly
  * once: a subscriber whose CAS lost never uses the entry). */
-static void pub_take_back(shmipc_publisher *pub, uint32_t j, const shmipc__conn_entry *e, uint32_t n)
+static void pub_take_back(shmipc_pubsub_publisher *pub, uint32_t j, const shmipc__conn_entry *e, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         if (i == 0)
@@ -325,7 +325,7 @@ static void pub_take_back(shmipc_publisher *pub, uint32_t j, const shmipc__conn_
 
 /* Deliver entry (a, seq) to subscriber j. Returns 1 delivered, 0 not (the subscriber left), or
  * -ETIMEDOUT / -EINTR (wait policy: counted as missed), -EBADMSG. */
-static int pub_deliver(shmipc_publisher *pub, uint32_t j, uint64_t a, uint64_t seq, uint64_t *deadline)
+static int pub_deliver(shmipc_pubsub_publisher *pub, uint32_t j, uint64_t a, uint64_t seq, uint64_t *deadline)
 {
     ps_pub_peer *peer = &pub->peers[j];
     uint64_t b = seq | (uint64_t)peer->gen << PS_SEQ_BITS;
@@ -363,7 +363,7 @@ static int pub_deliver(shmipc_publisher *pub, uint32_t j, uint64_t a, uint64_t s
 }
 
 /* Deliver to every slot in targets; clears the bits of those not delivered from *refs. */
-static int pub_deliver_all(shmipc_publisher *pub, uint64_t targets, uint64_t a, uint64_t seq, uint64_t *refs,
+static int pub_deliver_all(shmipc_pubsub_publisher *pub, uint64_t targets, uint64_t a, uint64_t seq, uint64_t *refs,
                            uint64_t *deadline, int *n)
 {
     int err = 0;
@@ -383,7 +383,7 @@ static int pub_deliver_all(shmipc_publisher *pub, uint64_t targets, uint64_t a, 
 }
 
 /* Put chunk c (sample seq) into our history ring, unpinning the oldest. */
-static void pub_hist_insert(shmipc_publisher *pub, uint32_t c, uint64_t seq)
+static void pub_hist_insert(shmipc_pubsub_publisher *pub, uint32_t c, uint64_t seq)
 {
     shmipc__ps *ps = &pub->ps;
     shmipc__ps_pub *p = ps_pub(ps, pub->k);
@@ -409,7 +409,7 @@ static void pub_hist_insert(shmipc_publisher *pub, uint32_t c, uint64_t seq)
     atomic_store_explicit(&p->hist_tail, t + 1, memory_order_seq_cst);
 }
 
-int shmipc_publisher_publish(shmipc_publisher *pub, void *ptr, size_t len)
+int shmipc_pubsub_publisher_publish(shmipc_pubsub_publisher *pub, void *ptr, size_t len)
 {
     int i = pub ? pub_find_loan(pub, ptr) : -1;
     if (i < 0)
@@ -473,22 +473,22 @@ int shmipc_publisher_publish(shmipc_publisher *pub, void *ptr, size_t len)
     return err ? err : n;
 }
 
-int shmipc_publisher_publish_copy(shmipc_publisher *pub, const void *buf, size_t len)
+int shmipc_pubsub_publisher_publish_copy(shmipc_pubsub_publisher *pub, const void *buf, size_t len)
 {
     if (!pub || (!buf && len))
         return -EINVAL;
     if (!(pub->ps.flags & SHMIPC_PUBSUB_DYNAMIC) && len != pub->ps.payload_max)
         return -EINVAL;
     void *p;
-    int err = shmipc_publisher_loan(pub, len, &p);
+    int err = shmipc_pubsub_publisher_loan(pub, len, &p);
     if (err)
         return err;
     if (len) /* buf may be NULL when len is 0: memcpy must not get it */
         memcpy(p, buf, len);
-    return shmipc_publisher_publish(pub, p, len);
+    return shmipc_pubsub_publisher_publish(pub, p, len);
 }
 
-int shmipc_publisher_close(shmipc_publisher *pub)
+int shmipc_pubsub_publisher_close(shmipc_pubsub_publisher *pub)
 {
     if (!pub)
         return 0;

@@ -242,7 +242,7 @@ typedef struct ps_pub_peer {
     bool broken;        /* a connection's indices were corrupt at attach */
 } ps_pub_peer;
 
-struct shmipc_publisher {
+struct shmipc_pubsub_publisher {
     shmipc__ps ps;
     uint32_t k;           /* publisher slot */
     uint32_t nloans;
@@ -276,7 +276,7 @@ typedef struct ps_held {
     bool pinned;         /* from the history (a pin) rather than delivered (a reference) */
 } ps_held;
 
-struct shmipc_subscriber {
+struct shmipc_pubsub_subscriber {
     shmipc__ps ps;
     uint32_t j;          /* subscriber slot */
     uint16_t gen;
@@ -292,8 +292,8 @@ struct shmipc_subscriber {
 /* Build a handle on an already opened view (its mappings are borrowed, not closed): how the thread tests
  * put several handles on one mapping so that ThreadSanitizer sees every access. */
 SHMIPC_INTERNAL int shmipc__publisher_attach(const shmipc__ps *view, int publish_timeout_ms,
-                                             shmipc_publisher **out);
+                                             shmipc_pubsub_publisher **out);
 SHMIPC_INTERNAL int shmipc__subscriber_attach(const shmipc__ps *view, shmipc_wait_mode mode,
-                                              shmipc_subscriber **out);
+                                              shmipc_pubsub_subscriber **out);
 
 #endif

@@ -38,7 +38,7 @@ static bool len_ok(const shmipc__ps *ps, uint64_t len)
 /* Pin the last `history` samples of every publisher slot (the publisher may be idle, closed or dead:
  * its history stays readable). A pin is valid only if the chunk still holds that sample and is not being
  * loaned again; the publisher checks pins when it loans (see pub_take). */
-static void sub_take_history(shmipc_subscriber *sub)
+static void sub_take_history(shmipc_pubsub_subscriber *sub)
 {
     shmipc__ps *ps = &sub->ps;
     uint64_t bit = UINT64_C(1) << sub->j;
@@ -75,9 +75,9 @@ static void sub_take_history(shmipc_subscriber *sub)
 }
 
 /* Register a subscriber on an opened view; on failure the view is closed. */
-static int sub_attach(const shmipc__ps *view, shmipc_wait_mode mode, shmipc_subscriber **out)
+static int sub_attach(const shmipc__ps *view, shmipc_wait_mode mode, shmipc_pubsub_subscriber **out)
 {
-    shmipc_subscriber *sub = calloc(1, sizeof *sub + view->max_held * sizeof sub->held[0]);
+    shmipc_pubsub_subscriber *sub = calloc(1, sizeof *sub + view->max_held * sizeof sub->held[0]);
     ps_sub_peer *peers = calloc(view->max_pubs, sizeof *peers);
     ps_held *hist = calloc((size_t)view->max_pubs * view->history + 1, sizeof *hist);
     if (!sub || !peers || !hist) {
@@ -135,14 +135,14 @@ static int sub_attach(const shmipc__ps *view, shmipc_wait_mode mode, shmipc_subs
     return 0;
 }
 
-int shmipc__subscriber_attach(const shmipc__ps *view, shmipc_wait_mode mode, shmipc_subscriber **out)
+int shmipc__subscriber_attach(const shmipc__ps *view, shmipc_wait_mode mode, shmipc_pubsub_subscriber **out)
 {
     shmipc__ps v = *view;
     v.borrowed = true;
     return sub_attach(&v, mode, out);
 }
 
-int shmipc_subscriber_open(const char *name, const shmipc_pubsub_opts *opts, shmipc_subscriber **out)
+int shmipc_pubsub_subscriber_open(const char *name, const shmipc_pubsub_opts *opts, shmipc_pubsub_subscriber **out)
 {
     if (!out || (opts && (opts->wait_mode < SHMIPC_WAIT_DEFAULT || opts->wait_mode > SHMIPC_WAIT_HYBRID)))
         return -EINVAL;
@@ -154,7 +154,7 @@ int shmipc_subscriber_open(const char *name, const shmipc_pubsub_opts *opts, shm
 }
 
 /* A free held record index (there are max_held and we hold fewer). */
-static uint32_t rec_free(const shmipc_subscriber *sub)
+static uint32_t rec_free(const shmipc_pubsub_subscriber *sub)
 {
     const shmipc__ps_sub *s = ps_sub(&sub->ps, sub->j);
     for (uint32_t i = 0; i < sub->ps.max_held; i++)
@@ -164,7 +164,7 @@ static uint32_t rec_free(const shmipc_subscriber *sub)
 }
 
 /* Hand (c, seq) from publisher k back. */
-static void sub_return(shmipc_subscriber *sub, uint32_t k, uint32_t c, uint64_t seq)
+static void sub_return(shmipc_pubsub_subscriber *sub, uint32_t k, uint32_t c, uint64_t seq)
 {
     ps_sub_peer *peer = &sub->peers[k];
     /* -EAGAIN cannot happen with an honest publisher (the connection holds a whole partition); a chunk
@@ -173,7 +173,7 @@ static void sub_return(shmipc_subscriber *sub, uint32_t k, uint32_t c, uint64_t 
         shmipc__conn_publish(&peer->tx);
 }
 
-static void fill(shmipc_subscriber *sub, shmipc_sample *smp, const ps_held *h)
+static void fill(shmipc_pubsub_subscriber *sub, shmipc_pubsub_sample *smp, const ps_held *h)
 {
     const shmipc__ps *ps = &sub->ps;
     size_t g = (size_t)h->k * ps->part_chunks + h->c;
@@ -185,7 +185,7 @@ static void fill(shmipc_subscriber *sub, shmipc_sample *smp, const ps_held *h)
 }
 
 /* Take the next sample. Returns 0, -EAGAIN (none), -EBADMSG (a corrupt entry, skipped, or connection). */
-static int sub_take(shmipc_subscriber *sub, shmipc_sample *smp)
+static int sub_take(shmipc_pubsub_subscriber *sub, shmipc_pubsub_sample *smp)
 {
     shmipc__ps *ps = &sub->ps;
     if (SHMIPC_UNLIKELY(sub->hist_pos < sub->nhist)) {
@@ -250,15 +250,15 @@ static int sub_take(shmipc_subscriber *sub, shmipc_sample *smp)
 }
 
 typedef struct recv_arg {
-    shmipc_subscriber *sub;
-    shmipc_sample *smp;
+    shmipc_pubsub_subscriber *sub;
+    shmipc_pubsub_sample *smp;
 } recv_arg;
 
 static int recv_cond(void *arg, bool slow)
 {
     (void)slow;
     recv_arg *ra = arg;
-    shmipc_subscriber *sub = ra->sub;
+    shmipc_pubsub_subscriber *sub = ra->sub;
     shmipc__ps *ps = &sub->ps;
     if (atomic_load_explicit(&ps_sub(ps, sub->j)->part, memory_order_relaxed) != (uint32_t)ps->slot + 1)
         return -EPIPE;
@@ -277,7 +277,7 @@ static int recv_cond(void *arg, bool slow)
     return 0;
 }
 
-int shmipc_subscriber_receive(shmipc_subscriber *sub, shmipc_sample *sample, int timeout_ms)
+int shmipc_pubsub_subscriber_receive(shmipc_pubsub_subscriber *sub, shmipc_pubsub_sample *sample, int timeout_ms)
 {
     if (!sub || !sample)
         return -EINVAL;
@@ -289,7 +289,7 @@ int shmipc_subscriber_receive(shmipc_subscriber *sub, shmipc_sample *sample, int
     return shmipc__wait(&w, recv_cond, &ra);
 }
 
-static void sub_drop_held(shmipc_subscriber *sub, uint32_t i)
+static void sub_drop_held(shmipc_pubsub_subscriber *sub, uint32_t i)
 {
     shmipc__ps *ps = &sub->ps;
     ps_held *h = &sub->held[i];
@@ -304,7 +304,7 @@ static void sub_drop_held(shmipc_subscriber *sub, uint32_t i)
     sub->held[i] = sub->held[--sub->nheld];
 }
 
-int shmipc_subscriber_release(shmipc_subscriber *sub, shmipc_sample *sample)
+int shmipc_pubsub_subscriber_release(shmipc_pubsub_subscriber *sub, shmipc_pubsub_sample *sample)
 {
     if (!sub || !sample)
         return -EINVAL;
@@ -319,13 +319,13 @@ int shmipc_subscriber_release(shmipc_subscriber *sub, shmipc_sample *sample)
     return -EINVAL;
 }
 
-int shmipc_subscriber_receive_copy(shmipc_subscriber *sub, void *buf, size_t cap, int timeout_ms,
-                                   shmipc_sample *info)
+int shmipc_pubsub_subscriber_receive_copy(shmipc_pubsub_subscriber *sub, void *buf, size_t cap, int timeout_ms,
+                                   shmipc_pubsub_sample *info)
 {
-    shmipc_sample s;
+    shmipc_pubsub_sample s;
     if (!buf && cap)
         return -EINVAL;
-    int r = shmipc_subscriber_receive(sub, &s, timeout_ms);
+    int r = shmipc_pubsub_subscriber_receive(sub, &s, timeout_ms);
     if (r)
         return r;
     size_t n = s.size;
@@ -335,13 +335,13 @@ int shmipc_subscriber_receive_copy(shmipc_subscriber *sub, void *buf, size_t cap
         *info = s;
         info->data = NULL;
     }
-    shmipc_subscriber_release(sub, &s);
+    shmipc_pubsub_subscriber_release(sub, &s);
     if (n > cap)
         return -EMSGSIZE;
     return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
-uint64_t shmipc_subscriber_missed(const shmipc_subscriber *sub)
+uint64_t shmipc_pubsub_subscriber_missed(const shmipc_pubsub_subscriber *sub)
 {
     if (!sub)
         return 0;
@@ -354,7 +354,7 @@ uint64_t shmipc_subscriber_missed(const shmipc_subscriber *sub)
     return n;
 }
 
-int shmipc_subscriber_close(shmipc_subscriber *sub)
+int shmipc_pubsub_subscriber_close(shmipc_pubsub_subscriber *sub)
 {
     if (!sub)
         return 0;
@@ -383,7 +383,7 @@ int shmipc_subscriber_close(shmipc_subscriber *sub)
 static uint32_t sub_ready(void *p, uint32_t events, bool slow)
 {
     (void)slow;
-    shmipc_subscriber *sub = p;
+    shmipc_pubsub_subscriber *sub = p;
     shmipc__ps *ps = &sub->ps;
     if (atomic_load_explicit(&ps_sub(ps, sub->j)->part, memory_order_relaxed) != (uint32_t)ps->slot + 1)
         return events | SHMIPC_WAITSET_ERR;
@@ -395,7 +395,7 @@ static uint32_t sub_ready(void *p, uint32_t events, bool slow)
     return 0;
 }
 
-int shmipc__subscriber_waitable(shmipc_subscriber *sub, uint32_t events, shmipc__waitable *w)
+int shmipc__subscriber_waitable(shmipc_pubsub_subscriber *sub, uint32_t events, shmipc__waitable *w)
 {
     if (events != SHMIPC_WAITSET_IN)
         return -EINVAL;

@@ -74,7 +74,7 @@ int shmipc__queue_broken(shmipc_queue *q)
     return -EBADMSG;
 }
 
-int shmipc_queue_format(shmipc_segment *seg, const shmipc_queue_opts *opts)
+int shmipc_queue_create_in(shmipc_segment *seg, const shmipc_queue_opts *opts)
 {
     shmipc_queue_opts def = {0};
     shmipc__queue_geom g;
@@ -233,7 +233,7 @@ static int queue_register(shmipc_queue *q, unsigned flags)
     return 0;
 }
 
-int shmipc_queue_attach(shmipc_segment *seg, const shmipc_queue_opts *opts, shmipc_queue **out)
+int shmipc_queue_open_in(shmipc_segment *seg, const shmipc_queue_opts *opts, shmipc_queue **out)
 {
     shmipc_queue_opts def = {0};
     shmipc__queue_geom g;
@@ -291,9 +291,9 @@ int shmipc_queue_create(const char *name, const shmipc_queue_opts *opts, shmipc_
     if (err)
         return err;
     shmipc_queue *q = NULL;
-    err = shmipc_queue_format(seg, opts);
+    err = shmipc_queue_create_in(seg, opts);
     if (!err)
-        err = shmipc_queue_attach(seg, opts, &q);
+        err = shmipc_queue_open_in(seg, opts, &q);
     if (!err)
         err = shmipc_segment_publish(seg);
     if (err) {
@@ -326,7 +326,7 @@ int shmipc_queue_open(const char *name, const shmipc_queue_opts *opts, shmipc_qu
     err = shmipc_segment_open(name, &so, &seg);
     if (err)
         return err;
-    err = shmipc_queue_attach(seg, opts, out);
+    err = shmipc_queue_open_in(seg, opts, out);
     if (err) {
         shmipc_segment_close(seg);
         return err;
@@ -357,7 +357,7 @@ int shmipc_queue_close(shmipc_queue *q)
 
 int shmipc_queue_unlink(const char *name) { return shmipc_segment_unlink(name); }
 
-int shmipc_queue_set_wait_mode(shmipc_queue *q, shmipc_wait_mode mode)
+int shmipc_queue_set_wait(shmipc_queue *q, shmipc_wait_mode mode)
 {
     if (!q || (unsigned)mode > SHMIPC_WAIT_HYBRID)
         return -EINVAL;

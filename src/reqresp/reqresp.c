@@ -25,7 +25,7 @@ typedef struct rr_peer {
     uint8_t reported;     /* a corrupt request connection was reported once; skipped until sane */
 } rr_peer;
 
-struct shmipc_server {
+struct shmipc_reqresp_server {
     shmipc__svc svc;
     shmipc__rr_geom g; /* validated copy: never re-read from shared memory */
     shmipc__rr_hdr *h;
@@ -42,7 +42,7 @@ struct shmipc_server {
 /* How often a waiting server looks for dead clients (each look reads /proc once per participant). */
 #define RR_RECLAIM_EVERY_NS (500u * 1000u * 1000u)
 
-struct shmipc_client {
+struct shmipc_reqresp_client {
     shmipc__svc svc;
     shmipc__rr_geom g;
     shmipc__rr_hdr *h;
@@ -288,7 +288,7 @@ static int rr_create(const char *name, const shmipc_reqresp_opts *o, shmipc__svc
  * tail, the response head) is ours to repair: one a peer left impossible is set to the other side's, so a
  * slot is never lost to a scribbled word (what was queued there is dropped).
  */
-static void rr_peer_attach(shmipc_server *s, uint32_t i)
+static void rr_peer_attach(shmipc_reqresp_server *s, uint32_t i)
 {
     rr_peer *p = &s->peers[i];
     void *pa = s->svc.pattern_area;
@@ -313,7 +313,7 @@ static void rr_peer_attach(shmipc_server *s, uint32_t i)
 
 /* Slot i's generation moved (its client closed, died, or a new one connected): drop everything queued
  * before the new generation's first request, and go on with the new generation. */
-static void rr_peer_resync(shmipc_server *s, uint32_t i, uint32_t gen)
+static void rr_peer_resync(shmipc_reqresp_server *s, uint32_t i, uint32_t gen)
 {
     rr_peer *p = &s->peers[i];
     /* relaxed: ordered by the acquire load of gen that showed us the new generation. */
@@ -327,7 +327,7 @@ static void rr_peer_resync(shmipc_server *s, uint32_t i, uint32_t gen)
         rr_peer_attach(s, i); /* impossible head: start over from the shared indices (repairing ours) */
 }
 
-int shmipc_server_open(const char *name, const shmipc_reqresp_opts *opts, shmipc_server **out)
+int shmipc_reqresp_server_create(const char *name, const shmipc_reqresp_opts *opts, shmipc_reqresp_server **out)
 {
     shmipc_reqresp_opts def = {0};
     const shmipc_reqresp_opts *o = opts ? opts : &def;
@@ -336,7 +336,7 @@ int shmipc_server_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
     int err = rr_opts_check(o);
     if (err)
         return err;
-    shmipc_server *s = calloc(1, sizeof *s);
+    shmipc_reqresp_server *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
     for (int attempt = 0;; attempt++) {
@@ -388,8 +388,8 @@ fail:
 }
 
 typedef struct rr_srv_recv {
-    shmipc_server *s;
-    shmipc_request_info *info;
+    shmipc_reqresp_server *s;
+    shmipc_reqresp_request_info *info;
     void *buf;
     size_t cap;
     int len;
@@ -398,7 +398,7 @@ typedef struct rr_srv_recv {
 /* Try area i: 1 = got a request, 0 = nothing, <0 = error. */
 static int rr_srv_take(rr_srv_recv *c, uint32_t i)
 {
-    shmipc_server *s = c->s;
+    shmipc_reqresp_server *s = c->s;
     rr_peer *p = &s->peers[i];
     if (SHMIPC_UNLIKELY(!p->attached)) {
         rr_peer_attach(s, i);
@@ -463,7 +463,7 @@ static int rr_srv_take(rr_srv_recv *c, uint32_t i)
 static int rr_srv_cond(void *arg, bool slow)
 {
     rr_srv_recv *c = arg;
-    shmipc_server *s = c->s;
+    shmipc_reqresp_server *s = c->s;
     if (slow) {
         uint64_t now = shmipc__now_ns();
         if (now >= s->next_reclaim_ns) {
@@ -483,7 +483,8 @@ static int rr_srv_cond(void *arg, bool slow)
     return 0;
 }
 
-int shmipc_server_receive(shmipc_server *srv, shmipc_request_info *info, void *buf, size_t cap, int timeout_ms)
+int shmipc_reqresp_server_receive(shmipc_reqresp_server *srv, shmipc_reqresp_request_info *info, void *buf, size_t cap,
+                                  int timeout_ms)
 {
     if (!srv || !info || (!buf && cap))
         return -EINVAL;
@@ -498,10 +499,10 @@ int shmipc_server_receive(shmipc_server *srv, shmipc_request_info *info, void *b
 }
 
 typedef struct rr_srv_resp {
-    shmipc_server *s;
+    shmipc_reqresp_server *s;
     rr_peer *p;
     shmipc__rr_ctl *ctl;
-    const shmipc_request_info *info;
+    const shmipc_reqresp_request_info *info;
 } rr_srv_resp;
 
 static int rr_resp_space(void *arg, bool slow)
@@ -522,8 +523,8 @@ static int rr_resp_space(void *arg, bool slow)
     return 0;
 }
 
-int shmipc_server_respond(shmipc_server *srv, const shmipc_request_info *info, const void *data, size_t len,
-                          uint32_t flags, int timeout_ms)
+int shmipc_reqresp_server_respond(shmipc_reqresp_server *srv, const shmipc_reqresp_request_info *info, const void *data,
+                                  size_t len, uint32_t flags, int timeout_ms)
 {
     if (!srv || !info || (!data && len) || info->client >= srv->g.nareas || (flags & ~SHMIPC_RR_MORE))
         return -EINVAL;
@@ -552,7 +553,7 @@ int shmipc_server_respond(shmipc_server *srv, const shmipc_request_info *info, c
     return 0;
 }
 
-int shmipc_server_close(shmipc_server *srv)
+int shmipc_reqresp_server_close(shmipc_reqresp_server *srv)
 {
     if (!srv)
         return 0;
@@ -570,7 +571,7 @@ int shmipc_server_close(shmipc_server *srv)
 
 /* ---- client ---- */
 
-int shmipc_client_open(const char *name, const shmipc_reqresp_opts *opts, shmipc_client **out)
+int shmipc_reqresp_client_open(const char *name, const shmipc_reqresp_opts *opts, shmipc_reqresp_client **out)
 {
     shmipc_reqresp_opts def = {0};
     const shmipc_reqresp_opts *o = opts ? opts : &def;
@@ -579,7 +580,7 @@ int shmipc_client_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
     int err = rr_opts_check(o);
     if (err)
         return err;
-    shmipc_client *c = calloc(1, sizeof *c);
+    shmipc_reqresp_client *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
     err = rr_open_existing(name, o, &c->svc, &c->g);
@@ -637,7 +638,7 @@ int shmipc_client_open(const char *name, const shmipc_reqresp_opts *opts, shmipc
 }
 
 /* Is the server this client's pending requests went to gone? Cheap part first, liveness if slow. */
-static int rr_server_gone(shmipc_client *c, bool slow)
+static int rr_server_gone(shmipc_reqresp_client *c, bool slow)
 {
     /* acquire: pairs with the server's claim (acq_rel), so its epoch bump is seen with it. */
     uint64_t srv = atomic_load_explicit(&c->h->server, memory_order_acquire);
@@ -650,7 +651,7 @@ static int rr_server_gone(shmipc_client *c, bool slow)
 
 static int rr_req_space(void *arg, bool slow)
 {
-    shmipc_client *c = arg;
+    shmipc_reqresp_client *c = arg;
     /* Room as far as the cache knows, else a seq_cst reload of the server's tail (our half of the sleep
      * handshake; a corrupt tail counts as room and push reports it). */
     if (shmipc__conn_space(&c->req) > 0 || shmipc__conn_tx_room(&c->req))
@@ -658,7 +659,7 @@ static int rr_req_space(void *arg, bool slow)
     return rr_server_gone(c, slow) ? -EPIPE : 0;
 }
 
-int shmipc_client_send(shmipc_client *cli, const void *data, size_t len, uint64_t *id, int timeout_ms)
+int shmipc_reqresp_client_send(shmipc_reqresp_client *cli, const void *data, size_t len, uint64_t *id, int timeout_ms)
 {
     if (!cli || (!data && len))
         return -EINVAL;
@@ -689,8 +690,8 @@ int shmipc_client_send(shmipc_client *cli, const void *data, size_t len, uint64_
 }
 
 typedef struct rr_cli_recv {
-    shmipc_client *c;
-    shmipc_response_info *info;
+    shmipc_reqresp_client *c;
+    shmipc_reqresp_response_info *info;
     void *buf;
     size_t cap;
     int len;
@@ -698,7 +699,7 @@ typedef struct rr_cli_recv {
 
 static int rr_cli_take_ring(rr_cli_recv *r)
 {
-    shmipc_client *c = r->c;
+    shmipc_reqresp_client *c = r->c;
     /* At most one connection's worth per call: a server that keeps refilling it with responses we skip
      * (another generation's) must not keep us here past our timeout. */
     for (uint32_t n = 0; n < c->g.depth; n++) {
@@ -741,7 +742,7 @@ static int rr_cli_take_ring(rr_cli_recv *r)
 static int rr_cli_take(void *arg, bool slow)
 {
     rr_cli_recv *r = arg;
-    shmipc_client *c = r->c;
+    shmipc_reqresp_client *c = r->c;
     int res = rr_cli_take_ring(r);
     if (res || !rr_server_gone(c, slow))
         return res;
@@ -755,9 +756,10 @@ static int rr_cli_take(void *arg, bool slow)
     return -EPIPE;
 }
 
-int shmipc_client_receive(shmipc_client *cli, shmipc_response_info *info, void *buf, size_t cap, int timeout_ms)
+int shmipc_reqresp_client_receive(shmipc_reqresp_client *cli, shmipc_reqresp_response_info *info, void *buf, size_t cap,
+                                  int timeout_ms)
 {
-    shmipc_response_info dummy = {0};
+    shmipc_reqresp_response_info dummy = {0};
     if (!cli || (!buf && cap))
         return -EINVAL;
     rr_cli_recv r = {.c = cli, .info = info ? info : &dummy, .buf = buf, .cap = cap};
@@ -765,14 +767,14 @@ int shmipc_client_receive(shmipc_client *cli, shmipc_response_info *info, void *
     return err ? err : r.len;
 }
 
-int shmipc_client_call(shmipc_client *cli, const void *req, size_t len, void *resp, size_t cap,
-                       shmipc_response_info *info, int timeout_ms)
+int shmipc_reqresp_client_call(shmipc_reqresp_client *cli, const void *req, size_t len, void *resp, size_t cap,
+                       shmipc_reqresp_response_info *info, int timeout_ms)
 {
-    shmipc_response_info dummy = {0};
+    shmipc_reqresp_response_info dummy = {0};
     if (!info)
         info = &dummy;
     uint64_t deadline = shmipc__deadline(timeout_ms), id;
-    int err = shmipc_client_send(cli, req, len, &id, timeout_ms);
+    int err = shmipc_reqresp_client_send(cli, req, len, &id, timeout_ms);
     if (err)
         return err;
     for (;;) {
@@ -781,7 +783,7 @@ int shmipc_client_call(shmipc_client *cli, const void *req, size_t len, void *re
             uint64_t now = shmipc__now_ns();
             left = now >= deadline ? 0 : (int)((deadline - now + 999999u) / 1000000u);
         }
-        int n = shmipc_client_receive(cli, info, resp, cap, left);
+        int n = shmipc_reqresp_client_receive(cli, info, resp, cap, left);
         if (n == -EAGAIN && timeout_ms > 0)
             return -ETIMEDOUT;
         if (n < 0 || info->id == id)
@@ -789,7 +791,7 @@ int shmipc_client_call(shmipc_client *cli, const void *req, size_t len, void *re
     }
 }
 
-int shmipc_client_close(shmipc_client *cli)
+int shmipc_reqresp_client_close(shmipc_reqresp_client *cli)
 {
     if (!cli)
         return 0;

@@ -22,7 +22,7 @@ struct shmipc_phys {
     size_t len;
 };
 
-int shmipc_phys_map(const char *device, uint64_t addr, size_t len, unsigned flags, shmipc_phys **out)
+int shmipc_phys_open(const char *device, uint64_t addr, size_t len, unsigned flags, shmipc_phys **out)
 {
     if (!out || len == 0 || (flags & ~(SHMIPC_PHYS_UNCACHED | SHMIPC_PHYS_RDONLY)))
         return -EINVAL;
@@ -71,7 +71,7 @@ fail:
     return err;
 }
 
-int shmipc_phys_unmap(shmipc_phys *ph)
+int shmipc_phys_close(shmipc_phys *ph)
 {
     if (!ph)
         return 0;

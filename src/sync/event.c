@@ -44,7 +44,7 @@ static bool mem_ok(const void *mem, size_t size)
     return mem && ((uintptr_t)mem % _Alignof(uint32_t)) == 0 && size >= SHMIPC_EVENT_SIZE;
 }
 
-int shmipc_event_init(void *mem, size_t size)
+int shmipc_event_create_in(void *mem, size_t size)
 {
     if (!mem_ok(mem, size))
         return -EINVAL;
@@ -62,7 +62,7 @@ int shmipc_event_init(void *mem, size_t size)
 
 static int handle_new(shmipc__event_mem *m, const shmipc_event_opts *opts, shmipc_event **out)
 {
-    /* Acquire pairs with the release store of magic in shmipc_event_init. */
+    /* Acquire pairs with the release store of magic in shmipc_event_create_in. */
     if (atomic_load_explicit(&m->magic, memory_order_acquire) != SHMIPC_EVENT_MAGIC)
         return -EBADMSG;
     int r = shmipc__event_check(m);
@@ -80,7 +80,7 @@ static int handle_new(shmipc__event_mem *m, const shmipc_event_opts *opts, shmip
     return 0;
 }
 
-int shmipc_event_attach(void *mem, size_t size, const shmipc_event_opts *opts, shmipc_event **out)
+int shmipc_event_open_in(void *mem, size_t size, const shmipc_event_opts *opts, shmipc_event **out)
 {
     if (!out || !mem_ok(mem, size))
         return -EINVAL;
@@ -120,7 +120,7 @@ int shmipc_event_create(const char *name, const shmipc_event_opts *opts, shmipc_
     if (r)
         return r;
     void *data = shmipc_segment_data(seg);
-    r = shmipc_event_init(data, shmipc_segment_data_size(seg));
+    r = shmipc_event_create_in(data, shmipc_segment_data_size(seg));
     if (r == 0)
         r = shmipc_segment_publish(seg);
     if (r == 0)

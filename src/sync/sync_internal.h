@@ -20,7 +20,7 @@
 #define SHMIPC_SYNC_VERSION  1u
 
 /*
- * An event, in one cache line. magic and version are written once by shmipc_event_init (magic last,
+ * An event, in one cache line. magic and version are written once by shmipc_event_create_in (magic last,
  * release) and only read afterwards; every call re-checks them (relaxed: they detect overwriting, they
  * publish nothing). notify.seq is the post count and the futex word; notify.waiters counts announced
  * sleepers (see the notify protocol in common/internal.h). Every process writes seq and waiters, so

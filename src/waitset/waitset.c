@@ -151,12 +151,12 @@ int shmipc_waitset_add_event(shmipc_waitset *ws, shmipc_event *ev, uint32_t even
     return ws_add(ws, ev, events, user, SHMIPC_WAITSET_IN, ws_event);
 }
 
-int shmipc_waitset_add_listener(shmipc_waitset *ws, shmipc_listener *l, uint32_t events, uint64_t user)
+int shmipc_waitset_add_listener(shmipc_waitset *ws, shmipc_evsvc_listener *l, uint32_t events, uint64_t user)
 {
     return ws_add(ws, l, events, user, SHMIPC_WAITSET_IN, ws_listener);
 }
 
-int shmipc_waitset_add_subscriber(shmipc_waitset *ws, shmipc_subscriber *sub, uint32_t events, uint64_t user)
+int shmipc_waitset_add_subscriber(shmipc_waitset *ws, shmipc_pubsub_subscriber *sub, uint32_t events, uint64_t user)
 {
     return ws_add(ws, sub, events, user, SHMIPC_WAITSET_IN, ws_subscriber);
 }

@@ -81,13 +81,13 @@ static int make_dead(const char *name, fixture_kind kind)
     if (pid == 0) {
         int err;
         if (kind == KIND_EVENT) {
-            shmipc_listener *l;
-            err = shmipc_listener_open(name, NULL, &l);
+            shmipc_evsvc_listener *l;
+            err = shmipc_evsvc_listener_open(name, NULL, &l);
         } else if (kind == KIND_PUBSUB) {
-            shmipc_subscriber *s;
-            err = shmipc_subscriber_open(name, NULL, &s);
+            shmipc_pubsub_subscriber *s;
+            err = shmipc_pubsub_subscriber_open(name, NULL, &s);
         } else {
-            shmipc_bb_reader *r;
+            shmipc_blackboard_reader *r;
             err = shmipc_blackboard_reader_open(name, NULL, &r);
         }
         _exit(err ? 1 : 0);
@@ -132,9 +132,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    shmipc_notifier *n = NULL;
-    shmipc_bb_writer *w = NULL;
-    shmipc_publisher *p = NULL;
+    shmipc_evsvc_notifier *n = NULL;
+    shmipc_blackboard_writer *w = NULL;
+    shmipc_pubsub_publisher *p = NULL;
     shmipc_channel *ch = NULL;
     shmipc_queue *qu = NULL;
     int err;
@@ -166,18 +166,18 @@ int main(int argc, char **argv)
         shmipc_pubsub_opts o;
         shmipc_pubsub_opts_init(&o);
         o.type = fixture_type; /* fixed-size samples of 64 bytes */
-        err = shmipc_publisher_create(name, &o, &p);
+        err = shmipc_pubsub_publisher_create(name, &o, &p);
     } else if (kind == KIND_EVENT) {
         shmipc_evsvc_opts o;
         shmipc_evsvc_opts_init(&o);
         o.max_participants = 16;
-        err = shmipc_notifier_open(name, &o, &n);
+        err = shmipc_evsvc_notifier_create(name, &o, &n);
     } else {
         shmipc_blackboard_opts o;
         shmipc_blackboard_opts_init(&o);
         o.type = &fixture_type;
         o.max_readers = 16;
-        err = shmipc_blackboard_writer_open(name, &o, &w);
+        err = shmipc_blackboard_writer_create(name, &o, &w);
     }
     if (err) {
         fprintf(stderr, "svc_fixture: %s: %s\n", name, shmipc_strerror(err));
@@ -204,9 +204,9 @@ int main(int argc, char **argv)
         else if (kind == KIND_QUEUE)
             shmipc_queue_push(qu, value, sizeof value, 0);
         else if (kind == KIND_PUBSUB)
-            shmipc_publisher_publish_copy(p, value, sizeof value);
+            shmipc_pubsub_publisher_publish_copy(p, value, sizeof value);
         else if (kind == KIND_EVENT)
-            shmipc_notifier_notify(n, 0);
+            shmipc_evsvc_notifier_notify(n, 0);
         else
             shmipc_blackboard_write(w, 0, value, sizeof value);
         nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL); /* pacing of the busy writer, not a wait */

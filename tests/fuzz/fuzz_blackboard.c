@@ -16,7 +16,7 @@
 
 static uint8_t buf[SHMIPC_BB_MAX_VALUE];
 
-static void read_all(shmipc_bb_reader *r)
+static void read_all(shmipc_blackboard_reader *r)
 {
     for (uint32_t k = 0; k < KEYS; k++) {
         uint64_t version = 0;
@@ -34,13 +34,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_service_named(SHMIPC_PATTERN_BLACKBOARD, data, size, name, sizeof name) != 0)
         return 0;
     shmipc_blackboard_opts o = {.wait_mode = SHMIPC_WAIT_SPIN};
-    shmipc_bb_reader *r = NULL;
+    shmipc_blackboard_reader *r = NULL;
     if (shmipc_blackboard_reader_open(name, &o, &r) == 0) {
         shmipc_blackboard_value_size(r);
         read_all(r);
     }
-    shmipc_bb_writer *w = NULL;
-    if (shmipc_blackboard_writer_open(name, NULL, &w) == 0) {
+    shmipc_blackboard_writer *w = NULL;
+    if (shmipc_blackboard_writer_create(name, NULL, &w) == 0) {
         memset(buf, 0x6b, 4096);
         for (uint32_t k = 0; k < KEYS; k++)
             for (size_t len = 1; len <= 4096; len *= 8)

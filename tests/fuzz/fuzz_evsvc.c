@@ -12,16 +12,16 @@
 
 #define MAX_STEPS 40
 
-static void drain(shmipc_listener *l)
+static void drain(shmipc_evsvc_listener *l)
 {
     for (int i = 0; i < MAX_STEPS; i++) {
         uint32_t id;
-        if (shmipc_listener_wait(l, 0, &id) < 0)
+        if (shmipc_evsvc_listener_wait(l, 0, &id) < 0)
             break;
     }
     size_t which;
     uint32_t id;
-    shmipc_listener_wait_any(&l, 1, 0, &which, &id);
+    shmipc_evsvc_listener_wait_any(&l, 1, 0, &which, &id);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,21 +32,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_service_named(SHMIPC_PATTERN_EVENT, data, size, name, sizeof name) != 0)
         return 0;
     shmipc_evsvc_opts o = {.wait_mode = SHMIPC_WAIT_SPIN};
-    shmipc_listener *l = NULL;
-    shmipc_notifier *n = NULL;
-    if (shmipc_listener_open(name, &o, &l) != 0)
+    shmipc_evsvc_listener *l = NULL;
+    shmipc_evsvc_notifier *n = NULL;
+    if (shmipc_evsvc_listener_open(name, &o, &l) != 0)
         l = NULL;
-    if (shmipc_notifier_open(name, &o, &n) != 0)
+    if (shmipc_evsvc_notifier_create(name, &o, &n) != 0)
         n = NULL;
     if (l)
         drain(l);
     if (n)
         for (uint32_t id = 0; id < 8; id++)
-            shmipc_notifier_notify(n, id * 9);
+            shmipc_evsvc_notifier_notify(n, id * 9);
     if (l)
         drain(l);
-    shmipc_notifier_close(n);
-    shmipc_listener_close(l);
+    shmipc_evsvc_notifier_close(n);
+    shmipc_evsvc_listener_close(l);
     fuzz_service_drop(SHMIPC_PATTERN_EVENT, name);
     return 0;
 }

@@ -4,10 +4,10 @@
  * the main one (headers, participants, publisher and subscriber slots, chunk descriptors, deliver and
  * return connections) and its pool, paired by a nonce; the input is both: a 4-byte little-endian
  * length of the main segment, its bytes, then the pool's bytes, written as "/shmipc.pubsub.<name>"
- * and "<that>.pool". A subscriber connects (taking history) and receives, releases and copies; a publisher loans, publishes, copies and discards; the subscriber
- * receives again; then gc. Receives use timeout 0 and a publish waits at most 1 ms for a full queue. Every
- * call must return a value or an error (-EBADMSG, -EAGAIN, -ENOBUFS, -EUSERS, ...), never crash, touch
- * memory outside the segments, or wait.
+ * and "<that>.pool". A subscriber connects (taking history) and receives, releases and copies; a publisher loans,
+ * publishes, copies and discards; the subscriber receives again; then gc. Receives use timeout 0 and a publish waits at
+ * most 1 ms for a full queue. Every call must return a value or an error (-EBADMSG, -EAGAIN, -ENOBUFS, -EUSERS, ...),
+ * never crash, touch memory outside the segments, or wait.
  */
 #include "harness.h"
 #include "service/service_internal.h"
@@ -21,17 +21,17 @@
 
 static uint8_t buf[1u << 16];
 
-static void subscribe(shmipc_subscriber *s)
+static void subscribe(shmipc_pubsub_subscriber *s)
 {
-    shmipc_sample held[2];
+    shmipc_pubsub_sample held[2];
     int nheld = 0;
     for (int i = 0; i < MAX_STEPS; i++) {
         int r;
         if (i % 3 == 2) {
-            r = shmipc_subscriber_receive_copy(s, buf, i % 2 ? sizeof buf : 1, 0, NULL);
+            r = shmipc_pubsub_subscriber_receive_copy(s, buf, i % 2 ? sizeof buf : 1, 0, NULL);
         } else {
-            shmipc_sample smp;
-            r = shmipc_subscriber_receive(s, &smp, 0);
+            shmipc_pubsub_sample smp;
+            r = shmipc_pubsub_subscriber_receive(s, &smp, 0);
             if (r == 0) {
                 volatile const uint8_t *p = smp.data;
                 uint8_t acc = 0;
@@ -41,30 +41,30 @@ static void subscribe(shmipc_subscriber *s)
                 if (nheld < 2)
                     held[nheld++] = smp; /* kept: released below, or by close */
                 else
-                    shmipc_subscriber_release(s, &smp);
+                    shmipc_pubsub_subscriber_release(s, &smp);
             }
         }
         if (r == -EAGAIN || r == -EPIPE)
             break;
     }
     if (nheld > 0)
-        shmipc_subscriber_release(s, &held[0]);
-    shmipc_subscriber_missed(s);
+        shmipc_pubsub_subscriber_release(s, &held[0]);
+    shmipc_pubsub_subscriber_missed(s);
 }
 
-static void publish(shmipc_publisher *p)
+static void publish(shmipc_pubsub_publisher *p)
 {
     memset(buf, 0x2f, 256);
     for (int i = 0; i < 6; i++) {
         void *ptr;
-        if (shmipc_publisher_loan(p, (size_t)i * 8, &ptr) == 0) {
+        if (shmipc_pubsub_publisher_loan(p, (size_t)i * 8, &ptr) == 0) {
             memset(ptr, i, (size_t)i * 8);
             if (i == 3)
-                shmipc_publisher_discard(p, ptr);
-            else if (shmipc_publisher_publish(p, ptr, (size_t)i * 8) == -EINVAL)
-                shmipc_publisher_publish(p, ptr, 0);
+                shmipc_pubsub_publisher_discard(p, ptr);
+            else if (shmipc_pubsub_publisher_publish(p, ptr, (size_t)i * 8) == -EINVAL)
+                shmipc_pubsub_publisher_publish(p, ptr, 0);
         }
-        shmipc_publisher_publish_copy(p, buf, (size_t)i * 16);
+        shmipc_pubsub_publisher_publish_copy(p, buf, (size_t)i * 16);
     }
 }
 
@@ -86,23 +86,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     shmipc_pubsub_opts o = {.publish_timeout_ms = 1, .wait_mode = SHMIPC_WAIT_SPIN};
-    shmipc_subscriber *s = NULL;
-    shmipc_publisher *p = NULL;
+    shmipc_pubsub_subscriber *s = NULL;
+    shmipc_pubsub_publisher *p = NULL;
     /* The service's payload kind must be asked for: try fixed, then dynamic. */
-    if (shmipc_subscriber_open(name, &o, &s) == -EPROTOTYPE) {
+    if (shmipc_pubsub_subscriber_open(name, &o, &s) == -EPROTOTYPE) {
         o.flags = SHMIPC_PUBSUB_DYNAMIC;
-        if (shmipc_subscriber_open(name, &o, &s) != 0)
+        if (shmipc_pubsub_subscriber_open(name, &o, &s) != 0)
             s = NULL;
     }
     if (s)
         subscribe(s);
-    if (shmipc_publisher_open(name, &o, &p) == 0) {
+    if (shmipc_pubsub_publisher_open(name, &o, &p) == 0) {
         publish(p);
         if (s)
             subscribe(s);
-        shmipc_publisher_close(p);
+        shmipc_pubsub_publisher_close(p);
     }
-    shmipc_subscriber_close(s);
+    shmipc_pubsub_subscriber_close(s);
     fuzz_service_drop(SHMIPC_PATTERN_PUBSUB, name);
     shmipc_segment_unlink(pool);
     return 0;

@@ -73,11 +73,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     shmipc_queue_opts o = {.wait_mode = SHMIPC_WAIT_SPIN, .flags = SHMIPC_QUEUE_OBSERVE};
     shmipc_queue *obs = NULL, *a = NULL, *b = NULL;
     shmipc_queue_stats st;
-    if (shmipc_queue_attach(seg, &o, &obs) == 0)
+    if (shmipc_queue_open_in(seg, &o, &obs) == 0)
         shmipc_queue_stats_get(obs, &st);
     o.flags = 0;
-    if (shmipc_queue_attach(seg, &o, &a) == 0) {
-        if (shmipc_queue_attach(seg, &o, &b) != 0)
+    if (shmipc_queue_open_in(seg, &o, &a) == 0) {
+        if (shmipc_queue_open_in(seg, &o, &b) != 0)
             b = NULL;
         use(a, b);
         shmipc_queue_close(b);

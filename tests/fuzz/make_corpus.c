@@ -65,8 +65,8 @@ static int event_corpus(const char *dir)
         if (shmipc_segment_memfd_create("corpus", SHMIPC_EVENT_SIZE, &o, &s))
             return -1;
         shmipc_event *ev;
-        if (shmipc_event_init(shmipc_segment_data(s), SHMIPC_EVENT_SIZE) ||
-            shmipc_event_attach(shmipc_segment_data(s), SHMIPC_EVENT_SIZE, NULL, &ev)) {
+        if (shmipc_event_create_in(shmipc_segment_data(s), SHMIPC_EVENT_SIZE) ||
+            shmipc_event_open_in(shmipc_segment_data(s), SHMIPC_EVENT_SIZE, NULL, &ev)) {
             shmipc_segment_close(s);
             return -1;
         }
@@ -174,7 +174,7 @@ static int queue_corpus(const char *dir)
         if (shmipc_queue_memory_size(&o, &need) || shmipc_segment_memfd_create("corpus", need, &so, &s))
             return -1;
         shmipc_queue *q;
-        if (shmipc_queue_format(s, &o) || shmipc_queue_attach(s, &o, &q)) {
+        if (shmipc_queue_create_in(s, &o) || shmipc_queue_open_in(s, &o, &q)) {
             shmipc_segment_close(s);
             return -1;
         }
@@ -235,10 +235,10 @@ static int blackboard_corpus(const char *dir)
     static uint8_t v[128];
     for (size_t i = 0; i < 2; i++) {
         shmipc_blackboard_opts o = {.value_size = shapes[i][0], .entries = shapes[i][1], .max_readers = 4};
-        shmipc_bb_writer *w;
-        shmipc_bb_reader *r;
+        shmipc_blackboard_writer *w;
+        shmipc_blackboard_reader *r;
         shmipc_blackboard_unlink(FUZZ_SEED_SERVICE);
-        if (shmipc_blackboard_writer_open(FUZZ_SEED_SERVICE, &o, &w))
+        if (shmipc_blackboard_writer_create(FUZZ_SEED_SERVICE, &o, &w))
             return -1;
         if (shmipc_blackboard_reader_open(FUZZ_SEED_SERVICE, NULL, &r)) {
             shmipc_blackboard_writer_close(w);
@@ -269,23 +269,23 @@ static int blackboard_corpus(const char *dir)
 static int evsvc_corpus(const char *dir)
 {
     shmipc_evsvc_opts o = {.max_events = 16, .max_participants = 4};
-    shmipc_listener *l;
-    shmipc_notifier *n;
+    shmipc_evsvc_listener *l;
+    shmipc_evsvc_notifier *n;
     shmipc_evsvc_unlink(FUZZ_SEED_SERVICE);
-    if (shmipc_listener_open(FUZZ_SEED_SERVICE, &o, &l))
+    if (shmipc_evsvc_listener_open(FUZZ_SEED_SERVICE, &o, &l))
         return -1;
-    if (shmipc_notifier_open(FUZZ_SEED_SERVICE, &o, &n)) {
-        shmipc_listener_close(l);
+    if (shmipc_evsvc_notifier_create(FUZZ_SEED_SERVICE, &o, &n)) {
+        shmipc_evsvc_listener_close(l);
         return -1;
     }
     for (uint32_t id = 0; id < 6; id++)
-        shmipc_notifier_notify(n, id % 3 * 5);
-    shmipc_listener_wait(l, 0, NULL);
+        shmipc_evsvc_notifier_notify(n, id % 3 * 5);
+    shmipc_evsvc_listener_wait(l, 0, NULL);
     int err = dump_service(dir, "fuzz_evsvc", SHMIPC_PATTERN_EVENT, "evsvc-live");
-    shmipc_notifier_close(n);
+    shmipc_evsvc_notifier_close(n);
     if (!err)
         err = dump_service(dir, "fuzz_evsvc", SHMIPC_PATTERN_EVENT, "evsvc-listener-only");
-    shmipc_listener_close(l);
+    shmipc_evsvc_listener_close(l);
     shmipc_evsvc_unlink(FUZZ_SEED_SERVICE);
     return err;
 }
@@ -294,29 +294,29 @@ static int evsvc_corpus(const char *dir)
 static int reqresp_corpus(const char *dir)
 {
     shmipc_reqresp_opts o = {.max_request = 32, .max_response = 48, .depth = 4, .max_clients = 3};
-    shmipc_server *s;
-    shmipc_client *c;
+    shmipc_reqresp_server *s;
+    shmipc_reqresp_client *c;
     static uint8_t b[64];
     shmipc_reqresp_unlink(FUZZ_SEED_SERVICE);
-    if (shmipc_server_open(FUZZ_SEED_SERVICE, &o, &s))
+    if (shmipc_reqresp_server_create(FUZZ_SEED_SERVICE, &o, &s))
         return -1;
-    if (shmipc_client_open(FUZZ_SEED_SERVICE, NULL, &c)) {
-        shmipc_server_close(s);
+    if (shmipc_reqresp_client_open(FUZZ_SEED_SERVICE, NULL, &c)) {
+        shmipc_reqresp_server_close(s);
         return -1;
     }
     for (int i = 0; i < 3; i++) {
         memset(b, i, sizeof b);
-        shmipc_client_send(c, b, (size_t)i * 10, NULL, 0);
+        shmipc_reqresp_client_send(c, b, (size_t)i * 10, NULL, 0);
     }
-    shmipc_request_info ri;
-    int len = shmipc_server_receive(s, &ri, b, sizeof b, 0);
+    shmipc_reqresp_request_info ri;
+    int len = shmipc_reqresp_server_receive(s, &ri, b, sizeof b, 0);
     if (len >= 0) {
-        shmipc_server_respond(s, &ri, b, 5, SHMIPC_RR_MORE, 0);
-        shmipc_server_respond(s, &ri, b, 40, 0, 0);
+        shmipc_reqresp_server_respond(s, &ri, b, 5, SHMIPC_RR_MORE, 0);
+        shmipc_reqresp_server_respond(s, &ri, b, 40, 0, 0);
     }
     int err = dump_service(dir, "fuzz_reqresp", SHMIPC_PATTERN_REQRESP, "reqresp-live");
-    shmipc_client_close(c);
-    shmipc_server_close(s);
+    shmipc_reqresp_client_close(c);
+    shmipc_reqresp_server_close(s);
     if (!err)
         err = dump_service(dir, "fuzz_reqresp", SHMIPC_PATTERN_REQRESP, "reqresp-closed");
     shmipc_reqresp_unlink(FUZZ_SEED_SERVICE);
@@ -347,33 +347,33 @@ static int pubsub_corpus(const char *dir)
         shmipc_pubsub_opts o = {.payload_size = 64, .max_publishers = 2, .max_subscribers = 2, .depth = 4,
                                 .history = 2, .max_loans = 2, .max_held = 2,
                                 .flags = dyn ? SHMIPC_PUBSUB_DYNAMIC : 0u};
-        shmipc_publisher *p;
-        shmipc_subscriber *sub;
+        shmipc_pubsub_publisher *p;
+        shmipc_pubsub_subscriber *sub;
         char seg[256], pool[256];
         if (shmipc__svc_segname(SHMIPC_PATTERN_PUBSUB, FUZZ_SEED_SERVICE, NULL, seg, sizeof seg) ||
             shmipc__svc_segname(SHMIPC_PATTERN_PUBSUB, FUZZ_SEED_SERVICE, "pool", pool, sizeof pool))
             return -1;
         shmipc_segment_unlink(seg);
         shmipc_segment_unlink(pool);
-        if (shmipc_publisher_create(FUZZ_SEED_SERVICE, &o, &p))
+        if (shmipc_pubsub_publisher_create(FUZZ_SEED_SERVICE, &o, &p))
             return -1;
         for (int i = 0; i < 3; i++)
-            shmipc_publisher_publish_copy(p, msg, dyn ? (size_t)i * 20 : 64);
-        if (shmipc_subscriber_open(FUZZ_SEED_SERVICE, &o, &sub)) {
-            shmipc_publisher_close(p);
+            shmipc_pubsub_publisher_publish_copy(p, msg, dyn ? (size_t)i * 20 : 64);
+        if (shmipc_pubsub_subscriber_open(FUZZ_SEED_SERVICE, &o, &sub)) {
+            shmipc_pubsub_publisher_close(p);
             return -1;
         }
         for (int i = 0; i < 3; i++)
-            shmipc_publisher_publish_copy(p, msg, dyn ? (size_t)i * 7 : 64);
-        shmipc_sample smp;
-        shmipc_subscriber_receive(sub, &smp, 0);
+            shmipc_pubsub_publisher_publish_copy(p, msg, dyn ? (size_t)i * 7 : 64);
+        shmipc_pubsub_sample smp;
+        shmipc_pubsub_subscriber_receive(sub, &smp, 0);
         void *loan;
-        shmipc_publisher_loan(p, 0, &loan);
+        shmipc_pubsub_publisher_loan(p, 0, &loan);
         uint32_t main_len = 0;
         long m = read_object(seg, bytes + 4, sizeof bytes - 4);
         long q = m < 0 ? -1 : read_object(pool, bytes + 4 + m, sizeof bytes - 4 - (size_t)m);
-        shmipc_subscriber_close(sub);
-        shmipc_publisher_close(p);
+        shmipc_pubsub_subscriber_close(sub);
+        shmipc_pubsub_publisher_close(p);
         shmipc_segment_unlink(seg);
         shmipc_segment_unlink(pool);
         if (q < 0)

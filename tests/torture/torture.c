@@ -646,19 +646,19 @@ static void ps_opts(shmipc_pubsub_opts *o)
 
 static int ps_send(void *h, const uint8_t *buf, size_t n, uint64_t seq)
 {
-    shmipc_publisher *pub = h;
+    shmipc_pubsub_publisher *pub = h;
     int err;
     if (seq & 1) {
         void *p;
-        err = shmipc_publisher_loan(pub, n, &p);
+        err = shmipc_pubsub_publisher_loan(pub, n, &p);
         if (!err) {
             memcpy(p, buf, n / 2);
             hook_kill(KP_PS_LOANED);
             memcpy((uint8_t *)p + n / 2, buf + n / 2, n - n / 2);
-            err = shmipc_publisher_publish(pub, p, n);
+            err = shmipc_pubsub_publisher_publish(pub, p, n);
         }
     } else {
-        err = shmipc_publisher_publish_copy(pub, buf, n);
+        err = shmipc_pubsub_publisher_publish_copy(pub, buf, n);
     }
     /* -ENOBUFS: the pool is held by the dead until they are reclaimed. -ETIMEDOUT: some subscriber made
      * no room for 5 s; not committed, and the stall check reports that subscriber. */
@@ -669,15 +669,15 @@ static int run_ps_pub(unsigned idx)
 {
     shmipc_pubsub_opts o;
     ps_opts(&o);
-    shmipc_publisher *pub = NULL;
+    shmipc_pubsub_publisher *pub = NULL;
     int err;
-    for (int tries = 0; (err = shmipc_publisher_open(cfg.ps_name, &o, &pub)) == -EUSERS && tries < 200; tries++)
+    for (int tries = 0; (err = shmipc_pubsub_publisher_open(cfg.ps_name, &o, &pub)) == -EUSERS && tries < 200; tries++)
         nap_ms(10);
     if (err)
         open_failed("publisher", err);
-    inc_register(cfg.spec[idx].stream, shmipc_publisher_id(pub));
+    inc_register(cfg.spec[idx].stream, shmipc_pubsub_publisher_id(pub));
     sender_loop(idx, ps_send, pub, "publish");
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     return 0;
 }
 
@@ -698,9 +698,9 @@ static int run_ps_sub(unsigned idx)
     }
     shmipc_pubsub_opts o;
     ps_opts(&o);
-    shmipc_subscriber *sub = NULL;
+    shmipc_pubsub_subscriber *sub = NULL;
     int err;
-    for (int tries = 0; (err = shmipc_subscriber_open(cfg.ps_name, &o, &sub)) == -EUSERS && tries < 200; tries++)
+    for (int tries = 0; (err = shmipc_pubsub_subscriber_open(cfg.ps_name, &o, &sub)) == -EUSERS && tries < 200; tries++)
         nap_ms(10);
     if (err)
         open_failed("subscriber", err);
@@ -710,11 +710,11 @@ static int run_ps_sub(unsigned idx)
     _Alignas(8) uint8_t copy[sizeof(tmsg) + MAX_PAYLOAD];
     uint64_t allow_none = 0, round = 0;
     while (!atomic_load(&sb->stop_cons)) {
-        shmipc_sample smp;
+        shmipc_pubsub_sample smp;
         int n;
         bool held = (++round & 1) != 0;
         if (held) {
-            n = shmipc_subscriber_receive(sub, &smp, OP_TIMEOUT_MS);
+            n = shmipc_pubsub_subscriber_receive(sub, &smp, OP_TIMEOUT_MS);
             if (n == 0) {
                 n = smp.size <= sizeof copy ? (int)smp.size : -EMSGSIZE;
                 if (n > 0)
@@ -722,7 +722,7 @@ static int run_ps_sub(unsigned idx)
                 hook_kill(KP_PS_HELD);
             }
         } else {
-            n = shmipc_subscriber_receive_copy(sub, copy, sizeof copy, OP_TIMEOUT_MS, &smp);
+            n = shmipc_pubsub_subscriber_receive_copy(sub, copy, sizeof copy, OP_TIMEOUT_MS, &smp);
         }
         if (n < 0 && (n == -ETIMEDOUT || n == -EAGAIN))
             continue;
@@ -735,13 +735,13 @@ static int run_ps_sub(unsigned idx)
             violation(V_CHECKSUM, "sample of %d bytes", n);
         else
             record(w, group, m, &allow_none, (int)smp.publisher);
-        if (held && (n = shmipc_subscriber_release(sub, &smp)) != 0) {
+        if (held && (n = shmipc_pubsub_subscriber_release(sub, &smp)) != 0) {
             violation(V_ERROR, "release: %s", shmipc_strerror(n));
             _exit(3);
         }
         atomic_fetch_add(&w->progress, 1);
     }
-    shmipc_subscriber_close(sub);
+    shmipc_pubsub_subscriber_close(sub);
     return 0;
 }
 
@@ -778,9 +778,9 @@ static int run_rr_server(unsigned idx)
     sb_worker *w = &sb->w[idx];
     shmipc_reqresp_opts o;
     rr_opts(&o);
-    shmipc_server *srv = NULL;
+    shmipc_reqresp_server *srv = NULL;
     int err;
-    for (int tries = 0; (err = shmipc_server_open(cfg.rr_name, &o, &srv)) == -EBUSY && tries < 200; tries++)
+    for (int tries = 0; (err = shmipc_reqresp_server_create(cfg.rr_name, &o, &srv)) == -EBUSY && tries < 200; tries++)
         nap_ms(10);
     if (err)
         open_failed("server", err);
@@ -788,8 +788,8 @@ static int run_rr_server(unsigned idx)
     uint64_t allow_none = 0, r = (uint64_t)getpid() * 2654435761u + 1;
     uint64_t conn[MAX_STREAMS] = {0}; /* the connection each stream's last request came from */
     while (!atomic_load(&sb->stop_cons)) {
-        shmipc_request_info info;
-        int n = shmipc_server_receive(srv, &info, req, sizeof req, OP_TIMEOUT_MS);
+        shmipc_reqresp_request_info info;
+        int n = shmipc_reqresp_server_receive(srv, &info, req, sizeof req, OP_TIMEOUT_MS);
         if (n == -ETIMEDOUT || n == -EAGAIN)
             continue;
         if (n < 0) {
@@ -816,7 +816,8 @@ static int run_rr_server(unsigned idx)
         unsigned parts = rng_next(&r) % 4 == 0 ? 2 : 1;
         for (unsigned part = 0; part < parts; part++) {
             uint32_t flags = part + 1 < parts ? SHMIPC_RR_MORE : 0;
-            while ((err = shmipc_server_respond(srv, &info, req, (size_t)n, flags, OP_TIMEOUT_MS)) == -ETIMEDOUT &&
+            while ((err = shmipc_reqresp_server_respond(srv, &info, req, (size_t)n, flags, OP_TIMEOUT_MS)) ==
+                       -ETIMEDOUT &&
                    !atomic_load(&sb->stop_cons))
                 ;
             if (err == -ENOTCONN)
@@ -828,7 +829,7 @@ static int run_rr_server(unsigned idx)
         }
         atomic_fetch_add(&w->progress, 1);
     }
-    shmipc_server_close(srv);
+    shmipc_reqresp_server_close(srv);
     return 0;
 }
 
@@ -839,9 +840,9 @@ static int run_rr_client(unsigned idx)
     sb_stream *st = &sb->s[stream];
     shmipc_reqresp_opts o;
     rr_opts(&o);
-    shmipc_client *cli = NULL;
+    shmipc_reqresp_client *cli = NULL;
     int err;
-    for (int tries = 0; (err = shmipc_client_open(cfg.rr_name, &o, &cli)) == -EUSERS && tries < 200; tries++)
+    for (int tries = 0; (err = shmipc_reqresp_client_open(cfg.rr_name, &o, &cli)) == -EUSERS && tries < 200; tries++)
         nap_ms(10);
     if (err)
         open_failed("client", err);
@@ -857,7 +858,7 @@ static int run_rr_client(unsigned idx)
         atomic_store(&w->held_seq, seq);
         atomic_store(&w->phase, PH_SENDING); /* a death from here on excuses this request */
         uint64_t id;
-        err = shmipc_client_send(cli, req, n, &id, OP_TIMEOUT_MS);
+        err = shmipc_reqresp_client_send(cli, req, n, &id, OP_TIMEOUT_MS);
         if (err == -EPIPE || err == -ETIMEDOUT || err == -EAGAIN) {
             atomic_store(&w->phase, PH_IDLE);
             nap_ms(1); /* no live server (yet): send it again */
@@ -870,8 +871,8 @@ static int run_rr_client(unsigned idx)
         bit_set(st->committed_bits, seq);
         atomic_store(&w->phase, PH_HOLDING);
         for (;;) {
-            shmipc_response_info info;
-            int r = shmipc_client_receive(cli, &info, resp, sizeof resp, OP_TIMEOUT_MS);
+            shmipc_reqresp_response_info info;
+            int r = shmipc_reqresp_client_receive(cli, &info, resp, sizeof resp, OP_TIMEOUT_MS);
             if (r == -ETIMEDOUT || r == -EAGAIN) {
                 if (atomic_load(&sb->stop_prod) && atomic_load(&sb->stop_cons))
                     break;
@@ -904,7 +905,7 @@ static int run_rr_client(unsigned idx)
         atomic_store(&w->phase, PH_IDLE);
         seq++;
     }
-    shmipc_client_close(cli);
+    shmipc_reqresp_client_close(cli);
     return 0;
 }
 
@@ -925,9 +926,9 @@ static int run_bb_writer(unsigned idx)
     sb_stream *st = &sb->s[BB_STREAM];
     shmipc_blackboard_opts o;
     bb_opts(&o);
-    shmipc_bb_writer *wr = NULL;
+    shmipc_blackboard_writer *wr = NULL;
     int err;
-    for (int tries = 0; (err = shmipc_blackboard_writer_open(cfg.bb_name, &o, &wr)) == -EBUSY && tries < 200;
+    for (int tries = 0; (err = shmipc_blackboard_writer_create(cfg.bb_name, &o, &wr)) == -EBUSY && tries < 200;
          tries++)
         nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
@@ -958,7 +959,7 @@ static int run_bb_reader(unsigned idx)
     sb_stream *st = &sb->s[BB_STREAM];
     shmipc_blackboard_opts o;
     bb_opts(&o);
-    shmipc_bb_reader *rd = NULL;
+    shmipc_blackboard_reader *rd = NULL;
     int err;
     for (int tries = 0; (err = shmipc_blackboard_reader_open(cfg.bb_name, &o, &rd)) == -EUSERS && tries < 200;
          tries++)
@@ -1028,16 +1029,16 @@ static int run_ev_notifier(unsigned idx)
     sb_stream *st = &sb->s[stream];
     shmipc_evsvc_opts o;
     ev_opts(&o);
-    shmipc_notifier *n = NULL;
+    shmipc_evsvc_notifier *n = NULL;
     int err;
-    for (int tries = 0; (err = shmipc_notifier_open(cfg.ev_name, &o, &n)) == -EUSERS && tries < 200; tries++)
+    for (int tries = 0; (err = shmipc_evsvc_notifier_create(cfg.ev_name, &o, &n)) == -EUSERS && tries < 200; tries++)
         nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("notifier", err);
     uint64_t count = atomic_load(&st->attempt);
     while (!atomic_load(&sb->stop_prod)) {
         atomic_store(&st->attempt, count + 1);
-        if ((err = shmipc_notifier_notify(n, stream - EV_STREAM)) != 0) {
+        if ((err = shmipc_evsvc_notifier_notify(n, stream - EV_STREAM)) != 0) {
             violation(V_ERROR, "notify: %s", shmipc_strerror(err));
             _exit(3);
         }
@@ -1046,7 +1047,7 @@ static int run_ev_notifier(unsigned idx)
         if (count % 32 == 0)
             nap_ms(1); /* pacing: listeners keep up */
     }
-    shmipc_notifier_close(n);
+    shmipc_evsvc_notifier_close(n);
     return 0;
 }
 
@@ -1060,9 +1061,9 @@ static int run_ev_listener(unsigned idx)
     }
     shmipc_evsvc_opts o;
     ev_opts(&o);
-    shmipc_listener *l = NULL;
+    shmipc_evsvc_listener *l = NULL;
     int err;
-    for (int tries = 0; (err = shmipc_listener_open(cfg.ev_name, &o, &l)) == -EUSERS && tries < 200; tries++)
+    for (int tries = 0; (err = shmipc_evsvc_listener_open(cfg.ev_name, &o, &l)) == -EUSERS && tries < 200; tries++)
         nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("listener", err);
@@ -1070,7 +1071,7 @@ static int run_ev_listener(unsigned idx)
         atomic_store(&w->attach[s], atomic_load(&sb->s[s].attempt));
     while (!atomic_load(&sb->stop_cons)) {
         uint32_t id;
-        int r = shmipc_listener_wait(l, OP_TIMEOUT_MS, &id);
+        int r = shmipc_evsvc_listener_wait(l, OP_TIMEOUT_MS, &id);
         if (r == -ETIMEDOUT || r == -EAGAIN)
             continue;
         if (r < 0 || id >= 2) {
@@ -1080,7 +1081,7 @@ static int run_ev_listener(unsigned idx)
         atomic_fetch_add(&w->got[EV_STREAM + id], (uint64_t)r);
         atomic_fetch_add(&w->progress, 1);
     }
-    shmipc_listener_close(l);
+    shmipc_evsvc_listener_close(l);
     return 0;
 }
 
@@ -1370,10 +1371,10 @@ typedef struct objects {
     shmipc_channel *chan;   /* observer */
     shmipc_queue *queue;    /* observer */
     unsigned qworkers;
-    shmipc_client *client;  /* the harness's own idle client keeps the request/response service in use */
-    shmipc_bb_reader *bb;   /* the harness's own reader, likewise */
-    shmipc_listener *ev;    /* the harness's own listener: attached all along, owed every notification */
-    shmipc_publisher *pub;  /* the harness's own idle publisher keeps the service alive between workers */
+    shmipc_reqresp_client *client;  /* the harness's own idle client keeps the request/response service in use */
+    shmipc_blackboard_reader *bb;   /* the harness's own reader, likewise */
+    shmipc_evsvc_listener *ev;    /* the harness's own listener: attached all along, owed every notification */
+    shmipc_pubsub_publisher *pub;  /* the harness's own idle publisher keeps the service alive between workers */
 } objects;
 
 static bool drained(const objects *ob)
@@ -1442,7 +1443,7 @@ static int objects_create(objects *ob)
     if (layers & L_EVENT) {
         shmipc_evsvc_opts eo;
         ev_opts(&eo);
-        if ((err = shmipc_listener_open(cfg.ev_name, &eo, &ob->ev)) != 0) {
+        if ((err = shmipc_evsvc_listener_open(cfg.ev_name, &eo, &ob->ev)) != 0) {
             fprintf(stderr, "torture: event service create: %s\n", shmipc_strerror(err));
             return -1;
         }
@@ -1450,8 +1451,8 @@ static int objects_create(objects *ob)
     if (layers & L_BLACKBOARD) {
         shmipc_blackboard_opts bo;
         bb_opts(&bo);
-        shmipc_bb_writer *wr = NULL;
-        err = shmipc_blackboard_writer_open(cfg.bb_name, &bo, &wr);
+        shmipc_blackboard_writer *wr = NULL;
+        err = shmipc_blackboard_writer_create(cfg.bb_name, &bo, &wr);
         if (!err) {
             err = shmipc_blackboard_reader_open(cfg.bb_name, &bo, &ob->bb);
             shmipc_blackboard_writer_close(wr); /* the writer worker takes over */
@@ -1464,11 +1465,11 @@ static int objects_create(objects *ob)
     if (layers & L_REQRESP) {
         shmipc_reqresp_opts ro;
         rr_opts(&ro);
-        shmipc_server *srv = NULL;
-        err = shmipc_server_open(cfg.rr_name, &ro, &srv);
+        shmipc_reqresp_server *srv = NULL;
+        err = shmipc_reqresp_server_create(cfg.rr_name, &ro, &srv);
         if (!err) {
-            err = shmipc_client_open(cfg.rr_name, &ro, &ob->client);
-            shmipc_server_close(srv); /* the server worker takes over */
+            err = shmipc_reqresp_client_open(cfg.rr_name, &ro, &ob->client);
+            shmipc_reqresp_server_close(srv); /* the server worker takes over */
         }
         if (err) {
             fprintf(stderr, "torture: request/response create: %s\n", shmipc_strerror(err));
@@ -1478,7 +1479,7 @@ static int objects_create(objects *ob)
     if (layers & L_PUBSUB) {
         shmipc_pubsub_opts po;
         ps_opts(&po);
-        if ((err = shmipc_publisher_create(cfg.ps_name, &po, &ob->pub)) != 0) {
+        if ((err = shmipc_pubsub_publisher_create(cfg.ps_name, &po, &ob->pub)) != 0) {
             fprintf(stderr, "torture: pub/sub create: %s\n", shmipc_strerror(err));
             return -1;
         }
@@ -1539,7 +1540,7 @@ static void objects_check_destroy(objects *ob, uint64_t kills)
         uint64_t got[2] = {0, 0};
         uint32_t id;
         int r;
-        while ((r = shmipc_listener_wait(ob->ev, 0, &id)) > 0 && id < 2)
+        while ((r = shmipc_evsvc_listener_wait(ob->ev, 0, &id)) > 0 && id < 2)
             got[id] += (uint64_t)r;
         if (r != -EAGAIN)
             violation(V_ERROR, "harness listener: %s", shmipc_strerror(r < 0 ? r : 0));
@@ -1552,7 +1553,7 @@ static void objects_check_destroy(objects *ob, uint64_t kills)
                           atomic_load(&st->attempt));
         }
         service_baseline(SHMIPC_PATTERN_EVENT, cfg.ev_name, "event service");
-        shmipc_listener_close(ob->ev);
+        shmipc_evsvc_listener_close(ob->ev);
         shmipc_evsvc_unlink(cfg.ev_name);
     }
     if (ob->bb) {
@@ -1572,7 +1573,7 @@ static void objects_check_destroy(objects *ob, uint64_t kills)
     if (ob->client) {
         /* Reclaim the dead; then only the harness's client is left. */
         service_baseline(SHMIPC_PATTERN_REQRESP, cfg.rr_name, "request/response");
-        shmipc_client_close(ob->client);
+        shmipc_reqresp_client_close(ob->client);
         shmipc_reqresp_unlink(cfg.rr_name);
     }
     if (ob->pub) {
@@ -1589,7 +1590,7 @@ static void objects_check_destroy(objects *ob, uint64_t kills)
                 violation(V_OCCUPANCY, "pub/sub: %u participants (%u dead), %u chunks in use (%s)",
                           info.participants, info.dead, in_use, info.options);
         }
-        shmipc_publisher_close(ob->pub);
+        shmipc_pubsub_publisher_close(ob->pub);
         shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, cfg.ps_name, 0, NULL);
     }
 }
@@ -1784,7 +1785,8 @@ int main(int argc, char **argv)
            layers & L_PUBSUB ? " pubsub" : "", layers & L_REQRESP ? " reqresp" : "",
            layers & L_BLACKBOARD ? " blackboard" : "", layers & L_EVENT ? " event" : "");
 
-    uint64_t t0 = now_ms(), messages = 0, redelivered = 0, gaps = 0, late = 0, ps_late = 0, bb_reads = 0, viol[V_COUNT] = {0};
+    uint64_t t0 = now_ms(), messages = 0, redelivered = 0, gaps = 0, late = 0, ps_late = 0, bb_reads = 0,
+             viol[V_COUNT] = {0};
     uint64_t last_report = t0;
     while (tally.kills < kills) {
         unsigned long n = kills - tally.kills < per_round ? kills - tally.kills : per_round;

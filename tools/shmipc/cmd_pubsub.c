@@ -49,9 +49,9 @@ static int ps_parse(const cli_spec *spec, int argc, char **argv, const char *con
 /* ---- pub --------------------------------------------------------------------------------------------- */
 
 /* Open the publisher of an existing service (its settings, whatever they are), or create the service. */
-static int pub_open(const char *name, uint64_t size, uint64_t depth, uint64_t history, shmipc_publisher **pub)
+static int pub_open(const char *name, uint64_t size, uint64_t depth, uint64_t history, shmipc_pubsub_publisher **pub)
 {
-    int err = shmipc_publisher_open(name, NULL, pub);
+    int err = shmipc_pubsub_publisher_open(name, NULL, pub);
     if (err != -ENOENT)
         return err;
     shmipc_pubsub_opts o;
@@ -60,7 +60,7 @@ static int pub_open(const char *name, uint64_t size, uint64_t depth, uint64_t hi
     o.payload_size = size;
     o.depth = (uint32_t)depth;
     o.history = (uint32_t)history;
-    return shmipc_publisher_create(name, &o, pub);
+    return shmipc_pubsub_publisher_create(name, &o, pub);
 }
 
 /* The service's payload size and whether samples may be shorter (options "payload=N" or "payload=N(dynamic)"). */
@@ -126,19 +126,19 @@ int cli_cmd_pub(int argc, char **argv)
     if (history_s && cli_parse_uint(history_s, 10, UINT32_MAX, &history))
         return cli_usage_error(&spec, "bad history '%s' (want a number)", history_s);
 
-    shmipc_publisher *pub;
+    shmipc_pubsub_publisher *pub;
     int err = pub_open(name, size, depth, history, &pub);
     if (err)
         return svc_fail(what, err);
     uint64_t max;
     bool dynamic;
     if ((err = pub_payload(name, &max, &dynamic)) != 0) {
-        shmipc_publisher_close(pub);
+        shmipc_pubsub_publisher_close(pub);
         return svc_fail(what, err);
     }
     char *buf = malloc(max ? max : 1);
     if (!buf) {
-        shmipc_publisher_close(pub);
+        shmipc_pubsub_publisher_close(pub);
         return cli_fail(what, -ENOMEM);
     }
     struct sigaction old_sig[2];
@@ -169,7 +169,7 @@ int cli_cmd_pub(int argc, char **argv)
                 break;
             next += 1000000000u / rate;
         }
-        err = shmipc_publisher_publish_copy(pub, buf, out);
+        err = shmipc_pubsub_publisher_publish_copy(pub, buf, out);
         if (err < 0 && err != -ETIMEDOUT) { /* -ETIMEDOUT: delivered to all but a full, waiting queue */
             rc = svc_fail(what, err);
             break;
@@ -179,7 +179,7 @@ int cli_cmd_pub(int argc, char **argv)
         rc = CLI_ERR;
     cli_msg_src_free(&in);
     free(buf);
-    shmipc_publisher_close(pub);
+    shmipc_pubsub_publisher_close(pub);
     svc_signals_restore(old_sig);
     return rc;
 }
@@ -189,10 +189,10 @@ int cli_cmd_pub(int argc, char **argv)
 
 /* Open a subscriber of name; with --wait, a service that does not exist yet is waited for (until the
  * idle timeout t or Ctrl-C). Returns 0, or the exit code after saying why. */
-static int sub_open(const char *name, const char *what, bool wait, const cli_idle *t, shmipc_subscriber **sub)
+static int sub_open(const char *name, const char *what, bool wait, const cli_idle *t, shmipc_pubsub_subscriber **sub)
 {
     int err;
-    while ((err = shmipc_subscriber_open(name, NULL, sub)) == -ENOENT && wait && cli_wait_retry(t))
+    while ((err = shmipc_pubsub_subscriber_open(name, NULL, sub)) == -ENOENT && wait && cli_wait_retry(t))
         ;
     if (err == -ENOENT && wait && svc_stop)
         return CLI_OK; /* Ctrl-C while waiting */
@@ -249,7 +249,7 @@ int cli_cmd_sub(int argc, char **argv)
     /* The wait for the service and for the first sample share the first --timeout period. */
     cli_idle idle;
     cli_idle_start(&idle, timeout_s != NULL, timeout);
-    shmipc_subscriber *sub = NULL;
+    shmipc_pubsub_subscriber *sub = NULL;
     if ((rc = sub_open(name, what, wait, &idle, &sub)) != 0 || !sub) {
         svc_signals_restore(old_sig);
         return rc;
@@ -260,8 +260,8 @@ int cli_cmd_sub(int argc, char **argv)
     bool timed_out = false;
     rc = CLI_OK;
     while (!svc_stop && (count == 0 || got < count)) {
-        shmipc_sample s;
-        int err = shmipc_subscriber_receive(sub, &s, cli_idle_slice(&idle));
+        shmipc_pubsub_sample s;
+        int err = shmipc_pubsub_subscriber_receive(sub, &s, cli_idle_slice(&idle));
         if (err == -ETIMEDOUT || err == -EAGAIN || err == -EINTR) {
             if (cli_idle_expired(&idle)) {
                 timed_out = true;
@@ -280,7 +280,7 @@ int cli_cmd_sub(int argc, char **argv)
         if (s.size > cap) {
             unsigned char *nb = realloc(buf, s.size);
             if (!nb) {
-                shmipc_subscriber_release(sub, &s);
+                shmipc_pubsub_subscriber_release(sub, &s);
                 rc = cli_fail(what, -ENOMEM);
                 break;
             }
@@ -289,7 +289,7 @@ int cli_cmd_sub(int argc, char **argv)
         }
         err = s.size ? cli_copy_guarded(buf, s.data, s.size) : 0;
         size_t size = s.size;
-        shmipc_subscriber_release(sub, &s);
+        shmipc_pubsub_subscriber_release(sub, &s);
         if (err) {
             rc = cli_fail(what, err);
             break;
@@ -306,7 +306,7 @@ int cli_cmd_sub(int argc, char **argv)
     if (rc == CLI_OK)
         rc = cli_recv_status(what, "samples", got, count, timed_out, &idle);
     free(buf);
-    shmipc_subscriber_close(sub);
+    shmipc_pubsub_subscriber_close(sub);
     svc_signals_restore(old_sig);
     return rc;
 }

@@ -5,7 +5,7 @@
  * counters, and remove it; through the public queue API only.
  *
  * Naming: a queue the CLI works on is a named queue of shmipc_queue_create, that is a named segment of
- * type queue whose data area shmipc_queue_format laid out (NAME is that segment's name, as for `shmipc
+ * type queue whose data area shmipc_queue_create_in laid out (NAME is that segment's name, as for `shmipc
  * segment`; `segment ls` lists it). Queues formatted by a program into memory of its own (a memfd, a
  * segment of another type) have no name and are out of the CLI's reach. Any number of send and recv
  * commands may run at once (each registers in the queue's participant table and leaves it when it ends).
