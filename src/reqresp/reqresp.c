@@ -8,6 +8,7 @@
  */
 #include "reqresp/reqresp_internal.h"
 #include "service/role.h"
+#include "common/waitable.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -818,4 +819,77 @@ int shmipc_reqresp_unlink(const char *name)
     char seg[SHMIPC_SERVICE_NAME_MAX + 32];
     int err = shmipc__svc_segname(SHMIPC_PATTERN_REQRESP, name, NULL, seg, sizeof seg);
     return err ? err : shmipc_segment_unlink(seg);
+}
+
+/* ---- waitset readiness (common/waitable.h): what the receive and send conditions look at, taking
+ * nothing. The head and tail reloads in conn_rx_ready / conn_tx_room are seq_cst: the sleeper's half of
+ * each connection's handshake after the waitset announced itself on the words. */
+
+static uint32_t rr_srv_ready(void *h, uint32_t events, bool slow)
+{
+    shmipc_reqresp_server *s = h;
+    if (slow) { /* what a waiting receive does between slices: clients that died are reclaimed */
+        uint64_t now = shmipc__now_ns();
+        if (now >= s->next_reclaim_ns) {
+            s->next_reclaim_ns = now + RR_RECLAIM_EVERY_NS;
+            shmipc__svc_reclaim_dead(&s->svc);
+        }
+    }
+    for (uint32_t i = 0; i < s->g.nareas; i++) {
+        rr_peer *p = &s->peers[i];
+        if (!p->attached)
+            rr_peer_attach(s, i); /* as receive would: local views only, nothing is consumed */
+        if (p->attached && !p->reported && (p->req.tail < p->req.head_cache || shmipc__conn_rx_ready(&p->req)))
+            return events; /* maybe a request of a gone server's epoch, which receive drops: then -EAGAIN */
+    }
+    return 0;
+}
+
+int shmipc__reqresp_server_waitable(shmipc_reqresp_server *srv, uint32_t events, shmipc__waitable *w)
+{
+    if (events != SHMIPC_WAITSET_IN)
+        return -EINVAL;
+    w->ready = rr_srv_ready;
+    w->words[0] = &srv->h->srv_notify;
+    w->nwords = 1;
+    return 0;
+}
+
+static uint32_t rr_cli_ready(void *h, uint32_t events, bool slow)
+{
+    shmipc_reqresp_client *c = h;
+    uint32_t r = 0;
+    if ((events & SHMIPC_WAITSET_IN) &&
+        (c->resp.tail < c->resp.head_cache || shmipc__conn_rx_ready(&c->resp)))
+        r |= SHMIPC_WAITSET_IN;
+    if ((events & SHMIPC_WAITSET_OUT) && (shmipc__conn_space(&c->req) > 0 || shmipc__conn_tx_room(&c->req)))
+        r |= SHMIPC_WAITSET_OUT;
+    /* A dead server is reclaimed (server word 0), so that the handle's next call, even one that tries
+     * once and so checks no liveness, reports -EPIPE as the waitset did. */
+    if (slow) {
+        /* acquire: as rr_server_gone's. */
+        uint64_t srv = atomic_load_explicit(&c->h->server, memory_order_acquire);
+        if (srv && !shmipc__owner_alive(srv))
+            shmipc__svc_reclaim_dead(&c->svc);
+    }
+    /* Nothing to receive and the server gone with requests pending, or no server to send to: the next
+     * receive or send reports -EPIPE. */
+    if (!(r & SHMIPC_WAITSET_IN) && rr_server_gone(c, slow) &&
+        ((events & SHMIPC_WAITSET_OUT) || c->outstanding))
+        r |= events | SHMIPC_WAITSET_ERR;
+    return r;
+}
+
+int shmipc__reqresp_client_waitable(shmipc_reqresp_client *cli, uint32_t events, shmipc__waitable *w)
+{
+    if (events & ~(SHMIPC_WAITSET_IN | SHMIPC_WAITSET_OUT))
+        return -EINVAL;
+    w->ready = rr_cli_ready;
+    w->nwords = 0;
+    if (events & SHMIPC_WAITSET_IN)
+        w->words[w->nwords++] = &cli->resp.c->data;
+    if (events & SHMIPC_WAITSET_OUT)
+        w->words[w->nwords++] = &cli->req.c->space;
+    /* A server that closes wakes both words (rr_wake_clients); one that died is found per slice (slow). */
+    return w->nwords ? 0 : -EINVAL;
 }
