@@ -264,7 +264,7 @@ static void gc_after_everyone_died(void **state)
     assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_REQRESP, name, &si), 0);
     assert_int_equal(si.dead, 2);
     assert_non_null(strstr(si.options, "server=dead"));
-    shmipc_gc_report rep;
+    shmipc_service_gc_report rep;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_REQRESP, name, 0, &rep), 0);
     assert_int_equal(rep.participants_reclaimed, 2);
     assert_int_equal(rep.services_removed, 1);

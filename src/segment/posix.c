@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* segment/posix.c - named segments (POSIX shared memory, or files in the directory of shmipc_set_dir:
+/* segment/posix.c - named segments (POSIX shared memory, or files in the directory of shmipc_segment_set_dir:
  * segment/names.c resolves names): name rules, create, open, open-or-create, unlink and stat. */
 #include "segment/segment_internal.h"
 

@@ -23,7 +23,10 @@ static uint32_t pattern_seg_type(shmipc_pattern p)
     }
 }
 
-static size_t svc_table_end(uint32_t nparts) { return SHMIPC_SVC_HDR_SIZE + (size_t)nparts * sizeof(shmipc__participant); }
+static size_t svc_table_end(uint32_t nparts)
+{
+    return SHMIPC_SVC_HDR_SIZE + (size_t)nparts * sizeof(shmipc__participant);
+}
 
 /* Validate everything the core reads from the header; fill svc's derived pointers. */
 static int svc_validate(shmipc__svc *svc, shmipc_pattern pattern, const char *name)
@@ -39,8 +42,8 @@ static int svc_validate(shmipc__svc *svc, shmipc_pattern pattern, const char *na
         return -EPROTO;
     }
     if (h->pattern != (uint32_t)pattern) {
-        shmipc__svc_set_detail("pattern: service is %s, caller asked %s", shmipc_pattern_name(h->pattern),
-                               shmipc_pattern_name(pattern));
+        shmipc__svc_set_detail("pattern: service is %s, caller asked %s", shmipc_service_pattern_name(h->pattern),
+                               shmipc_service_pattern_name(pattern));
         return -EPROTOTYPE;
     }
     if (memchr(h->name, '\0', sizeof h->name) == NULL || (name && strcmp(h->name, name) != 0) ||

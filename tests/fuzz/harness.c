@@ -95,7 +95,7 @@ int fuzz_service_named(shmipc_pattern pattern, const uint8_t *data, size_t size,
 
 void fuzz_service_drop(shmipc_pattern pattern, const char *name)
 {
-    shmipc_gc_report rep;
+    shmipc_service_gc_report rep;
     shmipc_service_gc(pattern, name, 1, &rep);
     shmipc_service_gc(pattern, name, 0, &rep);
     char segname[SHMIPC_SERVICE_NAME_MAX + 32];

@@ -98,7 +98,8 @@ static int channel_corpus(const char *dir)
             shmipc_segment_opts so = {.size = sizeof so, .type = SHMIPC_TYPE_CHANNEL};
             if (shmipc_segment_memfd_create("corpus", shmipc_channel_size(caps[c]), &so, &s))
                 return -1;
-            shmipc_channel_opts o = {.size = sizeof o, .capacity = caps[c], .full_policy = (shmipc_channel_full_policy)policy};
+            shmipc_channel_opts o = {
+                .size = sizeof o, .capacity = caps[c], .full_policy = (shmipc_channel_full_policy)policy};
             shmipc_channel *p, *q;
             if (shmipc_channel_create_in(s, &o, &p) ||
                 shmipc_channel_open_in(s, SHMIPC_CHANNEL_CONSUMER, NULL, &q)) {
@@ -148,7 +149,7 @@ static int service_corpus(const char *dir)
             shmipc__svc_leave(&svc, (uint32_t)a);
         shmipc__svc_stat_add(&svc, 0, 7);
         char file[64];
-        snprintf(file, sizeof file, "service-%s", shmipc_pattern_name(pats[i]));
+        snprintf(file, sizeof file, "service-%s", shmipc_service_pattern_name(pats[i]));
         int err = b < 0 ? -1 : dump(dir, "fuzz_service", file, svc.seg);
         shmipc_segment_unlink(svc.segname);
         shmipc__svc_close(&svc);
@@ -234,7 +235,8 @@ static int blackboard_corpus(const char *dir)
     static const uint32_t shapes[][2] = {{16, 4}, {100, 1}};
     static uint8_t v[128];
     for (size_t i = 0; i < 2; i++) {
-        shmipc_blackboard_opts o = {.size = sizeof o, .value_size = shapes[i][0], .entries = shapes[i][1], .max_readers = 4};
+        shmipc_blackboard_opts o = {
+            .size = sizeof o, .value_size = shapes[i][0], .entries = shapes[i][1], .max_readers = 4};
         shmipc_blackboard_writer *w;
         shmipc_blackboard_reader *r;
         shmipc_blackboard_unlink(FUZZ_SEED_SERVICE);
@@ -344,8 +346,14 @@ static int pubsub_corpus(const char *dir)
     static uint8_t bytes[1u << 19];
     static uint8_t msg[256];
     for (int dyn = 0; dyn < 2; dyn++) {
-        shmipc_pubsub_opts o = {.size = sizeof o, .payload_size = 64, .max_publishers = 2, .max_subscribers = 2, .depth = 4,
-                                .history = 2, .max_loans = 2, .max_held = 2,
+        shmipc_pubsub_opts o = {.size = sizeof o,
+                                .payload_size = 64,
+                                .max_publishers = 2,
+                                .max_subscribers = 2,
+                                .depth = 4,
+                                .history = 2,
+                                .max_loans = 2,
+                                .max_held = 2,
                                 .flags = dyn ? SHMIPC_PUBSUB_DYNAMIC : 0u};
         shmipc_pubsub_publisher *p;
         shmipc_pubsub_subscriber *sub;
