@@ -402,6 +402,54 @@ static void corrupt_state(void **state)
     shmipc_blackboard_unlink(name);
 }
 
+/* One reader's versions never go back: an index still naming the older buffer while the newer one is
+ * complete (a writer killed between the two stores, or an index store not yet visible) gives the newer
+ * one; both buffers older than what the reader returned (only a scribbler can do that) is -EBADMSG. */
+static void reads_never_go_back(void **state)
+{
+    (void)state;
+    char name[64];
+    svc_name(name, sizeof name, "mono");
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = 8};
+    shmipc_blackboard_writer *w;
+    shmipc_blackboard_reader *r;
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
+    assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r), 0);
+    uint64_t val, ver;
+    for (val = 1; val <= 3; val++)
+        assert_int_equal(shmipc_blackboard_write(w, 0, &val, 8), 0);
+    assert_int_equal(shmipc_blackboard_read(r, 0, &val, 8, &ver), 8);
+    assert_int_equal(ver, 3);
+    shmipc__svc view;
+    assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_BLACKBOARD, name, NULL, 0, &view), 0);
+    shmipc__bb_hdr *h = view.pattern_area;
+    shmipc__bb_entry *e = (shmipc__bb_entry *)((char *)h + h->entry_off);
+    uint32_t active = atomic_load(&e->active);
+    shmipc__bb_buf *older = (shmipc__bb_buf *)((char *)(e + 1) + (size_t)(active ^ 1) * h->buf_size);
+    assert_int_equal(atomic_load(&older->version), 2);
+    atomic_store(&e->active, active ^ 1); /* the index names version 2's buffer again */
+    assert_int_equal(shmipc_blackboard_read(r, 0, &val, 8, &ver), 8);
+    assert_int_equal(ver, 3);
+    assert_int_equal(val, 3);
+    shmipc_blackboard_reader *fresh;
+    assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &fresh), 0);
+    assert_int_equal(shmipc_blackboard_read(fresh, 0, &val, 8, &ver), 8); /* no floor yet: the index's */
+    assert_int_equal(ver, 2);
+    shmipc_blackboard_reader_close(fresh);
+    shmipc__bb_buf *newer = (shmipc__bb_buf *)((char *)(e + 1) + (size_t)active * h->buf_size);
+    atomic_store(&newer->version, 1); /* both below 3 */
+    assert_int_equal(shmipc_blackboard_read(r, 0, &val, 8, &ver), -EBADMSG);
+    assert_non_null(strstr(shmipc_service_error_detail(), "below"));
+    atomic_store(&newer->version, 3);
+    atomic_store(&e->active, active);
+    assert_int_equal(shmipc_blackboard_read(r, 0, &val, 8, &ver), 8);
+    assert_int_equal(ver, 3);
+    shmipc__svc_close(&view);
+    shmipc_blackboard_reader_close(r);
+    shmipc_blackboard_writer_close(w);
+    shmipc_blackboard_unlink(name);
+}
+
 /* Random words scribbled over the pattern area between calls: documented errors only, no crash (ASan). */
 static void random_garbage(void **state)
 {
@@ -501,6 +549,7 @@ int main(void)
         cmocka_unit_test(no_torn_values_processes),
         cmocka_unit_test(writer_killed_mid_write),
         cmocka_unit_test(corrupt_state),
+        cmocka_unit_test(reads_never_go_back),
         cmocka_unit_test(random_garbage),
         cmocka_unit_test(no_torn_values_threads),
     };

@@ -81,9 +81,9 @@ SHMIPC_API int shmipc_blackboard_reader_open(const char *name, const shmipc_blac
 /*
  * shmipc_blackboard_read - copy the latest value of key into buf (cap bytes); *version (may be NULL)
  * receives its version (1 for the first write, +1 per write). Lock-free; never blocks on the writer.
- * Returns the value size.
+ * One reader's reads of a key never go back to an older version. Returns the value size.
  * Errors: -EINVAL, -EMSGSIZE (cap < value size), -ENODATA (never written), -EBADMSG (index or version
- * corrupt), -EAGAIN (the writer rewrote the entry faster than it could be copied for a whole second).
+ * corrupt, or both buffers older than what this reader returned before), -EAGAIN (the writer rewrote the entry faster than it could be copied for a whole second).
  */
 SHMIPC_API int shmipc_blackboard_read(shmipc_blackboard_reader *r, uint32_t key, void *buf, size_t cap,
                                       uint64_t *version);
