@@ -71,7 +71,8 @@ typedef struct shmipc_pubsub_opts {
     uint32_t max_held;          /* samples one subscriber may hold received at once; 0 = 4 */
     int publish_timeout_ms;     /* local: SHMIPC_PUBSUB_WAIT bound per publish: 0 = try once, negative =
                                  * without limit (shmipc_pubsub_opts_init and NULL options: -1) */
-    shmipc_wait_mode wait_mode; /* local: how receive waits; default SHMIPC_WAIT_HYBRID */
+    shmipc_wait_mode wait_mode; /* local: how this handle waits (a receive; a publish for room under
+                                 * SHMIPC_PUBSUB_WAIT); default SHMIPC_WAIT_HYBRID */
     unsigned mode;              /* create: permission bits of the segments; 0 = 0600 */
     uint64_t reserved[4];         /* zero: room for later fields */
 } shmipc_pubsub_opts;
