@@ -183,7 +183,7 @@ static int handle_new(shmipc_segment *seg, const chan_cfg *cfg, shmipc_channel_r
     ch->role = role;
     ch->wait_default = opts->wait_mode ? opts->wait_mode : SHMIPC_WAIT_HYBRID;
     ch->wait_mode = ch->wait_default;
-    ch->spin_ns = (uint64_t)(opts->spin_us ? opts->spin_us : 50) * 1000u;
+    ch->spin_ns = (uint64_t)opts->spin_us * 1000u; /* 0: the wait primitive's floor, as every handle */
     *out = ch;
     return 0;
 }
