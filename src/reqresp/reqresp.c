@@ -216,6 +216,13 @@ static int rr_opts_check(const shmipc_reqresp_opts *o)
 }
 
 /* Each non-zero option must equal the service's. */
+/* The caller's options (NULL = defaults) into *o, checked. */
+static int rr_opts_take(const shmipc_reqresp_opts *opts, shmipc_reqresp_opts *o)
+{
+    int err = SHMIPC__OPTS_TAKE(shmipc_reqresp_opts, shmipc_reqresp_opts_init, o, opts);
+    return err ? err : rr_opts_check(o);
+}
+
 static int rr_opts_compat(const shmipc_reqresp_opts *o, const shmipc__rr_geom *g)
 {
     struct {
@@ -333,16 +340,12 @@ static void rr_peer_resync(shmipc_reqresp_server *s, uint32_t i, uint32_t gen)
 int shmipc_reqresp_server_create(const char *name, const shmipc_reqresp_opts *opts, shmipc_reqresp_server **out)
 {
     shmipc_reqresp_opts def;
-    int oerr = SHMIPC__OPTS_TAKE(shmipc_reqresp_opts, shmipc_reqresp_opts_init, &def, opts);
-    if (oerr)
-        return oerr;
-    opts = &def;
-    const shmipc_reqresp_opts *o = opts;
     if (!out)
         return -EINVAL;
-    int err = rr_opts_check(o);
+    int err = rr_opts_take(opts, &def);
     if (err)
         return err;
+    const shmipc_reqresp_opts *o = &def;
     shmipc_reqresp_server *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
@@ -581,16 +584,12 @@ int shmipc_reqresp_server_close(shmipc_reqresp_server *srv)
 int shmipc_reqresp_client_open(const char *name, const shmipc_reqresp_opts *opts, shmipc_reqresp_client **out)
 {
     shmipc_reqresp_opts def;
-    int oerr = SHMIPC__OPTS_TAKE(shmipc_reqresp_opts, shmipc_reqresp_opts_init, &def, opts);
-    if (oerr)
-        return oerr;
-    opts = &def;
-    const shmipc_reqresp_opts *o = opts;
     if (!out)
         return -EINVAL;
-    int err = rr_opts_check(o);
+    int err = rr_opts_take(opts, &def);
     if (err)
         return err;
+    const shmipc_reqresp_opts *o = &def;
     shmipc_reqresp_client *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
