@@ -112,9 +112,9 @@ static void basic_values_and_options(void **state)
     shmipc_blackboard_writer_close(w2);
     assert_int_equal(shmipc_blackboard_unlink(name), 0);
     assert_int_equal(shmipc_blackboard_unlink(name), -ENOENT);
-    bad = (shmipc_blackboard_opts){.value_size = SHMIPC_BB_MAX_VALUE + 1};
+    bad = (shmipc_blackboard_opts){.size = sizeof(shmipc_blackboard_opts), .value_size = SHMIPC_BB_MAX_VALUE + 1};
     assert_int_equal(shmipc_blackboard_writer_create(name, &bad, &w), -EINVAL);
-    bad = (shmipc_blackboard_opts){.value_size = 8, .entries = SHMIPC_BB_MAX_ENTRIES + 1};
+    bad = (shmipc_blackboard_opts){.size = sizeof(shmipc_blackboard_opts), .value_size = 8, .entries = SHMIPC_BB_MAX_ENTRIES + 1};
     assert_int_equal(shmipc_blackboard_writer_create(name, &bad, &w), -EINVAL);
 }
 
@@ -192,7 +192,7 @@ static int check_value(const uint64_t *v, uint64_t version)
 
 static int writer_proc(void *arg)
 {
-    shmipc_blackboard_opts o = {.value_size = WORDS * 8};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = WORDS * 8};
     shmipc_blackboard_writer *w;
     if (shmipc_blackboard_writer_create(arg, &o, &w))
         return 1;
@@ -259,7 +259,7 @@ static void no_torn_values_processes(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "torn");
-    shmipc_blackboard_opts o = {.value_size = WORDS * 8};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = WORDS * 8};
     shmipc_blackboard_writer *w;
     shmipc_blackboard_reader *hold;
     assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
@@ -287,7 +287,7 @@ typedef struct dying_arg {
 static int dying_writer(void *arg)
 {
     const dying_arg *a = arg;
-    shmipc_blackboard_opts o = {.value_size = WORDS * 8};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = WORDS * 8};
     shmipc_blackboard_writer *w;
     if (shmipc_blackboard_writer_create(a->name, &o, &w))
         return 1;
@@ -311,7 +311,7 @@ static void writer_killed_mid_write(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "kill");
-    shmipc_blackboard_opts o = {.value_size = WORDS * 8};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = WORDS * 8};
     shmipc_blackboard_writer *w;
     shmipc_blackboard_reader *r;
     assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
@@ -367,7 +367,7 @@ static void corrupt_state(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "corrupt");
-    shmipc_blackboard_opts o = {.value_size = 16};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = 16};
     shmipc_blackboard_writer *w;
     shmipc_blackboard_reader *r, *r2;
     assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
@@ -408,7 +408,7 @@ static void random_garbage(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "garbage");
-    shmipc_blackboard_opts o = {.value_size = 40, .entries = 3};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = 40, .entries = 3};
     shmipc_blackboard_writer *w;
     shmipc_blackboard_reader *r, *r2;
     assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
@@ -470,7 +470,7 @@ static void no_torn_values_threads(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "thr");
-    shmipc_blackboard_opts o = {.value_size = WORDS * 8};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = WORDS * 8};
     shmipc_blackboard_writer *w;
     shmipc_blackboard_reader *hold;
     assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);

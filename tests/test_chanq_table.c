@@ -327,7 +327,7 @@ static void channel_in_caller_memory_uses_the_same_table(void **state)
     (void)state;
     /* No name: the table lives in the provided memory and the ends are joined and left through it. */
     shmipc_segment *seg;
-    shmipc_segment_opts so = {0};
+    shmipc_segment_opts so = {.size = sizeof so};
     assert_int_equal(shmipc_segment_memfd_create("tbl", shmipc_channel_size(4096), &so, &seg), 0);
     shmipc_channel_opts o;
     shmipc_channel_opts_init(&o);

@@ -102,7 +102,7 @@ static bool svc_exists(const char *name)
 /* Create segment name (mode arg) holding "owner's"; a service of the same name when arg has bit 0x10000. */
 static int c_create_seg(const char *name, int arg)
 {
-    shmipc_segment_opts o = {.mode = (unsigned)arg & 0777};
+    shmipc_segment_opts o = {.size = sizeof o, .mode = (unsigned)arg & 0777};
     shmipc_segment *s;
     int err = shmipc_segment_create(name, 64, &o, &s);
     if (err)
@@ -126,7 +126,7 @@ static int c_create_svc(const char *name, int mode)
  * is the same except that -EPERM (the owner check) becomes success. */
 static int c_open_seg(const char *name, int want)
 {
-    shmipc_segment_opts o = {0};
+    shmipc_segment_opts o = {.size = sizeof o};
     shmipc_segment *s = NULL;
     int r, err = shmipc_segment_open(name, &o, &s);
     if ((r = expect(2, err, want)))
@@ -236,7 +236,7 @@ static int c_gc_all(const char *name, int unused)
 /* The public pattern APIs: a blackboard of this user with the given mode. */
 static int c_bb_writer(const char *name, int mode)
 {
-    shmipc_blackboard_opts o = {.value_size = 8, .mode = (unsigned)mode};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = 8, .mode = (unsigned)mode};
     shmipc_blackboard_writer *w;
     int err = shmipc_blackboard_writer_create(name, &o, &w);
     if (err)

@@ -32,15 +32,19 @@ typedef struct shmipc_blackboard_reader shmipc_blackboard_reader;
  * else -EPROTOTYPE with shmipc_service_error_detail() naming the field.
  */
 typedef struct shmipc_blackboard_opts {
+    uint32_t size;                /* sizeof the structure: set by the opts_init function (docs/api.md) */
+    uint32_t pad0;
     const shmipc_type_info *type; /* value type; NULL = untyped (then value_size is required) */
     uint32_t value_size;          /* bytes per value; 0 = type->size */
     uint32_t entries;             /* keys 0..entries-1; 0 = 1 */
     uint32_t max_readers;         /* readers registered at once; 0 = 64 */
     unsigned mode;                /* segment permission bits at creation; 0 = 0600 */
     shmipc_wait_mode wait_mode;   /* how shmipc_blackboard_wait waits; 0 = hybrid */
+    uint32_t pad1;
+    uint64_t reserved[4];         /* zero: room for later fields */
 } shmipc_blackboard_opts;
 
-/* shmipc_blackboard_opts_init - set *opts to the defaults (all zero). */
+/* shmipc_blackboard_opts_init - set *opts to the defaults (all zero) and its size word. */
 SHMIPC_API void shmipc_blackboard_opts_init(shmipc_blackboard_opts *opts);
 
 /*

@@ -61,14 +61,17 @@ typedef enum shmipc_backing {
 #define SHMIPC_SEG_ANY_TYPE      (1u << 4) /* open: accept any type tag (for tools) */
 
 typedef struct shmipc_segment_opts {
+    uint32_t size;                /* sizeof the structure: set by the opts_init function (docs/api.md) */
     unsigned mode;        /* create: permission bits, exactly (umask is not applied); 0 = 0600 */
     uint32_t type;        /* create: type tag to store; open: type required (unless SHMIPC_SEG_ANY_TYPE) */
     unsigned flags;       /* SHMIPC_SEG_* */
     int ready_timeout_ms; /* open: how long to wait for a segment still being initialised;
                              0 = default (1000 ms), negative = do not wait */
+    uint32_t pad0;
+    uint64_t reserved[4];         /* zero: room for later fields */
 } shmipc_segment_opts;
 
-/* shmipc_segment_opts_init - set *opts to the defaults (all zero). */
+/* shmipc_segment_opts_init - set *opts to the defaults (all zero) and its size word. */
 SHMIPC_API void shmipc_segment_opts_init(shmipc_segment_opts *opts);
 
 /* Longest directory path shmipc_set_dir accepts. */

@@ -61,8 +61,10 @@ struct shmipc_blackboard_reader {
 
 void shmipc_blackboard_opts_init(shmipc_blackboard_opts *opts)
 {
-    if (opts)
+    if (opts) {
         memset(opts, 0, sizeof *opts);
+        opts->size = sizeof *opts;
+    }
 }
 
 static int bb_geom_make(bb_geom *g, uint32_t value_size, uint32_t entries, uint32_t max_readers)
@@ -220,8 +222,11 @@ static int bb_create(const char *name, const shmipc_blackboard_opts *o, shmipc__
 int shmipc_blackboard_writer_create(const char *name, const shmipc_blackboard_opts *opts,
                                     shmipc_blackboard_writer **out)
 {
-    shmipc_blackboard_opts def = {0};
-    const shmipc_blackboard_opts *o = opts ? opts : &def;
+    shmipc_blackboard_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_blackboard_opts, shmipc_blackboard_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    const shmipc_blackboard_opts *o = &def;
     if (!out || !shmipc__wait_mode_valid(o->wait_mode))
         return -EINVAL;
     shmipc_blackboard_writer *w = calloc(1, sizeof *w);
@@ -324,8 +329,11 @@ int shmipc_blackboard_writer_close(shmipc_blackboard_writer *w)
 
 int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts *opts, shmipc_blackboard_reader **out)
 {
-    shmipc_blackboard_opts def = {0};
-    const shmipc_blackboard_opts *o = opts ? opts : &def;
+    shmipc_blackboard_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_blackboard_opts, shmipc_blackboard_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    const shmipc_blackboard_opts *o = &def;
     if (!out || !shmipc__wait_mode_valid(o->wait_mode))
         return -EINVAL;
     shmipc_blackboard_reader *r = calloc(1, sizeof *r);

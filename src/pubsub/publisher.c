@@ -169,11 +169,15 @@ static int pub_new(const char *name, const shmipc_pubsub_opts *opts, bool create
 {
     if (!out)
         return -EINVAL;
-    shmipc__ps ps;
-    int err = shmipc__ps_create_or_open(&ps, name, opts, create);
+    shmipc_pubsub_opts o;
+    int err = SHMIPC__OPTS_TAKE(shmipc_pubsub_opts, shmipc_pubsub_opts_init, &o, opts);
     if (err)
         return err;
-    return pub_attach(&ps, opts ? opts->publish_timeout_ms : -1, out);
+    shmipc__ps ps;
+    err = shmipc__ps_create_or_open(&ps, name, opts ? &o : NULL, create); /* NULL: open any service */
+    if (err)
+        return err;
+    return pub_attach(&ps, o.publish_timeout_ms, out);
 }
 
 int shmipc_pubsub_publisher_create(const char *name, const shmipc_pubsub_opts *opts, shmipc_pubsub_publisher **out)

@@ -60,8 +60,10 @@ struct shmipc_reqresp_client {
 
 void shmipc_reqresp_opts_init(shmipc_reqresp_opts *opts)
 {
-    if (opts)
+    if (opts) {
         memset(opts, 0, sizeof *opts);
+        opts->size = sizeof *opts;
+    }
 }
 
 int shmipc__rr_geom_make(shmipc__rr_geom *g, uint32_t depth, uint32_t max_request, uint32_t max_response,
@@ -329,8 +331,12 @@ static void rr_peer_resync(shmipc_reqresp_server *s, uint32_t i, uint32_t gen)
 
 int shmipc_reqresp_server_create(const char *name, const shmipc_reqresp_opts *opts, shmipc_reqresp_server **out)
 {
-    shmipc_reqresp_opts def = {0};
-    const shmipc_reqresp_opts *o = opts ? opts : &def;
+    shmipc_reqresp_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_reqresp_opts, shmipc_reqresp_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    opts = &def;
+    const shmipc_reqresp_opts *o = opts;
     if (!out)
         return -EINVAL;
     int err = rr_opts_check(o);
@@ -573,8 +579,12 @@ int shmipc_reqresp_server_close(shmipc_reqresp_server *srv)
 
 int shmipc_reqresp_client_open(const char *name, const shmipc_reqresp_opts *opts, shmipc_reqresp_client **out)
 {
-    shmipc_reqresp_opts def = {0};
-    const shmipc_reqresp_opts *o = opts ? opts : &def;
+    shmipc_reqresp_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_reqresp_opts, shmipc_reqresp_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    opts = &def;
+    const shmipc_reqresp_opts *o = opts;
     if (!out)
         return -EINVAL;
     int err = rr_opts_check(o);

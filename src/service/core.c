@@ -91,7 +91,7 @@ static int svc_is_stale(shmipc_pattern pattern, const char *segname)
     if (err)
         return 0; /* corrupt or foreign: leave it for a human (shmipc gc / rm) */
     shmipc__svc tmp = {0};
-    shmipc_segment_opts o = {.type = pattern_seg_type(pattern), .ready_timeout_ms = -1};
+    shmipc_segment_opts o = {.size = sizeof o, .type = pattern_seg_type(pattern), .ready_timeout_ms = -1};
     if (shmipc_segment_open(segname, &o, &tmp.seg))
         return 0;
     tmp.hdr = shmipc_segment_data(tmp.seg);
@@ -115,7 +115,7 @@ int shmipc__svc_create(const shmipc__svc_params *p, shmipc__svc *svc)
         return -EINVAL;
     size_t poff = shmipc__align_up(svc_table_end(np), SHMIPC_CACHELINE);
     size_t total = poff + p->pattern_size;
-    shmipc_segment_opts o = {.mode = p->mode, .type = pattern_seg_type(p->pattern),
+    shmipc_segment_opts o = {.size = sizeof o, .mode = p->mode, .type = pattern_seg_type(p->pattern),
                              .flags = SHMIPC_SEG_DEFER_READY};
     for (int attempt = 0;; attempt++) {
         err = shmipc_segment_create(svc->segname, total, &o, &svc->seg);
@@ -184,7 +184,7 @@ int shmipc__svc_open(shmipc_pattern pattern, const char *name, const shmipc_type
     int err = shmipc__svc_segname(pattern, name, NULL, svc->segname, sizeof svc->segname);
     if (err)
         return err;
-    shmipc_segment_opts o = {.type = pattern_seg_type(pattern), .flags = seg_flags};
+    shmipc_segment_opts o = {.size = sizeof o, .type = pattern_seg_type(pattern), .flags = seg_flags};
     err = shmipc_segment_open(svc->segname, &o, &svc->seg);
     if (err)
         return err;

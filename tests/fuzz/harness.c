@@ -52,7 +52,7 @@ int fuzz_segment(const uint8_t *data, size_t size, uint32_t type, unsigned flags
     int fd = fuzz_memfd(data, size);
     if (fd < 0)
         return -EIO;
-    shmipc_segment_opts o = {.type = type, .flags = flags, .ready_timeout_ms = -1};
+    shmipc_segment_opts o = {.size = sizeof o, .type = type, .flags = flags, .ready_timeout_ms = -1};
     int err = shmipc_segment_from_fd(fd, &o, out);
     if (err)
         close(fd);
