@@ -89,7 +89,8 @@ class ProcId(CStruct):
 
 class SegmentOpts(CStruct):
     _c_name_, _header_ = "shmipc_segment_opts", "segment.h"
-    _fields_ = [("mode", c_uint), ("type", c_uint32), ("flags", c_uint), ("ready_timeout_ms", c_int)]
+    _fields_ = [("size", c_uint32), ("mode", c_uint), ("type", c_uint32), ("flags", c_uint),
+                ("ready_timeout_ms", c_int), ("pad0", c_uint32), ("reserved", c_uint64 * 4)]
 
 
 class SegmentInfo(CStruct):
@@ -102,8 +103,9 @@ class SegmentInfo(CStruct):
 
 class ChannelOpts(CStruct):
     _c_name_, _header_ = "shmipc_channel_opts", "channel.h"
-    _fields_ = [("capacity", c_size_t), ("role", c_enum), ("full_policy", c_enum), ("wait_mode", c_enum),
-                ("spin_us", c_uint), ("mode", c_uint), ("seg_flags", c_uint)]
+    _fields_ = [("size", c_uint32), ("role", c_enum), ("full_policy", c_enum), ("wait_mode", c_enum),
+                ("spin_us", c_uint), ("mode", c_uint), ("seg_flags", c_uint), ("pad0", c_uint32),
+                ("capacity", c_size_t), ("reserved", c_uint64 * 4)]
 
 
 class ChannelStats(CStruct):
@@ -117,8 +119,9 @@ class ChannelStats(CStruct):
 
 class QueueOpts(CStruct):
     _c_name_, _header_ = "shmipc_queue_opts", "queue.h"
-    _fields_ = [("slot_count", c_uint32), ("slot_size", c_uint32), ("max_participants", c_uint32),
-                ("mode", c_uint), ("wait_mode", c_enum), ("flags", c_uint), ("ready_timeout_ms", c_int)]
+    _fields_ = [("size", c_uint32), ("slot_count", c_uint32), ("slot_size", c_uint32),
+                ("max_participants", c_uint32), ("mode", c_uint), ("wait_mode", c_enum), ("flags", c_uint),
+                ("ready_timeout_ms", c_int), ("reserved", c_uint64 * 4)]
 
 
 class QueueStats(CStruct):
@@ -141,11 +144,11 @@ class TypeInfo(CStruct):
 
 class PubsubOpts(CStruct):
     _c_name_, _header_ = "shmipc_pubsub_opts", "pubsub.h"
-    _fields_ = [("type", TypeInfo), ("payload_size", c_uint64), ("payload_align", c_uint32), ("flags", c_uint32),
+    _fields_ = [("size", c_uint32), ("pad0", c_uint32), ("type", TypeInfo), ("payload_size", c_uint64), ("payload_align", c_uint32), ("flags", c_uint32),
                 ("max_publishers", c_uint32), ("max_subscribers", c_uint32), ("depth", c_uint32),
                 ("history", c_uint32), ("policy", c_enum), ("max_loans", c_uint32), ("max_held", c_uint32),
                 ("publish_timeout_ms", c_int), ("wait_mode", c_enum), ("mode", c_uint),
-                ("reserved", c_uint32 * 4)]
+                ("reserved", c_uint64 * 4)]
 
 
 class PubsubSample(CStruct):
@@ -156,8 +159,9 @@ class PubsubSample(CStruct):
 
 class ReqrespOpts(CStruct):
     _c_name_, _header_ = "shmipc_reqresp_opts", "reqresp.h"
-    _fields_ = [("type", POINTER(TypeInfo)), ("max_request", c_uint32), ("max_response", c_uint32),
-                ("depth", c_uint32), ("max_clients", c_uint32), ("mode", c_uint), ("wait_mode", c_enum)]
+    _fields_ = [("size", c_uint32), ("pad0", c_uint32), ("type", POINTER(TypeInfo)), ("max_request", c_uint32),
+                ("max_response", c_uint32), ("depth", c_uint32), ("max_clients", c_uint32), ("mode", c_uint),
+                ("wait_mode", c_enum), ("reserved", c_uint64 * 4)]
 
 
 class RequestInfo(CStruct):
@@ -172,18 +176,21 @@ class ResponseInfo(CStruct):
 
 class BlackboardOpts(CStruct):
     _c_name_, _header_ = "shmipc_blackboard_opts", "blackboard.h"
-    _fields_ = [("type", POINTER(TypeInfo)), ("value_size", c_uint32), ("entries", c_uint32),
-                ("max_readers", c_uint32), ("mode", c_uint), ("wait_mode", c_enum)]
+    _fields_ = [("size", c_uint32), ("pad0", c_uint32), ("type", POINTER(TypeInfo)), ("value_size", c_uint32),
+                ("entries", c_uint32), ("max_readers", c_uint32), ("mode", c_uint), ("wait_mode", c_enum),
+                ("pad1", c_uint32), ("reserved", c_uint64 * 4)]
 
 
 class EventOpts(CStruct):
     _c_name_, _header_ = "shmipc_event_opts", "event.h"
-    _fields_ = [("wait_mode", c_enum), ("spin_us", c_uint), ("mode", c_uint), ("flags", c_uint)]
+    _fields_ = [("size", c_uint32), ("wait_mode", c_enum), ("spin_us", c_uint), ("mode", c_uint), ("flags", c_uint),
+                ("pad0", c_uint32), ("reserved", c_uint64 * 4)]
 
 
 class EvsvcOpts(CStruct):
     _c_name_, _header_ = "shmipc_evsvc_opts", "evsvc.h"
-    _fields_ = [("max_events", c_uint32), ("max_participants", c_uint32), ("mode", c_uint), ("wait_mode", c_enum)]
+    _fields_ = [("size", c_uint32), ("max_events", c_uint32), ("max_participants", c_uint32), ("mode", c_uint),
+                ("wait_mode", c_enum), ("pad0", c_uint32), ("reserved", c_uint64 * 4)]
 
 
 class WaitsetReady(CStruct):
