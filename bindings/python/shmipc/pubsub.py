@@ -35,7 +35,7 @@ class Policy(enum.IntEnum):
 
 
 def _opts(*, type_name: Optional[str] = None, type_size: int = 0, type_align: int = 0,
-          payload_size: Optional[int] = None, payload_align: Optional[int] = None, dynamic: bool = False,
+          payload_size: Optional[int] = None, payload_align: Optional[int] = None, dynamic: Optional[bool] = None,
           max_publishers: Optional[int] = None, max_subscribers: Optional[int] = None, depth: Optional[int] = None,
           history: Optional[int] = None, policy: Optional[Policy] = None, max_loans: Optional[int] = None,
           max_held: Optional[int] = None, publish_timeout: Optional[float] = None,
@@ -50,6 +50,20 @@ def _opts(*, type_name: Optional[str] = None, type_size: int = 0, type_align: in
                            max_subscribers=max_subscribers, depth=depth, history=history, policy=policy,
                            max_loans=max_loans, max_held=max_held, publish_timeout_ms=pt, wait_mode=wait_mode,
                            mode=mode)
+
+
+def _opts_ref(name: Name, opening: bool, opts: dict) -> Any:
+    """The options for a create or open call: NULL when none are given (all defaults, or whatever the
+    service has); else the structure, whose "dynamic" flag, when not given for an open, is the
+    service's (the library compares the flag even when it is zero)."""
+    if not opts:
+        return None
+    if opening and opts.get("dynamic") is None:
+        try:
+            opts = dict(opts, dynamic=_geometry(name)[1])
+        except _lib.Error:
+            pass  # no such service (yet): the open reports it
+    return byref(_opts(**opts))
 
 
 def _geometry(name: Name) -> Tuple[int, bool]:
@@ -139,7 +153,7 @@ class Publisher(Handle):
         max_publishers, max_subscribers, depth, history, policy, max_loans, max_held, publish_timeout
         (seconds; None = no limit), wait_mode, mode."""
         out = c_void_p()
-        check(C.shmipc_pubsub_publisher_create(encode_name(name), byref(_opts(**opts)), byref(out)),
+        check(C.shmipc_pubsub_publisher_create(encode_name(name), _opts_ref(name, False, opts), byref(out)),
               "shmipc_pubsub_publisher_create")
         return cls(out.value, name)
 
@@ -147,7 +161,7 @@ class Publisher(Handle):
     def open(cls, name: Name, **opts: Any) -> "Publisher":
         """Register a publisher of an existing service (NotFound if none)."""
         out = c_void_p()
-        check(C.shmipc_pubsub_publisher_open(encode_name(name), byref(_opts(**opts)), byref(out)),
+        check(C.shmipc_pubsub_publisher_open(encode_name(name), _opts_ref(name, True, opts), byref(out)),
               "shmipc_pubsub_publisher_open")
         return cls(out.value, name)
 
@@ -263,9 +277,10 @@ class Subscriber(Handle):
 
     @classmethod
     def open(cls, name: Name, **opts: Any) -> "Subscriber":
-        """Connect to the existing service (options as Publisher.create; non-zero ones must match)."""
+        """Connect to the existing service. Options as Publisher.create: none given accepts whatever
+        the service has; given ones must match it (Error EPROTOTYPE with a detail)."""
         out = c_void_p()
-        check(C.shmipc_pubsub_subscriber_open(encode_name(name), byref(_opts(**opts)), byref(out)),
+        check(C.shmipc_pubsub_subscriber_open(encode_name(name), _opts_ref(name, True, opts), byref(out)),
               "shmipc_pubsub_subscriber_open")
         return cls(out.value, name)
 
