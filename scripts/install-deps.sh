@@ -2,7 +2,10 @@
 # Installs the Debian packages the build and tests need, skipping those present.
 # Usage: scripts/install-deps.sh [extra-package ...]
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libcmocka-dev strace libuv1-dev "$@")
+# python3-*: the Python binding (bindings/python) and its tests; numpy is optional at run time (the
+# numpy views), tested when present; pip and setuptools install the package (pyproject.toml).
+pkgs=(build-essential cmake pkg-config libcmocka-dev strace libuv1-dev
+      python3 python3-pytest python3-numpy python3-pip python3-setuptools "$@")
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
