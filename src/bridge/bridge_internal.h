@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * src/bridge/bridge_internal.h - what the files of the NATS bridge (libshmipc-nats) share: the
+ * configuration as parsed (config.c), the running bridge with its routes, its one outgoing buffer and its
+ * threads (bridge.c), the per-publisher duplicate and gap window (dedup.c), and the forwarding of each
+ * pattern (pubsub.c, reqresp.c, event.c). ARCHITECTURE.md, section "NATS bridge", draws the threads,
+ * the buffers and what is copied where.
+ */
+#ifndef SHMIPC_BRIDGE_INTERNAL_H
+#define SHMIPC_BRIDGE_INTERNAL_H
+
+#include <shmipc/bridge.h>
+#include <shmipc/evsvc.h>
+#include <shmipc/event.h>
+#include <shmipc/pubsub.h>
+#include <shmipc/reqresp.h>
+#include <shmipc/waitset.h>
+
+#include <nats/nats.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The headers a bridge puts on what it publishes (and reads on what it imports). */
+#define BRIDGE_HDR_ORIGIN "Shmipc-Origin"       /* the publishing bridge's name */
+#define BRIDGE_HDR_PUBLISHER "Shmipc-Publisher" /* ORIGIN/SERVICE/EPOCH/SLOT: one sample stream */
+#define BRIDGE_HDR_SEQUENCE "Shmipc-Sequence"   /* the sample's sequence in that stream, decimal */
+#define BRIDGE_HDR_MORE "Shmipc-More"           /* a response with more to follow (SHMIPC_RR_MORE): "1" */
+#define BRIDGE_HDR_MSGID "Nats-Msg-Id"          /* JetStream: PUBLISHER/SEQUENCE, for the stream's dedup */
+
+#define BRIDGE_SERVER_MAX 255 /* longest server URL */
+#define BRIDGE_STREAM_MAX 63  /* longest JetStream stream name or placement tag */
+
+/* ---- configuration (config.c) ------------------------------------------------------------------------ */
+
+struct shmipc_bridge_config {
+    char name[SHMIPC_BRIDGE_NAME_MAX + 1];
+    char prefix[SHMIPC_BRIDGE_SUBJECT_MAX + 1];
+    char servers[SHMIPC_BRIDGE_MAX_SERVERS][BRIDGE_SERVER_MAX + 1];
+    size_t nservers; /* 0: the default server */
+    shmipc_bridge_qos qos;
+    char stream[BRIDGE_STREAM_MAX + 1];     /* JetStream stream name */
+    char stream_tag[BRIDGE_STREAM_MAX + 1]; /* JetStream placement tag ("" none) */
+    uint32_t buffer;                        /* outgoing buffer, messages */
+    bool drop_newest;                       /* overflow policy: refuse the new message (else drop the oldest) */
+    uint32_t reconnect_min_ms, reconnect_max_ms;
+    uint32_t reconnect_buffer;   /* bytes the NATS library keeps while reconnecting */
+    uint32_t request_timeout_ms; /* reqresp: a forwarded request's answer waited for so long */
+    uint32_t ack_wait_ms;        /* JetStream: publish acknowledgement and consumer ack wait */
+    uint32_t max_inflight;       /* JetStream: unacknowledged publishes and consumer fetch batch */
+    uint64_t dedup_window_ms;    /* JetStream stream's duplicate window */
+    uint64_t max_age_ms;         /* JetStream stream's retention */
+    shmipc_bridge_route_info routes[SHMIPC_BRIDGE_MAX_ROUTES];
+    size_t nroutes;
+    bool derived[SHMIPC_BRIDGE_MAX_ROUTES]; /* the route's subject was derived from the prefix */
+    bool checked;
+    char error[384];
+    const char *file; /* while loading: for error messages */
+    unsigned line;
+};
+
+/* Set cfg's error text (printf-style, prefixed with the file and line while loading); returns -EINVAL. */
+int bridge_config_fail(shmipc_bridge_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse a decimal unsigned number (digits only) of at most max; 0 or -EINVAL / -ERANGE. */
+int bridge_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* ---- duplicate and gap window (dedup.c) -------------------------------------------------------------- */
+
+/* Sequences tracked behind the highest one seen, per publisher. */
+#define BRIDGE_DEDUP_WINDOW 1024u
+/* Publishers tracked per import route; the least recently seen one is forgotten when more appear. */
+#define BRIDGE_DEDUP_PUBLISHERS 64u
+
+typedef struct bridge_dedup_entry {
+    uint64_t key;     /* hash of the publisher id; 0 = free */
+    uint64_t highest; /* highest sequence forwarded */
+    uint64_t used;    /* the table's clock when last seen */
+    uint64_t bits[BRIDGE_DEDUP_WINDOW / 64]; /* bit (s % WINDOW): sequence s in (highest - WINDOW, highest] forwarded */
+} bridge_dedup_entry;
+
+typedef struct bridge_dedup {
+    uint64_t clock;
+    bridge_dedup_entry e[BRIDGE_DEDUP_PUBLISHERS];
+} bridge_dedup;
+
+/* What to do with a sample. */
+typedef enum bridge_verdict {
+    BRIDGE_NEW = 0, /* forward it, then bridge_dedup_commit */
+    BRIDGE_DUP = 1, /* forwarded before (or older than the window): drop it */
+} bridge_verdict;
+
+/* The key of a publisher id string (never 0). */
+uint64_t bridge_dedup_key(const char *publisher, size_t len);
+
+/* Whether sequence seq of publisher key was forwarded already. */
+bridge_verdict bridge_dedup_check(const bridge_dedup *d, uint64_t key, uint64_t seq);
+
+/* Record that seq of key was forwarded; returns the change in the gap count: + the sequences skipped
+ * over, -1 for one that fills an earlier gap, 0 otherwise. */
+int64_t bridge_dedup_commit(bridge_dedup *d, uint64_t key, uint64_t seq);
+
+/* ---- the running bridge (bridge.c) ------------------------------------------------------------------- */
+
+/* An asynchronous NATS subscription whose end is waited for: after bridge_unsubscribe returns, its
+ * handler runs no more (so what the handler uses may be freed). */
+typedef struct bridge_sub {
+    natsSubscription *s;
+    shmipc_bridge *b;
+    atomic_bool done;
+} bridge_sub;
+
+/* A response on its way from a NATS callback to a request/response import's server thread. */
+typedef struct bridge_reply {
+    struct bridge_reply *next;
+    natsMsg *msg;
+    uint32_t slot; /* the pending request it answers */
+    uint64_t id;   /* and its identity (a late answer to a reused slot is told apart) */
+} bridge_reply;
+
+/* A request forwarded to NATS and not answered yet (request/response import). */
+typedef struct bridge_pending {
+    uint64_t id; /* 0: free */
+    uint64_t deadline_ns;
+    shmipc_reqresp_request_info info;
+} bridge_pending;
+
+#define BRIDGE_PENDING_MAX 1024u
+
+typedef struct bridge_route {
+    shmipc_bridge *b;
+    uint32_t index;
+    shmipc_bridge_route_info info;
+    _Atomic uint64_t received, forwarded, dropped, duplicates, gaps, missed, retried, errors;
+    atomic_bool active;
+    bool failing; /* a failure was logged: log again only when it clears (owning thread only) */
+    uint64_t retry_ns; /* owning thread: when to try opening the local service again */
+
+    /* pubsub export (local thread) */
+    shmipc_pubsub_subscriber *sub;
+    char publisher[SHMIPC_BRIDGE_NAME_MAX + SHMIPC_SERVICE_NAME_MAX + 32]; /* ORIGIN/SERVICE/EPOCH/ */
+    size_t publisher_len;
+    uint64_t missed_seen;
+    int64_t loop_slot; /* our own import publisher's slot in this service, -1 none */
+    /* pubsub import (one NATS callback thread, or the JetStream fetch thread) */
+    shmipc_pubsub_publisher *pub;
+    uint64_t payload_max;
+    bool dynamic;
+    bridge_dedup *dedup;
+    bridge_sub ns;                /* core NATS subscription of an import or a reqresp export */
+    natsSubscription *pull;       /* JetStream import: the fetch thread's pull subscription */
+    char durable[160];
+    /* event export (local thread) / import (NATS callback) */
+    shmipc_evsvc_listener *listener;
+    shmipc_evsvc_notifier *notifier;
+    uint32_t max_events;
+    /* reqresp export (NATS callback thread) */
+    shmipc_reqresp_client *cli;
+    void *buf; /* request and response buffer of the owning thread */
+    size_t cap;
+    /* reqresp import (server thread; replies from the inbox callback) */
+    shmipc_reqresp_server *srv;
+    shmipc_reqresp_client *waker; /* inbox callback thread: a request that wakes the server thread */
+    unsigned char token[16];      /* what a wake-up request holds */
+    atomic_bool wake_pending;
+    pthread_mutex_t reply_mu;
+    bridge_reply *replies, **replies_tail;
+    bridge_pending *pending;
+    uint64_t next_id;
+    uint32_t npending;
+
+    pthread_t thread; /* reqresp import server, or JetStream fetch */
+    bool thread_started;
+} bridge_route;
+
+/* One message for NATS in the outgoing buffer. */
+typedef struct bridge_out {
+    natsMsg *msg;
+    uint32_t route;
+    bool jetstream; /* publish through the stream (else core NATS) */
+} bridge_out;
+
+struct shmipc_bridge {
+    shmipc_bridge_config cfg;
+    natsOptions *opts;
+    natsConnection *nc;
+    jsCtx *js;
+    atomic_bool stop;
+    atomic_bool connected;
+    _Atomic uint64_t connects, disconnects, overflow;
+    atomic_bool stream_ready;
+    pthread_mutex_t stream_mu; /* one stream check at a time */
+
+    /* the outgoing buffer (ring of cfg.buffer entries), and JetStream publishes to send again */
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* something to send, connected again, or stop */
+    bridge_out *ring;
+    uint32_t head, count;
+    bridge_out *retry; /* max_inflight entries: what the stream did not acknowledge */
+    uint32_t nretry;
+    uint32_t inflight;
+    uint64_t retry_after_ns;
+    char server[128];
+
+    /* the local thread: a waitset over export subscribers and listeners, and a stop event */
+    shmipc_waitset *ws;
+    shmipc_event *stop_ev;
+    _Alignas(64) unsigned char stop_mem[SHMIPC_EVENT_SIZE];
+    pthread_t local_thread, net_thread;
+    bool local_started, net_started;
+
+    bridge_sub inbox_sub; /* replies to forwarded requests: INBOX.> */
+    char inbox[96];
+
+    bridge_route *routes;
+    size_t nroutes;
+};
+
+/* Log a line "shmipc bridge NAME: ..." where shmipc_bridge_log said. */
+void bridge_log(const shmipc_bridge *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t bridge_now_ns(void);
+
+/* Hand msg (ownership passes) to the network thread through the outgoing buffer, dropping by the
+ * overflow policy when it is full. Never waits for the network. */
+void bridge_send(shmipc_bridge *b, bridge_route *r, natsMsg *msg, bool jetstream);
+
+/* Add the headers every forwarded message carries (origin); 0 or -ENOMEM. */
+int bridge_headers(const shmipc_bridge *b, natsMsg *msg);
+
+/* Whether msg came from this bridge (its origin header is our name): an import ignores it. */
+bool bridge_own(const shmipc_bridge *b, natsMsg *msg);
+
+/* Make sure the JetStream stream exists (network or fetch thread); 0, or a negative errno to retry. */
+int bridge_stream_ensure(shmipc_bridge *b);
+
+/* Subscribe (queue group queue, or NULL) with cb(closure); 0 or a negative errno. */
+int bridge_subscribe(shmipc_bridge *b, bridge_sub *bs, const char *subject, const char *queue, natsMsgHandler cb,
+                     void *closure);
+/* Unsubscribe and wait (up to 5 s) until the handler has returned for the last time. NULL sub: no-op. */
+void bridge_unsubscribe(bridge_sub *bs);
+
+/* Wait on the bridge's condition variable up to ms (unless stop). */
+void bridge_nap(shmipc_bridge *b, unsigned ms);
+
+/* Errno of a NATS status, for the API's errors. */
+int bridge_errno(natsStatus s);
+
+/* ---- patterns ---------------------------------------------------------------------------------------- */
+
+/* pubsub.c. Local thread: open the exported service if it exists (0, -ENOENT, or an error) and take
+ * what arrived; import: open the local service at start (0 or an error) and subscribe. */
+int bridge_pubsub_export_open(bridge_route *r);
+void bridge_pubsub_export_close(bridge_route *r);
+void bridge_pubsub_export_drain(bridge_route *r);
+int bridge_pubsub_import_start(bridge_route *r);
+void bridge_pubsub_import_stop(bridge_route *r);
+/* The local publisher's slot of an import route (for the export of the same service to skip). */
+int64_t bridge_pubsub_import_slot(const bridge_route *r);
+
+/* event.c */
+int bridge_event_export_open(bridge_route *r);
+void bridge_event_export_close(bridge_route *r);
+void bridge_event_export_drain(bridge_route *r);
+int bridge_event_import_start(bridge_route *r);
+void bridge_event_import_stop(bridge_route *r);
+
+/* reqresp.c: exports subscribe and call the local server from the NATS callback; imports serve the
+ * local service from their own thread. bridge_reqresp_reply is the inbox callback. */
+int bridge_reqresp_export_start(bridge_route *r);
+void bridge_reqresp_export_stop(bridge_route *r);
+int bridge_reqresp_import_start(bridge_route *r);
+void bridge_reqresp_import_stop(bridge_route *r);
+void bridge_reqresp_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
+
+#endif
