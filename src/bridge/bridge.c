@@ -583,6 +583,8 @@ static int nats_setup(shmipc_bridge *b)
         s = natsOptions_SetWriteDeadline(o, 2000);
     if (s == NATS_OK)
         s = natsOptions_SetMaxPendingMsgs(o, 65536);
+    if (s == NATS_OK) /* else the library's flusher holds each message up to 1 ms, to batch */
+        s = natsOptions_SetSendAsap(o, c->send_asap);
     if (s != NATS_OK) {
         natsOptions_Destroy(o);
         bridge_log(b, "NATS options: %s", natsStatus_GetText(s));

@@ -44,6 +44,7 @@ struct shmipc_bridge_config {
     char stream_tag[BRIDGE_STREAM_MAX + 1]; /* JetStream placement tag ("" none) */
     uint32_t buffer;                        /* outgoing buffer, messages */
     bool drop_newest;                       /* overflow policy: refuse the new message (else drop the oldest) */
+    bool send_asap;                         /* each message written at once (else batched by libnats, <= 1 ms) */
     uint32_t reconnect_min_ms, reconnect_max_ms;
     uint32_t reconnect_buffer;   /* bytes the NATS library keeps while reconnecting */
     uint32_t request_timeout_ms; /* reqresp: a forwarded request's answer waited for so long */

@@ -172,6 +172,7 @@ int shmipc_bridge_config_new(shmipc_bridge_config **out)
     strcpy(cfg->stream, "SHMIPC");
     cfg->qos = SHMIPC_BRIDGE_QOS_CORE;
     cfg->buffer = 4096;
+    cfg->send_asap = true;
     cfg->reconnect_min_ms = 100;
     cfg->reconnect_max_ms = 2000;
     cfg->reconnect_buffer = 1u << 20;
@@ -339,6 +340,17 @@ static int directive_overflow(shmipc_bridge_config *cfg, const words *a)
     return 0;
 }
 
+static int directive_send_asap(shmipc_bridge_config *cfg, const words *a)
+{
+    if (!strcmp(a->w[1], "on"))
+        cfg->send_asap = true;
+    else if (!strcmp(a->w[1], "off"))
+        cfg->send_asap = false;
+    else
+        return bridge_config_fail(cfg, "send-asap '%s': want on or off", a->w[1]);
+    return 0;
+}
+
 static int directive_reconnect_wait(shmipc_bridge_config *cfg, const words *a)
 {
     uint64_t lo, hi = 0;
@@ -452,6 +464,7 @@ static const directive directives[] = {
     {"stream", 1, 1, directive_stream, "stream NAME"},
     {"stream-tag", 1, 1, directive_stream_tag, "stream-tag TAG"},
     {"overflow", 1, 1, directive_overflow, "overflow drop-oldest|drop-newest"},
+    {"send-asap", 1, 1, directive_send_asap, "send-asap on|off"},
     {"reconnect-wait", 1, 2, directive_reconnect_wait, "reconnect-wait MIN_MS [MAX_MS]"},
     {"export", 2, MAX_WORDS - 1, directive_route, "export PATTERN NAME [subject SUBJECT]"},
     {"import", 2, MAX_WORDS - 1, directive_route,
