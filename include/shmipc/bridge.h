@@ -110,7 +110,10 @@ typedef struct shmipc_bridge_route_info {
     uint32_t depth;                              /* import: depth of a service the bridge creates (0: default) */
     uint32_t history;                            /* import pubsub: history of a service the bridge creates */
     uint32_t events;                             /* import event: max_events of a service the bridge creates */
-    uint32_t reserved[5];
+    uint32_t policy;                             /* import pubsub: shmipc_pubsub_policy of a service the bridge
+                                                    creates (0: drop oldest; SHMIPC_PUBSUB_WAIT: a full
+                                                    subscriber queue holds the bridge, nothing is dropped) */
+    uint32_t reserved[4];
 } shmipc_bridge_route_info;
 
 /* shmipc_bridge_config_routes - how many routes cfg has. */

@@ -215,7 +215,8 @@ int bridge_stream_ensure(shmipc_bridge *b)
             snprintf(subj, sizeof subj, "%s.pubsub.>", b->cfg.prefix);
             const char *subjects[1] = {subj};
             const char *tags[1] = {b->cfg.stream_tag};
-            jsPlacement place = {.Tags = tags, .TagsLen = 1};
+            /* Cluster "": any (libnats 3.4 marshals it unconditionally: NULL crashes) */
+            jsPlacement place = {.Cluster = "", .Tags = tags, .TagsLen = 1};
             jsStreamConfig sc;
             jsStreamConfig_Init(&sc);
             sc.Name = b->cfg.stream;
@@ -721,7 +722,6 @@ int shmipc_bridge_stop(shmipc_bridge *b)
         shmipc_waitset_close(b->ws);
     shmipc_event_close(b->stop_ev);
     for (size_t i = 0; i < b->nroutes; i++) {
-        free(b->routes[i].dedup);
         free(b->routes[i].buf);
         free(b->routes[i].pending);
         pthread_mutex_destroy(&b->routes[i].reply_mu);

@@ -14,6 +14,7 @@
 #include <shmipc/event.h>
 #include <shmipc/pubsub.h>
 #include <shmipc/reqresp.h>
+#include <shmipc/segment.h>
 #include <shmipc/waitset.h>
 
 #include <nats/nats.h>
@@ -69,8 +70,10 @@ int bridge_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /* ---- duplicate and gap window (dedup.c) -------------------------------------------------------------- */
 
-/* Sequences tracked behind the highest one seen, per publisher. */
-#define BRIDGE_DEDUP_WINDOW 1024u
+/* Sequences tracked behind the highest one seen, per publisher (8 KiB of bits). It must cover what
+ * arrives between a message and its redelivery: a JetStream consumer redelivers what a killed bridge
+ * had not acknowledged after ack-wait, by when the publisher has gone on (2 s at 30000 samples/s). */
+#define BRIDGE_DEDUP_WINDOW 65536u
 /* Publishers tracked per import route; the least recently seen one is forgotten when more appear. */
 #define BRIDGE_DEDUP_PUBLISHERS 64u
 
@@ -91,6 +94,20 @@ typedef enum bridge_verdict {
     BRIDGE_NEW = 0, /* forward it, then bridge_dedup_commit */
     BRIDGE_DUP = 1, /* forwarded before (or older than the window): drop it */
 } bridge_verdict;
+
+/* The window of one import route as it is kept in its state segment "/shmipc-bridge.NAME.HASH" (in the
+ * object directory: the host's), so that a bridge killed and started again still drops what it forwarded
+ * before and counts the gaps of its downtime. Written by the owning bridge alone (it holds an exclusive
+ * flock on the segment while it runs); a stale or foreign content is reset. */
+#define BRIDGE_STATE_MAGIC UINT64_C(0x3174617453676442) /* "BdgState1" */
+#define BRIDGE_STATE_TYPE (SHMIPC_TYPE_USER + 0x4e42u)  /* segment type tag */
+typedef struct bridge_state {
+    uint64_t magic;
+    uint32_t version; /* 1 */
+    uint32_t size;    /* sizeof(bridge_state) */
+    char service[SHMIPC_SERVICE_NAME_MAX + 1];
+    bridge_dedup dedup;
+} bridge_state;
 
 /* The key of a publisher id string (never 0). */
 uint64_t bridge_dedup_key(const char *publisher, size_t len);
@@ -148,7 +165,8 @@ typedef struct bridge_route {
     shmipc_pubsub_publisher *pub;
     uint64_t payload_max;
     bool dynamic;
-    bridge_dedup *dedup;
+    bridge_dedup *dedup;          /* in the state segment */
+    shmipc_segment *state_seg;
     bridge_sub ns;                /* core NATS subscription of an import or a reqresp export */
     natsSubscription *pull;       /* JetStream import: the fetch thread's pull subscription */
     char durable[160];

@@ -379,7 +379,7 @@ static int parse_pattern(const char *s, shmipc_pattern *p)
     return 0;
 }
 
-/* export|import PATTERN NAME [subject SUBJECT] [size BYTES] [depth N] [history N] [events N] */
+/* export|import PATTERN NAME [subject SUBJECT] [size BYTES] [depth N] [history N] [policy P] [events N] */
 static int directive_route(shmipc_bridge_config *cfg, const words *a)
 {
     bool import = !strcmp(a->w[0], "import");
@@ -431,13 +431,20 @@ static int directive_route(shmipc_bridge_config *cfg, const words *a)
             if (bridge_parse_u64(v, 65536, &n))
                 return bridge_config_fail(cfg, "history '%s': want 0 to 65536", v);
             r.history = (uint32_t)n;
+        } else if (!strcmp(k, "policy") && r.pattern == SHMIPC_PATTERN_PUBSUB) {
+            if (!strcmp(v, "wait"))
+                r.policy = SHMIPC_PUBSUB_WAIT;
+            else if (!strcmp(v, "drop-oldest"))
+                r.policy = SHMIPC_PUBSUB_DROP_OLDEST;
+            else
+                return bridge_config_fail(cfg, "policy '%s': want drop-oldest or wait", v);
         } else if (!strcmp(k, "events") && r.pattern == SHMIPC_PATTERN_EVENT) {
             if (bridge_parse_u64(v, SHMIPC_EVSVC_MAX_EVENTS, &n) || n == 0)
                 return bridge_config_fail(cfg, "events '%s': want 1 to %u", v, SHMIPC_EVSVC_MAX_EVENTS);
             r.events = (uint32_t)n;
         } else {
             return bridge_config_fail(cfg, "import %s: unknown option '%s' (%s)", a->w[1], k,
-                                      r.pattern == SHMIPC_PATTERN_PUBSUB    ? "subject, size, depth, history"
+                                      r.pattern == SHMIPC_PATTERN_PUBSUB    ? "subject, size, depth, history, policy"
                                       : r.pattern == SHMIPC_PATTERN_REQRESP ? "subject, size, depth"
                                                                             : "subject, events");
         }
@@ -468,7 +475,7 @@ static const directive directives[] = {
     {"reconnect-wait", 1, 2, directive_reconnect_wait, "reconnect-wait MIN_MS [MAX_MS]"},
     {"export", 2, MAX_WORDS - 1, directive_route, "export PATTERN NAME [subject SUBJECT]"},
     {"import", 2, MAX_WORDS - 1, directive_route,
-     "import PATTERN NAME [subject SUBJECT] [size BYTES] [depth N] [history N] [events N]"},
+     "import PATTERN NAME [subject SUBJECT] [size BYTES] [depth N] [history N] [policy P] [events N]"},
 };
 
 int shmipc_bridge_config_directive(shmipc_bridge_config *cfg, const char *line)

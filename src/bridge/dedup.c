@@ -83,10 +83,23 @@ int64_t bridge_dedup_commit(bridge_dedup *d, uint64_t key, uint64_t seq)
     e->used = d->clock;
     if (seq > e->highest) {
         uint64_t skipped = seq - e->highest - 1;
-        /* clear the bits of the sequences the window moves over (all of them if it moves a whole window) */
-        uint64_t n = skipped + 1 < BRIDGE_DEDUP_WINDOW ? skipped + 1 : BRIDGE_DEDUP_WINDOW;
-        for (uint64_t i = 0; i < n; i++)
-            clear_bit(e, seq - i);
+        /* clear the bits of the sequences the window moves over (all of them if it moves a whole window),
+         * a word at a time where it can: a peer sending jumps costs at most WINDOW / 64 stores each */
+        if (skipped + 1 >= BRIDGE_DEDUP_WINDOW) {
+            memset(e->bits, 0, sizeof e->bits);
+        } else {
+            uint64_t s = e->highest + 1, left = skipped + 1; /* s .. seq: counted, so seq may be UINT64_MAX */
+            while (left > 0) {
+                if (s % 64 == 0 && left >= 64) {
+                    e->bits[(s % BRIDGE_DEDUP_WINDOW) / 64] = 0;
+                    s += 64;
+                    left -= 64;
+                } else {
+                    clear_bit(e, s++);
+                    left--;
+                }
+            }
+        }
         e->highest = seq;
         set_bit(e, seq);
         return skipped > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)skipped;

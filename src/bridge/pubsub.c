@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 /* relaxed everywhere below: statistics counters, read on their own by shmipc_bridge_route_stats */
 #define COUNT(r, field, n) atomic_fetch_add_explicit(&(r)->field, (uint64_t)(n), memory_order_relaxed)
@@ -320,6 +321,59 @@ static void *fetch_main(void *arg)
     return NULL;
 }
 
+/* Open (or make) the route's state segment and take its lock: 0, -EBUSY (another live bridge of this
+ * name imports this service), or an error of the segment calls. */
+static int state_open(bridge_route *r)
+{
+    char name[SHMIPC_NAME_MAX];
+    snprintf(name, sizeof name, "/shmipc-bridge.%s.%016" PRIx64, r->b->cfg.name,
+             bridge_dedup_key(r->info.service, strlen(r->info.service)));
+    shmipc_segment_opts so;
+    shmipc_segment_opts_init(&so);
+    so.type = BRIDGE_STATE_TYPE;
+    int rc = shmipc_segment_open_or_create(name, sizeof(bridge_state), &so, &r->state_seg);
+    if (rc < 0) {
+        /* not ours to read (another type, a corpse): made anew */
+        if (rc != -EPROTOTYPE && rc != -EBADMSG && rc != -EPROTO && rc != -ENOTRECOVERABLE)
+            return rc;
+        shmipc_segment_unlink(name);
+        if ((rc = shmipc_segment_open_or_create(name, sizeof(bridge_state), &so, &r->state_seg)) < 0)
+            return rc;
+    }
+    if (flock(shmipc_segment_fd(r->state_seg), LOCK_EX | LOCK_NB) != 0) {
+        int err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        shmipc_segment_close(r->state_seg);
+        r->state_seg = NULL;
+        return err;
+    }
+    bridge_state *st = shmipc_segment_data(r->state_seg);
+    if (shmipc_segment_data_size(r->state_seg) < sizeof *st) { /* another layout's: made anew */
+        shmipc_segment_close(r->state_seg);
+        r->state_seg = NULL;
+        shmipc_segment_unlink(name);
+        if ((rc = shmipc_segment_create(name, sizeof(bridge_state), &so, &r->state_seg)) < 0)
+            return rc;
+        if (flock(shmipc_segment_fd(r->state_seg), LOCK_EX | LOCK_NB) != 0) {
+            shmipc_segment_close(r->state_seg);
+            r->state_seg = NULL;
+            return -EBUSY;
+        }
+        st = shmipc_segment_data(r->state_seg);
+    }
+    if (st->magic != BRIDGE_STATE_MAGIC || st->version != 1 || st->size != sizeof *st ||
+        strncmp(st->service, r->info.service, sizeof st->service) != 0) {
+        memset(st, 0, sizeof *st);
+        st->version = 1;
+        st->size = sizeof *st;
+        snprintf(st->service, sizeof st->service, "%s", r->info.service);
+        st->magic = BRIDGE_STATE_MAGIC;
+    } else {
+        bridge_log(r->b, "pubsub/%s: going on from the window of the last run (%s)", r->info.service, name);
+    }
+    r->dedup = &st->dedup;
+    return 0;
+}
+
 int bridge_pubsub_import_start(bridge_route *r)
 {
     shmipc_pubsub_opts o;
@@ -330,15 +384,15 @@ int bridge_pubsub_import_start(bridge_route *r)
         o.payload_size = r->info.size ? r->info.size : 65536;
         o.depth = r->info.depth;
         o.history = r->info.history;
+        o.policy = (shmipc_pubsub_policy)r->info.policy;
         err = shmipc_pubsub_publisher_create(r->info.service, &o, &r->pub);
     }
     if (err)
         return err;
     if ((err = payload_of(r->info.service, &r->payload_max, &r->dynamic)) != 0)
         return err;
-    r->dedup = calloc(1, sizeof *r->dedup);
-    if (!r->dedup)
-        return -ENOMEM;
+    if ((err = state_open(r)) != 0)
+        return err;
     if (jetstream(r)) {
         durable_name(r);
         if (pthread_create(&r->thread, NULL, fetch_main, r) != 0)
@@ -361,5 +415,8 @@ void bridge_pubsub_import_stop(bridge_route *r)
     r->thread_started = false;
     shmipc_pubsub_publisher_close(r->pub);
     r->pub = NULL;
+    shmipc_segment_close(r->state_seg); /* its lock goes with its descriptor */
+    r->state_seg = NULL;
+    r->dedup = NULL;
     atomic_store_explicit(&r->active, false, memory_order_relaxed);
 }
