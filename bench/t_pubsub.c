@@ -47,7 +47,14 @@ static void ps_opts(const bench_ctx *ctx, const ps_state *s, int dir, shmipc_pub
     o->max_subscribers = dir == 0 ? s->fanout : 1;
     /* Up carries at most fanout replies at once; down streams, so a deeper queue lets the publisher
      * run ahead. Large payloads keep the pool within a few times 4 MiB per subscriber. */
-    o->depth = dir == 1 ? (s->fanout < 8 ? 8 : s->fanout) : ctx->size >= (1u << 20) ? 4 : 16;
+    if (dir == 1) {
+        o->depth = s->fanout < 8 ? 8 : s->fanout;
+    } else {
+        /* As much buffered data as a channel's default ring (64 KiB): 1024 samples of 64 B, 16 of 4 KiB;
+         * at least 4 (1 MiB samples), at most 1024. */
+        uint64_t d = (64u << 10) / (ctx->size ? ctx->size : 1);
+        o->depth = d < 4 ? 4 : d > 1024 ? 1024 : (uint32_t)d;
+    }
     o->max_loans = 2;
     o->max_held = 2;
     o->policy = SHMIPC_PUBSUB_WAIT;

@@ -3,7 +3,7 @@
  * scripts/footprint_measure.c - shared memory per object, measured (scripts/footprint.sh builds and runs
  * it; the output is the "Shared memory" part of docs/footprint.md).
  *
- * Every object is created through the public API in a private directory (shmipc_set_dir on a fresh
+ * Every object is created through the public API in a private directory (shmipc_segment_set_dir on a fresh
  * temporary directory), and its size is the sum of the sizes of the files it made there, so the numbers
  * come from the real layout code whatever it becomes. For each pattern a few options are varied over two
  * values each; the 2^k sizes determine a multilinear formula exactly (constant, one term per option and
@@ -279,9 +279,9 @@ int main(void)
     snprintf(dir, sizeof dir, "/tmp/shmipc-footprint-XXXXXX");
     if (!mkdtemp(dir))
         return 2;
-    int r = shmipc_set_dir(dir);
+    int r = shmipc_segment_set_dir(dir);
     if (r)
-        die("shmipc_set_dir", r);
+        die("shmipc_segment_set_dir", r);
     static const pattern pats[] = {
         {"Channel", m_channel, 1, {"capacity"}, {4096}, {65536}, {1 << 20}, NULL},
         {"Queue", m_queue, 3, {"slot_count", "slot_size", "max_participants"}, {64, 64, 8}, {1024, 512, 64},

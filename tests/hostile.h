@@ -94,7 +94,7 @@ static void hostile_scribble(const char *const *names, unsigned nnames, const ho
 {
     unsigned char *data[8] = {0};
     for (unsigned i = 0; i < nnames && i < 8; i++) {
-        shmipc_segment_opts o = {.flags = SHMIPC_SEG_ANY_TYPE | SHMIPC_SEG_ALLOW_FOREIGN};
+        shmipc_segment_opts o = {.size = sizeof o, .flags = SHMIPC_SEG_ANY_TYPE | SHMIPC_SEG_ALLOW_FOREIGN};
         shmipc_segment *seg;
         if (shmipc_segment_open(names[i], &o, &seg))
             _exit(2);

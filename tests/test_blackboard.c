@@ -112,9 +112,9 @@ static void basic_values_and_options(void **state)
     shmipc_blackboard_writer_close(w2);
     assert_int_equal(shmipc_blackboard_unlink(name), 0);
     assert_int_equal(shmipc_blackboard_unlink(name), -ENOENT);
-    bad = (shmipc_blackboard_opts){.value_size = SHMIPC_BB_MAX_VALUE + 1};
+    bad = (shmipc_blackboard_opts){.size = sizeof(shmipc_blackboard_opts), .value_size = SHMIPC_BB_MAX_VALUE + 1};
     assert_int_equal(shmipc_blackboard_writer_create(name, &bad, &w), -EINVAL);
-    bad = (shmipc_blackboard_opts){.value_size = 8, .entries = SHMIPC_BB_MAX_ENTRIES + 1};
+    bad = (shmipc_blackboard_opts){.size = sizeof(shmipc_blackboard_opts), .value_size = 8, .entries = SHMIPC_BB_MAX_ENTRIES + 1};
     assert_int_equal(shmipc_blackboard_writer_create(name, &bad, &w), -EINVAL);
 }
 
@@ -192,7 +192,7 @@ static int check_value(const uint64_t *v, uint64_t version)
 
 static int writer_proc(void *arg)
 {
-    shmipc_blackboard_opts o = {.value_size = WORDS * 8};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = WORDS * 8};
     shmipc_blackboard_writer *w;
     if (shmipc_blackboard_writer_create(arg, &o, &w))
         return 1;
@@ -259,7 +259,7 @@ static void no_torn_values_processes(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "torn");
-    shmipc_blackboard_opts o = {.value_size = WORDS * 8};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = WORDS * 8};
     shmipc_blackboard_writer *w;
     shmipc_blackboard_reader *hold;
     assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
@@ -287,7 +287,7 @@ typedef struct dying_arg {
 static int dying_writer(void *arg)
 {
     const dying_arg *a = arg;
-    shmipc_blackboard_opts o = {.value_size = WORDS * 8};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = WORDS * 8};
     shmipc_blackboard_writer *w;
     if (shmipc_blackboard_writer_create(a->name, &o, &w))
         return 1;
@@ -311,7 +311,7 @@ static void writer_killed_mid_write(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "kill");
-    shmipc_blackboard_opts o = {.value_size = WORDS * 8};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = WORDS * 8};
     shmipc_blackboard_writer *w;
     shmipc_blackboard_reader *r;
     assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
@@ -367,7 +367,7 @@ static void corrupt_state(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "corrupt");
-    shmipc_blackboard_opts o = {.value_size = 16};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = 16};
     shmipc_blackboard_writer *w;
     shmipc_blackboard_reader *r, *r2;
     assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
@@ -402,13 +402,61 @@ static void corrupt_state(void **state)
     shmipc_blackboard_unlink(name);
 }
 
+/* One reader's versions never go back: an index still naming the older buffer while the newer one is
+ * complete (a writer killed between the two stores, or an index store not yet visible) gives the newer
+ * one; both buffers older than what the reader returned (only a scribbler can do that) is -EBADMSG. */
+static void reads_never_go_back(void **state)
+{
+    (void)state;
+    char name[64];
+    svc_name(name, sizeof name, "mono");
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = 8};
+    shmipc_blackboard_writer *w;
+    shmipc_blackboard_reader *r;
+    assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
+    assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &r), 0);
+    uint64_t val, ver;
+    for (val = 1; val <= 3; val++)
+        assert_int_equal(shmipc_blackboard_write(w, 0, &val, 8), 0);
+    assert_int_equal(shmipc_blackboard_read(r, 0, &val, 8, &ver), 8);
+    assert_int_equal(ver, 3);
+    shmipc__svc view;
+    assert_int_equal(shmipc__svc_open(SHMIPC_PATTERN_BLACKBOARD, name, NULL, 0, &view), 0);
+    shmipc__bb_hdr *h = view.pattern_area;
+    shmipc__bb_entry *e = (shmipc__bb_entry *)((char *)h + h->entry_off);
+    uint32_t active = atomic_load(&e->active);
+    shmipc__bb_buf *older = (shmipc__bb_buf *)((char *)(e + 1) + (size_t)(active ^ 1) * h->buf_size);
+    assert_int_equal(atomic_load(&older->version), 2);
+    atomic_store(&e->active, active ^ 1); /* the index names version 2's buffer again */
+    assert_int_equal(shmipc_blackboard_read(r, 0, &val, 8, &ver), 8);
+    assert_int_equal(ver, 3);
+    assert_int_equal(val, 3);
+    shmipc_blackboard_reader *fresh;
+    assert_int_equal(shmipc_blackboard_reader_open(name, NULL, &fresh), 0);
+    assert_int_equal(shmipc_blackboard_read(fresh, 0, &val, 8, &ver), 8); /* no floor yet: the index's */
+    assert_int_equal(ver, 2);
+    shmipc_blackboard_reader_close(fresh);
+    shmipc__bb_buf *newer = (shmipc__bb_buf *)((char *)(e + 1) + (size_t)active * h->buf_size);
+    atomic_store(&newer->version, 1); /* both below 3 */
+    assert_int_equal(shmipc_blackboard_read(r, 0, &val, 8, &ver), -EBADMSG);
+    assert_non_null(strstr(shmipc_service_error_detail(), "below"));
+    atomic_store(&newer->version, 3);
+    atomic_store(&e->active, active);
+    assert_int_equal(shmipc_blackboard_read(r, 0, &val, 8, &ver), 8);
+    assert_int_equal(ver, 3);
+    shmipc__svc_close(&view);
+    shmipc_blackboard_reader_close(r);
+    shmipc_blackboard_writer_close(w);
+    shmipc_blackboard_unlink(name);
+}
+
 /* Random words scribbled over the pattern area between calls: documented errors only, no crash (ASan). */
 static void random_garbage(void **state)
 {
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "garbage");
-    shmipc_blackboard_opts o = {.value_size = 40, .entries = 3};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = 40, .entries = 3};
     shmipc_blackboard_writer *w;
     shmipc_blackboard_reader *r, *r2;
     assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
@@ -470,7 +518,7 @@ static void no_torn_values_threads(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "thr");
-    shmipc_blackboard_opts o = {.value_size = WORDS * 8};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = WORDS * 8};
     shmipc_blackboard_writer *w;
     shmipc_blackboard_reader *hold;
     assert_int_equal(shmipc_blackboard_writer_create(name, &o, &w), 0);
@@ -501,6 +549,7 @@ int main(void)
         cmocka_unit_test(no_torn_values_processes),
         cmocka_unit_test(writer_killed_mid_write),
         cmocka_unit_test(corrupt_state),
+        cmocka_unit_test(reads_never_go_back),
         cmocka_unit_test(random_garbage),
         cmocka_unit_test(no_torn_values_threads),
     };

@@ -97,7 +97,7 @@ static void kill_child(pid_t pid)
 }
 
 /* The listed participant in slot, or NULL. */
-static const shmipc_participant_info *listed(const shmipc_service_info *in, uint32_t slot)
+static const shmipc_service_participant_info *listed(const shmipc_service_info *in, uint32_t slot)
 {
     for (uint32_t i = 0; i < in->nlisted; i++)
         if (in->participant[i].slot == slot)
@@ -121,7 +121,7 @@ static void channel_ends_are_listed_with_pid_role_and_liveness(void **state)
     assert_int_equal(in.max_participants, 2);
     assert_int_equal(in.participants, 2);
     assert_int_equal(in.dead, 0);
-    const shmipc_participant_info *pp = listed(&in, CHAN_SLOT_PRODUCER), *pc = listed(&in, CHAN_SLOT_CONSUMER);
+    const shmipc_service_participant_info *pp = listed(&in, CHAN_SLOT_PRODUCER), *pc = listed(&in, CHAN_SLOT_CONSUMER);
     assert_non_null(pp);
     assert_non_null(pc);
     assert_int_equal(pp->proc.pid, getpid());
@@ -161,7 +161,7 @@ static void dead_channel_end_slot_is_reclaimed_by_gc(void **state)
     assert_int_not_equal(atomic_load(&h->ends[CHAN_SLOT_CONSUMER].owner), 0);
 
     /* The producer's send still sees the dead end (room left: it succeeds; -EPIPE once it must wait). */
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_CHANNEL, name + 1, 1, &r), 0);
     assert_int_equal(r.participants_reclaimed, 1);
     assert_int_equal(r.services_removed, 0);
@@ -232,7 +232,7 @@ static void gc_removes_a_channel_whose_creator_and_ends_died(void **state)
     assert_int_equal(in.participants, 2);
     assert_int_equal(in.creator.pid, kid);
     /* A live creator keeps it (keep_unused is not set): nothing happens. */
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_CHANNEL, name + 1, 0, &r), 0);
     assert_int_equal(r.services_removed, 0);
     kill_child(kid);
@@ -251,7 +251,7 @@ static void unused_channel_of_a_live_creator_is_kept(void **state)
     shmipc_channel *p;
     assert_int_equal(shmipc_channel_create(name, NULL, &p), 0);
     shmipc_channel_close(p);
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_CHANNEL, name + 1, 0, &r), 0);
     assert_int_equal(r.services_removed, 0);
     assert_int_equal(shmipc_channel_open(name, SHMIPC_CHANNEL_PRODUCER, NULL, &p), 0);
@@ -288,7 +288,7 @@ static void dead_queue_consumer_is_reclaimed_and_its_claim_repaired(void **state
     uint32_t slot = in.participant[1].slot;
     kill_child(kid);
 
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_QUEUE, name + 1, 1, &r), 0);
     assert_int_equal(r.participants_reclaimed, 1);
     shmipc__queue_hdr *h = shmipc_segment_data(q->seg);
@@ -314,7 +314,7 @@ static void gc_removes_a_queue_whose_creator_died(void **state)
     char name[96];
     test_name(name, sizeof name, "tbl-q-rm");
     kill_child(spawn(JOB_QUEUE_CREATE, name));
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_QUEUE, name + 1, 0, &r), 0);
     assert_int_equal(r.participants_reclaimed, 1);
     assert_int_equal(r.services_removed, 1);
@@ -327,7 +327,7 @@ static void channel_in_caller_memory_uses_the_same_table(void **state)
     (void)state;
     /* No name: the table lives in the provided memory and the ends are joined and left through it. */
     shmipc_segment *seg;
-    shmipc_segment_opts so = {0};
+    shmipc_segment_opts so = {.size = sizeof so};
     assert_int_equal(shmipc_segment_memfd_create("tbl", shmipc_channel_size(4096), &so, &seg), 0);
     shmipc_channel_opts o;
     shmipc_channel_opts_init(&o);

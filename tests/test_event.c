@@ -91,7 +91,7 @@ static void bad_arguments(void **state)
     assert_int_equal(shmipc_event_create_in(mem, SHMIPC_EVENT_SIZE - 1), -EINVAL);
     assert_int_equal(shmipc_event_create_in(mem + 2, 4000), -EINVAL);
     assert_int_equal(shmipc_event_open_in(mem, 4096, NULL, NULL), -EINVAL);
-    shmipc_event_opts o = {.wait_mode = (shmipc_wait_mode)9};
+    shmipc_event_opts o = {.size = sizeof o, .wait_mode = (shmipc_wait_mode)9};
     assert_int_equal(shmipc_event_create_in(mem, 4096), 0);
     assert_int_equal(shmipc_event_open_in(mem, 4096, &o, &ev), -EINVAL);
     assert_int_equal(shmipc_event_post(NULL), -EINVAL);
@@ -154,7 +154,7 @@ static int child_wait_once(void *arg)
 {
     struct xproc *x = arg;
     shmipc_event *ev;
-    shmipc_event_opts o = {.wait_mode = x->mode};
+    shmipc_event_opts o = {.size = sizeof o, .wait_mode = x->mode};
     if (shmipc_event_open_in(x->mem, SHMIPC_EVENT_SIZE, &o, &ev))
         return 10;
     /* Posts are counted from this handle's creation: signal readiness with a post of our own. */
@@ -341,13 +341,13 @@ static void named_event(void **state)
     assert_int_equal(shmipc_event_open(name, NULL, &ev), -EPROTOTYPE);
     shmipc_segment_close(seg);
     shmipc_segment_unlink(name);
-    shmipc_segment_opts so = {.type = SHMIPC_TYPE_EVENT};
+    shmipc_segment_opts so = {.size = sizeof so, .type = SHMIPC_TYPE_EVENT};
     assert_int_equal(shmipc_segment_create(name, 4096, &so, &seg), 0);
     test_fill(shmipc_segment_data(seg), 64, 3);
     assert_int_equal(shmipc_event_open(name, NULL, &ev), -EBADMSG);
     shmipc_segment_close(seg);
     shmipc_segment_unlink(name);
-    shmipc_event_opts bad = {.flags = 1u << 30};
+    shmipc_event_opts bad = {.size = sizeof bad, .flags = 1u << 30};
     assert_int_equal(shmipc_event_create(name, &bad, &ev), -EINVAL);
     assert_int_equal(shmipc_event_create("no-slash", NULL, &ev), -EINVAL);
 }

@@ -39,7 +39,7 @@ static void basic_ids_and_counts(void **state)
     shmipc_evsvc_listener *l, *l2;
     shmipc_evsvc_notifier *n;
     assert_int_equal(shmipc_evsvc_listener_open(name, &o, &l), 0); /* creates */
-    shmipc_evsvc_opts bad = {.max_events = 16};
+    shmipc_evsvc_opts bad = {.size = sizeof bad, .max_events = 16};
     assert_int_equal(shmipc_evsvc_notifier_create(name, &bad, &n), -EPROTOTYPE);
     assert_non_null(strstr(shmipc_service_error_detail(), "max_events"));
     assert_int_equal(shmipc_evsvc_notifier_create(name, NULL, &n), 0);
@@ -91,7 +91,7 @@ static void basic_ids_and_counts(void **state)
     assert_int_equal(shmipc_evsvc_notifier_create(name, &bad, &n), 0); /* other settings: replaced */
     shmipc_evsvc_notifier_close(n);
     assert_int_equal(shmipc_evsvc_unlink(name), 0);
-    bad = (shmipc_evsvc_opts){.max_events = SHMIPC_EVSVC_MAX_EVENTS + 1};
+    bad = (shmipc_evsvc_opts){.size = sizeof(shmipc_evsvc_opts), .max_events = SHMIPC_EVSVC_MAX_EVENTS + 1};
     assert_int_equal(shmipc_evsvc_listener_open(name, &bad, &l), -EINVAL);
 }
 
@@ -122,7 +122,7 @@ static void listener_woken_across_processes(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "xproc");
-    shmipc_evsvc_opts o = {.wait_mode = SHMIPC_WAIT_BLOCK};
+    shmipc_evsvc_opts o = {.size = sizeof o, .wait_mode = SHMIPC_WAIT_BLOCK};
     shmipc_evsvc_listener *l;
     assert_int_equal(shmipc_evsvc_listener_open(name, &o, &l), 0);
     notify_arg a = {.name = name, .id = 42, .sleeper = getpid(), .count = 1};
@@ -155,7 +155,7 @@ static void wait_any_several_services(void **state)
     char na[64], nb[64];
     svc_name(na, sizeof na, "anyA");
     svc_name(nb, sizeof nb, "anyB");
-    shmipc_evsvc_opts o = {.wait_mode = SHMIPC_WAIT_BLOCK};
+    shmipc_evsvc_opts o = {.size = sizeof o, .wait_mode = SHMIPC_WAIT_BLOCK};
     shmipc_evsvc_listener *ls[2];
     assert_int_equal(shmipc_evsvc_listener_open(na, &o, &ls[0]), 0);
     assert_int_equal(shmipc_evsvc_listener_open(nb, &o, &ls[1]), 0);
@@ -223,7 +223,7 @@ static void killed_listeners_reclaimed(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "kill");
-    shmipc_evsvc_opts o = {.max_participants = 3};
+    shmipc_evsvc_opts o = {.size = sizeof o, .max_participants = 3};
     shmipc_evsvc_notifier *n;
     shmipc_evsvc_listener *l;
     assert_int_equal(shmipc_evsvc_notifier_create(name, &o, &n), 0);
@@ -365,7 +365,7 @@ static void random_garbage(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "garbage");
-    shmipc_evsvc_opts o = {.max_events = 16, .max_participants = 4};
+    shmipc_evsvc_opts o = {.size = sizeof o, .max_events = 16, .max_participants = 4};
     shmipc_evsvc_listener *l, *l2;
     shmipc_evsvc_notifier *n;
     assert_int_equal(shmipc_evsvc_listener_open(name, &o, &l), 0);

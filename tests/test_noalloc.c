@@ -388,7 +388,7 @@ static void pubsub_calls(void **state)
     shmipc_pubsub_subscriber_close(s1);
     shmipc_pubsub_subscriber_close(s2);
     shmipc_pubsub_publisher_close(pub);
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 0, &r);
 }
 

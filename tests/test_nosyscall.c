@@ -165,7 +165,7 @@ static int child_posts(long n, bool with_waiter)
     shmipc__notify_init(nt);
     void *evmem = mem + 64;
     shmipc_event *ev, *wev;
-    shmipc_event_opts o = {.wait_mode = SHMIPC_WAIT_BLOCK};
+    shmipc_event_opts o = {.size = sizeof o, .wait_mode = SHMIPC_WAIT_BLOCK};
     if (shmipc_event_create_in(evmem, 64) || shmipc_event_open_in(evmem, 64, &o, &ev) ||
         shmipc_event_open_in(evmem, 64, &o, &wev))
         return 11;

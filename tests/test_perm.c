@@ -102,7 +102,7 @@ static bool svc_exists(const char *name)
 /* Create segment name (mode arg) holding "owner's"; a service of the same name when arg has bit 0x10000. */
 static int c_create_seg(const char *name, int arg)
 {
-    shmipc_segment_opts o = {.mode = (unsigned)arg & 0777};
+    shmipc_segment_opts o = {.size = sizeof o, .mode = (unsigned)arg & 0777};
     shmipc_segment *s;
     int err = shmipc_segment_create(name, 64, &o, &s);
     if (err)
@@ -126,7 +126,7 @@ static int c_create_svc(const char *name, int mode)
  * is the same except that -EPERM (the owner check) becomes success. */
 static int c_open_seg(const char *name, int want)
 {
-    shmipc_segment_opts o = {0};
+    shmipc_segment_opts o = {.size = sizeof o};
     shmipc_segment *s = NULL;
     int r, err = shmipc_segment_open(name, &o, &s);
     if ((r = expect(2, err, want)))
@@ -216,7 +216,7 @@ static int c_stale_svc(const char *name, int pattern)
 
 static int c_gc_named(const char *name, int want)
 {
-    shmipc_gc_report rep;
+    shmipc_service_gc_report rep;
     int r, err = shmipc_service_gc(PAT, name, 0, &rep);
     if ((r = expect(2, err, want)))
         return r;
@@ -227,7 +227,7 @@ static int c_gc_all(const char *name, int unused)
 {
     (void)name;
     (void)unused;
-    shmipc_gc_report rep;
+    shmipc_service_gc_report rep;
     int err = shmipc_service_gc(0, NULL, 0, &rep);
     return expect(2, err, 0);
 }
@@ -236,7 +236,7 @@ static int c_gc_all(const char *name, int unused)
 /* The public pattern APIs: a blackboard of this user with the given mode. */
 static int c_bb_writer(const char *name, int mode)
 {
-    shmipc_blackboard_opts o = {.value_size = 8, .mode = (unsigned)mode};
+    shmipc_blackboard_opts o = {.size = sizeof o, .value_size = 8, .mode = (unsigned)mode};
     shmipc_blackboard_writer *w;
     int err = shmipc_blackboard_writer_create(name, &o, &w);
     if (err)
@@ -399,7 +399,7 @@ static void gc_spares_foreign(void **state)
     svc_name(svc, sizeof svc, "gcf");
     assert_int_equal(run_as(UID_A, UID_A, 0, c_stale_svc, svc, PAT), 0);
     assert_true(svc_exists(svc));
-    shmipc_gc_report rep;
+    shmipc_service_gc_report rep;
     assert_int_equal(shmipc_service_gc(PAT, svc, 0, &rep), -EPERM); /* root: still not its service */
     assert_int_equal(rep.services_removed, 0);
     assert_int_equal(run_as(UID_B, UID_B, 0, c_gc_named, svc, -EPERM), 0);
@@ -440,7 +440,7 @@ static void gc_spares_live(void **state)
     assert_int_equal(read(p[0], &ok, 1), 1);
     assert_true(ok);
     shmipc__svc_close(&s);
-    shmipc_gc_report rep;
+    shmipc_service_gc_report rep;
     assert_int_equal(shmipc_service_gc(PAT, svc, 0, &rep), 0);
     assert_int_equal(rep.services_removed, 0);
     assert_int_equal(rep.participants_reclaimed, 0);

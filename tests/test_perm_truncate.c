@@ -121,7 +121,7 @@ static void named_truncated_reported(void **state)
     shmipc_segment *s;
     assert_int_equal(shmipc_segment_create(name, DATA, NULL, &s), 0);
     shmipc_segment_close(s);
-    shmipc_segment_opts o = {.ready_timeout_ms = -1};
+    shmipc_segment_opts o = {.size = sizeof o, .ready_timeout_ms = -1};
     shmipc_segment_info info;
     /* Shorter than the header claims, then shorter than the header itself. */
     static const off_t sizes[] = {SHMIPC_SEGMENT_HEADER_SIZE + DATA / 2, 100};

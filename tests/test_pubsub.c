@@ -20,7 +20,7 @@ static void svc_name(char *buf, size_t cap, const char *tag)
 
 static void svc_remove(const char *name)
 {
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 0, &r);
 }
 
@@ -524,7 +524,7 @@ static void gc_removes_unused(void **state)
     shmipc__svc_segname(SHMIPC_PATTERN_PUBSUB, name, "pool", pool, sizeof pool);
     shmipc_segment_info si;
     assert_int_equal(shmipc_segment_stat(pool, &si), 0);
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 0, &r), 0);
     assert_int_equal(r.services_removed, 1);
     assert_int_equal(shmipc_segment_stat(seg, &si), -ENOENT);

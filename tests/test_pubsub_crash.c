@@ -143,7 +143,7 @@ static void zombie_subscriber_gc(void **state)
         shmipc__proc_start_time(kid, &zombie);
     }
     assert_true(zombie);
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 1, &r), 0);
     assert_int_equal(r.participants_reclaimed, 1);
     assert_pool(&pub->ps, 0);
@@ -220,7 +220,7 @@ static void killed_mid_publish_at(int point, int want0, int want1)
         _exit(2); /* not reached */
     }
     assert_int_equal(test_wait(kid, 10000), 128 + SIGKILL);
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 1, &r), 0);
     assert_int_equal(r.participants_reclaimed, 1);
     /* Locks the dead publisher held are free again: the parent can publish (sample 3). */
@@ -314,7 +314,7 @@ static void killed_mid_reclaim(void **state)
         _exit(2);
     }
     assert_int_equal(test_wait(rec, 10000), 128 + SIGKILL);
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 1, &r), 0);
     assert_int_equal(r.participants_reclaimed, 1);
     assert_pool(&pub->ps, 0); /* every chunk back, none freed twice */
@@ -514,7 +514,7 @@ static void torture_round(shmipc_pubsub_policy pol, unsigned round)
     }
     for (int i = 0; i < 5; i++)
         assert_int_equal(test_wait(kids[i], 10000), 128 + SIGKILL); /* 137: never exited on an error */
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 1, &r), 0);
     if (getenv("PUBSUB_TORTURE_VERBOSE")) {
         shmipc_service_info info;

@@ -30,7 +30,7 @@ static void *pub_thread(void *arg)
 {
     uint32_t id = (uint32_t)(uintptr_t)arg;
     shmipc_pubsub_publisher *pub;
-    if (shmipc__publisher_attach(g_view, -1, &pub))
+    if (shmipc__publisher_attach(g_view, -1, SHMIPC_WAIT_DEFAULT, &pub))
         return (void *)1;
     for (uint32_t i = 0; i < PER_PUB; i++) {
         void *p;

@@ -179,6 +179,7 @@ static void streamed_response_and_call(void **state)
     char name[64], buf[64];
     svc_name(name, sizeof name, "stream");
     srv_arg a = {.name = name, .max_requests = -1};
+    shmipc_reqresp_opts_init(&a.opts);
     a.opts.depth = 2; /* a stream longer than the ring: the server waits for the client */
     shmipc_reqresp_server *probe;
     assert_int_equal(shmipc_reqresp_server_create(name, &a.opts, &probe), 0); /* create it, then hand it over */
@@ -263,7 +264,7 @@ static void gc_after_everyone_died(void **state)
     assert_int_equal(shmipc_service_describe(SHMIPC_PATTERN_REQRESP, name, &si), 0);
     assert_int_equal(si.dead, 2);
     assert_non_null(strstr(si.options, "server=dead"));
-    shmipc_gc_report rep;
+    shmipc_service_gc_report rep;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_REQRESP, name, 0, &rep), 0);
     assert_int_equal(rep.participants_reclaimed, 2);
     assert_int_equal(rep.services_removed, 1);
@@ -281,7 +282,7 @@ typedef struct cli_arg {
 static int client_proc(void *arg)
 {
     cli_arg *a = arg;
-    shmipc_reqresp_opts o = {.wait_mode = a->mode};
+    shmipc_reqresp_opts o = {.size = sizeof o, .wait_mode = a->mode};
     shmipc_reqresp_client *c;
     if (shmipc_reqresp_client_open(a->name, &o, &c))
         return 20;
@@ -317,7 +318,7 @@ static void concurrent_clients(void **state)
     (void)state;
     char name[64];
     svc_name(name, sizeof name, "multi");
-    shmipc_reqresp_opts o = {.max_clients = 8, .depth = 4, .max_request = 64};
+    shmipc_reqresp_opts o = {.size = sizeof o, .max_clients = 8, .depth = 4, .max_request = 64};
     shmipc_reqresp_server *s;
     assert_int_equal(shmipc_reqresp_server_create(name, &o, &s), 0);
     const shmipc_wait_mode modes[] = {SHMIPC_WAIT_BLOCK, SHMIPC_WAIT_HYBRID, SHMIPC_WAIT_SPIN, SHMIPC_WAIT_DEFAULT};
@@ -396,6 +397,7 @@ static void server_killed_then_restarted(void **state)
     /* a send to the dead server fails too (while its claim is still there, after liveness is checked) */
     /* a restarted server takes over and serves new requests */
     srv_arg a = {.name = name, .max_requests = -1};
+    shmipc_reqresp_opts_init(&a.opts);
     pid_t srv2 = test_fork(server_proc, &a);
     int n = -EPIPE;
     for (int tries = 0; tries < 500 && (n == -EPIPE || n == -ETIMEDOUT); tries++) {
@@ -416,7 +418,7 @@ static void killed_clients_reclaimed(void **state)
     (void)state;
     char name[64], buf[64];
     svc_name(name, sizeof name, "clikill");
-    shmipc_reqresp_opts o = {.max_clients = 4, .depth = 4};
+    shmipc_reqresp_opts o = {.size = sizeof o, .max_clients = 4, .depth = 4};
     shmipc_reqresp_server *s;
     assert_int_equal(shmipc_reqresp_server_create(name, &o, &s), 0);
     shmipc_reqresp_client *keep;
@@ -554,16 +556,16 @@ static void corrupt_state(void **state)
     assert_int_equal(shmipc_reqresp_client_send(NULL, "x", 1, NULL, 0), -EINVAL);
     ri.client = 9999;
     assert_int_equal(shmipc_reqresp_server_respond(s, &ri, "x", 1, 0, 0), -EINVAL);
-    shmipc_reqresp_opts bad = {.wait_mode = (shmipc_wait_mode)9};
+    shmipc_reqresp_opts bad = {.size = sizeof bad, .wait_mode = (shmipc_wait_mode)9};
     assert_int_equal(shmipc_reqresp_client_open(name, &bad, &c3), -EINVAL);
     shmipc_reqresp_client_close(c);
     shmipc_reqresp_client_close(c2);
     shmipc_reqresp_server_close(s);
     shmipc__svc_close(&view);
     shmipc_reqresp_unlink(name);
-    bad = (shmipc_reqresp_opts){.depth = 3};
+    bad = (shmipc_reqresp_opts){.size = sizeof(shmipc_reqresp_opts), .depth = 3};
     assert_int_equal(shmipc_reqresp_server_create(name, &bad, &s), -EINVAL);
-    bad = (shmipc_reqresp_opts){.max_request = SHMIPC_RR_MAX_MESSAGE + 1};
+    bad = (shmipc_reqresp_opts){.size = sizeof(shmipc_reqresp_opts), .max_request = SHMIPC_RR_MAX_MESSAGE + 1};
     assert_int_equal(shmipc_reqresp_server_create(name, &bad, &s), -EINVAL);
 }
 
@@ -580,7 +582,7 @@ static void random_garbage(void **state)
     (void)state;
     char name[64], buf[64];
     svc_name(name, sizeof name, "garbage");
-    shmipc_reqresp_opts o = {.depth = 4, .max_request = 48, .max_clients = 3};
+    shmipc_reqresp_opts o = {.size = sizeof o, .depth = 4, .max_request = 48, .max_clients = 3};
     shmipc_reqresp_server *s;
     shmipc_reqresp_client *c, *c2;
     assert_int_equal(shmipc_reqresp_server_create(name, &o, &s), 0);

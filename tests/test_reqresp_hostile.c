@@ -27,7 +27,7 @@ static void rr_name(char *buf, size_t cap, const char *tag)
     memmove(buf, buf + 1, strlen(buf)); /* a service name has no leading '/' */
 }
 
-static const shmipc_reqresp_opts hostile_opts = {.max_request = 64, .depth = DEPTH, .max_clients = 3};
+static const shmipc_reqresp_opts hostile_opts = {.size = sizeof hostile_opts, .max_request = 64, .depth = DEPTH, .max_clients = 3};
 
 typedef struct rr_set {
     char name[96];
@@ -196,7 +196,7 @@ static int remaining_ms(uint64_t t0, int total)
     return spent >= (uint64_t)total ? 1 : total - (int)spent;
 }
 
-static const shmipc_reqresp_opts flood_opts = {.max_request = 8, .depth = 65536, .max_clients = 2};
+static const shmipc_reqresp_opts flood_opts = {.size = sizeof flood_opts, .max_request = 8, .depth = 65536, .max_clients = 2};
 
 static void open_view(const char *name, shmipc__svc *svc, shmipc__rr_geom *g)
 {

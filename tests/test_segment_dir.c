@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/test_segment_dir.c - named objects in a private directory (shmipc_set_dir / SHMIPC_DIR) instead
+ * tests/test_segment_dir.c - named objects in a private directory (shmipc_segment_set_dir / SHMIPC_DIR) instead
  * of /dev/shm: segments, channels and services are created, found and removed there; a directory that
  * others could write, a link or a relative path is refused; and another user, who can squat a name in
  * /dev/shm, can neither pre-create nor replace anything in the directory (needs root to play both users).
@@ -35,7 +35,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    shmipc_set_dir(NULL);
+    shmipc_segment_set_dir(NULL);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
@@ -52,9 +52,9 @@ static bool exists_in(const char *d, const char *name)
 static void objects_live_in_the_directory(void **state)
 {
     (void)state;
-    assert_string_equal(shmipc_get_dir(), "/dev/shm");
-    assert_int_equal(shmipc_set_dir(dir), 0);
-    assert_string_equal(shmipc_get_dir(), dir);
+    assert_string_equal(shmipc_segment_get_dir(), "/dev/shm");
+    assert_int_equal(shmipc_segment_set_dir(dir), 0);
+    assert_string_equal(shmipc_segment_get_dir(), dir);
     char name[64];
     test_name(name, sizeof name, "dirseg");
     shmipc_segment *s;
@@ -90,30 +90,30 @@ static void objects_live_in_the_directory(void **state)
     free(list);
     assert_true(found);
     shmipc_pubsub_publisher_close(pub);
-    shmipc_gc_report rep;
+    shmipc_service_gc_report rep;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, svc, 0, &rep), 0);
     assert_false(exists_in(dir, "/shmipc.pubsub.shmipc-test-dir-svc"));
 
     /* Back to POSIX shared memory. */
-    assert_int_equal(shmipc_set_dir(NULL), 0);
-    assert_string_equal(shmipc_get_dir(), "/dev/shm");
+    assert_int_equal(shmipc_segment_set_dir(NULL), 0);
+    assert_string_equal(shmipc_segment_get_dir(), "/dev/shm");
 }
 
 static void unsafe_directories_refused(void **state)
 {
     (void)state;
-    assert_int_equal(shmipc_set_dir("relative/dir"), -EINVAL);
-    assert_int_equal(shmipc_set_dir("/nonexistent-shmipc-dir"), -ENOENT);
+    assert_int_equal(shmipc_segment_set_dir("relative/dir"), -EINVAL);
+    assert_int_equal(shmipc_segment_set_dir("/nonexistent-shmipc-dir"), -ENOENT);
     char open_dir[80], link[80];
     snprintf(open_dir, sizeof open_dir, "%s/everyone", dir);
     assert_int_equal(mkdir(open_dir, 0777), 0);
     assert_int_equal(chmod(open_dir, 01777), 0); /* like /tmp: anyone may create names */
-    assert_int_equal(shmipc_set_dir(open_dir), -EPERM);
+    assert_int_equal(shmipc_segment_set_dir(open_dir), -EPERM);
     snprintf(link, sizeof link, "%s/link", dir);
     assert_int_equal(symlink(dir, link), 0);
-    assert_int_equal(shmipc_set_dir(link), -ELOOP);
-    assert_int_equal(shmipc_set_dir("/dev/null"), -ENOTDIR);
-    assert_string_equal(shmipc_get_dir(), "/dev/shm"); /* a refused choice changes nothing */
+    assert_int_equal(shmipc_segment_set_dir(link), -ELOOP);
+    assert_int_equal(shmipc_segment_set_dir("/dev/null"), -ENOTDIR);
+    assert_string_equal(shmipc_segment_get_dir(), "/dev/shm"); /* a refused choice changes nothing */
 }
 
 struct squat {
@@ -158,7 +158,7 @@ static void another_user_cannot_squat(void **state)
     /* In the private directory nobody else can create anything... */
     q.path = in_dir;
     assert_int_equal(test_wait(test_fork(nobody_plants, &q), 10000), 13);
-    assert_int_equal(shmipc_set_dir(dir), 0);
+    assert_int_equal(shmipc_segment_set_dir(dir), 0);
     assert_int_equal(shmipc_segment_create(name, 4096, NULL, &s), 0);
     /* ...nor replace or remove what is there. */
     char renamed[160];
@@ -167,7 +167,7 @@ static void another_user_cannot_squat(void **state)
     assert_int_equal(test_wait(test_fork(nobody_plants, &q), 10000), 13);
     shmipc_segment_close(s);
     assert_int_equal(shmipc_segment_unlink(name), 0);
-    shmipc_set_dir(NULL);
+    shmipc_segment_set_dir(NULL);
 }
 
 int main(void)

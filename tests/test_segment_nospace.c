@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/test_segment_nospace.c - boards with a tiny or no /dev/shm: in a private mount namespace (as root,
- * or as an unprivileged user through a user namespace), a 1 MiB tmpfs chosen with shmipc_set_dir fills
+ * or as an unprivileged user through a user namespace), a 1 MiB tmpfs chosen with shmipc_segment_set_dir fills
  * up with segments, channels, queues, services and events, and every create beyond what fits fails with
  * -ENOSPC (never a SIGBUS later: every page of what was created is touched), leaving no file behind; a
  * grow that does not fit fails the same way; and with /dev/shm hidden, creates fail with -ENODEV and a
@@ -73,7 +73,7 @@ static int enter_namespace(char *why, size_t cap)
     return 0;
 }
 
-/* The namespace plus a 1 MiB tmpfs (mode 0700: shmipc_set_dir refuses a world-writable directory). */
+/* The namespace plus a 1 MiB tmpfs (mode 0700: shmipc_segment_set_dir refuses a world-writable directory). */
 static int enter_tiny_tmpfs(char *why, size_t cap)
 {
     if (enter_namespace(why, cap))
@@ -119,7 +119,7 @@ static int fill_tiny_tmpfs(void *arg)
         fprintf(stderr, "skip: %s\n", why);
         return TEST_SKIP_RC;
     }
-    CHECK(shmipc_set_dir(mnt) == 0, "shmipc_set_dir(%s)", mnt);
+    CHECK(shmipc_segment_set_dir(mnt) == 0, "shmipc_segment_set_dir(%s)", mnt);
 
     /* Segments of 64 KiB until the file system is full: each one's every page is touched (a segment
      * that was created without its memory would SIGBUS here and fail the test by signal). */
@@ -214,7 +214,7 @@ static int no_dev_shm(void *arg)
     }
     struct stat st;
     CHECK(stat("/dev/shm", &st) < 0 && errno == ENOENT, "/dev/shm hidden");
-    CHECK(shmipc_set_dir(NULL) == 0, "POSIX shared memory selected");
+    CHECK(shmipc_segment_set_dir(NULL) == 0, "POSIX shared memory selected");
     shmipc_segment *s = NULL;
     int err = shmipc_segment_create("/seg", 4096, NULL, &s);
     CHECK(err == -ENODEV, "segment create without /dev/shm: %d (%s), want -ENODEV", err, shmipc_errname(err));
@@ -235,7 +235,7 @@ static int no_dev_shm(void *arg)
         fprintf(stderr, "mount tmpfs on %s: %s\n", mnt, strerror(errno));
         return 1;
     }
-    CHECK(shmipc_set_dir(mnt) == 0, "shmipc_set_dir");
+    CHECK(shmipc_segment_set_dir(mnt) == 0, "shmipc_segment_set_dir");
     err = shmipc_segment_create("/seg", 4096, NULL, &s);
     CHECK(err == 0, "create in the directory: %d (%s)", err, shmipc_errname(err));
     shmipc_segment_close(s);
@@ -266,7 +266,7 @@ static int ramfs_without_fallocate(void *arg)
     close(fd);
     if (have)
         fprintf(stderr, "note: this kernel's ramfs has fallocate; the case still checks create and grow\n");
-    CHECK(shmipc_set_dir(mnt) == 0, "shmipc_set_dir(%s)", mnt);
+    CHECK(shmipc_segment_set_dir(mnt) == 0, "shmipc_segment_set_dir(%s)", mnt);
     shmipc_segment *s = NULL;
     int err = shmipc_segment_create("/seg", 100000, NULL, &s);
     CHECK(err == 0, "create on ramfs: %d (%s)", err, shmipc_errname(err));

@@ -19,7 +19,7 @@ static pid_t spawn_unpublished_creator(const char *name)
         return -1;
     pid_t pid = fork();
     if (pid == 0) {
-        shmipc_segment_opts o = {.flags = SHMIPC_SEG_DEFER_READY};
+        shmipc_segment_opts o = {.size = sizeof o, .flags = SHMIPC_SEG_DEFER_READY};
         shmipc_segment *s;
         char c = shmipc_segment_create(name, 4096, &o, &s) == 0 ? 'c' : 'f';
         if (write(p[1], &c, 1) != 1)
@@ -50,7 +50,7 @@ static void stale_replaced_live_kept(void **state)
     assert_int_equal(shmipc_segment_create(name, 4096, NULL, &s), -EEXIST);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    shmipc_segment_opts wait_short = {.ready_timeout_ms = 50};
+    shmipc_segment_opts wait_short = {.size = sizeof wait_short, .ready_timeout_ms = 50};
     assert_int_equal(shmipc_segment_open(name, &wait_short, &s), -ENOTRECOVERABLE);
     /* Creator dead before publishing: the next create replaces it. */
     assert_int_equal(shmipc_segment_create(name, 4096, NULL, &s), 0);

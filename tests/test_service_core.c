@@ -318,8 +318,8 @@ static void names(void **state)
     assert_int_equal(shmipc_service_name_check(buf), -ENAMETOOLONG);
     assert_int_equal(shmipc__svc_segname(SHMIPC_PATTERN_PUBSUB, "x", "pool", buf, sizeof buf), 0);
     assert_string_equal(buf, "/shmipc.pubsub.x.pool");
-    assert_string_equal(shmipc_role_name(SHMIPC_ROLE_SERVER), "server");
-    assert_string_equal(shmipc_role_name(999), "unknown");
+    assert_string_equal(shmipc_service_role_name(SHMIPC_ROLE_SERVER), "server");
+    assert_string_equal(shmipc_service_role_name(999), "unknown");
 }
 
 int main(void)

@@ -2,7 +2,7 @@
 /*
  * test_waitset.c - waiting on several handles at once: readiness of each kind of handle without
  * consuming it, round-robin reporting, blocking until a peer process sends, dead peers reported, the
- * event-loop descriptor (quiet when nothing is ready, readable when a peer acts), no system call when
+ * request/response server and client ends, the event-loop descriptor (quiet when nothing is ready, readable when a peer acts), no system call when
  * something is ready, and a producer thread against a waitset thread over one mapping (TSan).
  */
 #include "helpers.h"
@@ -239,6 +239,110 @@ static void test_subscriber_is_reported(void **state)
     shmipc_pubsub_subscriber_close(sub);
     shmipc_pubsub_publisher_close(pub);
     shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 0, NULL);
+}
+
+/* A request/response pair through one waitset: the server is IN when a client process sent a request, the
+ * client IN when the response is there and OUT while it has room; nothing is consumed by looking; a
+ * server killed with a request of ours pending makes the client ERR (and its receive -EPIPE). */
+static int child_requester(void *p)
+{
+    const char *name = p;
+    shmipc_reqresp_client *c;
+    if (shmipc_reqresp_client_open(name, NULL, &c))
+        return 3;
+    char buf[16];
+    shmipc_reqresp_response_info info;
+    int n = shmipc_reqresp_client_call(c, "ping", 4, buf, sizeof buf, &info, 10000);
+    shmipc_reqresp_client_close(c);
+    return n == 4 && memcmp(buf, "pong", 4) == 0 ? 0 : 4;
+}
+
+static int child_server(void *p)
+{
+    const int *fds = p; /* [0] read: the service name's length-prefixed bytes are not needed: see below */
+    shmipc_reqresp_server *s;
+    char name[64];
+    ssize_t n = read(fds[0], name, sizeof name - 1);
+    if (n <= 0)
+        return 2;
+    name[n] = 0;
+    if (shmipc_reqresp_server_create(name, NULL, &s))
+        return 3;
+    if (write(fds[1], "r", 1) != 1)
+        return 2;
+    pause(); /* killed by the parent with a request pending */
+    return 0;
+}
+
+static void test_reqresp_ends_are_reported(void **state)
+{
+    fixture *f = *state;
+    char name[64];
+    snprintf(name, sizeof name, "wsrr-%d", (int)getpid());
+    shmipc_reqresp_server *srv;
+    shmipc_reqresp_client *cli;
+    assert_int_equal(shmipc_reqresp_server_create(name, NULL, &srv), 0);
+    assert_int_equal(shmipc_waitset_add_server(f->ws, srv, SHMIPC_WAITSET_OUT, 1), -EINVAL);
+    assert_int_equal(shmipc_waitset_add_server(f->ws, srv, 0, 1), 0);
+    shmipc_waitset_ready r[2];
+    assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), -EAGAIN);
+    pid_t pid = test_fork(child_requester, name);
+    assert_true(pid > 0);
+    assert_int_equal(shmipc_waitset_wait(f->ws, 10000, r, 2), 1); /* the child's request */
+    assert_int_equal(r[0].user, 1);
+    assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), 1);     /* nothing consumed */
+    char buf[16];
+    shmipc_reqresp_request_info ri;
+    assert_int_equal(shmipc_reqresp_server_receive(srv, &ri, buf, sizeof buf, 0), 4);
+    assert_memory_equal(buf, "ping", 4);
+    assert_int_equal(shmipc_reqresp_server_respond(srv, &ri, "pong", 4, 0, 1000), 0);
+    assert_int_equal(test_wait(pid, 10000), 0);
+    assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), -EAGAIN);
+
+    /* The client side, in this process: OUT at once, IN once the server answered. */
+    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &cli), 0);
+    assert_int_equal(shmipc_waitset_add_client(f->ws, cli, SHMIPC_WAITSET_IN | SHMIPC_WAITSET_OUT, 2), 0);
+    assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), 1);
+    assert_int_equal(r[0].user, 2);
+    assert_int_equal(r[0].events, SHMIPC_WAITSET_OUT);
+    assert_int_equal(shmipc_waitset_remove(f->ws, cli), 0);
+    assert_int_equal(shmipc_waitset_add_client(f->ws, cli, 0, 2), 0); /* IN only */
+    assert_int_equal(shmipc_reqresp_client_send(cli, "q", 1, NULL, 0), 0);
+    assert_int_equal(shmipc_waitset_wait(f->ws, 10000, r, 2), 1); /* the server has it */
+    assert_int_equal(r[0].user, 1);
+    assert_int_equal(shmipc_reqresp_server_receive(srv, &ri, buf, sizeof buf, 0), 1);
+    assert_int_equal(shmipc_reqresp_server_respond(srv, &ri, "a", 1, 0, 1000), 0);
+    assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), 1);
+    assert_int_equal(r[0].user, 2);
+    assert_int_equal(r[0].events, SHMIPC_WAITSET_IN);
+    shmipc_reqresp_response_info info;
+    assert_int_equal(shmipc_reqresp_client_receive(cli, &info, buf, sizeof buf, 0), 1);
+    assert_int_equal(shmipc_waitset_remove(f->ws, srv), 0);
+    shmipc_reqresp_server_close(srv);
+
+    /* A server process killed with our request pending: ERR, and receive says -EPIPE. */
+    int to_child[2], from_child[2];
+    assert_int_equal(pipe(to_child), 0);
+    assert_int_equal(pipe(from_child), 0);
+    int fds[2] = {to_child[0], from_child[1]};
+    pid = test_fork(child_server, fds);
+    assert_int_equal(write(to_child[1], name, strlen(name)), (ssize_t)strlen(name));
+    char c;
+    assert_int_equal(read(from_child[0], &c, 1), 1); /* the child serves the service now */
+    assert_int_equal(shmipc_reqresp_client_send(cli, "q", 1, NULL, 1000), 0);
+    assert_int_equal(shmipc_waitset_wait(f->ws, 0, r, 2), -EAGAIN);
+    kill(pid, SIGKILL);
+    assert_int_equal(test_wait(pid, 10000), 128 + SIGKILL);
+    assert_int_equal(shmipc_waitset_wait(f->ws, 10000, r, 2), 1);
+    assert_true(r[0].events & SHMIPC_WAITSET_ERR);
+    assert_int_equal(shmipc_reqresp_client_receive(cli, &info, buf, sizeof buf, 0), -EPIPE);
+    assert_int_equal(shmipc_waitset_remove(f->ws, cli), 0);
+    shmipc_reqresp_client_close(cli);
+    shmipc_reqresp_unlink(name);
+    close(to_child[0]);
+    close(to_child[1]);
+    close(from_child[0]);
+    close(from_child[1]);
 }
 
 /* A child process that waits for our go (a pipe), then sends: the parent's blocking wait wakes. */
@@ -480,6 +584,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_room_is_reported_for_producers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ready_handles_are_reported_round_robin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subscriber_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reqresp_ends_are_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocking_wait_wakes_when_a_process_sends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_peer_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_descriptor_follows_readiness, setup, teardown),

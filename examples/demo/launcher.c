@@ -139,13 +139,13 @@ static ps_figures describe_pubsub(const char *what)
 
 /* shmipc_service_gc on each of the demo's services: reclaim what dead participants hold, and unless
  * keep_unused remove the services no live process uses. Returns the sums of the reports. */
-static shmipc_gc_report gc_services(int keep_unused)
+static shmipc_service_gc_report gc_services(int keep_unused)
 {
-    shmipc_gc_report sum = {0};
+    shmipc_service_gc_report sum = {0};
     for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
         char name[DEMO_NAME_MAX];
         demo_service_name(name, sizeof name, tag, services[i].what);
-        shmipc_gc_report r;
+        shmipc_service_gc_report r;
         if (shmipc_service_gc(services[i].pattern, name, keep_unused, &r) == 0) {
             sum.participants_reclaimed += r.participants_reclaimed;
             sum.services_removed += r.services_removed;

@@ -32,15 +32,19 @@ typedef struct shmipc_blackboard_reader shmipc_blackboard_reader;
  * else -EPROTOTYPE with shmipc_service_error_detail() naming the field.
  */
 typedef struct shmipc_blackboard_opts {
+    uint32_t size;                /* sizeof the structure: set by the opts_init function (docs/api.md) */
+    uint32_t pad0;
     const shmipc_type_info *type; /* value type; NULL = untyped (then value_size is required) */
     uint32_t value_size;          /* bytes per value; 0 = type->size */
     uint32_t entries;             /* keys 0..entries-1; 0 = 1 */
     uint32_t max_readers;         /* readers registered at once; 0 = 64 */
     unsigned mode;                /* segment permission bits at creation; 0 = 0600 */
     shmipc_wait_mode wait_mode;   /* how shmipc_blackboard_wait waits; 0 = hybrid */
+    uint32_t pad1;
+    uint64_t reserved[4];         /* zero: room for later fields */
 } shmipc_blackboard_opts;
 
-/* shmipc_blackboard_opts_init - set *opts to the defaults (all zero). */
+/* shmipc_blackboard_opts_init - set *opts to the defaults (all zero) and its size word. */
 SHMIPC_API void shmipc_blackboard_opts_init(shmipc_blackboard_opts *opts);
 
 /*
@@ -77,9 +81,9 @@ SHMIPC_API int shmipc_blackboard_reader_open(const char *name, const shmipc_blac
 /*
  * shmipc_blackboard_read - copy the latest value of key into buf (cap bytes); *version (may be NULL)
  * receives its version (1 for the first write, +1 per write). Lock-free; never blocks on the writer.
- * Returns the value size.
+ * One reader's reads of a key never go back to an older version. Returns the value size.
  * Errors: -EINVAL, -EMSGSIZE (cap < value size), -ENODATA (never written), -EBADMSG (index or version
- * corrupt), -EAGAIN (the writer rewrote the entry faster than it could be copied for a whole second).
+ * corrupt, or both buffers older than what this reader returned before), -EAGAIN (the writer rewrote the entry faster than it could be copied for a whole second).
  */
 SHMIPC_API int shmipc_blackboard_read(shmipc_blackboard_reader *r, uint32_t key, void *buf, size_t cap,
                                       uint64_t *version);

@@ -48,17 +48,20 @@ typedef enum shmipc_channel_full_policy {
 #define SHMIPC_CHANNEL_DEFAULT_CAPACITY (64u * 1024u)
 
 typedef struct shmipc_channel_opts {
-    size_t capacity;              /* create: ring bytes, rounded up to a power of two; 0 = 64 KiB
-                                     (create_in: 0 = the largest power of two the segment holds) */
+    uint32_t size;                /* sizeof the structure: set by the opts_init function (docs/api.md) */
     shmipc_channel_role role;     /* create, create_in: the creator's role; 0 = producer */
     shmipc_channel_full_policy full_policy; /* create, create_in */
     shmipc_wait_mode wait_mode;   /* this endpoint's wait mode; 0 = SHMIPC_WAIT_HYBRID */
-    unsigned spin_us;             /* SHMIPC_WAIT_HYBRID: microseconds to spin before sleeping; 0 = 50 */
+    unsigned spin_us;             /* SHMIPC_WAIT_HYBRID: least microseconds to spin before sleeping; 0 = 20 */
     unsigned mode;                /* create: permission bits of the segment, exactly; 0 = 0600 */
     unsigned seg_flags;           /* SHMIPC_SEG_ALLOW_FOREIGN (open), SHMIPC_SEG_NO_RESERVE (create) */
+    uint32_t pad0;
+    size_t capacity;              /* create: ring bytes, rounded up to a power of two; 0 = 64 KiB
+                                     (create_in: 0 = the largest power of two the segment holds) */
+    uint64_t reserved[4];         /* zero: room for later fields */
 } shmipc_channel_opts;
 
-/* shmipc_channel_opts_init - set *opts to the defaults (all zero). */
+/* shmipc_channel_opts_init - set *opts to the defaults (all zero) and its size word. */
 SHMIPC_API void shmipc_channel_opts_init(shmipc_channel_opts *opts);
 
 /*

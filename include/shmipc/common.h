@@ -4,8 +4,11 @@
  *
  * Every function that can fail returns 0 (or a non-negative count) on success and a negative errno value
  * on failure; shmipc_strerror() turns one into text. Handles are opaque pointers created by a *_create or
- * *_open function and destroyed by the matching *_close. Options structures have an *_init() function and
- * zero-valued fields mean "default", so a caller can also pass NULL for all defaults.
+ * *_open function and destroyed by the matching *_close. Options structures start with a size word and
+ * end with reserved room: fill one with its *_opts_init() function (which sets the size and every
+ * default), then change the fields you need; zero-valued fields mean "default". A structure whose size
+ * word is wrong (never initialised, or from a foreign layout) or whose reserved room is not zero is
+ * -EINVAL. NULL stands for all defaults.
  */
 #ifndef SHMIPC_COMMON_H
 #define SHMIPC_COMMON_H

@@ -43,13 +43,16 @@ typedef struct shmipc_event shmipc_event;
 #define SHMIPC_EVENT_SIZE 64
 
 typedef struct shmipc_event_opts {
+    uint32_t size;                /* sizeof the structure: set by the opts_init function (docs/api.md) */
     shmipc_wait_mode wait_mode; /* how shmipc_event_wait waits; 0 = SHMIPC_WAIT_HYBRID */
     unsigned spin_us;           /* HYBRID: least time to poll before sleeping, in us; 0 = default (20) */
     unsigned mode;              /* create: permission bits of the segment; 0 = 0600 */
     unsigned flags;             /* open: 0 or SHMIPC_SEG_ALLOW_FOREIGN */
+    uint32_t pad0;
+    uint64_t reserved[4];         /* zero: room for later fields */
 } shmipc_event_opts;
 
-/* shmipc_event_opts_init - set *opts to the defaults (all zero). */
+/* shmipc_event_opts_init - set *opts to the defaults (all zero) and its size word. */
 SHMIPC_API void shmipc_event_opts_init(shmipc_event_opts *opts);
 
 /*

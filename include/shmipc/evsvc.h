@@ -33,13 +33,16 @@ typedef struct shmipc_evsvc_listener shmipc_evsvc_listener;
  * openers' non-zero fields must equal the service's, else -EPROTOTYPE with shmipc_service_error_detail().
  */
 typedef struct shmipc_evsvc_opts {
+    uint32_t size;                /* sizeof the structure: set by the opts_init function (docs/api.md) */
     uint32_t max_events;      /* event ids 0..max_events-1; 0 = 64 */
     uint32_t max_participants; /* notifiers + listeners attached at once; 0 = 32 */
     unsigned mode;            /* segment permission bits at creation; 0 = 0600 */
     shmipc_wait_mode wait_mode; /* how a listener waits; 0 = hybrid */
+    uint32_t pad0;
+    uint64_t reserved[4];         /* zero: room for later fields */
 } shmipc_evsvc_opts;
 
-/* shmipc_evsvc_opts_init - set *opts to the defaults (all zero). */
+/* shmipc_evsvc_opts_init - set *opts to the defaults (all zero) and its size word. */
 SHMIPC_API void shmipc_evsvc_opts_init(shmipc_evsvc_opts *opts);
 
 /*

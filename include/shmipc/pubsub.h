@@ -55,6 +55,8 @@ typedef enum shmipc_pubsub_policy {
  * (shmipc_service_error_detail()).
  */
 typedef struct shmipc_pubsub_opts {
+    uint32_t size;                /* sizeof the structure: set by the opts_init function (docs/api.md) */
+    uint32_t pad0;
     shmipc_type_info type;      /* payload type; all zero = untyped bytes */
     uint64_t payload_size;      /* bytes per sample (dynamic: the maximum); 0 = type.size, else 4096 */
     uint32_t payload_align;     /* power of two <= 4096; 0 = type.align, else 8 */
@@ -69,12 +71,14 @@ typedef struct shmipc_pubsub_opts {
     uint32_t max_held;          /* samples one subscriber may hold received at once; 0 = 4 */
     int publish_timeout_ms;     /* local: SHMIPC_PUBSUB_WAIT bound per publish: 0 = try once, negative =
                                  * without limit (shmipc_pubsub_opts_init and NULL options: -1) */
-    shmipc_wait_mode wait_mode; /* local: how receive waits; default SHMIPC_WAIT_HYBRID */
+    shmipc_wait_mode wait_mode; /* local: how this handle waits (a receive; a publish for room under
+                                 * SHMIPC_PUBSUB_WAIT); default SHMIPC_WAIT_HYBRID */
     unsigned mode;              /* create: permission bits of the segments; 0 = 0600 */
-    uint32_t reserved[4];
+    uint64_t reserved[4];         /* zero: room for later fields */
 } shmipc_pubsub_opts;
 
-/* shmipc_pubsub_opts_init - set *opts to the defaults (all zero, except publish_timeout_ms = -1). */
+/* shmipc_pubsub_opts_init - set *opts to the defaults (all zero, except publish_timeout_ms = -1) and its
+ * size word. */
 SHMIPC_API void shmipc_pubsub_opts_init(shmipc_pubsub_opts *opts);
 
 /* A received sample: a read-only view of a chunk in the pool, valid until shmipc_pubsub_subscriber_release(). */
@@ -172,6 +176,14 @@ SHMIPC_API int shmipc_pubsub_subscriber_receive_copy(shmipc_pubsub_subscriber *s
 /* shmipc_pubsub_subscriber_missed - samples dropped for this subscriber since it connected (queue full under
  * SHMIPC_PUBSUB_DROP_OLDEST, or a publisher's wait timed out). */
 SHMIPC_API uint64_t shmipc_pubsub_subscriber_missed(const shmipc_pubsub_subscriber *sub);
+
+/*
+ * shmipc_pubsub_unlink - remove the service's names (the service segment and its pool); processes that
+ * have it open keep working, and a later create makes a new service. shmipc_service_gc() does the same
+ * for services no live process uses any more.
+ * Errors: -EINVAL, -ENAMETOOLONG, -ENOENT (no service segment; a leftover pool is removed anyway), -EACCES.
+ */
+SHMIPC_API int shmipc_pubsub_unlink(const char *name);
 
 /* shmipc_pubsub_subscriber_close - release every held and queued sample, leave, free the handle. NULL is a
  * no-op. Returns 0. */

@@ -44,6 +44,7 @@ typedef struct shmipc_queue shmipc_queue;
 #define SHMIPC_QUEUE_CONSUMER      (1u << 3)
 
 typedef struct shmipc_queue_opts {
+    uint32_t size;                /* sizeof the structure: set by the opts_init function (docs/api.md) */
     uint32_t slot_count;        /* create/format: number of slots, a power of two >= 2; 0 = 1024 */
     uint32_t slot_size;         /* create/format: largest message in bytes; 0 = 256 */
     uint32_t max_participants;  /* create/format: handles open at once; 0 = 64 */
@@ -51,6 +52,7 @@ typedef struct shmipc_queue_opts {
     shmipc_wait_mode wait_mode; /* how this handle waits; 0 = SHMIPC_WAIT_HYBRID */
     unsigned flags;             /* SHMIPC_QUEUE_* */
     int ready_timeout_ms;       /* open: wait for a creator still initialising (see shmipc_segment_opts) */
+    uint64_t reserved[4];         /* zero: room for later fields */
 } shmipc_queue_opts;
 
 /* What shmipc_queue_stats_get reports. Counts are totals since creation, over all processes. */
@@ -66,7 +68,7 @@ typedef struct shmipc_queue_stats {
     int broken;                /* 1 if corruption was detected: every call then fails with -EBADMSG */
 } shmipc_queue_stats;
 
-/* shmipc_queue_opts_init - set *opts to the defaults (all zero). */
+/* shmipc_queue_opts_init - set *opts to the defaults (all zero) and its size word. */
 SHMIPC_API void shmipc_queue_opts_init(shmipc_queue_opts *opts);
 
 /*

@@ -38,6 +38,8 @@ typedef struct shmipc_reqresp_client shmipc_reqresp_client;
  * the service's, else -EPROTOTYPE and shmipc_service_error_detail() names the field.
  */
 typedef struct shmipc_reqresp_opts {
+    uint32_t size;                /* sizeof the structure: set by the opts_init function (docs/api.md) */
+    uint32_t pad0;
     const shmipc_type_info *type; /* request payload type (NULL = untyped); its size is the default
                                      max_request */
     uint32_t max_request;         /* largest request payload in bytes; 0 = type size, or 4096 */
@@ -47,6 +49,7 @@ typedef struct shmipc_reqresp_opts {
     uint32_t max_clients;         /* clients connected at once; 0 = 16 */
     unsigned mode;                /* segment permission bits at creation; 0 = 0600 */
     shmipc_wait_mode wait_mode;   /* how this endpoint waits; 0 = hybrid (spin briefly, then sleep) */
+    uint64_t reserved[4];         /* zero: room for later fields */
 } shmipc_reqresp_opts;
 
 /* Flags of a response. */
@@ -67,7 +70,7 @@ typedef struct shmipc_reqresp_response_info {
     uint32_t reserved;
 } shmipc_reqresp_response_info;
 
-/* shmipc_reqresp_opts_init - set *opts to the defaults (all zero). */
+/* shmipc_reqresp_opts_init - set *opts to the defaults (all zero) and its size word. */
 SHMIPC_API void shmipc_reqresp_opts_init(shmipc_reqresp_opts *opts);
 
 /*

@@ -43,7 +43,8 @@ typedef struct shmipc_segment shmipc_segment;
 #define SHMIPC_TYPE_PUBSUB_POOL 5u
 #define SHMIPC_TYPE_REQRESP    6u
 #define SHMIPC_TYPE_BLACKBOARD 7u
-#define SHMIPC_TYPE_EVSVC      8u /* the event *service* (shmipc_event_* in caller memory or its own segment use SHMIPC_TYPE_EVENT) */
+#define SHMIPC_TYPE_EVSVC                                                                                              \
+    8u /* the event *service* (shmipc_event_* in caller memory or its own segment use SHMIPC_TYPE_EVENT) */
 #define SHMIPC_TYPE_USER       0x10000u /* first value free for applications */
 
 /* What backs a segment. */
@@ -61,21 +62,24 @@ typedef enum shmipc_backing {
 #define SHMIPC_SEG_ANY_TYPE      (1u << 4) /* open: accept any type tag (for tools) */
 
 typedef struct shmipc_segment_opts {
+    uint32_t size;                /* sizeof the structure: set by the opts_init function (docs/api.md) */
     unsigned mode;        /* create: permission bits, exactly (umask is not applied); 0 = 0600 */
     uint32_t type;        /* create: type tag to store; open: type required (unless SHMIPC_SEG_ANY_TYPE) */
     unsigned flags;       /* SHMIPC_SEG_* */
     int ready_timeout_ms; /* open: how long to wait for a segment still being initialised;
                              0 = default (1000 ms), negative = do not wait */
+    uint32_t pad0;
+    uint64_t reserved[4];         /* zero: room for later fields */
 } shmipc_segment_opts;
 
-/* shmipc_segment_opts_init - set *opts to the defaults (all zero). */
+/* shmipc_segment_opts_init - set *opts to the defaults (all zero) and its size word. */
 SHMIPC_API void shmipc_segment_opts_init(shmipc_segment_opts *opts);
 
-/* Longest directory path shmipc_set_dir accepts. */
+/* Longest directory path shmipc_segment_set_dir accepts. */
 #define SHMIPC_DIR_MAX 200
 
 /*
- * shmipc_set_dir - where named segments (and so named channels, queues and services) live, for this
+ * shmipc_segment_set_dir - where named segments (and so named channels, queues and services) live, for this
  * process: NULL or "" selects POSIX shared memory (/dev/shm, the default); an absolute path selects that
  * directory, whose files are mapped the same way (use a tmpfs, e.g. $XDG_RUNTIME_DIR, or a directory the
  * administrator created on one; a disk file system works too, for boards without /dev/shm, at the cost
@@ -89,11 +93,11 @@ SHMIPC_API void shmipc_segment_opts_init(shmipc_segment_opts *opts);
  * another user, or writable by others), -EACCES. With a bad SHMIPC_DIR, every named call fails with the
  * same error. Thread-safe.
  */
-SHMIPC_API int shmipc_set_dir(const char *path);
+SHMIPC_API int shmipc_segment_set_dir(const char *path);
 
-/* shmipc_get_dir - the directory named objects live in now ("/dev/shm" for POSIX shared memory). The
- * string stays valid until the next shmipc_set_dir. */
-SHMIPC_API const char *shmipc_get_dir(void);
+/* shmipc_segment_get_dir - the directory named objects live in now ("/dev/shm" for POSIX shared memory). The
+ * string stays valid until the next shmipc_segment_set_dir. */
+SHMIPC_API const char *shmipc_segment_get_dir(void);
 
 /*
  * shmipc_segment_name_check - validate a POSIX segment name: a leading '/', then 1 to SHMIPC_NAME_MAX - 1
@@ -111,7 +115,7 @@ SHMIPC_API int shmipc_segment_name_check(const char *name);
  * opts may be NULL. On success *out holds the new handle and the data area is zero-filled.
  * Errors: -EINVAL (bad name or flags, size 0), -ENAMETOOLONG, -EEXIST, -ENOSPC (the file system is full or
  *         too small: the memory is reserved here, so a full /dev/shm never raises SIGBUS later), -ENODEV
- *         (no /dev/shm: mount a tmpfs there or choose a directory, see shmipc_set_dir), -EFBIG (size too
+ *         (no /dev/shm: mount a tmpfs there or choose a directory, see shmipc_segment_set_dir), -EFBIG (size too
  *         large), -EACCES, -EMFILE, -ENOMEM, or another errno from shm_open/ftruncate/mmap.
  */
 SHMIPC_API int shmipc_segment_create(const char *name, size_t size, const shmipc_segment_opts *opts,

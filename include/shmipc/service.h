@@ -48,8 +48,8 @@ typedef struct shmipc_type_info {
 /* shmipc_service_name_check - 0 if name is a valid service name, else -EINVAL or -ENAMETOOLONG. */
 SHMIPC_API int shmipc_service_name_check(const char *name);
 
-/* shmipc_pattern_name - "pubsub", "reqresp", "blackboard", "event", "channel", "queue", or "unknown". */
-SHMIPC_API const char *shmipc_pattern_name(shmipc_pattern pattern);
+/* shmipc_service_pattern_name - "pubsub", "reqresp", "blackboard", "event", "channel", "queue", or "unknown". */
+SHMIPC_API const char *shmipc_service_pattern_name(shmipc_pattern pattern);
 
 /*
  * shmipc_service_error_detail - after a call failed with -EPROTOTYPE (incompatible settings) or -EBADMSG,
@@ -61,17 +61,17 @@ SHMIPC_API const char *shmipc_service_error_detail(void);
 #define SHMIPC_SERVICE_MAX_STATS 8
 
 /* One registered participant. */
-typedef struct shmipc_participant_info {
+typedef struct shmipc_service_participant_info {
     shmipc_proc_id proc;
     uint32_t slot;  /* index in the service's participant table */
-    uint32_t role;  /* pattern-specific: see shmipc_role_name() */
+    uint32_t role;  /* pattern-specific: see shmipc_service_role_name() */
     int alive;      /* 0: dead, awaiting reclaim */
     int reserved;
-} shmipc_participant_info;
+} shmipc_service_participant_info;
 
-/* shmipc_role_name - "publisher", "subscriber", "server", "client", "writer", "reader", "notifier",
+/* shmipc_service_role_name - "publisher", "subscriber", "server", "client", "writer", "reader", "notifier",
  * "listener", "producer", "consumer", "peer", or "unknown". */
-SHMIPC_API const char *shmipc_role_name(uint32_t role);
+SHMIPC_API const char *shmipc_service_role_name(uint32_t role);
 
 /* Roles (shared by all patterns so tools can print them). */
 #define SHMIPC_ROLE_PUBLISHER  1u
@@ -107,7 +107,7 @@ typedef struct shmipc_service_info {
     uint64_t stats[SHMIPC_SERVICE_MAX_STATS];
     uint32_t nlisted;       /* entries filled in participant[] (at most the MAX_LISTED) */
     uint32_t reserved2;
-    shmipc_participant_info participant[SHMIPC_SERVICE_MAX_LISTED_PARTICIPANTS];
+    shmipc_service_participant_info participant[SHMIPC_SERVICE_MAX_LISTED_PARTICIPANTS];
 } shmipc_service_info;
 
 /*
@@ -124,12 +124,12 @@ SHMIPC_API int shmipc_service_list(shmipc_service_info **list, size_t *count);
 SHMIPC_API int shmipc_service_describe(shmipc_pattern pattern, const char *name, shmipc_service_info *info);
 
 /* What shmipc_service_gc did. */
-typedef struct shmipc_gc_report {
+typedef struct shmipc_service_gc_report {
     uint32_t services_seen;
     uint32_t participants_reclaimed; /* dead participants whose resources were reclaimed */
     uint32_t services_removed;       /* services with no live participant left, unlinked */
     uint32_t skipped;                /* not the caller's, corrupt, or in use by another reclaimer */
-} shmipc_gc_report;
+} shmipc_service_gc_report;
 
 /*
  * shmipc_service_gc - reclaim what dead participants hold in every service the caller owns (name NULL)
@@ -141,7 +141,7 @@ typedef struct shmipc_gc_report {
  * opening the named service's segment (-EMFILE, ...).
  */
 SHMIPC_API int shmipc_service_gc(shmipc_pattern pattern, const char *name, int keep_unused,
-                                 shmipc_gc_report *report);
+                                 shmipc_service_gc_report *report);
 
 #ifdef __cplusplus
 }

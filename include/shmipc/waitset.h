@@ -30,6 +30,7 @@
 #include <shmipc/event.h>
 #include <shmipc/pubsub.h>
 #include <shmipc/queue.h>
+#include <shmipc/reqresp.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,12 @@ SHMIPC_API int shmipc_waitset_close(shmipc_waitset *ws);
  * it last looked; 0 means IN.
  * shmipc_waitset_add_subscriber - add a pub/sub subscriber: IN when a sample (or history not yet
  * received) is there for shmipc_pubsub_subscriber_receive; 0 means IN.
+ * shmipc_waitset_add_server - add a request/response server: IN when a request is queued for
+ * shmipc_reqresp_server_receive (one sent to a server that has since been replaced is dropped by that
+ * receive, which then returns -EAGAIN); 0 means IN.
+ * shmipc_waitset_add_client - add a request/response client: IN when a response is queued, OUT when
+ * there is room to send a request, or both; 0 means IN. ERR when the next call would fail with -EPIPE
+ * (the server closed or died with requests of this client pending, or, for OUT, there is no server).
  * user is returned with the handle when it is ready. Errors: -EINVAL (NULL, events the handle cannot
  * have, or an observer end), -EEXIST (the handle is in the set already), -ENOSPC (SHMIPC_WAITSET_MAX
  * handles, or more notify words than one futex_waitv takes).
@@ -85,6 +92,10 @@ SHMIPC_API int shmipc_waitset_add_listener(shmipc_waitset *ws, shmipc_evsvc_list
                                            uint64_t user);
 SHMIPC_API int shmipc_waitset_add_subscriber(shmipc_waitset *ws, shmipc_pubsub_subscriber *sub, uint32_t events,
                                             uint64_t user);
+SHMIPC_API int shmipc_waitset_add_server(shmipc_waitset *ws, shmipc_reqresp_server *srv, uint32_t events,
+                                         uint64_t user);
+SHMIPC_API int shmipc_waitset_add_client(shmipc_waitset *ws, shmipc_reqresp_client *cli, uint32_t events,
+                                         uint64_t user);
 
 /* shmipc_waitset_remove - take a handle out of the set. Returns 0 or -ENOENT (not in it), -EINVAL. */
 SHMIPC_API int shmipc_waitset_remove(shmipc_waitset *ws, const void *handle);

@@ -57,12 +57,15 @@ struct shmipc_blackboard_reader {
     uint32_t slot;
     shmipc_wait_mode wait_mode;
     uint64_t *tmp; /* snapshot buffer for values over 512 bytes (allocated once: no malloc per read) */
+    uint64_t *last; /* per key: the version this reader returned last (reads never go back) */
 };
 
 void shmipc_blackboard_opts_init(shmipc_blackboard_opts *opts)
 {
-    if (opts)
+    if (opts) {
         memset(opts, 0, sizeof *opts);
+        opts->size = sizeof *opts;
+    }
 }
 
 static int bb_geom_make(bb_geom *g, uint32_t value_size, uint32_t entries, uint32_t max_readers)
@@ -220,8 +223,11 @@ static int bb_create(const char *name, const shmipc_blackboard_opts *o, shmipc__
 int shmipc_blackboard_writer_create(const char *name, const shmipc_blackboard_opts *opts,
                                     shmipc_blackboard_writer **out)
 {
-    shmipc_blackboard_opts def = {0};
-    const shmipc_blackboard_opts *o = opts ? opts : &def;
+    shmipc_blackboard_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_blackboard_opts, shmipc_blackboard_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    const shmipc_blackboard_opts *o = &def;
     if (!out || !shmipc__wait_mode_valid(o->wait_mode))
         return -EINVAL;
     shmipc_blackboard_writer *w = calloc(1, sizeof *w);
@@ -324,8 +330,11 @@ int shmipc_blackboard_writer_close(shmipc_blackboard_writer *w)
 
 int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts *opts, shmipc_blackboard_reader **out)
 {
-    shmipc_blackboard_opts def = {0};
-    const shmipc_blackboard_opts *o = opts ? opts : &def;
+    shmipc_blackboard_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_blackboard_opts, shmipc_blackboard_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    const shmipc_blackboard_opts *o = &def;
     if (!out || !shmipc__wait_mode_valid(o->wait_mode))
         return -EINVAL;
     shmipc_blackboard_reader *r = calloc(1, sizeof *r);
@@ -346,9 +355,13 @@ int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts
         }
         r->slot = (uint32_t)slot;
     }
-    if (!err && r->g.words > 64) {
-        r->tmp = malloc((size_t)r->g.words * 8);
-        if (!r->tmp) {
+    if (!err) {
+        r->last = calloc(r->g.entries, sizeof *r->last);
+        if (r->g.words > 64)
+            r->tmp = malloc((size_t)r->g.words * 8);
+        if (!r->last || (r->g.words > 64 && !r->tmp)) {
+            free(r->last);
+            free(r->tmp);
             shmipc__svc_leave(&r->svc, r->slot);
             shmipc__svc_close(&r->svc);
             err = -ENOMEM;
@@ -366,7 +379,31 @@ int shmipc_blackboard_reader_open(const char *name, const shmipc_blackboard_opts
 
 /* Copy a consistent snapshot of entry e into tmp words (g->words) and return its version; -EAGAIN if the
  * writer kept rewriting for a second, -EBADMSG if the index is corrupt. */
-static int bb_load(const bb_geom *g, shmipc__bb_entry *e, uint64_t *tmp, uint64_t *version)
+/* One buffer's snapshot: 1 and its version in *version if it was stable (no write began or ended during
+ * the copy), 0 if a write was under way. */
+static int bb_copy(const bb_geom *g, shmipc__bb_buf *b, uint64_t *tmp, uint64_t *version)
+{
+    uint32_t s1 = atomic_load_explicit(&b->seq, memory_order_acquire);
+    if (s1 & 1)
+        return 0;
+    for (uint32_t i = 0; i < g->words; i++)
+        tmp[i] = atomic_load_explicit(&b->data[i], BB_DATA_LOAD);
+    uint64_t v = atomic_load_explicit(&b->version, BB_DATA_LOAD);
+    BB_FENCE_ACQUIRE(); /* the copies complete before the re-check */
+    if (atomic_load_explicit(&b->seq, memory_order_relaxed) != s1)
+        return 0;
+    *version = v;
+    return 1;
+}
+
+/*
+ * A consistent snapshot of entry e in tmp, whose version is at least floor (the version this reader
+ * returned last for the key), so that one reader's reads never go back. The index may still name the
+ * older buffer while the newer one is complete (its store not visible yet, or its writer killed between
+ * the two): then the other buffer is taken. Both buffers complete and older than floor cannot happen
+ * (versions only grow): -EBADMSG. -EAGAIN if writes kept lapping the copy for a second.
+ */
+static int bb_load(const bb_geom *g, shmipc__bb_entry *e, uint64_t *tmp, uint64_t floor, uint64_t *version)
 {
     uint64_t give_up = 0;
     for (unsigned tries = 0;; tries++) {
@@ -376,16 +413,20 @@ static int bb_load(const bb_geom *g, shmipc__bb_entry *e, uint64_t *tmp, uint64_
             shmipc__svc_set_detail("blackboard: entry index %u out of range", idx);
             return -EBADMSG;
         }
-        shmipc__bb_buf *b = bb_buf(e, g, idx);
-        uint32_t s1 = atomic_load_explicit(&b->seq, memory_order_acquire);
-        if (!(s1 & 1)) {
-            for (uint32_t i = 0; i < g->words; i++)
-                tmp[i] = atomic_load_explicit(&b->data[i], BB_DATA_LOAD);
-            uint64_t v = atomic_load_explicit(&b->version, BB_DATA_LOAD);
-            BB_FENCE_ACQUIRE(); /* the copies complete before the re-check */
-            if (atomic_load_explicit(&b->seq, memory_order_relaxed) == s1) {
+        uint64_t v, w;
+        if (bb_copy(g, bb_buf(e, g, idx), tmp, &v)) {
+            if (v >= floor) {
                 *version = v;
                 return 0;
+            }
+            if (bb_copy(g, bb_buf(e, g, idx ^ 1), tmp, &w)) {
+                if (w >= floor) {
+                    *version = w;
+                    return 0;
+                }
+                shmipc__svc_set_detail("blackboard: versions %llu and %llu below %llu, read before",
+                                       (unsigned long long)v, (unsigned long long)w, (unsigned long long)floor);
+                return -EBADMSG;
             }
         }
         /* The writer lapped us (it has two buffers, so it wrote twice during our copy). */
@@ -408,10 +449,11 @@ int shmipc_blackboard_read(shmipc_blackboard_reader *r, uint32_t key, void *buf,
         return -EMSGSIZE;
     shmipc__bb_entry *e = bb_entry(r->svc.pattern_area, &r->g, key);
     uint64_t stack[64], *tmp = r->g.words <= 64 ? stack : r->tmp, v = 0;
-    int err = bb_load(&r->g, e, tmp, &v);
+    int err = bb_load(&r->g, e, tmp, r->last[key], &v);
     if (!err && v == 0)
         err = -ENODATA;
     if (!err) {
+        r->last[key] = v;
         memcpy(buf, tmp, r->g.value_size);
         if (version)
             *version = v;
@@ -464,6 +506,7 @@ int shmipc_blackboard_reader_close(shmipc_blackboard_reader *r)
     shmipc__svc_leave(&r->svc, r->slot);
     shmipc__svc_close(&r->svc);
     free(r->tmp);
+    free(r->last);
     free(r);
     return 0;
 }

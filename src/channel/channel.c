@@ -14,8 +14,10 @@
 
 void shmipc_channel_opts_init(shmipc_channel_opts *opts)
 {
-    if (opts)
+    if (opts) {
         memset(opts, 0, sizeof *opts);
+        opts->size = sizeof *opts;
+    }
 }
 
 static uint64_t round_pow2(uint64_t v)
@@ -181,7 +183,7 @@ static int handle_new(shmipc_segment *seg, const chan_cfg *cfg, shmipc_channel_r
     ch->role = role;
     ch->wait_default = opts->wait_mode ? opts->wait_mode : SHMIPC_WAIT_HYBRID;
     ch->wait_mode = ch->wait_default;
-    ch->spin_ns = (uint64_t)(opts->spin_us ? opts->spin_us : 50) * 1000u;
+    ch->spin_ns = (uint64_t)opts->spin_us * 1000u; /* 0: the wait primitive's floor, as every handle */
     *out = ch;
     return 0;
 }
@@ -260,29 +262,33 @@ static int init_in(shmipc_segment *seg, const shmipc_channel_opts *opts, shmipc_
 
 int shmipc_channel_create_in(shmipc_segment *seg, const shmipc_channel_opts *opts, shmipc_channel **out)
 {
-    shmipc_channel_opts def = {0};
+    shmipc_channel_opts o;
+    int err = SHMIPC__OPTS_TAKE(shmipc_channel_opts, shmipc_channel_opts_init, &o, opts);
+    if (err)
+        return err;
     if (!seg || !out)
         return -EINVAL;
     if (seg->flags & SHMIPC_SEG_RDONLY)
         return -EPERM;
-    return init_in(seg, opts ? opts : &def, out);
+    return init_in(seg, &o, out);
 }
 
 int shmipc_channel_create(const char *name, const shmipc_channel_opts *opts, shmipc_channel **out)
 {
-    shmipc_channel_opts def = {0};
-    if (!opts)
-        opts = &def;
+    shmipc_channel_opts o;
+    int err = SHMIPC__OPTS_TAKE(shmipc_channel_opts, shmipc_channel_opts_init, &o, opts);
+    if (err)
+        return err;
+    opts = &o;
     if (!out || (opts->capacity && opts->capacity < SHMIPC_CHANNEL_MIN_CAPACITY) ||
         opts->capacity > SHMIPC_CHANNEL_MAX_CAPACITY)
         return -EINVAL;
-    shmipc_segment_opts so = {.mode = opts->mode, .type = SHMIPC_TYPE_CHANNEL,
+    shmipc_segment_opts so = {.size = sizeof so, .mode = opts->mode, .type = SHMIPC_TYPE_CHANNEL,
                               .flags = (opts->seg_flags & SHMIPC_SEG_NO_RESERVE) | SHMIPC_SEG_DEFER_READY};
     shmipc_segment *seg;
-    int err = shmipc_segment_create(name, shmipc_channel_size(opts->capacity), &so, &seg);
+    err = shmipc_segment_create(name, shmipc_channel_size(opts->capacity), &so, &seg);
     if (err)
         return err;
-    shmipc_channel_opts o = *opts;
     if (!o.capacity)
         o.capacity = SHMIPC_CHANNEL_DEFAULT_CAPACITY;
     err = init_in(seg, &o, out);
@@ -299,9 +305,11 @@ int shmipc_channel_create(const char *name, const shmipc_channel_opts *opts, shm
 int shmipc_channel_open_in(shmipc_segment *seg, shmipc_channel_role role, const shmipc_channel_opts *opts,
                            shmipc_channel **out)
 {
-    shmipc_channel_opts def = {0};
-    if (!opts)
-        opts = &def;
+    shmipc_channel_opts o;
+    int err = SHMIPC__OPTS_TAKE(shmipc_channel_opts, shmipc_channel_opts_init, &o, opts);
+    if (err)
+        return err;
+    opts = &o;
     if (!seg || !out || check_role(role) || check_wait_mode(opts->wait_mode))
         return -EINVAL;
     if (role != SHMIPC_CHANNEL_OBSERVER && (seg->flags & SHMIPC_SEG_RDONLY))
@@ -310,7 +318,7 @@ int shmipc_channel_open_in(shmipc_segment *seg, shmipc_channel_role role, const 
     if (avail < CHAN_HDR_SIZE)
         return -EBADMSG;
     chan_cfg cfg;
-    int err = check_header(shmipc_segment_data(seg), avail, role == SHMIPC_CHANNEL_OBSERVER, &cfg);
+    err = check_header(shmipc_segment_data(seg), avail, role == SHMIPC_CHANNEL_OBSERVER, &cfg);
     if (err)
         return err;
     return attach(seg, &cfg, role, opts, out);
@@ -319,16 +327,18 @@ int shmipc_channel_open_in(shmipc_segment *seg, shmipc_channel_role role, const 
 int shmipc_channel_open(const char *name, shmipc_channel_role role, const shmipc_channel_opts *opts,
                         shmipc_channel **out)
 {
-    shmipc_channel_opts def = {0};
-    if (!opts)
-        opts = &def;
+    shmipc_channel_opts o;
+    int err = SHMIPC__OPTS_TAKE(shmipc_channel_opts, shmipc_channel_opts_init, &o, opts);
+    if (err)
+        return err;
+    opts = &o;
     if (!out || check_role(role))
         return -EINVAL;
-    shmipc_segment_opts so = {.type = SHMIPC_TYPE_CHANNEL, .flags = opts->seg_flags & SHMIPC_SEG_ALLOW_FOREIGN};
+    shmipc_segment_opts so = {.size = sizeof so, .type = SHMIPC_TYPE_CHANNEL, .flags = opts->seg_flags & SHMIPC_SEG_ALLOW_FOREIGN};
     if (role == SHMIPC_CHANNEL_OBSERVER)
         so.flags |= SHMIPC_SEG_RDONLY;
     shmipc_segment *seg;
-    int err = shmipc_segment_open(name, &so, &seg);
+    err = shmipc_segment_open(name, &so, &seg);
     if (err)
         return err;
     err = shmipc_channel_open_in(seg, role, opts, out);

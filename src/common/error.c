@@ -18,7 +18,7 @@ const char *shmipc_strerror(int err)
     case EPIPE: return "Peer process is gone";
     case ENOTRECOVERABLE: return "Object was left unusable by a process that died";
     case ENODEV: return "No POSIX shared memory (/dev/shm missing): mount a tmpfs there, or choose a "
-                        "directory with SHMIPC_DIR / shmipc_set_dir";
+                        "directory with SHMIPC_DIR / shmipc_segment_set_dir";
     case ENOSPC: return "No space left: the shared memory file system (e.g. /dev/shm) is full or too small, "
                         "or the object does not fit its segment";
     case EOWNERDEAD: return "Previous owner died holding the lock; data may be inconsistent";

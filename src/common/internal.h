@@ -194,6 +194,18 @@ static inline int shmipc__wait_ms(shmipc__notify *n, shmipc_wait_mode mode, int 
     return shmipc__wait(&w, cond, arg);
 }
 
+/* ---- options structures (docs/api.md, "Options structures") ---- */
+/*
+ * Take the caller's options src (NULL = defaults) into dst, which the caller has just filled with the
+ * defaults (X_opts_init) and whose type is `size` bytes with its reserved room at reserved_off. src's
+ * first word is the size it was built with: smaller than the 1.0 structure, larger than 4 KiB, non-zero
+ * bytes past what this library knows, or non-zero reserved room is -EINVAL. Afterwards dst->size is
+ * this library's size.
+ */
+SHMIPC_INTERNAL int shmipc__opts_take(void *dst, size_t size, const void *src, size_t reserved_off);
+#define SHMIPC__OPTS_TAKE(type, init, dst, src)                                                              \
+    (init(dst), shmipc__opts_take((dst), sizeof(type), (src), offsetof(type, reserved)))
+
 /* Is mode one of the shmipc_wait_mode values? */
 static inline bool shmipc__wait_mode_valid(int mode) { return mode >= SHMIPC_WAIT_DEFAULT && mode <= SHMIPC_WAIT_HYBRID; }
 

@@ -33,6 +33,10 @@ SHMIPC_INTERNAL int shmipc__channel_waitable(shmipc_channel *ch, uint32_t events
 SHMIPC_INTERNAL int shmipc__queue_waitable(shmipc_queue *q, uint32_t events, shmipc__waitable *w);
 SHMIPC_INTERNAL int shmipc__event_waitable(shmipc_event *ev, uint32_t events, shmipc__waitable *w);
 SHMIPC_INTERNAL int shmipc__listener_waitable(shmipc_evsvc_listener *l, uint32_t events, shmipc__waitable *w);
+SHMIPC_INTERNAL int shmipc__reqresp_server_waitable(shmipc_reqresp_server *srv, uint32_t events,
+                                                   shmipc__waitable *w);
+SHMIPC_INTERNAL int shmipc__reqresp_client_waitable(shmipc_reqresp_client *cli, uint32_t events,
+                                                   shmipc__waitable *w);
 SHMIPC_INTERNAL int shmipc__subscriber_waitable(shmipc_pubsub_subscriber *sub, uint32_t events, shmipc__waitable *w);
 
 #endif

@@ -61,8 +61,10 @@ struct shmipc_evsvc_listener {
 
 void shmipc_evsvc_opts_init(shmipc_evsvc_opts *opts)
 {
-    if (opts)
+    if (opts) {
         memset(opts, 0, sizeof *opts);
+        opts->size = sizeof *opts;
+    }
 }
 
 static int ev_geom_make(ev_geom *g, uint32_t max_events, uint32_t nparts)
@@ -184,8 +186,11 @@ static int ev_create(const char *name, const shmipc_evsvc_opts *o, shmipc__svc *
 static int ev_attach(const char *name, const shmipc_evsvc_opts *opts, uint32_t role, shmipc__svc *svc, ev_geom *g,
                      uint32_t *slot)
 {
-    shmipc_evsvc_opts def = {0};
-    const shmipc_evsvc_opts *o = opts ? opts : &def;
+    shmipc_evsvc_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_evsvc_opts, shmipc_evsvc_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    const shmipc_evsvc_opts *o = &def;
     if (!shmipc__wait_mode_valid(o->wait_mode))
         return -EINVAL;
     int err;

@@ -100,7 +100,8 @@ static void pub_drain_all(shmipc_pubsub_publisher *pub)
 }
 
 /* Register a publisher on an opened view; on failure the view is closed. */
-static int pub_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_pubsub_publisher **out)
+static int pub_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_wait_mode mode,
+                      shmipc_pubsub_publisher **out)
 {
     shmipc_pubsub_publisher *pub = calloc(1, sizeof *pub + view->max_loans * sizeof pub->loans[0]);
     ps_pub_peer *peers = calloc(view->max_subs, sizeof *peers);
@@ -119,6 +120,7 @@ static int pub_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_pub
     pub->free = fr;
     pub->scratch = scratch;
     pub->publish_timeout_ms = publish_timeout_ms;
+    pub->wait_mode = mode;
     shmipc__ps *ps = &pub->ps;
     int slot = shmipc__svc_join(&ps->svc, SHMIPC_ROLE_PUBLISHER, 0);
     int k = slot >= 0 ? pub_claim(ps, slot) : slot;
@@ -158,22 +160,29 @@ static int pub_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_pub
     return 0;
 }
 
-int shmipc__publisher_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_pubsub_publisher **out)
+int shmipc__publisher_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_wait_mode mode,
+                             shmipc_pubsub_publisher **out)
 {
     shmipc__ps v = *view;
     v.borrowed = true;
-    return pub_attach(&v, publish_timeout_ms, out);
+    return pub_attach(&v, publish_timeout_ms, mode, out);
 }
 
 static int pub_new(const char *name, const shmipc_pubsub_opts *opts, bool create, shmipc_pubsub_publisher **out)
 {
     if (!out)
         return -EINVAL;
-    shmipc__ps ps;
-    int err = shmipc__ps_create_or_open(&ps, name, opts, create);
+    shmipc_pubsub_opts o;
+    int err = SHMIPC__OPTS_TAKE(shmipc_pubsub_opts, shmipc_pubsub_opts_init, &o, opts);
     if (err)
         return err;
-    return pub_attach(&ps, opts ? opts->publish_timeout_ms : -1, out);
+    if (!shmipc__wait_mode_valid(o.wait_mode))
+        return -EINVAL;
+    shmipc__ps ps;
+    err = shmipc__ps_create_or_open(&ps, name, opts ? &o : NULL, create); /* NULL: open any service */
+    if (err)
+        return err;
+    return pub_attach(&ps, o.publish_timeout_ms, o.wait_mode, out);
 }
 
 int shmipc_pubsub_publisher_create(const char *name, const shmipc_pubsub_opts *opts, shmipc_pubsub_publisher **out)
@@ -343,7 +352,9 @@ static int pub_deliver(shmipc_pubsub_publisher *pub, uint32_t j, uint64_t a, uin
         if (*deadline == UINT64_MAX)
             *deadline = shmipc__wait_deadline(pub->publish_timeout_ms);
         room_arg arg = {.pub = pub, .j = j};
-        shmipc__wait_spec w = {.notify = &peer->tx.c->space, .mode = SHMIPC_WAIT_HYBRID, .deadline_ns = *deadline,
+        /* The handle's wait mode: a busy-polling publisher must not fall asleep (and make its subscriber
+         * pay a wake-up system call per pop) just because the connection was full for a moment. */
+        shmipc__wait_spec w = {.notify = &peer->tx.c->space, .mode = pub->wait_mode, .deadline_ns = *deadline,
                                .adapt = &pub->adapt};
         r = shmipc__wait(&w, room_cond, &arg);
         if (r == 0 && arg.gone)

@@ -247,6 +247,7 @@ struct shmipc_pubsub_publisher {
     uint32_t k;           /* publisher slot */
     uint32_t nloans;
     int publish_timeout_ms;
+    shmipc_wait_mode wait_mode; /* how a publish waits for room (SHMIPC_PUBSUB_WAIT) */
     uint64_t epoch;       /* membership epoch last applied */
     uint64_t targets;     /* subscriber slots served */
     uint64_t seq;         /* last sequence used */
@@ -291,7 +292,7 @@ struct shmipc_pubsub_subscriber {
 
 /* Build a handle on an already opened view (its mappings are borrowed, not closed): how the thread tests
  * put several handles on one mapping so that ThreadSanitizer sees every access. */
-SHMIPC_INTERNAL int shmipc__publisher_attach(const shmipc__ps *view, int publish_timeout_ms,
+SHMIPC_INTERNAL int shmipc__publisher_attach(const shmipc__ps *view, int publish_timeout_ms, shmipc_wait_mode mode,
                                              shmipc_pubsub_publisher **out);
 SHMIPC_INTERNAL int shmipc__subscriber_attach(const shmipc__ps *view, shmipc_wait_mode mode,
                                               shmipc_pubsub_subscriber **out);

@@ -17,6 +17,7 @@ void shmipc_pubsub_opts_init(shmipc_pubsub_opts *opts)
 {
     if (opts) {
         memset(opts, 0, sizeof *opts);
+        opts->size = sizeof *opts;
         opts->publish_timeout_ms = -1; /* wait policy: without limit (0 would be: try once) */
     }
 }
@@ -183,7 +184,7 @@ static int ps_pool_open(shmipc__ps *ps, const char *name, bool rdonly)
     int err = ps_pool_name(name, pn, sizeof pn);
     if (err)
         return err;
-    shmipc_segment_opts o = {.type = SHMIPC_TYPE_PUBSUB_POOL, .flags = rdonly ? SHMIPC_SEG_RDONLY : 0};
+    shmipc_segment_opts o = {.size = sizeof o, .type = SHMIPC_TYPE_PUBSUB_POOL, .flags = rdonly ? SHMIPC_SEG_RDONLY : 0};
     err = shmipc_segment_open(pn, &o, &ps->pool_seg);
     if (err)
         return err;
@@ -303,7 +304,7 @@ static int ps_create(shmipc__ps *ps, const char *name, const shmipc_pubsub_opts 
     h->instance = (shmipc__realtime_ns() ^ ((uint64_t)getpid() << 40)) | 1;
     char pn[SHMIPC_SERVICE_NAME_MAX + 40];
     err = ps_pool_name(name, pn, sizeof pn);
-    shmipc_segment_opts so = {.mode = opts ? opts->mode : 0, .type = SHMIPC_TYPE_PUBSUB_POOL};
+    shmipc_segment_opts so = {.size = sizeof so, .mode = opts ? opts->mode : 0, .type = SHMIPC_TYPE_PUBSUB_POOL};
     if (!err) {
         err = shmipc_segment_create(pn, c.pool_size, &so, &ps->pool_seg);
         if (err == -EEXIST) {
@@ -421,6 +422,17 @@ static void ps_unlink_companions(const char *name)
     char pn[SHMIPC_SERVICE_NAME_MAX + 40];
     if (ps_pool_name(name, pn, sizeof pn) == 0)
         shmipc_segment_unlink(pn);
+}
+
+int shmipc_pubsub_unlink(const char *name)
+{
+    char seg[SHMIPC_SERVICE_NAME_MAX + 32];
+    int err = shmipc__svc_segname(SHMIPC_PATTERN_PUBSUB, name, NULL, seg, sizeof seg);
+    if (err)
+        return err;
+    err = shmipc_segment_unlink(seg);
+    ps_unlink_companions(name);
+    return err;
 }
 
 const shmipc__pattern_ops shmipc__pubsub_ops = {

@@ -144,13 +144,17 @@ int shmipc__subscriber_attach(const shmipc__ps *view, shmipc_wait_mode mode, shm
 
 int shmipc_pubsub_subscriber_open(const char *name, const shmipc_pubsub_opts *opts, shmipc_pubsub_subscriber **out)
 {
-    if (!out || (opts && (opts->wait_mode < SHMIPC_WAIT_DEFAULT || opts->wait_mode > SHMIPC_WAIT_HYBRID)))
-        return -EINVAL;
-    shmipc__ps ps;
-    int err = shmipc__ps_open(&ps, name, opts, true);
+    shmipc_pubsub_opts o;
+    int err = SHMIPC__OPTS_TAKE(shmipc_pubsub_opts, shmipc_pubsub_opts_init, &o, opts);
     if (err)
         return err;
-    return sub_attach(&ps, opts ? opts->wait_mode : SHMIPC_WAIT_DEFAULT, out);
+    if (!out || !shmipc__wait_mode_valid(o.wait_mode))
+        return -EINVAL;
+    shmipc__ps ps;
+    err = shmipc__ps_open(&ps, name, opts ? &o : NULL, true); /* NULL: open any service */
+    if (err)
+        return err;
+    return sub_attach(&ps, o.wait_mode, out);
 }
 
 /* A free held record index (there are max_held and we hold fewer). */

@@ -14,8 +14,10 @@
 
 void shmipc_queue_opts_init(shmipc_queue_opts *opts)
 {
-    if (opts)
+    if (opts) {
         memset(opts, 0, sizeof *opts);
+        opts->size = sizeof *opts;
+    }
 }
 
 int shmipc__queue_geom_compute(uint32_t slot_count, uint32_t slot_size, uint32_t max_participants,
@@ -57,11 +59,15 @@ static int opts_check(const shmipc_queue_opts *o)
 
 int shmipc_queue_memory_size(const shmipc_queue_opts *opts, size_t *size)
 {
-    shmipc_queue_opts def = {0};
+    shmipc_queue_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_queue_opts, shmipc_queue_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    opts = &def;
     shmipc__queue_geom g;
     if (!size)
         return -EINVAL;
-    int err = opts_geom(opts ? opts : &def, &g);
+    int err = opts_geom(opts, &g);
     if (err)
         return err;
     *size = (size_t)g.total_size;
@@ -76,14 +82,16 @@ int shmipc__queue_broken(shmipc_queue *q)
 
 int shmipc_queue_create_in(shmipc_segment *seg, const shmipc_queue_opts *opts)
 {
-    shmipc_queue_opts def = {0};
+    shmipc_queue_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_queue_opts, shmipc_queue_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    opts = &def;
     shmipc__queue_geom g;
     if (!seg)
         return -EINVAL;
     if (seg->flags & SHMIPC_SEG_RDONLY)
         return -EPERM; /* the first store would fault */
-    if (!opts)
-        opts = &def;
     int err = opts_geom(opts, &g);
     if (err)
         return err;
@@ -235,12 +243,14 @@ static int queue_register(shmipc_queue *q, unsigned flags)
 
 int shmipc_queue_open_in(shmipc_segment *seg, const shmipc_queue_opts *opts, shmipc_queue **out)
 {
-    shmipc_queue_opts def = {0};
+    shmipc_queue_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_queue_opts, shmipc_queue_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    opts = &def;
     shmipc__queue_geom g;
     if (!seg || !out)
         return -EINVAL;
-    if (!opts)
-        opts = &def;
     int err = opts_check(opts);
     if (err)
         return err;
@@ -274,18 +284,20 @@ int shmipc_queue_open_in(shmipc_segment *seg, const shmipc_queue_opts *opts, shm
 
 int shmipc_queue_create(const char *name, const shmipc_queue_opts *opts, shmipc_queue **out)
 {
-    shmipc_queue_opts def = {0};
+    shmipc_queue_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_queue_opts, shmipc_queue_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    opts = &def;
     shmipc__queue_geom g;
     if (!out)
         return -EINVAL;
-    if (!opts)
-        opts = &def;
     int err = opts_check(opts);
     if (!err)
         err = opts_geom(opts, &g);
     if (err)
         return err;
-    shmipc_segment_opts so = {.mode = opts->mode, .type = SHMIPC_TYPE_QUEUE, .flags = SHMIPC_SEG_DEFER_READY};
+    shmipc_segment_opts so = {.size = sizeof so, .mode = opts->mode, .type = SHMIPC_TYPE_QUEUE, .flags = SHMIPC_SEG_DEFER_READY};
     shmipc_segment *seg;
     err = shmipc_segment_create(name, (size_t)g.total_size, &so, &seg);
     if (err)
@@ -309,15 +321,17 @@ int shmipc_queue_create(const char *name, const shmipc_queue_opts *opts, shmipc_
 
 int shmipc_queue_open(const char *name, const shmipc_queue_opts *opts, shmipc_queue **out)
 {
-    shmipc_queue_opts def = {0};
+    shmipc_queue_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_queue_opts, shmipc_queue_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    opts = &def;
     if (!out)
         return -EINVAL;
-    if (!opts)
-        opts = &def;
     int err = opts_check(opts);
     if (err)
         return err;
-    shmipc_segment_opts so = {
+    shmipc_segment_opts so = {.size = sizeof so,
         .type = SHMIPC_TYPE_QUEUE,
         .flags = (opts->flags & SHMIPC_QUEUE_ALLOW_FOREIGN) ? SHMIPC_SEG_ALLOW_FOREIGN : 0,
         .ready_timeout_ms = opts->ready_timeout_ms,

@@ -8,6 +8,7 @@
  */
 #include "reqresp/reqresp_internal.h"
 #include "service/role.h"
+#include "common/waitable.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,8 +61,10 @@ struct shmipc_reqresp_client {
 
 void shmipc_reqresp_opts_init(shmipc_reqresp_opts *opts)
 {
-    if (opts)
+    if (opts) {
         memset(opts, 0, sizeof *opts);
+        opts->size = sizeof *opts;
+    }
 }
 
 int shmipc__rr_geom_make(shmipc__rr_geom *g, uint32_t depth, uint32_t max_request, uint32_t max_response,
@@ -213,6 +216,13 @@ static int rr_opts_check(const shmipc_reqresp_opts *o)
 }
 
 /* Each non-zero option must equal the service's. */
+/* The caller's options (NULL = defaults) into *o, checked. */
+static int rr_opts_take(const shmipc_reqresp_opts *opts, shmipc_reqresp_opts *o)
+{
+    int err = SHMIPC__OPTS_TAKE(shmipc_reqresp_opts, shmipc_reqresp_opts_init, o, opts);
+    return err ? err : rr_opts_check(o);
+}
+
 static int rr_opts_compat(const shmipc_reqresp_opts *o, const shmipc__rr_geom *g)
 {
     struct {
@@ -329,13 +339,13 @@ static void rr_peer_resync(shmipc_reqresp_server *s, uint32_t i, uint32_t gen)
 
 int shmipc_reqresp_server_create(const char *name, const shmipc_reqresp_opts *opts, shmipc_reqresp_server **out)
 {
-    shmipc_reqresp_opts def = {0};
-    const shmipc_reqresp_opts *o = opts ? opts : &def;
+    shmipc_reqresp_opts def;
     if (!out)
         return -EINVAL;
-    int err = rr_opts_check(o);
+    int err = rr_opts_take(opts, &def);
     if (err)
         return err;
+    const shmipc_reqresp_opts *o = &def;
     shmipc_reqresp_server *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
@@ -573,13 +583,13 @@ int shmipc_reqresp_server_close(shmipc_reqresp_server *srv)
 
 int shmipc_reqresp_client_open(const char *name, const shmipc_reqresp_opts *opts, shmipc_reqresp_client **out)
 {
-    shmipc_reqresp_opts def = {0};
-    const shmipc_reqresp_opts *o = opts ? opts : &def;
+    shmipc_reqresp_opts def;
     if (!out)
         return -EINVAL;
-    int err = rr_opts_check(o);
+    int err = rr_opts_take(opts, &def);
     if (err)
         return err;
+    const shmipc_reqresp_opts *o = &def;
     shmipc_reqresp_client *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
@@ -808,4 +818,77 @@ int shmipc_reqresp_unlink(const char *name)
     char seg[SHMIPC_SERVICE_NAME_MAX + 32];
     int err = shmipc__svc_segname(SHMIPC_PATTERN_REQRESP, name, NULL, seg, sizeof seg);
     return err ? err : shmipc_segment_unlink(seg);
+}
+
+/* ---- waitset readiness (common/waitable.h): what the receive and send conditions look at, taking
+ * nothing. The head and tail reloads in conn_rx_ready / conn_tx_room are seq_cst: the sleeper's half of
+ * each connection's handshake after the waitset announced itself on the words. */
+
+static uint32_t rr_srv_ready(void *h, uint32_t events, bool slow)
+{
+    shmipc_reqresp_server *s = h;
+    if (slow) { /* what a waiting receive does between slices: clients that died are reclaimed */
+        uint64_t now = shmipc__now_ns();
+        if (now >= s->next_reclaim_ns) {
+            s->next_reclaim_ns = now + RR_RECLAIM_EVERY_NS;
+            shmipc__svc_reclaim_dead(&s->svc);
+        }
+    }
+    for (uint32_t i = 0; i < s->g.nareas; i++) {
+        rr_peer *p = &s->peers[i];
+        if (!p->attached)
+            rr_peer_attach(s, i); /* as receive would: local views only, nothing is consumed */
+        if (p->attached && !p->reported && (p->req.tail < p->req.head_cache || shmipc__conn_rx_ready(&p->req)))
+            return events; /* maybe a request of a gone server's epoch, which receive drops: then -EAGAIN */
+    }
+    return 0;
+}
+
+int shmipc__reqresp_server_waitable(shmipc_reqresp_server *srv, uint32_t events, shmipc__waitable *w)
+{
+    if (events != SHMIPC_WAITSET_IN)
+        return -EINVAL;
+    w->ready = rr_srv_ready;
+    w->words[0] = &srv->h->srv_notify;
+    w->nwords = 1;
+    return 0;
+}
+
+static uint32_t rr_cli_ready(void *h, uint32_t events, bool slow)
+{
+    shmipc_reqresp_client *c = h;
+    uint32_t r = 0;
+    if ((events & SHMIPC_WAITSET_IN) &&
+        (c->resp.tail < c->resp.head_cache || shmipc__conn_rx_ready(&c->resp)))
+        r |= SHMIPC_WAITSET_IN;
+    if ((events & SHMIPC_WAITSET_OUT) && (shmipc__conn_space(&c->req) > 0 || shmipc__conn_tx_room(&c->req)))
+        r |= SHMIPC_WAITSET_OUT;
+    /* A dead server is reclaimed (server word 0), so that the handle's next call, even one that tries
+     * once and so checks no liveness, reports -EPIPE as the waitset did. */
+    if (slow) {
+        /* acquire: as rr_server_gone's. */
+        uint64_t srv = atomic_load_explicit(&c->h->server, memory_order_acquire);
+        if (srv && !shmipc__owner_alive(srv))
+            shmipc__svc_reclaim_dead(&c->svc);
+    }
+    /* Nothing to receive and the server gone with requests pending, or no server to send to: the next
+     * receive or send reports -EPIPE. */
+    if (!(r & SHMIPC_WAITSET_IN) && rr_server_gone(c, slow) &&
+        ((events & SHMIPC_WAITSET_OUT) || c->outstanding))
+        r |= events | SHMIPC_WAITSET_ERR;
+    return r;
+}
+
+int shmipc__reqresp_client_waitable(shmipc_reqresp_client *cli, uint32_t events, shmipc__waitable *w)
+{
+    if (events & ~(SHMIPC_WAITSET_IN | SHMIPC_WAITSET_OUT))
+        return -EINVAL;
+    w->ready = rr_cli_ready;
+    w->nwords = 0;
+    if (events & SHMIPC_WAITSET_IN)
+        w->words[w->nwords++] = &cli->resp.c->data;
+    if (events & SHMIPC_WAITSET_OUT)
+        w->words[w->nwords++] = &cli->req.c->space;
+    /* A server that closes wakes both words (rr_wake_clients); one that died is found per slice (slow). */
+    return w->nwords ? 0 : -EINVAL;
 }

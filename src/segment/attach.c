@@ -42,9 +42,11 @@ static int seg_validate(const shmipc__seg_hdr *h, uint64_t file_size, const shmi
 int shmipc__seg_attach_fd(int fd, shmipc_backing backing, const char *name, const shmipc_segment_opts *opts,
                           bool close_on_fail, shmipc_segment **out)
 {
-    shmipc_segment_opts def = {0};
-    if (!opts)
-        opts = &def;
+    shmipc_segment_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_segment_opts, shmipc_segment_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    opts = &def;
     if (opts->flags & ~SEG_OPEN_FLAGS) {
         if (close_on_fail)
             close(fd);

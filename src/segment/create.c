@@ -18,9 +18,11 @@
 int shmipc__seg_create_fd(int fd, shmipc_backing backing, const char *name, size_t size,
                           const shmipc_segment_opts *opts, shmipc_segment **out)
 {
-    shmipc_segment_opts def = {0};
-    if (!opts)
-        opts = &def;
+    shmipc_segment_opts def;
+    int oerr = SHMIPC__OPTS_TAKE(shmipc_segment_opts, shmipc_segment_opts_init, &def, opts);
+    if (oerr)
+        return oerr;
+    opts = &def;
     int err;
     unsigned mode = opts->mode ? opts->mode : 0600;
     if (size == 0 || (mode & ~07777u) || (opts->flags & ~(SEG_CREATE_FLAGS | SHMIPC_SEG_ALLOW_FOREIGN))) {
@@ -134,6 +136,8 @@ int shmipc_segment_publish(shmipc_segment *s)
 
 void shmipc_segment_opts_init(shmipc_segment_opts *opts)
 {
-    if (opts)
+    if (opts) {
         memset(opts, 0, sizeof *opts);
+        opts->size = sizeof *opts;
+    }
 }

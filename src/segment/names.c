@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * segment/names.c - where named segments live: POSIX shared memory (shm_open in /dev/shm, the default)
- * or a directory chosen with shmipc_set_dir() or the SHMIPC_DIR environment variable, whose files are
+ * or a directory chosen with shmipc_segment_set_dir() or the SHMIPC_DIR environment variable, whose files are
  * mapped the same way. /dev/shm is writable by everyone, so another user can take a name first (a file,
  * a FIFO, a link) and the owner's create fails; a directory only its user (or group) can write closes
  * that hole. The directory is checked once, when it is chosen, and then held open, so names are resolved
@@ -66,7 +66,7 @@ static void dir_from_env_locked(void)
     }
 }
 
-int shmipc_set_dir(const char *path)
+int shmipc_segment_set_dir(const char *path)
 {
     int fd = -1, err = 0;
     if (path && *path) {
@@ -85,7 +85,7 @@ int shmipc_set_dir(const char *path)
     return 0;
 }
 
-const char *shmipc_get_dir(void)
+const char *shmipc_segment_get_dir(void)
 {
     pthread_mutex_lock(&dir_lock);
     dir_from_env_locked();
@@ -95,7 +95,7 @@ const char *shmipc_get_dir(void)
 }
 
 /* The directory descriptor to resolve names in (-1 for shm_open), or a negative error: a dup, so a
- * concurrent shmipc_set_dir cannot close it under the caller. *dfd = -1 means POSIX shm. */
+ * concurrent shmipc_segment_set_dir cannot close it under the caller. *dfd = -1 means POSIX shm. */
 static int dir_get(int *dfd)
 {
     pthread_mutex_lock(&dir_lock);

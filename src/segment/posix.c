@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* segment/posix.c - named segments (POSIX shared memory, or files in the directory of shmipc_set_dir:
+/* segment/posix.c - named segments (POSIX shared memory, or files in the directory of shmipc_segment_set_dir:
  * segment/names.c resolves names): name rules, create, open, open-or-create, unlink and stat. */
 #include "segment/segment_internal.h"
 
@@ -109,7 +109,7 @@ int shmipc_segment_open_or_create(const char *name, size_t size, const shmipc_se
             return 1;
         if (err != -EEXIST)
             return err;
-        shmipc_segment_opts o = {0};
+        shmipc_segment_opts o = {.size = sizeof o};
         if (opts)
             o = *opts;
         o.flags &= ~(SHMIPC_SEG_DEFER_READY | SHMIPC_SEG_NO_RESERVE);

@@ -68,7 +68,7 @@ SHMIPC_INTERNAL int shmipc__seg_map_handle(int fd, shmipc_backing backing, const
 /* Fill info from an open descriptor and (if mapped) header; used by stat and info_get. */
 SHMIPC_INTERNAL int shmipc__seg_describe(int fd, const shmipc__seg_hdr *hdr, shmipc_segment_info *info);
 
-/* Named objects (segment/names.c): resolved in POSIX shm or in the chosen directory (shmipc_set_dir). name
+/* Named objects (segment/names.c): resolved in POSIX shm or in the chosen directory (shmipc_segment_set_dir). name
  * is a checked segment name ("/x"). Return a descriptor / 0, or a negative errno. */
 #include <dirent.h>
 #include <sys/stat.h>

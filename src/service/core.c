@@ -23,7 +23,10 @@ static uint32_t pattern_seg_type(shmipc_pattern p)
     }
 }
 
-static size_t svc_table_end(uint32_t nparts) { return SHMIPC_SVC_HDR_SIZE + (size_t)nparts * sizeof(shmipc__participant); }
+static size_t svc_table_end(uint32_t nparts)
+{
+    return SHMIPC_SVC_HDR_SIZE + (size_t)nparts * sizeof(shmipc__participant);
+}
 
 /* Validate everything the core reads from the header; fill svc's derived pointers. */
 static int svc_validate(shmipc__svc *svc, shmipc_pattern pattern, const char *name)
@@ -39,8 +42,8 @@ static int svc_validate(shmipc__svc *svc, shmipc_pattern pattern, const char *na
         return -EPROTO;
     }
     if (h->pattern != (uint32_t)pattern) {
-        shmipc__svc_set_detail("pattern: service is %s, caller asked %s", shmipc_pattern_name(h->pattern),
-                               shmipc_pattern_name(pattern));
+        shmipc__svc_set_detail("pattern: service is %s, caller asked %s", shmipc_service_pattern_name(h->pattern),
+                               shmipc_service_pattern_name(pattern));
         return -EPROTOTYPE;
     }
     if (memchr(h->name, '\0', sizeof h->name) == NULL || (name && strcmp(h->name, name) != 0) ||
@@ -91,7 +94,7 @@ static int svc_is_stale(shmipc_pattern pattern, const char *segname)
     if (err)
         return 0; /* corrupt or foreign: leave it for a human (shmipc gc / rm) */
     shmipc__svc tmp = {0};
-    shmipc_segment_opts o = {.type = pattern_seg_type(pattern), .ready_timeout_ms = -1};
+    shmipc_segment_opts o = {.size = sizeof o, .type = pattern_seg_type(pattern), .ready_timeout_ms = -1};
     if (shmipc_segment_open(segname, &o, &tmp.seg))
         return 0;
     tmp.hdr = shmipc_segment_data(tmp.seg);
@@ -115,7 +118,7 @@ int shmipc__svc_create(const shmipc__svc_params *p, shmipc__svc *svc)
         return -EINVAL;
     size_t poff = shmipc__align_up(svc_table_end(np), SHMIPC_CACHELINE);
     size_t total = poff + p->pattern_size;
-    shmipc_segment_opts o = {.mode = p->mode, .type = pattern_seg_type(p->pattern),
+    shmipc_segment_opts o = {.size = sizeof o, .mode = p->mode, .type = pattern_seg_type(p->pattern),
                              .flags = SHMIPC_SEG_DEFER_READY};
     for (int attempt = 0;; attempt++) {
         err = shmipc_segment_create(svc->segname, total, &o, &svc->seg);
@@ -184,7 +187,7 @@ int shmipc__svc_open(shmipc_pattern pattern, const char *name, const shmipc_type
     int err = shmipc__svc_segname(pattern, name, NULL, svc->segname, sizeof svc->segname);
     if (err)
         return err;
-    shmipc_segment_opts o = {.type = pattern_seg_type(pattern), .flags = seg_flags};
+    shmipc_segment_opts o = {.size = sizeof o, .type = pattern_seg_type(pattern), .flags = seg_flags};
     err = shmipc_segment_open(svc->segname, &o, &svc->seg);
     if (err)
         return err;

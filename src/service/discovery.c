@@ -42,7 +42,7 @@ static void svc_fill_info(shmipc__svc *svc, const char *name, shmipc_service_inf
         info->participants++;
         info->dead += !alive;
         if (info->nlisted < SHMIPC_SERVICE_MAX_LISTED_PARTICIPANTS) {
-            shmipc_participant_info *pi = &info->participant[info->nlisted++];
+            shmipc_service_participant_info *pi = &info->participant[info->nlisted++];
             pi->proc.pid = shmipc__owner_pid(o);
             pi->proc.start_time = pt->start_time;
             pi->slot = i;
@@ -94,7 +94,7 @@ static int svc_parse_entry(const char *entry, shmipc_pattern *pattern, char *nam
     if (!dot)
         return -EINVAL;
     for (int pt = SHMIPC_PATTERN_PUBSUB; pt <= SHMIPC_PATTERN_EVENT; pt++) {
-        const char *pn = shmipc_pattern_name((shmipc_pattern)pt);
+        const char *pn = shmipc_service_pattern_name((shmipc_pattern)pt);
         if ((size_t)(dot - p) == strlen(pn) && !strncmp(p, pn, (size_t)(dot - p))) {
             *pattern = (shmipc_pattern)pt;
             if (snprintf(name, cap, "%s", dot + 1) >= (int)cap)
@@ -133,7 +133,7 @@ typedef int (*svc_visit_fn)(shmipc_pattern pattern, const char *name, void *arg)
 static int svc_scan(svc_visit_fn fn, void *arg)
 {
     DIR *d;
-    int oerr = shmipc__name_opendir(&d); /* /dev/shm, or the directory of shmipc_set_dir */
+    int oerr = shmipc__name_opendir(&d); /* /dev/shm, or the directory of shmipc_segment_set_dir */
     if (oerr)
         return oerr;
     struct dirent *e;
@@ -191,7 +191,7 @@ int shmipc_service_list(shmipc_service_info **list, size_t *count)
 
 typedef struct svc_gc_ctx {
     int keep_unused;
-    shmipc_gc_report rep;
+    shmipc_service_gc_report rep;
 } svc_gc_ctx;
 
 static int svc_gc_one(shmipc_pattern pattern, const char *name, svc_gc_ctx *c, bool named)
@@ -255,7 +255,7 @@ static int svc_gc_visit(shmipc_pattern pattern, const char *name, void *arg)
     return 0;
 }
 
-int shmipc_service_gc(shmipc_pattern pattern, const char *name, int keep_unused, shmipc_gc_report *report)
+int shmipc_service_gc(shmipc_pattern pattern, const char *name, int keep_unused, shmipc_service_gc_report *report)
 {
     svc_gc_ctx c = {.keep_unused = keep_unused};
     int err;

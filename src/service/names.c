@@ -45,14 +45,14 @@ static const char *const pattern_names[] = {
     [15] = "test", /* SHMIPC__PATTERN_TEST */
 };
 
-const char *shmipc_pattern_name(shmipc_pattern p)
+const char *shmipc_service_pattern_name(shmipc_pattern p)
 {
     if ((unsigned)p < SHMIPC_ARRAY_LEN(pattern_names) && pattern_names[p])
         return pattern_names[p];
     return "unknown";
 }
 
-const char *shmipc_role_name(uint32_t role)
+const char *shmipc_service_role_name(uint32_t role)
 {
     static const char *const names[] = {"unknown", "publisher", "subscriber", "server", "client",
                                         "writer", "reader", "notifier", "listener",
@@ -65,7 +65,7 @@ int shmipc__svc_segname(shmipc_pattern pattern, const char *name, const char *su
     int err = shmipc_service_name_check(name);
     if (err)
         return err;
-    const char *pn = shmipc_pattern_name(pattern);
+    const char *pn = shmipc_service_pattern_name(pattern);
     if (!strcmp(pn, "unknown"))
         return -EINVAL;
     if (shmipc__pattern_is_object(pattern)) {

@@ -25,16 +25,18 @@ struct shmipc_event {
 void shmipc_event_opts_init(shmipc_event_opts *opts)
 {
     if (opts)
-        *opts = (shmipc_event_opts){0};
+        *opts = (shmipc_event_opts){.size = sizeof *opts};
 }
 
-static int opts_check(const shmipc_event_opts *opts)
+/* The caller's options (NULL = defaults) into *o, checked. */
+static int opts_take(const shmipc_event_opts *opts, shmipc_event_opts *o)
 {
-    if (!opts)
-        return 0;
-    if ((unsigned)opts->wait_mode > SHMIPC_WAIT_HYBRID)
+    int err = SHMIPC__OPTS_TAKE(shmipc_event_opts, shmipc_event_opts_init, o, opts);
+    if (err)
+        return err;
+    if ((unsigned)o->wait_mode > SHMIPC_WAIT_HYBRID)
         return -EINVAL;
-    if (opts->flags & ~SHMIPC_SEG_ALLOW_FOREIGN)
+    if (o->flags & ~SHMIPC_SEG_ALLOW_FOREIGN)
         return -EINVAL;
     return 0;
 }
@@ -84,34 +86,34 @@ int shmipc_event_open_in(void *mem, size_t size, const shmipc_event_opts *opts, 
 {
     if (!out || !mem_ok(mem, size))
         return -EINVAL;
-    int r = opts_check(opts);
+    shmipc_event_opts o;
+    int r = opts_take(opts, &o);
     if (r)
         return r;
-    return handle_new(mem, opts, out);
+    return handle_new(mem, &o, out);
 }
 
 /* The checks and segment options create and open share; *so is filled for a segment of type EVENT. */
 static int named_args(const char *name, const shmipc_event_opts *opts, shmipc_event **out,
-                      shmipc_segment_opts *so)
+                      shmipc_event_opts *o, shmipc_segment_opts *so)
 {
     if (!name || !out)
         return -EINVAL;
-    int r = opts_check(opts);
+    int r = opts_take(opts, o);
     if (r)
         return r;
     shmipc_segment_opts_init(so);
     so->type = SHMIPC_TYPE_EVENT;
-    if (opts) {
-        so->mode = opts->mode;
-        so->flags = opts->flags;
-    }
+    so->mode = o->mode;
+    so->flags = o->flags;
     return 0;
 }
 
 int shmipc_event_create(const char *name, const shmipc_event_opts *opts, shmipc_event **out)
 {
+    shmipc_event_opts o;
     shmipc_segment_opts so;
-    int r = named_args(name, opts, out, &so);
+    int r = named_args(name, opts, out, &o, &so);
     if (r)
         return r;
     so.flags = SHMIPC_SEG_DEFER_READY; /* openers wait until the event is laid out */
@@ -124,7 +126,7 @@ int shmipc_event_create(const char *name, const shmipc_event_opts *opts, shmipc_
     if (r == 0)
         r = shmipc_segment_publish(seg);
     if (r == 0)
-        r = handle_new(data, opts, out);
+        r = handle_new(data, &o, out);
     if (r) {
         shmipc_segment_close(seg);
         shmipc_segment_unlink(name);
@@ -136,8 +138,9 @@ int shmipc_event_create(const char *name, const shmipc_event_opts *opts, shmipc_
 
 int shmipc_event_open(const char *name, const shmipc_event_opts *opts, shmipc_event **out)
 {
+    shmipc_event_opts o;
     shmipc_segment_opts so;
-    int r = named_args(name, opts, out, &so);
+    int r = named_args(name, opts, out, &o, &so);
     if (r)
         return r;
     shmipc_segment *seg;
@@ -148,7 +151,7 @@ int shmipc_event_open(const char *name, const shmipc_event_opts *opts, shmipc_ev
     if (!mem_ok(data, shmipc_segment_data_size(seg)))
         r = -EBADMSG;
     else
-        r = handle_new(data, opts, out);
+        r = handle_new(data, &o, out);
     if (r) {
         shmipc_segment_close(seg);
         return r;

@@ -129,6 +129,8 @@ static int ws_queue(void *h, uint32_t ev, shmipc__waitable *w) { return shmipc__
 static int ws_event(void *h, uint32_t ev, shmipc__waitable *w) { return shmipc__event_waitable(h, ev, w); }
 static int ws_listener(void *h, uint32_t ev, shmipc__waitable *w) { return shmipc__listener_waitable(h, ev, w); }
 static int ws_subscriber(void *h, uint32_t ev, shmipc__waitable *w) { return shmipc__subscriber_waitable(h, ev, w); }
+static int ws_server(void *h, uint32_t ev, shmipc__waitable *w) { return shmipc__reqresp_server_waitable(h, ev, w); }
+static int ws_client(void *h, uint32_t ev, shmipc__waitable *w) { return shmipc__reqresp_client_waitable(h, ev, w); }
 
 int shmipc_waitset_add_channel(shmipc_waitset *ws, shmipc_channel *ch, uint32_t events, uint64_t user)
 {
@@ -159,6 +161,16 @@ int shmipc_waitset_add_listener(shmipc_waitset *ws, shmipc_evsvc_listener *l, ui
 int shmipc_waitset_add_subscriber(shmipc_waitset *ws, shmipc_pubsub_subscriber *sub, uint32_t events, uint64_t user)
 {
     return ws_add(ws, sub, events, user, SHMIPC_WAITSET_IN, ws_subscriber);
+}
+
+int shmipc_waitset_add_server(shmipc_waitset *ws, shmipc_reqresp_server *srv, uint32_t events, uint64_t user)
+{
+    return ws_add(ws, srv, events, user, SHMIPC_WAITSET_IN, ws_server);
+}
+
+int shmipc_waitset_add_client(shmipc_waitset *ws, shmipc_reqresp_client *cli, uint32_t events, uint64_t user)
+{
+    return ws_add(ws, cli, events, user, SHMIPC_WAITSET_IN, ws_client);
 }
 
 int shmipc_waitset_remove(shmipc_waitset *ws, const void *handle)

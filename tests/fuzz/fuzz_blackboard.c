@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char name[32];
     if (fuzz_service_named(SHMIPC_PATTERN_BLACKBOARD, data, size, name, sizeof name) != 0)
         return 0;
-    shmipc_blackboard_opts o = {.wait_mode = SHMIPC_WAIT_SPIN};
+    shmipc_blackboard_opts o = {.size = sizeof o, .wait_mode = SHMIPC_WAIT_SPIN};
     shmipc_blackboard_reader *r = NULL;
     if (shmipc_blackboard_reader_open(name, &o, &r) == 0) {
         shmipc_blackboard_value_size(r);

@@ -27,7 +27,7 @@ static void exercise(shmipc_event *ev)
 static void in_memory(void *mem, size_t size)
 {
     shmipc_event *ev;
-    shmipc_event_opts o = {.wait_mode = SHMIPC_WAIT_SPIN, .spin_us = 1};
+    shmipc_event_opts o = {.size = sizeof o, .wait_mode = SHMIPC_WAIT_SPIN, .spin_us = 1};
     if (shmipc_event_open_in(mem, size, &o, &ev) == 0) {
         exercise(ev);
         shmipc_event_close(ev);

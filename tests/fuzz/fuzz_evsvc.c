@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char name[32];
     if (fuzz_service_named(SHMIPC_PATTERN_EVENT, data, size, name, sizeof name) != 0)
         return 0;
-    shmipc_evsvc_opts o = {.wait_mode = SHMIPC_WAIT_SPIN};
+    shmipc_evsvc_opts o = {.size = sizeof o, .wait_mode = SHMIPC_WAIT_SPIN};
     shmipc_evsvc_listener *l = NULL;
     shmipc_evsvc_notifier *n = NULL;
     if (shmipc_evsvc_listener_open(name, &o, &l) != 0)

@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_service_drop(SHMIPC_PATTERN_PUBSUB, name);
         return 0;
     }
-    shmipc_pubsub_opts o = {.publish_timeout_ms = 1, .wait_mode = SHMIPC_WAIT_SPIN};
+    shmipc_pubsub_opts o = {.size = sizeof o, .publish_timeout_ms = 1, .wait_mode = SHMIPC_WAIT_SPIN};
     shmipc_pubsub_subscriber *s = NULL;
     shmipc_pubsub_publisher *p = NULL;
     /* The service's payload kind must be asked for: try fixed, then dynamic. */

@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     shmipc_segment *seg;
     if (fuzz_segment(data, size, SHMIPC_TYPE_QUEUE, 0, &seg) != 0)
         return 0;
-    shmipc_queue_opts o = {.wait_mode = SHMIPC_WAIT_SPIN, .flags = SHMIPC_QUEUE_OBSERVE};
+    shmipc_queue_opts o = {.size = sizeof o, .wait_mode = SHMIPC_WAIT_SPIN, .flags = SHMIPC_QUEUE_OBSERVE};
     shmipc_queue *obs = NULL, *a = NULL, *b = NULL;
     shmipc_queue_stats st;
     if (shmipc_queue_open_in(seg, &o, &obs) == 0)

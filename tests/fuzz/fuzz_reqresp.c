@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char name[32];
     if (fuzz_service_named(SHMIPC_PATTERN_REQRESP, data, size, name, sizeof name) != 0)
         return 0;
-    shmipc_reqresp_opts o = {.wait_mode = SHMIPC_WAIT_SPIN};
+    shmipc_reqresp_opts o = {.size = sizeof o, .wait_mode = SHMIPC_WAIT_SPIN};
     shmipc_reqresp_server *s = NULL;
     shmipc_reqresp_client *c = NULL;
     if (shmipc_reqresp_server_create(name, &o, &s) != 0)

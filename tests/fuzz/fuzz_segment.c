@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int fd = fuzz_memfd(data, size);
     if (fd < 0)
         return 0;
-    shmipc_segment_opts o = {.flags = SHMIPC_SEG_ANY_TYPE, .ready_timeout_ms = -1};
+    shmipc_segment_opts o = {.size = sizeof o, .flags = SHMIPC_SEG_ANY_TYPE, .ready_timeout_ms = -1};
     shmipc_segment *s = NULL;
     if (shmipc_segment_from_fd(fd, &o, &s) == 0) {
         /* Touch the whole advertised data area: ASan/SIGBUS would catch a size beyond the object. */

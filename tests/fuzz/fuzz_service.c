@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fuzz_service_named(pattern, data, size, name, sizeof name) == 0) {
         if (fuzz_ready(data, size))
             use(pattern, name);
-        shmipc_gc_report rep;
+        shmipc_service_gc_report rep;
         shmipc_service_gc(pattern, name, 1, &rep);
         shmipc_service_gc(pattern, name, 0, &rep);
     }

@@ -52,7 +52,7 @@ int fuzz_segment(const uint8_t *data, size_t size, uint32_t type, unsigned flags
     int fd = fuzz_memfd(data, size);
     if (fd < 0)
         return -EIO;
-    shmipc_segment_opts o = {.type = type, .flags = flags, .ready_timeout_ms = -1};
+    shmipc_segment_opts o = {.size = sizeof o, .type = type, .flags = flags, .ready_timeout_ms = -1};
     int err = shmipc_segment_from_fd(fd, &o, out);
     if (err)
         close(fd);
@@ -95,7 +95,7 @@ int fuzz_service_named(shmipc_pattern pattern, const uint8_t *data, size_t size,
 
 void fuzz_service_drop(shmipc_pattern pattern, const char *name)
 {
-    shmipc_gc_report rep;
+    shmipc_service_gc_report rep;
     shmipc_service_gc(pattern, name, 1, &rep);
     shmipc_service_gc(pattern, name, 0, &rep);
     char segname[SHMIPC_SERVICE_NAME_MAX + 32];

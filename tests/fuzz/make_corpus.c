@@ -42,7 +42,7 @@ static int seg_corpus(const char *dir)
     static const size_t sizes[] = {64, 200, 4096};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         shmipc_segment *s;
-        shmipc_segment_opts o = {.type = (uint32_t)i};
+        shmipc_segment_opts o = {.size = sizeof o, .type = (uint32_t)i};
         if (shmipc_segment_memfd_create("corpus", sizes[i], &o, &s))
             return -1;
         memset(shmipc_segment_data(s), (int)i, sizes[i]);
@@ -61,7 +61,7 @@ static int event_corpus(const char *dir)
 {
     for (int i = 0; i < 3; i++) {
         shmipc_segment *s;
-        shmipc_segment_opts o = {.type = SHMIPC_TYPE_EVENT};
+        shmipc_segment_opts o = {.size = sizeof o, .type = SHMIPC_TYPE_EVENT};
         if (shmipc_segment_memfd_create("corpus", SHMIPC_EVENT_SIZE, &o, &s))
             return -1;
         shmipc_event *ev;
@@ -95,10 +95,11 @@ static int channel_corpus(const char *dir)
     for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
         for (int policy = 0; policy <= SHMIPC_CHANNEL_FULL_OVERWRITE; policy++) {
             shmipc_segment *s;
-            shmipc_segment_opts so = {.type = SHMIPC_TYPE_CHANNEL};
+            shmipc_segment_opts so = {.size = sizeof so, .type = SHMIPC_TYPE_CHANNEL};
             if (shmipc_segment_memfd_create("corpus", shmipc_channel_size(caps[c]), &so, &s))
                 return -1;
-            shmipc_channel_opts o = {.capacity = caps[c], .full_policy = (shmipc_channel_full_policy)policy};
+            shmipc_channel_opts o = {
+                .size = sizeof o, .capacity = caps[c], .full_policy = (shmipc_channel_full_policy)policy};
             shmipc_channel *p, *q;
             if (shmipc_channel_create_in(s, &o, &p) ||
                 shmipc_channel_open_in(s, SHMIPC_CHANNEL_CONSUMER, NULL, &q)) {
@@ -148,7 +149,7 @@ static int service_corpus(const char *dir)
             shmipc__svc_leave(&svc, (uint32_t)a);
         shmipc__svc_stat_add(&svc, 0, 7);
         char file[64];
-        snprintf(file, sizeof file, "service-%s", shmipc_pattern_name(pats[i]));
+        snprintf(file, sizeof file, "service-%s", shmipc_service_pattern_name(pats[i]));
         int err = b < 0 ? -1 : dump(dir, "fuzz_service", file, svc.seg);
         shmipc_segment_unlink(svc.segname);
         shmipc__svc_close(&svc);
@@ -166,11 +167,11 @@ static int queue_corpus(const char *dir)
     static uint8_t msg[64];
     memset(msg, 0x24, sizeof msg);
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        shmipc_queue_opts o = {.slot_count = shapes[i][0], .slot_size = shapes[i][1],
+        shmipc_queue_opts o = {.size = sizeof o, .slot_count = shapes[i][0], .slot_size = shapes[i][1],
                                .max_participants = shapes[i][2]};
         size_t need;
         shmipc_segment *s;
-        shmipc_segment_opts so = {.type = SHMIPC_TYPE_QUEUE};
+        shmipc_segment_opts so = {.size = sizeof so, .type = SHMIPC_TYPE_QUEUE};
         if (shmipc_queue_memory_size(&o, &need) || shmipc_segment_memfd_create("corpus", need, &so, &s))
             return -1;
         shmipc_queue *q;
@@ -234,7 +235,8 @@ static int blackboard_corpus(const char *dir)
     static const uint32_t shapes[][2] = {{16, 4}, {100, 1}};
     static uint8_t v[128];
     for (size_t i = 0; i < 2; i++) {
-        shmipc_blackboard_opts o = {.value_size = shapes[i][0], .entries = shapes[i][1], .max_readers = 4};
+        shmipc_blackboard_opts o = {
+            .size = sizeof o, .value_size = shapes[i][0], .entries = shapes[i][1], .max_readers = 4};
         shmipc_blackboard_writer *w;
         shmipc_blackboard_reader *r;
         shmipc_blackboard_unlink(FUZZ_SEED_SERVICE);
@@ -268,7 +270,7 @@ static int blackboard_corpus(const char *dir)
 /* An event service with a listener and a notifier registered and events pending. */
 static int evsvc_corpus(const char *dir)
 {
-    shmipc_evsvc_opts o = {.max_events = 16, .max_participants = 4};
+    shmipc_evsvc_opts o = {.size = sizeof o, .max_events = 16, .max_participants = 4};
     shmipc_evsvc_listener *l;
     shmipc_evsvc_notifier *n;
     shmipc_evsvc_unlink(FUZZ_SEED_SERVICE);
@@ -293,7 +295,7 @@ static int evsvc_corpus(const char *dir)
 /* A request/response service with a server and a client registered, requests and responses in flight. */
 static int reqresp_corpus(const char *dir)
 {
-    shmipc_reqresp_opts o = {.max_request = 32, .max_response = 48, .depth = 4, .max_clients = 3};
+    shmipc_reqresp_opts o = {.size = sizeof o, .max_request = 32, .max_response = 48, .depth = 4, .max_clients = 3};
     shmipc_reqresp_server *s;
     shmipc_reqresp_client *c;
     static uint8_t b[64];
@@ -344,8 +346,14 @@ static int pubsub_corpus(const char *dir)
     static uint8_t bytes[1u << 19];
     static uint8_t msg[256];
     for (int dyn = 0; dyn < 2; dyn++) {
-        shmipc_pubsub_opts o = {.payload_size = 64, .max_publishers = 2, .max_subscribers = 2, .depth = 4,
-                                .history = 2, .max_loans = 2, .max_held = 2,
+        shmipc_pubsub_opts o = {.size = sizeof o,
+                                .payload_size = 64,
+                                .max_publishers = 2,
+                                .max_subscribers = 2,
+                                .depth = 4,
+                                .history = 2,
+                                .max_loans = 2,
+                                .max_held = 2,
                                 .flags = dyn ? SHMIPC_PUBSUB_DYNAMIC : 0u};
         shmipc_pubsub_publisher *p;
         shmipc_pubsub_subscriber *sub;

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Where named segments live: /dev/shm, or the directory of --dir / SHMIPC_DIR (shmipc_get_dir). */
-#define SHM_DIR shmipc_get_dir()
+/* Where named segments live: /dev/shm, or the directory of --dir / SHMIPC_DIR (shmipc_segment_get_dir). */
+#define SHM_DIR shmipc_segment_get_dir()
 
 /* SHM_DIR with a trailing '/', the prefix of the mapped files in /proc/PID/maps. */
 static const char *shm_prefix(void)

@@ -33,7 +33,7 @@ static bool pattern_is_object(shmipc_pattern p) { return p == SHMIPC_PATTERN_CHA
 int svc_parse_pattern(const char *s, shmipc_pattern *out)
 {
     for (size_t i = 0; i < NPATTERNS; i++) {
-        if (strcmp(s, shmipc_pattern_name(all_patterns[i])) == 0) {
+        if (strcmp(s, shmipc_service_pattern_name(all_patterns[i])) == 0) {
             *out = all_patterns[i];
             return 0;
         }
@@ -43,7 +43,7 @@ int svc_parse_pattern(const char *s, shmipc_pattern *out)
 
 void svc_fullname(const shmipc_service_info *in, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s/%s", shmipc_pattern_name(in->pattern), in->name);
+    snprintf(buf, cap, "%s/%s", shmipc_service_pattern_name(in->pattern), in->name);
 }
 
 void svc_printable(const char *s, char *dst, size_t cap)
@@ -167,7 +167,7 @@ int svc_resolve(const cli_spec *spec, const char *arg, const char *pattern_opt, 
     }
     if (n == 0) {
         if (want)
-            fprintf(stderr, "shmipc: %s/%s: no such service\n", shmipc_pattern_name(want), name);
+            fprintf(stderr, "shmipc: %s/%s: no such service\n", shmipc_service_pattern_name(want), name);
         else
             fprintf(stderr, "shmipc: %s: no such service (in any pattern)\n", name);
         return CLI_ERR;
@@ -175,7 +175,7 @@ int svc_resolve(const cli_spec *spec, const char *arg, const char *pattern_opt, 
     if (n > 1) {
         fprintf(stderr, "shmipc: %s: ambiguous, a service of that name exists in several patterns:", name);
         for (size_t i = 0; i < n; i++)
-            fprintf(stderr, " %s/%s", shmipc_pattern_name(found[i]), name);
+            fprintf(stderr, " %s/%s", shmipc_service_pattern_name(found[i]), name);
         fprintf(stderr, "\nName one as PATTERN/NAME or with --pattern.\n");
         return CLI_ERR;
     }
@@ -183,7 +183,7 @@ int svc_resolve(const cli_spec *spec, const char *arg, const char *pattern_opt, 
     if (info) {
         if (errs[0]) {
             char what[SVC_FULLNAME_MAX];
-            snprintf(what, sizeof what, "%s/%s", shmipc_pattern_name(found[0]), name);
+            snprintf(what, sizeof what, "%s/%s", shmipc_service_pattern_name(found[0]), name);
             return svc_fail(what, errs[0]);
         }
     }
@@ -193,7 +193,7 @@ int svc_resolve(const cli_spec *spec, const char *arg, const char *pattern_opt, 
 static int svc_cmp(const void *a, const void *b)
 {
     const shmipc_service_info *x = a, *y = b;
-    int c = strcmp(shmipc_pattern_name(x->pattern), shmipc_pattern_name(y->pattern));
+    int c = strcmp(shmipc_service_pattern_name(x->pattern), shmipc_service_pattern_name(y->pattern));
     return c ? c : strcmp(x->name, y->name);
 }
 
@@ -279,7 +279,7 @@ void svc_json_members(cli_json *j, const shmipc_service_info *in)
     svc_fullname(in, buf, sizeof buf);
     cli_json_str(j, "service", buf);
     cli_json_str(j, "name", in->name);
-    cli_json_str(j, "pattern", shmipc_pattern_name(in->pattern));
+    cli_json_str(j, "pattern", shmipc_service_pattern_name(in->pattern));
     cli_json_str(j, "segment", in->segment);
     cli_json_begin(j, "type", '{');
     cli_json_str(j, "name", in->type.name);
@@ -298,11 +298,11 @@ void svc_json_members(cli_json *j, const shmipc_service_info *in)
     cli_json_uint(j, "dead", in->dead);
     cli_json_begin(j, "participant_list", '[');
     for (uint32_t i = 0; i < in->nlisted && i < SHMIPC_SERVICE_MAX_LISTED_PARTICIPANTS; i++) {
-        const shmipc_participant_info *p = &in->participant[i];
+        const shmipc_service_participant_info *p = &in->participant[i];
         cli_json_begin(j, NULL, '{');
         cli_json_int(j, "pid", p->proc.pid);
         cli_json_uint(j, "slot", p->slot);
-        cli_json_str(j, "role", shmipc_role_name(p->role));
+        cli_json_str(j, "role", shmipc_service_role_name(p->role));
         cli_json_bool(j, "alive", p->alive != 0);
         cli_json_end(j, '}');
     }
@@ -334,9 +334,9 @@ static void participants_line(const shmipc_service_info *in, char *buf, size_t c
     size_t o = 0;
     buf[0] = '\0';
     for (uint32_t i = 0; i < in->nlisted && i < SHMIPC_SERVICE_MAX_LISTED_PARTICIPANTS && o < cap; i++) {
-        const shmipc_participant_info *p = &in->participant[i];
+        const shmipc_service_participant_info *p = &in->participant[i];
         o += (size_t)snprintf(buf + o, cap - o, "%s%" PRId32 " %s%s", i ? ", " : "", p->proc.pid,
-                              shmipc_role_name(p->role), p->alive ? "" : " (dead)");
+                              shmipc_service_role_name(p->role), p->alive ? "" : " (dead)");
     }
     if (o < cap && in->nlisted < in->participants)
         snprintf(buf + o, cap - o, ", ... (%" PRIu32 " more)", in->participants - in->nlisted);
@@ -376,7 +376,7 @@ int cli_cmd_ls(int argc, char **argv)
     size_t n;
     int err = shmipc_service_list(&v, &n);
     if (err)
-        return cli_fail(shmipc_get_dir(), err);
+        return cli_fail(shmipc_segment_get_dir(), err);
     svc_sort(v, n);
     if (json) {
         cli_json j;
@@ -435,7 +435,7 @@ static void info_text(const shmipc_service_info *in)
     svc_fullname(in, buf, sizeof buf);
     printf("service:       %s\n", buf);
     printf("segment:       %s\n", in->segment);
-    printf("pattern:       %s\n", shmipc_pattern_name(in->pattern));
+    printf("pattern:       %s\n", shmipc_service_pattern_name(in->pattern));
     type_line(in, buf, sizeof buf);
     printf("type:          %s, align %" PRIu32 "\n", buf, in->type.align ? in->type.align : 8);
     svc_printable(in->options, buf, sizeof buf);
@@ -449,8 +449,8 @@ static void info_text(const shmipc_service_info *in)
     if (in->nlisted) {
         printf("  %6s %8s %-11s %s\n", "SLOT", "PID", "ROLE", "STATE");
         for (uint32_t i = 0; i < in->nlisted && i < SHMIPC_SERVICE_MAX_LISTED_PARTICIPANTS; i++) {
-            const shmipc_participant_info *p = &in->participant[i];
-            printf("  %6" PRIu32 " %8" PRId32 " %-11s %s\n", p->slot, p->proc.pid, shmipc_role_name(p->role),
+            const shmipc_service_participant_info *p = &in->participant[i];
+            printf("  %6" PRIu32 " %8" PRId32 " %-11s %s\n", p->slot, p->proc.pid, shmipc_service_role_name(p->role),
                    p->alive ? "alive" : "dead");
         }
         if (in->nlisted < in->participants)
@@ -513,7 +513,7 @@ int cli_cmd_info(int argc, char **argv)
 /* ---- gc ---------------------------------------------------------------------------------------------- */
 
 /* The report's counts as members of the JSON object begun by the caller. */
-static void gc_report_json(cli_json *j, const shmipc_gc_report *r)
+static void gc_report_json(cli_json *j, const shmipc_service_gc_report *r)
 {
     cli_json_uint(j, "services_seen", r->services_seen);
     cli_json_uint(j, "participants_reclaimed", r->participants_reclaimed);
@@ -529,10 +529,10 @@ static int gc_dry_run(bool json, bool keep_unused, const char *only, shmipc_patt
     size_t n;
     int err = shmipc_service_list(&v, &n);
     if (err)
-        return cli_fail(shmipc_get_dir(), err);
+        return cli_fail(shmipc_segment_get_dir(), err);
     svc_sort(v, n);
     uid_t me = geteuid();
-    shmipc_gc_report r = {0};
+    shmipc_service_gc_report r = {0};
     cli_json j;
     char full[SVC_FULLNAME_MAX];
     for (size_t i = 0; only && i < n; i++) {
@@ -626,11 +626,11 @@ int cli_cmd_gc(int argc, char **argv)
     }
     if (dry)
         return gc_dry_run(json, keep, nargs ? name : NULL, pattern);
-    shmipc_gc_report r;
+    shmipc_service_gc_report r;
     int err = shmipc_service_gc(pattern, nargs ? name : NULL, keep, &r);
     if (err) {
         char what[SVC_FULLNAME_MAX];
-        snprintf(what, sizeof what, "%s%s%s", nargs ? shmipc_pattern_name(pattern) : "", nargs ? "/" : "",
+        snprintf(what, sizeof what, "%s%s%s", nargs ? shmipc_service_pattern_name(pattern) : "", nargs ? "/" : "",
                  nargs ? name : "gc");
         return svc_fail(what, err);
     }

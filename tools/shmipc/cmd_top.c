@@ -276,8 +276,8 @@ static void top_text(const top_sample *cur, const top_row *rows, uint64_t interv
             else
                 snprintf(fill, sizeof fill, "%" PRIu64 "/0", u);
         }
-        printf("%-10s %-*s %5" PRIu32 " %5" PRIu32 " %12s %-*s %14s  %s\n", shmipc_pattern_name(in->pattern), wname,
-               in->name, svc_alive(in), in->dead, rate, wstat, stat, total, fill);
+        printf("%-10s %-*s %5" PRIu32 " %5" PRIu32 " %12s %-*s %14s  %s\n", shmipc_service_pattern_name(in->pattern),
+               wname, in->name, svc_alive(in), in->dead, rate, wstat, stat, total, fill);
     }
     if (!cur->n)
         printf("(no services)\n");
@@ -377,7 +377,7 @@ int cli_cmd_top(int argc, char **argv)
     top_sample_free(&cur);
     svc_signals_restore(old_sig);
     if (err)
-        return cli_fail(shmipc_get_dir(), err);
+        return cli_fail(shmipc_segment_get_dir(), err);
     if (fflush(stdout) != 0)
         return cli_fail("stdout", -errno);
     return CLI_OK;

@@ -40,7 +40,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "shmipc: option '--dir' needs a value\n");
             return CLI_USAGE;
         }
-        int err = shmipc_set_dir(dir);
+        int err = shmipc_segment_set_dir(dir);
         if (err)
             return cli_fail(dir, err);
         int used = argv[1][5] == '=' ? 1 : 2;
@@ -48,7 +48,9 @@ int main(int argc, char **argv)
         argc -= used;
         argv += used;
     }
-    return cli_dispatch("shmipc", "Inspect and use shmipc shared-memory IPC objects. Options: --version, --help, --dir DIR (where named\n"
-                        "objects live; default /dev/shm, or $SHMIPC_DIR).",
-                        commands, sizeof commands / sizeof commands[0], argc, argv);
+    return cli_dispatch(
+        "shmipc",
+        "Inspect and use shmipc shared-memory IPC objects. Options: --version, --help, --dir DIR (where named\n"
+        "objects live; default /dev/shm, or $SHMIPC_DIR).",
+        commands, sizeof commands / sizeof commands[0], argc, argv);
 }
