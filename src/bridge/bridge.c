@@ -434,18 +434,18 @@ static void *local_main(void *arg)
                 err = r->sub ? shmipc_waitset_add_subscriber(b->ws, r->sub, SHMIPC_WAITSET_IN, i)
                              : shmipc_waitset_add_listener(b->ws, r->listener, SHMIPC_WAITSET_IN, i);
                 if (err) {
-                    bridge_log(b, "%s/%s: waitset: %s", shmipc_pattern_name(r->info.pattern), r->info.service,
+                    bridge_log(b, "%s/%s: waitset: %s", shmipc_service_pattern_name(r->info.pattern), r->info.service,
                                shmipc_strerror(err));
                     r->sub ? bridge_pubsub_export_close(r) : bridge_event_export_close(r);
                     continue;
                 }
                 atomic_store_explicit(&r->active, true, memory_order_relaxed);
-                bridge_log(b, "exporting %s/%s to %s", shmipc_pattern_name(r->info.pattern), r->info.service,
+                bridge_log(b, "exporting %s/%s to %s", shmipc_service_pattern_name(r->info.pattern), r->info.service,
                            r->info.subject);
                 r->failing = false;
             } else if (err != -ENOENT && !r->failing) {
                 const char *detail = shmipc_service_error_detail();
-                bridge_log(b, "%s/%s: %s%s%s (retrying)", shmipc_pattern_name(r->info.pattern), r->info.service,
+                bridge_log(b, "%s/%s: %s%s%s (retrying)", shmipc_service_pattern_name(r->info.pattern), r->info.service,
                            shmipc_strerror(err), detail[0] ? ": " : "", detail);
                 r->failing = true;
             }
@@ -811,7 +811,7 @@ int shmipc_bridge_start(shmipc_bridge_config *cfg, shmipc_bridge **out)
                         r->loop_slot = bridge_pubsub_import_slot(&b->routes[j]);
             if ((err = route_start(r)) != 0) {
                 bridge_log(b, "%s %s/%s: %s", r->info.direction == SHMIPC_BRIDGE_IMPORT ? "import" : "export",
-                           shmipc_pattern_name(r->info.pattern), r->info.service, shmipc_strerror(err));
+                           shmipc_service_pattern_name(r->info.pattern), r->info.service, shmipc_strerror(err));
                 shmipc_bridge_stop(b);
                 return err;
             }

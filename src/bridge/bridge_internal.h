@@ -180,9 +180,10 @@ typedef struct bridge_route {
     size_t cap;
     /* reqresp import (server thread; replies from the inbox callback) */
     shmipc_reqresp_server *srv;
-    shmipc_reqresp_client *waker; /* inbox callback thread: a request that wakes the server thread */
-    unsigned char token[16];      /* what a wake-up request holds */
-    atomic_bool wake_pending;
+    shmipc_waitset *srv_ws;        /* server thread: the server and the replies event */
+    shmipc_event *reply_wait;      /* server thread's handle of the event */
+    shmipc_event *reply_post;      /* inbox callback thread's handle (one handle per thread) */
+    _Alignas(64) unsigned char reply_ev[SHMIPC_EVENT_SIZE]; /* posted when a reply is queued */
     pthread_mutex_t reply_mu;
     bridge_reply *replies, **replies_tail;
     bridge_pending *pending;

@@ -95,7 +95,7 @@ static const char *pattern_token(shmipc_pattern p)
     case SHMIPC_PATTERN_PUBSUB:
     case SHMIPC_PATTERN_REQRESP:
     case SHMIPC_PATTERN_EVENT:
-        return shmipc_pattern_name(p);
+        return shmipc_service_pattern_name(p);
     default:
         return NULL;
     }
@@ -563,7 +563,7 @@ int shmipc_bridge_config_check(shmipc_bridge_config *cfg)
         return bridge_config_fail(cfg, "nothing to bridge: no export and no import");
     for (size_t i = 0; i < cfg->nroutes; i++) {
         shmipc_bridge_route_info *r = &cfg->routes[i];
-        const char *pat = shmipc_pattern_name(r->pattern);
+        const char *pat = shmipc_service_pattern_name(r->pattern);
         /* A subject derived by an earlier check is derived again: the prefix may have changed since. */
         if (!r->subject[0] || cfg->derived[i]) {
             int err = shmipc_bridge_subject(cfg->prefix, r->pattern, r->service, r->subject, sizeof r->subject);

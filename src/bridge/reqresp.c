@@ -12,9 +12,9 @@
  * thread of its own. Each request is sent on the subject with the reply subject INBOX.ROUTE.SLOT.ID and
  * kept in a table of pending requests until its last response or request-timeout. Replies arrive in the
  * inbox subscription's thread, which may not use the server handle (one thread per handle): it queues
- * them and wakes the server thread by sending the server a request of its own, a 16-byte random token,
- * through a client handle it alone uses. A request that gets no answer in time is dropped (counted), and
- * the local client's own timeout ends its call; so does "no responders".
+ * them and posts an event (in the bridge's memory) that the server thread waits on together with the
+ * server, in one waitset. A request that gets no answer in time is dropped (counted), and the local
+ * client's own timeout ends its call; so does "no responders".
  */
 #include "bridge_internal.h"
 
@@ -22,7 +22,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define COUNT(r, field, n) atomic_fetch_add_explicit(&(r)->field, (uint64_t)(n), memory_order_relaxed)
 #define QUEUE_GROUP "shmipc-bridge"
@@ -149,7 +148,7 @@ void bridge_reqresp_reply(natsConnection *nc, natsSubscription *sub, natsMsg *ms
              bridge_parse_u64(t2, BRIDGE_PENDING_MAX - 1, &slot) == 0 && bridge_parse_u64(t3, UINT64_MAX, &id) == 0;
     }
     bridge_route *r = ok ? &b->routes[route] : NULL;
-    /* acquire: the server thread set up the waker and the queue before it marked the route active */
+    /* acquire: the server thread set up its side before it marked the route active */
     if (!r || r->info.direction != SHMIPC_BRIDGE_IMPORT || r->info.pattern != SHMIPC_PATTERN_REQRESP ||
         !atomic_load_explicit(&r->active, memory_order_acquire)) {
         natsMsg_Destroy(msg);
@@ -166,11 +165,10 @@ void bridge_reqresp_reply(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     *r->replies_tail = rep;
     r->replies_tail = &rep->next;
     pthread_mutex_unlock(&r->reply_mu);
-    /* seq_cst exchange: pairs with the server thread clearing the flag before it takes the queue, so a
-     * reply queued after that take always finds the flag clear and sends a wake-up */
-    if (!atomic_exchange(&r->wake_pending, true) &&
-        shmipc_reqresp_client_send(r->waker, r->token, sizeof r->token, NULL, 0) < 0)
-        atomic_store(&r->wake_pending, false); /* the server thread looks again within 200 ms anyway */
+    /* this thread's own handle of the event (handles are per thread): made at its first reply */
+    if (!r->reply_post && shmipc_event_open_in(r->reply_ev, sizeof r->reply_ev, NULL, &r->reply_post) != 0)
+        return; /* the server thread looks at the queue every 200 ms anyway */
+    shmipc_event_post(r->reply_post);
 }
 
 static void pending_free(bridge_route *r, bridge_pending *p)
@@ -280,7 +278,8 @@ static int pending_sweep(bridge_route *r)
     return (int)((next - now) / 1000000u) + 1;
 }
 
-/* Become the local server (retried while another process serves it) and open the waker. */
+/* Become the local server (retried while another process serves it) and wait on it and the replies
+ * event together. */
 static int serve_open(bridge_route *r)
 {
     shmipc_reqresp_opts o;
@@ -291,7 +290,7 @@ static int serve_open(bridge_route *r)
     int err = shmipc_reqresp_server_create(r->info.service, &o, &r->srv);
     if (err)
         return err;
-    if ((err = shmipc_reqresp_client_open(r->info.service, NULL, &r->waker)) != 0) {
+    if ((err = shmipc_waitset_add_server(r->srv_ws, r->srv, SHMIPC_WAITSET_IN, 0)) != 0) {
         shmipc_reqresp_server_close(r->srv);
         r->srv = NULL;
     }
@@ -314,7 +313,7 @@ static void *serve_main(void *arg)
                 bridge_nap(b, 500);
                 continue;
             }
-            /* release: the inbox callback may use the waker and the queue once it sees the route active */
+            /* release: the inbox callback may queue replies once it sees the route active */
             atomic_store_explicit(&r->active, true, memory_order_release);
             bridge_log(b, "importing %s as reqresp/%s (the bridge serves it)", r->info.subject, r->info.service);
             warned = false;
@@ -326,21 +325,29 @@ static void *serve_main(void *arg)
             timeout = pending_sweep(r);
             last_sweep = now;
         }
-        shmipc_reqresp_request_info info;
-        int n = shmipc_reqresp_server_receive(r->srv, &info, r->buf, r->cap, timeout);
-        if (n == (int)sizeof r->token && !memcmp(r->buf, r->token, sizeof r->token)) {
-            /* a wake-up: clear the flag before taking the queue (see bridge_reqresp_reply) */
-            atomic_store(&r->wake_pending, false);
+        /* requests queued, or replies (the event): no system call when either is there already */
+        shmipc_waitset_ready ready[2];
+        int n = shmipc_waitset_wait(r->srv_ws, timeout, ready, 2);
+        if (n < 0)
             continue;
-        }
-        if (n >= 0) {
-            request_forward(r, &info, n);
-        } else if (n == -EBADMSG) {
-            COUNT(r, errors, 1);
-        } else if (n != -ETIMEDOUT && n != -EAGAIN && n != -EINTR) {
-            COUNT(r, errors, 1);
-            bridge_log(b, "reqresp/%s: receive: %s", r->info.service, shmipc_strerror(n));
-            bridge_nap(b, 100);
+        shmipc_event_wait(r->reply_wait, 0); /* take the posts: the queue is looked at next turn */
+        for (int i = 0; i < 32; i++) { /* what is queued, a bounded batch per turn */
+            shmipc_reqresp_request_info info;
+            int len = shmipc_reqresp_server_receive(r->srv, &info, r->buf, r->cap, 0);
+            if (len >= 0) {
+                request_forward(r, &info, len);
+                continue;
+            }
+            if (len == -EBADMSG) {
+                COUNT(r, errors, 1);
+                continue;
+            }
+            if (len != -EAGAIN && len != -ETIMEDOUT && len != -EINTR) {
+                COUNT(r, errors, 1);
+                bridge_log(b, "reqresp/%s: receive: %s", r->info.service, shmipc_strerror(len));
+                bridge_nap(b, 100);
+            }
+            break;
         }
     }
     return NULL;
@@ -355,8 +362,15 @@ int bridge_reqresp_import_start(bridge_route *r)
     r->pending = calloc(BRIDGE_PENDING_MAX, sizeof *r->pending);
     if (!r->buf || !r->pending)
         return -ENOMEM;
-    if (getrandom(r->token, sizeof r->token, 0) != (ssize_t)sizeof r->token)
-        return -EIO;
+    int err = shmipc_event_create_in(r->reply_ev, sizeof r->reply_ev);
+    if (!err)
+        err = shmipc_event_open_in(r->reply_ev, sizeof r->reply_ev, NULL, &r->reply_wait);
+    if (!err)
+        err = shmipc_waitset_create(&r->srv_ws);
+    if (!err)
+        err = shmipc_waitset_add_event(r->srv_ws, r->reply_wait, SHMIPC_WAITSET_IN, 1);
+    if (err)
+        return err;
     if (pthread_create(&r->thread, NULL, serve_main, r) != 0)
         return -EAGAIN;
     r->thread_started = true;
@@ -369,7 +383,7 @@ void bridge_reqresp_import_stop(bridge_route *r)
         pthread_join(r->thread, NULL);
     r->thread_started = false;
     atomic_store_explicit(&r->active, false, memory_order_relaxed);
-    /* the inbox subscription is gone (bridge_stop ends it first): nobody queues or wakes any more */
+    /* the inbox subscription is gone (bridge_stop ends it first): nobody queues or posts any more */
     pthread_mutex_lock(&r->reply_mu);
     bridge_reply *list = r->replies;
     r->replies = NULL;
@@ -381,8 +395,11 @@ void bridge_reqresp_import_stop(bridge_route *r)
         free(list);
         list = next;
     }
-    shmipc_reqresp_client_close(r->waker);
-    r->waker = NULL;
+    shmipc_waitset_close(r->srv_ws); /* before the handles in it */
+    r->srv_ws = NULL;
+    shmipc_event_close(r->reply_wait);
+    shmipc_event_close(r->reply_post);
+    r->reply_wait = r->reply_post = NULL;
     shmipc_reqresp_server_close(r->srv);
     r->srv = NULL;
 }

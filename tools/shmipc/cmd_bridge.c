@@ -123,7 +123,7 @@ static void stats_json(FILE *f, shmipc_bridge *b, const char *name, uint64_t upt
             continue;
         cli_json_begin(&j, NULL, '{');
         cli_json_str(&j, "direction", dir_name(rs.route.direction));
-        cli_json_str(&j, "pattern", shmipc_pattern_name(rs.route.pattern));
+        cli_json_str(&j, "pattern", shmipc_service_pattern_name(rs.route.pattern));
         cli_json_str(&j, "service", rs.route.service);
         cli_json_str(&j, "subject", rs.route.subject);
         cli_json_bool(&j, "active", rs.active);
@@ -155,7 +155,7 @@ static void stats_text(shmipc_bridge *b, const char *name)
         fprintf(stderr,
                 "  %s %s/%s %s%s: received %" PRIu64 " forwarded %" PRIu64 " dropped %" PRIu64 " duplicates %" PRIu64
                 " gaps %" PRIu64 " missed %" PRIu64 " retried %" PRIu64 " errors %" PRIu64 "\n",
-                dir_name(rs.route.direction), shmipc_pattern_name(rs.route.pattern), rs.route.service,
+                dir_name(rs.route.direction), shmipc_service_pattern_name(rs.route.pattern), rs.route.service,
                 rs.route.subject, rs.active ? "" : " (waiting)", rs.received, rs.forwarded, rs.dropped, rs.duplicates,
                 rs.gaps, rs.missed, rs.retried, rs.errors);
     }
@@ -182,7 +182,7 @@ static int check_print(shmipc_bridge_config *cfg)
     for (size_t i = 0; i < shmipc_bridge_config_routes(cfg); i++) {
         shmipc_bridge_route_info r;
         shmipc_bridge_config_route(cfg, i, &r);
-        printf("%s %s/%s %s %s\n", dir_name(r.direction), shmipc_pattern_name(r.pattern), r.service,
+        printf("%s %s/%s %s %s\n", dir_name(r.direction), shmipc_service_pattern_name(r.pattern), r.service,
                r.direction == SHMIPC_BRIDGE_IMPORT ? "<-" : "->", r.subject);
     }
     return CLI_OK;

@@ -622,7 +622,7 @@ int cli_cmd_bridge_bench(int argc, char **argv)
     char dir[] = "/dev/shm/shmipc-bridge-bench-XXXXXX", jsdir[] = "/tmp/shmipc-bridge-bench-js-XXXXXX";
     if (!mkdtemp(dir) && (strcpy(dir, "/tmp/shmipc-bridge-bench-XXXXXX"), !mkdtemp(dir)))
         return cli_fail("mkdtemp", -errno);
-    int err = shmipc_set_dir(dir);
+    int err = shmipc_segment_set_dir(dir);
     if (err) {
         rmdir(dir);
         return cli_fail(dir, err);
