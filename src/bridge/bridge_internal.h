@@ -85,7 +85,8 @@ typedef struct bridge_dedup_entry {
 } bridge_dedup_entry;
 
 typedef struct bridge_dedup {
-    uint64_t clock;
+    uint64_t clock;   /* commits so far: the age of an entry for least-recently-seen */
+    uint64_t last;    /* index of the entry found last (a hint: checked, never trusted) */
     bridge_dedup_entry e[BRIDGE_DEDUP_PUBLISHERS];
 } bridge_dedup;
 

@@ -24,6 +24,10 @@ uint64_t bridge_dedup_key(const char *publisher, size_t len)
 
 static bridge_dedup_entry *find(const bridge_dedup *d, uint64_t key)
 {
+    /* the entry found last first: one publisher per service is the common case, and the commit that
+     * follows a publish has to be as short as can be (see import_one) */
+    if (d->last < BRIDGE_DEDUP_PUBLISHERS && d->e[d->last].key == key)
+        return (bridge_dedup_entry *)&d->e[d->last];
     for (size_t i = 0; i < BRIDGE_DEDUP_PUBLISHERS; i++)
         if (d->e[i].key == key)
             return (bridge_dedup_entry *)&d->e[i];
@@ -61,6 +65,15 @@ bridge_verdict bridge_dedup_check(const bridge_dedup *d, uint64_t key, uint64_t 
 int64_t bridge_dedup_commit(bridge_dedup *d, uint64_t key, uint64_t seq)
 {
     bridge_dedup_entry *e = find(d, key);
+    if (e && seq == e->highest + 1 && e->highest != UINT64_MAX) {
+        /* the common case first, the next in order: its bit is the one the window leaves behind */
+        set_bit(e, seq);
+        e->highest = seq;
+        e->used = ++d->clock;
+        return 0;
+    }
+    if (e)
+        d->last = (uint64_t)(e - d->e);
     d->clock++;
     if (!e) {
         /* a publisher not seen (or forgotten): take the free entry, else the least recently seen one */
@@ -74,6 +87,7 @@ int64_t bridge_dedup_commit(bridge_dedup *d, uint64_t key, uint64_t seq)
                 e = &d->e[i];
         }
         memset(e, 0, sizeof *e);
+        d->last = (uint64_t)(e - d->e);
         e->key = key;
         e->highest = seq;
         e->used = d->clock;

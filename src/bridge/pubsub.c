@@ -195,13 +195,13 @@ static int import_one(bridge_route *r, natsMsg *msg)
         r->failing = true;
         return err;
     }
+    /* recorded at once: a bridge killed between the publish and this store publishes the sample once
+     * more after its restart (JetStream redelivers it), so nothing else comes in between */
+    int64_t d = key ? bridge_dedup_commit(r->dedup, key, seq) : 0;
     r->failing = false;
     COUNT(r, forwarded, 1);
-    if (key) {
-        int64_t d = bridge_dedup_commit(r->dedup, key, seq);
-        if (d)
-            COUNT(r, gaps, d); /* two's complement: -1 takes one off */
-    }
+    if (d)
+        COUNT(r, gaps, d); /* two's complement: -1 takes one off */
     return 0;
 }
 
