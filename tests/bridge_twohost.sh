@@ -9,7 +9,8 @@
 # down), healed, while B's server and then A's server are killed and restarted, and while bridge B is
 # killed with SIGKILL and started again (no cleanup in between), then counts what arrived against what
 # the QoS allows: core (at most once) no duplicate, the samples sent while nothing failed all there, and
-# the losses equal to the gaps bridge B counted; jetstream no duplicate and nothing lost. Every wait is a
+# the losses equal to the gaps bridge B counted; jetstream no duplicate and nothing lost (but for the one
+# sample a SIGKILL can catch between its local publish and its record, see below). Every wait is a
 # handshake with a deadline (a sample seen, a route in the server's monitoring page, a figure in a
 # bridge's stats file), never a fixed sleep. It skips with the reason where it cannot run (no bridge in
 # this build, no nats-server, network namespaces not allowed). The counts go to stdout (and into
@@ -275,8 +276,15 @@ EOF
     echo "$QOS: sent $((SENT - FIRST + 1)) (after the first arrival), received $got, distinct $uniq, duplicates $dups," \
         "out of order $disorder, lost $missing (route dropped during the cut: $ROUTE_LOST); bridge B counted gaps $gapsB ($gapsB1 before its kill + $gapsB2 after)," \
         "duplicates dropped $(stat "$TMP/bridgeB.json" duplicates), retried by bridge A $(stat "$TMP/bridgeA.json" retried)"
+    # The one allowance: bridge B killed between publishing a sample into host B's service and recording
+    # it in its window (a few stores, shmipc-bridge(1) "Faults") publishes that sample again after its
+    # restart if JetStream redelivers it, and counts it as a gap in core mode. One kill: one sample at most.
     checks=$((checks + 1))
-    [ "$dups" = 0 ] || fail "$QOS: $dups samples arrived twice"
+    if [ "$QOS" = jetstream ]; then
+        [ "$dups" -le 1 ] || fail "$QOS: $dups samples arrived twice (one bridge kill allows one at most)"
+    else
+        [ "$dups" = 0 ] || fail "$QOS: $dups samples arrived twice"
+    fi
     for range in "$s1 $e1 link-up" "$s2 $e2 after-heal" "$s3 $e3 after-B-restart" "$s4 $e4 after-A-restart" \
         "$s5 $e5 after-bridge-restart"; do
         set -- $range
@@ -287,8 +295,10 @@ EOF
     if [ "$QOS" = jetstream ]; then
         [ "$missing" = 0 ] || fail "$QOS: $missing samples lost"
     else
-        # at most once: what was lost is what bridge B saw missing from the publisher's sequence
-        [ "$missing" = "$gapsB" ] || fail "$QOS: $missing samples lost but bridge B counted $gapsB gaps"
+        # at most once: what was lost is what bridge B saw missing from the publisher's sequence (plus the
+        # one sample the kill may leave unrecorded)
+        [ "$gapsB" -ge "$missing" ] && [ "$gapsB" -le $((missing + 1)) ] ||
+            fail "$QOS: $missing samples lost but bridge B counted $gapsB gaps"
     fi
     checks=$((checks + 1))
     grep -q "dead" "$TMP/sub.err" && fail "$QOS: the subscriber saw a dead participant: $(cat "$TMP/sub.err")"

@@ -286,43 +286,43 @@ static void names_map_to_subjects_and_back(void **state)
 static void window_drops_duplicates_and_counts_gaps(void **state)
 {
     (void)state;
-    bridge_dedup *d = calloc(1, sizeof *d);
+    shmipc__bridge_dedup *d = calloc(1, sizeof *d);
     assert_non_null(d);
-    uint64_t k = bridge_dedup_key("hostA/telemetry/1a2b/0", 22);
+    uint64_t k = shmipc__bridge_dedup_key("hostA/telemetry/1a2b/0", 22);
     assert_int_not_equal(k, 0);
-    assert_int_not_equal(k, bridge_dedup_key("hostA/telemetry/1a2b/1", 22));
+    assert_int_not_equal(k, shmipc__bridge_dedup_key("hostA/telemetry/1a2b/1", 22));
     /* the first sample seen: no gap before it */
-    assert_int_equal(bridge_dedup_check(d, k, 100), BRIDGE_NEW);
-    assert_int_equal(bridge_dedup_commit(d, k, 100), 0);
-    assert_int_equal(bridge_dedup_check(d, k, 100), BRIDGE_DUP);
-    assert_int_equal(bridge_dedup_commit(d, k, 101), 0);
+    assert_int_equal(shmipc__bridge_dedup_check(d, k, 100), BRIDGE_NEW);
+    assert_int_equal(shmipc__bridge_dedup_commit(d, k, 100), 0);
+    assert_int_equal(shmipc__bridge_dedup_check(d, k, 100), BRIDGE_DUP);
+    assert_int_equal(shmipc__bridge_dedup_commit(d, k, 101), 0);
     /* 102..108 missing: a gap of 7 */
-    assert_int_equal(bridge_dedup_check(d, k, 109), BRIDGE_NEW);
-    assert_int_equal(bridge_dedup_commit(d, k, 109), 7);
+    assert_int_equal(shmipc__bridge_dedup_check(d, k, 109), BRIDGE_NEW);
+    assert_int_equal(shmipc__bridge_dedup_commit(d, k, 109), 7);
     /* a late one fills a gap (JetStream resends), once */
     for (uint64_t s = 102; s <= 108; s++) {
-        assert_int_equal(bridge_dedup_check(d, k, s), BRIDGE_NEW);
-        assert_int_equal(bridge_dedup_commit(d, k, s), -1);
-        assert_int_equal(bridge_dedup_check(d, k, s), BRIDGE_DUP);
+        assert_int_equal(shmipc__bridge_dedup_check(d, k, s), BRIDGE_NEW);
+        assert_int_equal(shmipc__bridge_dedup_commit(d, k, s), -1);
+        assert_int_equal(shmipc__bridge_dedup_check(d, k, s), BRIDGE_DUP);
     }
     for (uint64_t s = 100; s <= 109; s++)
-        assert_int_equal(bridge_dedup_check(d, k, s), BRIDGE_DUP);
+        assert_int_equal(shmipc__bridge_dedup_check(d, k, s), BRIDGE_DUP);
     /* a jump beyond the window: all of the window's old bits are gone, older ones count as duplicates */
     uint64_t far = 109 + 5 * BRIDGE_DEDUP_WINDOW;
-    assert_int_equal(bridge_dedup_commit(d, k, far), (int64_t)(far - 110));
-    assert_int_equal(bridge_dedup_check(d, k, far - 1), BRIDGE_NEW);
-    assert_int_equal(bridge_dedup_check(d, k, far - BRIDGE_DEDUP_WINDOW + 1), BRIDGE_NEW);
-    assert_int_equal(bridge_dedup_check(d, k, far - BRIDGE_DEDUP_WINDOW), BRIDGE_DUP);
-    assert_int_equal(bridge_dedup_check(d, k, 109), BRIDGE_DUP);
+    assert_int_equal(shmipc__bridge_dedup_commit(d, k, far), (int64_t)(far - 110));
+    assert_int_equal(shmipc__bridge_dedup_check(d, k, far - 1), BRIDGE_NEW);
+    assert_int_equal(shmipc__bridge_dedup_check(d, k, far - BRIDGE_DEDUP_WINDOW + 1), BRIDGE_NEW);
+    assert_int_equal(shmipc__bridge_dedup_check(d, k, far - BRIDGE_DEDUP_WINDOW), BRIDGE_DUP);
+    assert_int_equal(shmipc__bridge_dedup_check(d, k, 109), BRIDGE_DUP);
     /* bits the window moved over were cleared: a sequence one window behind is new again when late */
-    assert_int_equal(bridge_dedup_commit(d, k, far + 1), 0);
-    assert_int_equal(bridge_dedup_check(d, k, far + 1 - BRIDGE_DEDUP_WINDOW + 1), BRIDGE_NEW);
+    assert_int_equal(shmipc__bridge_dedup_commit(d, k, far + 1), 0);
+    assert_int_equal(shmipc__bridge_dedup_check(d, k, far + 1 - BRIDGE_DEDUP_WINDOW + 1), BRIDGE_NEW);
     /* whatever the network says: the extremes */
-    uint64_t k2 = bridge_dedup_key("x", 1);
-    assert_int_equal(bridge_dedup_commit(d, k2, 0), 0);
-    assert_int_equal(bridge_dedup_commit(d, k2, UINT64_MAX), INT64_MAX);
-    assert_int_equal(bridge_dedup_check(d, k2, 0), BRIDGE_DUP);
-    assert_int_equal(bridge_dedup_check(d, k2, UINT64_MAX), BRIDGE_DUP);
+    uint64_t k2 = shmipc__bridge_dedup_key("x", 1);
+    assert_int_equal(shmipc__bridge_dedup_commit(d, k2, 0), 0);
+    assert_int_equal(shmipc__bridge_dedup_commit(d, k2, UINT64_MAX), INT64_MAX);
+    assert_int_equal(shmipc__bridge_dedup_check(d, k2, 0), BRIDGE_DUP);
+    assert_int_equal(shmipc__bridge_dedup_check(d, k2, UINT64_MAX), BRIDGE_DUP);
     free(d);
 }
 
@@ -331,18 +331,18 @@ static void window_restarts_where_a_killed_bridge_left_it(void **state)
     (void)state;
     /* the window lives in memory the next run finds again (the state segment): a redelivery of what the
      * last run forwarded is a duplicate, what it had not reached fills the gap the jump counted */
-    bridge_dedup *d = calloc(1, sizeof *d);
-    uint64_t k = bridge_dedup_key("hostA/t/1/0", 11);
+    shmipc__bridge_dedup *d = calloc(1, sizeof *d);
+    uint64_t k = shmipc__bridge_dedup_key("hostA/t/1/0", 11);
     for (uint64_t s = 1; s <= 2528; s++)
-        bridge_dedup_commit(d, k, s);
-    bridge_dedup *next = malloc(sizeof *next);
+        shmipc__bridge_dedup_commit(d, k, s);
+    shmipc__bridge_dedup *next = malloc(sizeof *next);
     memcpy(next, d, sizeof *next);
-    assert_int_equal(bridge_dedup_commit(next, k, 2536), 7);
+    assert_int_equal(shmipc__bridge_dedup_commit(next, k, 2536), 7);
     for (uint64_t s = 2520; s <= 2528; s++)
-        assert_int_equal(bridge_dedup_check(next, k, s), BRIDGE_DUP);
+        assert_int_equal(shmipc__bridge_dedup_check(next, k, s), BRIDGE_DUP);
     for (uint64_t s = 2529; s <= 2535; s++) {
-        assert_int_equal(bridge_dedup_check(next, k, s), BRIDGE_NEW);
-        assert_int_equal(bridge_dedup_commit(next, k, s), -1);
+        assert_int_equal(shmipc__bridge_dedup_check(next, k, s), BRIDGE_NEW);
+        assert_int_equal(shmipc__bridge_dedup_commit(next, k, s), -1);
     }
     free(d);
     free(next);
@@ -351,19 +351,19 @@ static void window_restarts_where_a_killed_bridge_left_it(void **state)
 static void window_forgets_the_least_recent_publisher(void **state)
 {
     (void)state;
-    bridge_dedup *d = calloc(1, sizeof *d);
+    shmipc__bridge_dedup *d = calloc(1, sizeof *d);
     char id[32];
     for (unsigned p = 0; p < BRIDGE_DEDUP_PUBLISHERS; p++) {
         snprintf(id, sizeof id, "pub-%u", p);
-        bridge_dedup_commit(d, bridge_dedup_key(id, strlen(id)), 10);
+        shmipc__bridge_dedup_commit(d, shmipc__bridge_dedup_key(id, strlen(id)), 10);
     }
     /* publisher 0 seen again: publisher 1 is now the least recent */
-    bridge_dedup_commit(d, bridge_dedup_key("pub-0", 5), 11);
-    bridge_dedup_commit(d, bridge_dedup_key("pub-new", 7), 1);
-    assert_int_equal(bridge_dedup_check(d, bridge_dedup_key("pub-0", 5), 11), BRIDGE_DUP);
-    assert_int_equal(bridge_dedup_check(d, bridge_dedup_key("pub-new", 7), 1), BRIDGE_DUP);
-    assert_int_equal(bridge_dedup_check(d, bridge_dedup_key("pub-1", 5), 10), BRIDGE_NEW); /* forgotten */
-    assert_int_equal(bridge_dedup_check(d, bridge_dedup_key("pub-2", 5), 10), BRIDGE_DUP);
+    shmipc__bridge_dedup_commit(d, shmipc__bridge_dedup_key("pub-0", 5), 11);
+    shmipc__bridge_dedup_commit(d, shmipc__bridge_dedup_key("pub-new", 7), 1);
+    assert_int_equal(shmipc__bridge_dedup_check(d, shmipc__bridge_dedup_key("pub-0", 5), 11), BRIDGE_DUP);
+    assert_int_equal(shmipc__bridge_dedup_check(d, shmipc__bridge_dedup_key("pub-new", 7), 1), BRIDGE_DUP);
+    assert_int_equal(shmipc__bridge_dedup_check(d, shmipc__bridge_dedup_key("pub-1", 5), 10), BRIDGE_NEW); /* forgotten */
+    assert_int_equal(shmipc__bridge_dedup_check(d, shmipc__bridge_dedup_key("pub-2", 5), 10), BRIDGE_DUP);
     free(d);
 }
 

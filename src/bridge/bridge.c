@@ -32,7 +32,7 @@ void shmipc_bridge_log(FILE *f)
     atomic_store_explicit(&log_set, true, memory_order_release); /* publishes log_file */
 }
 
-void bridge_log(const shmipc_bridge *b, const char *fmt, ...)
+void shmipc__bridge_log(const shmipc_bridge *b, const char *fmt, ...)
 {
     FILE *f = atomic_load_explicit(&log_set, memory_order_acquire) ? log_file : stderr;
     if (!f)
@@ -46,14 +46,14 @@ void bridge_log(const shmipc_bridge *b, const char *fmt, ...)
     fflush(f);
 }
 
-uint64_t bridge_now_ns(void)
+uint64_t shmipc__bridge_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int bridge_errno(natsStatus s)
+int shmipc__bridge_errno(natsStatus s)
 {
     switch (s) {
     case NATS_OK:
@@ -92,7 +92,7 @@ static void cond_wait_ms(shmipc_bridge *b, unsigned ms)
     pthread_cond_timedwait(&b->cond, &b->mu, &ts);
 }
 
-void bridge_nap(shmipc_bridge *b, unsigned ms)
+void shmipc__bridge_nap(shmipc_bridge *b, unsigned ms)
 {
     pthread_mutex_lock(&b->mu);
     if (!atomic_load_explicit(&b->stop, memory_order_relaxed))
@@ -102,12 +102,12 @@ void bridge_nap(shmipc_bridge *b, unsigned ms)
 
 /* ---- headers ----------------------------------------------------------------------------------------- */
 
-int bridge_headers(const shmipc_bridge *b, natsMsg *msg)
+int shmipc__bridge_headers(const shmipc_bridge *b, natsMsg *msg)
 {
     return natsMsgHeader_Set(msg, BRIDGE_HDR_ORIGIN, b->cfg.name) == NATS_OK ? 0 : -ENOMEM;
 }
 
-bool bridge_own(const shmipc_bridge *b, natsMsg *msg)
+bool shmipc__bridge_own(const shmipc_bridge *b, natsMsg *msg)
 {
     const char *origin = NULL;
     return natsMsgHeader_Get(msg, BRIDGE_HDR_ORIGIN, &origin) == NATS_OK && origin && !strcmp(origin, b->cfg.name);
@@ -117,7 +117,7 @@ bool bridge_own(const shmipc_bridge *b, natsMsg *msg)
 
 static void on_sub_complete(void *closure)
 {
-    bridge_sub *bs = closure;
+    shmipc__bridge_sub *bs = closure;
     shmipc_bridge *b = bs->b;
     pthread_mutex_lock(&b->mu);
     atomic_store_explicit(&bs->done, true, memory_order_relaxed); /* under b->mu: the waiter's lock orders it */
@@ -125,7 +125,7 @@ static void on_sub_complete(void *closure)
     pthread_mutex_unlock(&b->mu);
 }
 
-int bridge_subscribe(shmipc_bridge *b, bridge_sub *bs, const char *subject, const char *queue, natsMsgHandler cb,
+int shmipc__bridge_subscribe(shmipc_bridge *b, shmipc__bridge_sub *bs, const char *subject, const char *queue, natsMsgHandler cb,
                      void *closure)
 {
     bs->b = b;
@@ -137,26 +137,26 @@ int bridge_subscribe(shmipc_bridge *b, bridge_sub *bs, const char *subject, cons
     if (s == NATS_OK)
         s = natsSubscription_SetPendingLimits(bs->s, 65536, 64 * 1024 * 1024);
     if (s != NATS_OK) {
-        bridge_log(b, "subscribe %s: %s", subject, natsStatus_GetText(s));
+        shmipc__bridge_log(b, "subscribe %s: %s", subject, natsStatus_GetText(s));
         if (bs->s) {
             natsSubscription_Unsubscribe(bs->s);
             natsSubscription_Destroy(bs->s);
             bs->s = NULL;
         }
-        return bridge_errno(s) ? bridge_errno(s) : -EPROTO;
+        return shmipc__bridge_errno(s) ? shmipc__bridge_errno(s) : -EPROTO;
     }
     return 0;
 }
 
-void bridge_unsubscribe(bridge_sub *bs)
+void shmipc__bridge_unsubscribe(shmipc__bridge_sub *bs)
 {
     if (!bs->s)
         return;
     shmipc_bridge *b = bs->b;
     natsSubscription_Unsubscribe(bs->s);
-    uint64_t deadline = bridge_now_ns() + 5000000000u;
+    uint64_t deadline = shmipc__bridge_now_ns() + 5000000000u;
     pthread_mutex_lock(&b->mu);
-    while (!atomic_load_explicit(&bs->done, memory_order_relaxed) && bridge_now_ns() < deadline)
+    while (!atomic_load_explicit(&bs->done, memory_order_relaxed) && shmipc__bridge_now_ns() < deadline)
         cond_wait_ms(b, 100);
     pthread_mutex_unlock(&b->mu);
     natsSubscription_Destroy(bs->s);
@@ -165,7 +165,7 @@ void bridge_unsubscribe(bridge_sub *bs)
 
 /* ---- the outgoing buffer ----------------------------------------------------------------------------- */
 
-void bridge_send(shmipc_bridge *b, bridge_route *r, natsMsg *msg, bool jetstream)
+void shmipc__bridge_send(shmipc_bridge *b, shmipc__bridge_route *r, natsMsg *msg, bool jetstream)
 {
     natsMsg *victim = NULL;
     uint32_t victim_route = 0;
@@ -177,7 +177,7 @@ void bridge_send(shmipc_bridge *b, bridge_route *r, natsMsg *msg, bool jetstream
             victim_route = r->index;
             msg = NULL;
         } else {
-            bridge_out *old = &b->ring[b->head];
+            shmipc__bridge_out *old = &b->ring[b->head];
             victim = old->msg;
             victim_route = old->route;
             b->head = (b->head + 1) % cap;
@@ -185,7 +185,7 @@ void bridge_send(shmipc_bridge *b, bridge_route *r, natsMsg *msg, bool jetstream
         }
     }
     if (msg) {
-        b->ring[(b->head + b->count) % cap] = (bridge_out){msg, r->index, jetstream};
+        b->ring[(b->head + b->count) % cap] = (shmipc__bridge_out){msg, r->index, jetstream};
         b->count++;
         pthread_cond_signal(&b->cond);
     }
@@ -200,7 +200,7 @@ void bridge_send(shmipc_bridge *b, bridge_route *r, natsMsg *msg, bool jetstream
 
 /* ---- JetStream --------------------------------------------------------------------------------------- */
 
-int bridge_stream_ensure(shmipc_bridge *b)
+int shmipc__bridge_stream_ensure(shmipc_bridge *b)
 {
     if (atomic_load_explicit(&b->stream_ready, memory_order_acquire))
         return 0;
@@ -230,7 +230,7 @@ int bridge_stream_ensure(shmipc_bridge *b)
             jerr = 0;
             s = js_AddStream(&si, b->js, &sc, NULL, &jerr);
             if (s == NATS_OK)
-                bridge_log(b, "created JetStream stream %s (subjects %s)", b->cfg.stream, subj);
+                shmipc__bridge_log(b, "created JetStream stream %s (subjects %s)", b->cfg.stream, subj);
             else if (jerr == JSStreamNameExistErr)
                 s = NATS_OK; /* another bridge made it meanwhile */
         }
@@ -238,13 +238,13 @@ int bridge_stream_ensure(shmipc_bridge *b)
         if (s == NATS_OK)
             atomic_store_explicit(&b->stream_ready, true, memory_order_release);
         else
-            err = bridge_errno(s) ? bridge_errno(s) : -EPROTO;
+            err = shmipc__bridge_errno(s) ? shmipc__bridge_errno(s) : -EPROTO;
     }
     pthread_mutex_unlock(&b->stream_mu);
     return err;
 }
 
-static bridge_route *route_of(shmipc_bridge *b, natsMsg *msg)
+static shmipc__bridge_route *route_of(shmipc_bridge *b, natsMsg *msg)
 {
     const char *subj = natsMsg_GetSubject(msg);
     for (size_t i = 0; i < b->nroutes; i++)
@@ -260,7 +260,7 @@ static bridge_route *route_of(shmipc_bridge *b, natsMsg *msg)
 static void on_puback(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
     shmipc_bridge *b = closure;
-    bridge_route *r = route_of(b, msg);
+    shmipc__bridge_route *r = route_of(b, msg);
     pthread_mutex_lock(&b->mu);
     b->inflight--;
     if (pa || !pae) {
@@ -272,8 +272,8 @@ static void on_puback(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, v
         return;
     }
     /* resend later: the server may be away; do not spin on it */
-    b->retry[b->nretry++] = (bridge_out){msg, r ? r->index : 0, true};
-    b->retry_after_ns = bridge_now_ns() + 100000000u;
+    b->retry[b->nretry++] = (shmipc__bridge_out){msg, r ? r->index : 0, true};
+    b->retry_after_ns = shmipc__bridge_now_ns() + 100000000u;
     pthread_cond_signal(&b->cond);
     pthread_mutex_unlock(&b->mu);
     if (r)
@@ -284,9 +284,9 @@ static void on_puback(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, v
 
 /* Publish one message: the outcome counted on its route. JetStream: returns false if the message must
  * be tried again later (it is then back in the resend list). */
-static bool publish_one(shmipc_bridge *b, bridge_out *o)
+static bool publish_one(shmipc_bridge *b, shmipc__bridge_out *o)
 {
-    bridge_route *r = &b->routes[o->route];
+    shmipc__bridge_route *r = &b->routes[o->route];
     if (!o->jetstream) {
         natsStatus s = natsConnection_PublishMsg(b->nc, o->msg);
         natsMsg_Destroy(o->msg);
@@ -318,7 +318,7 @@ static bool publish_one(shmipc_bridge *b, bridge_out *o)
         return true;
     }
     b->retry[b->nretry++] = *o; /* room: nretry + inflight <= max_inflight */
-    b->retry_after_ns = bridge_now_ns() + 100000000u;
+    b->retry_after_ns = shmipc__bridge_now_ns() + 100000000u;
     pthread_mutex_unlock(&b->mu);
     return false;
 }
@@ -327,7 +327,7 @@ static void *net_main(void *arg)
 {
     shmipc_bridge *b = arg;
     bool js_warned = false;
-    bridge_out batch[64];
+    shmipc__bridge_out batch[64];
     for (;;) {
         size_t n = 0;
         pthread_mutex_lock(&b->mu);
@@ -335,7 +335,7 @@ static void *net_main(void *arg)
             if (atomic_load_explicit(&b->stop, memory_order_relaxed))
                 break;
             bool up = atomic_load_explicit(&b->connected, memory_order_relaxed);
-            uint64_t now = bridge_now_ns();
+            uint64_t now = shmipc__bridge_now_ns();
             bool retry_ok = b->nretry > 0 && now >= b->retry_after_ns;
             /* JetStream: resends first, then new messages while the window has room; core: anything */
             if (up && retry_ok)
@@ -349,7 +349,7 @@ static void *net_main(void *arg)
             pthread_mutex_unlock(&b->mu);
             break;
         }
-        if (b->nretry > 0 && bridge_now_ns() >= b->retry_after_ns) {
+        if (b->nretry > 0 && shmipc__bridge_now_ns() >= b->retry_after_ns) {
             n = b->nretry < 64 ? b->nretry : 64;
             memcpy(batch, b->retry, n * sizeof batch[0]);
             memmove(b->retry, b->retry + n, (b->nretry - n) * sizeof b->retry[0]);
@@ -357,7 +357,7 @@ static void *net_main(void *arg)
         } else {
             uint32_t room = b->cfg.max_inflight - b->inflight - b->nretry;
             while (n < 64 && b->count > 0) {
-                bridge_out *o = &b->ring[b->head];
+                shmipc__bridge_out *o = &b->ring[b->head];
                 if (o->jetstream && (room == 0 || b->nretry > 0))
                     break; /* JetStream: in order after what waits to be sent again */
                 if (o->jetstream)
@@ -372,21 +372,21 @@ static void *net_main(void *arg)
         for (size_t i = 0; i < n; i++)
             any_js |= batch[i].jetstream;
         if (any_js) {
-            int err = bridge_stream_ensure(b);
+            int err = shmipc__bridge_stream_ensure(b);
             if (err) {
                 if (!js_warned)
-                    bridge_log(b, "JetStream stream %s not available yet (%s): keeping the samples", b->cfg.stream,
+                    shmipc__bridge_log(b, "JetStream stream %s not available yet (%s): keeping the samples", b->cfg.stream,
                                shmipc_strerror(err));
                 js_warned = true;
                 pthread_mutex_lock(&b->mu);
                 for (size_t i = 0; i < n; i++)
                     b->retry[b->nretry++] = batch[i];
-                b->retry_after_ns = bridge_now_ns() + 250000000u;
+                b->retry_after_ns = shmipc__bridge_now_ns() + 250000000u;
                 pthread_mutex_unlock(&b->mu);
                 continue;
             }
             if (js_warned)
-                bridge_log(b, "JetStream stream %s is available", b->cfg.stream);
+                shmipc__bridge_log(b, "JetStream stream %s is available", b->cfg.stream);
             js_warned = false;
         }
         for (size_t i = 0; i < n; i++) {
@@ -407,9 +407,9 @@ static void *net_main(void *arg)
 
 #define STOP_USER UINT64_MAX
 
-static int export_open(bridge_route *r)
+static int export_open(shmipc__bridge_route *r)
 {
-    return r->info.pattern == SHMIPC_PATTERN_PUBSUB ? bridge_pubsub_export_open(r) : bridge_event_export_open(r);
+    return r->info.pattern == SHMIPC_PATTERN_PUBSUB ? shmipc__bridge_pubsub_export_open(r) : shmipc__bridge_event_export_open(r);
 }
 
 static void *local_main(void *arg)
@@ -418,10 +418,10 @@ static void *local_main(void *arg)
     shmipc_waitset_ready ready[SHMIPC_BRIDGE_MAX_ROUTES + 1];
     while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
         /* exported services that do not exist yet (or went away): try again every 100 ms */
-        uint64_t now = bridge_now_ns();
+        uint64_t now = shmipc__bridge_now_ns();
         bool waiting = false;
         for (size_t i = 0; i < b->nroutes; i++) {
-            bridge_route *r = &b->routes[i];
+            shmipc__bridge_route *r = &b->routes[i];
             if (r->info.direction != SHMIPC_BRIDGE_EXPORT || r->info.pattern == SHMIPC_PATTERN_REQRESP ||
                 atomic_load_explicit(&r->active, memory_order_relaxed))
                 continue;
@@ -434,18 +434,18 @@ static void *local_main(void *arg)
                 err = r->sub ? shmipc_waitset_add_subscriber(b->ws, r->sub, SHMIPC_WAITSET_IN, i)
                              : shmipc_waitset_add_listener(b->ws, r->listener, SHMIPC_WAITSET_IN, i);
                 if (err) {
-                    bridge_log(b, "%s/%s: waitset: %s", shmipc_service_pattern_name(r->info.pattern), r->info.service,
+                    shmipc__bridge_log(b, "%s/%s: waitset: %s", shmipc_service_pattern_name(r->info.pattern), r->info.service,
                                shmipc_strerror(err));
-                    r->sub ? bridge_pubsub_export_close(r) : bridge_event_export_close(r);
+                    r->sub ? shmipc__bridge_pubsub_export_close(r) : shmipc__bridge_event_export_close(r);
                     continue;
                 }
                 atomic_store_explicit(&r->active, true, memory_order_relaxed);
-                bridge_log(b, "exporting %s/%s to %s", shmipc_service_pattern_name(r->info.pattern), r->info.service,
+                shmipc__bridge_log(b, "exporting %s/%s to %s", shmipc_service_pattern_name(r->info.pattern), r->info.service,
                            r->info.subject);
                 r->failing = false;
             } else if (err != -ENOENT && !r->failing) {
                 const char *detail = shmipc_service_error_detail();
-                bridge_log(b, "%s/%s: %s%s%s (retrying)", shmipc_service_pattern_name(r->info.pattern), r->info.service,
+                shmipc__bridge_log(b, "%s/%s: %s%s%s (retrying)", shmipc_service_pattern_name(r->info.pattern), r->info.service,
                            shmipc_strerror(err), detail[0] ? ": " : "", detail);
                 r->failing = true;
             }
@@ -454,19 +454,19 @@ static void *local_main(void *arg)
         for (int i = 0; i < n; i++) {
             if (ready[i].user == STOP_USER)
                 continue;
-            bridge_route *r = &b->routes[ready[i].user];
+            shmipc__bridge_route *r = &b->routes[ready[i].user];
             if (r->info.pattern == SHMIPC_PATTERN_PUBSUB)
-                bridge_pubsub_export_drain(r);
+                shmipc__bridge_pubsub_export_drain(r);
             else
-                bridge_event_export_drain(r);
+                shmipc__bridge_event_export_drain(r);
             if (!atomic_load_explicit(&r->active, memory_order_relaxed)) {
                 /* the drain found the service gone for us (reclaimed): take it out, open it again */
                 if (r->sub) {
                     shmipc_waitset_remove(b->ws, r->sub);
-                    bridge_pubsub_export_close(r);
+                    shmipc__bridge_pubsub_export_close(r);
                 } else if (r->listener) {
                     shmipc_waitset_remove(b->ws, r->listener);
-                    bridge_event_export_close(r);
+                    shmipc__bridge_event_export_close(r);
                 }
             }
         }
@@ -492,7 +492,7 @@ static void on_connected(natsConnection *nc, void *closure)
     note_server(b, nc);
     atomic_fetch_add_explicit(&b->connects, 1, memory_order_relaxed);
     atomic_store_explicit(&b->connected, true, memory_order_relaxed);
-    bridge_log(b, "connected to %s", b->server);
+    shmipc__bridge_log(b, "connected to %s", b->server);
     pthread_mutex_lock(&b->mu);
     pthread_cond_broadcast(&b->cond);
     pthread_mutex_unlock(&b->mu);
@@ -505,7 +505,7 @@ static void on_disconnected(natsConnection *nc, void *closure)
     if (atomic_exchange_explicit(&b->connected, false, memory_order_relaxed)) {
         atomic_fetch_add_explicit(&b->disconnects, 1, memory_order_relaxed);
         if (!atomic_load_explicit(&b->stop, memory_order_relaxed))
-            bridge_log(b, "disconnected from %s: reconnecting", b->server);
+            shmipc__bridge_log(b, "disconnected from %s: reconnecting", b->server);
     }
     pthread_mutex_lock(&b->mu);
     b->server[0] = '\0';
@@ -518,11 +518,11 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, 
     (void)nc;
     (void)sub;
     static _Atomic uint64_t last_ns; /* at most one line per second: a slow consumer reports per message */
-    uint64_t now = bridge_now_ns(), last = atomic_load_explicit(&last_ns, memory_order_relaxed);
+    uint64_t now = shmipc__bridge_now_ns(), last = atomic_load_explicit(&last_ns, memory_order_relaxed);
     if (now - last > 1000000000u && atomic_compare_exchange_strong_explicit(&last_ns, &last, now,
                                                                             memory_order_relaxed,
                                                                             memory_order_relaxed))
-        bridge_log(b, "NATS: %s", natsStatus_GetText(err));
+        shmipc__bridge_log(b, "NATS: %s", natsStatus_GetText(err));
 }
 
 /* Exponential backoff from reconnect-wait MIN to MAX, with up to 10% jitter. */
@@ -588,7 +588,7 @@ static int nats_setup(shmipc_bridge *b)
         s = natsOptions_SetSendAsap(o, c->send_asap);
     if (s != NATS_OK) {
         natsOptions_Destroy(o);
-        bridge_log(b, "NATS options: %s", natsStatus_GetText(s));
+        shmipc__bridge_log(b, "NATS options: %s", natsStatus_GetText(s));
         return -EPROTO;
     }
     b->opts = o;
@@ -596,10 +596,10 @@ static int nats_setup(shmipc_bridge *b)
     if (s == NATS_OK) {
         on_connected(b->nc, b);
     } else if (s == NATS_NOT_YET_CONNECTED) {
-        bridge_log(b, "no server answers yet at %s%s: connecting in the background", urls[0], n > 1 ? ", ..." : "");
+        shmipc__bridge_log(b, "no server answers yet at %s%s: connecting in the background", urls[0], n > 1 ? ", ..." : "");
     } else {
-        bridge_log(b, "NATS connect: %s", natsStatus_GetText(s));
-        return bridge_errno(s) ? bridge_errno(s) : -EPROTO;
+        shmipc__bridge_log(b, "NATS connect: %s", natsStatus_GetText(s));
+        return shmipc__bridge_errno(s) ? shmipc__bridge_errno(s) : -EPROTO;
     }
     if (c->qos == SHMIPC_BRIDGE_QOS_JETSTREAM) {
         jsOptions jo;
@@ -610,53 +610,53 @@ static int nats_setup(shmipc_bridge *b)
         jo.PublishAsync.MaxPending = c->max_inflight;
         s = natsConnection_JetStream(&b->js, b->nc, &jo);
         if (s != NATS_OK) {
-            bridge_log(b, "JetStream context: %s", natsStatus_GetText(s));
+            shmipc__bridge_log(b, "JetStream context: %s", natsStatus_GetText(s));
             return -EPROTO;
         }
     }
     return 0;
 }
 
-static int route_start(bridge_route *r)
+static int route_start(shmipc__bridge_route *r)
 {
     if (r->info.direction == SHMIPC_BRIDGE_IMPORT) {
         switch (r->info.pattern) {
         case SHMIPC_PATTERN_PUBSUB:
-            return bridge_pubsub_import_start(r);
+            return shmipc__bridge_pubsub_import_start(r);
         case SHMIPC_PATTERN_EVENT:
-            return bridge_event_import_start(r);
+            return shmipc__bridge_event_import_start(r);
         default:
-            return bridge_reqresp_import_start(r);
+            return shmipc__bridge_reqresp_import_start(r);
         }
     }
     if (r->info.pattern == SHMIPC_PATTERN_REQRESP)
-        return bridge_reqresp_export_start(r);
+        return shmipc__bridge_reqresp_export_start(r);
     return 0; /* the local thread opens pubsub and event exports */
 }
 
-static void route_stop(bridge_route *r)
+static void route_stop(shmipc__bridge_route *r)
 {
     if (r->info.direction == SHMIPC_BRIDGE_IMPORT) {
         switch (r->info.pattern) {
         case SHMIPC_PATTERN_PUBSUB:
-            bridge_pubsub_import_stop(r);
+            shmipc__bridge_pubsub_import_stop(r);
             break;
         case SHMIPC_PATTERN_EVENT:
-            bridge_event_import_stop(r);
+            shmipc__bridge_event_import_stop(r);
             break;
         default:
-            bridge_reqresp_import_stop(r);
+            shmipc__bridge_reqresp_import_stop(r);
         }
     } else if (r->info.pattern == SHMIPC_PATTERN_REQRESP) {
-        bridge_reqresp_export_stop(r);
+        shmipc__bridge_reqresp_export_stop(r);
     } else if (r->info.pattern == SHMIPC_PATTERN_PUBSUB) {
         if (r->sub)
             shmipc_waitset_remove(r->b->ws, r->sub);
-        bridge_pubsub_export_close(r);
+        shmipc__bridge_pubsub_export_close(r);
     } else {
         if (r->listener)
             shmipc_waitset_remove(r->b->ws, r->listener);
-        bridge_event_export_close(r);
+        shmipc__bridge_event_export_close(r);
     }
 }
 
@@ -689,7 +689,7 @@ int shmipc_bridge_stop(shmipc_bridge *b)
         pthread_join(b->local_thread, NULL);
     /* replies first (their handler wakes reqresp imports), then the routes: unsubscribed (no handler
      * runs afterwards), their threads joined */
-    bridge_unsubscribe(&b->inbox_sub);
+    shmipc__bridge_unsubscribe(&b->inbox_sub);
     for (size_t i = 0; i < b->nroutes; i++)
         route_stop(&b->routes[i]);
     if (b->net_started)
@@ -764,7 +764,7 @@ int shmipc_bridge_start(shmipc_bridge_config *cfg, shmipc_bridge **out)
         return -ENOMEM;
     }
     for (size_t i = 0; i < b->nroutes; i++) {
-        bridge_route *r = &b->routes[i];
+        shmipc__bridge_route *r = &b->routes[i];
         r->b = b;
         r->index = (uint32_t)i;
         r->info = cfg->routes[i];
@@ -792,7 +792,7 @@ int shmipc_bridge_start(shmipc_bridge_config *cfg, shmipc_bridge **out)
             snprintf(wild, sizeof wild, "%s.>", b->inbox);
         }
         natsInbox_Destroy(ib);
-        if (s != NATS_OK || (err = bridge_subscribe(b, &b->inbox_sub, wild, NULL, bridge_reqresp_reply, b))) {
+        if (s != NATS_OK || (err = shmipc__bridge_subscribe(b, &b->inbox_sub, wild, NULL, shmipc__bridge_reqresp_reply, b))) {
             shmipc_bridge_stop(b);
             return s != NATS_OK ? -ENOMEM : err;
         }
@@ -800,7 +800,7 @@ int shmipc_bridge_start(shmipc_bridge_config *cfg, shmipc_bridge **out)
     /* Imports first: an export of the same pubsub service must know our publisher's slot to skip it. */
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < b->nroutes; i++) {
-            bridge_route *r = &b->routes[i];
+            shmipc__bridge_route *r = &b->routes[i];
             if ((r->info.direction == SHMIPC_BRIDGE_IMPORT) != (pass == 0))
                 continue;
             if (pass == 1 && r->info.pattern == SHMIPC_PATTERN_PUBSUB)
@@ -808,9 +808,9 @@ int shmipc_bridge_start(shmipc_bridge_config *cfg, shmipc_bridge **out)
                     if (b->routes[j].info.direction == SHMIPC_BRIDGE_IMPORT &&
                         b->routes[j].info.pattern == SHMIPC_PATTERN_PUBSUB &&
                         !strcmp(b->routes[j].info.service, r->info.service))
-                        r->loop_slot = bridge_pubsub_import_slot(&b->routes[j]);
+                        r->loop_slot = shmipc__bridge_pubsub_import_slot(&b->routes[j]);
             if ((err = route_start(r)) != 0) {
-                bridge_log(b, "%s %s/%s: %s", r->info.direction == SHMIPC_BRIDGE_IMPORT ? "import" : "export",
+                shmipc__bridge_log(b, "%s %s/%s: %s", r->info.direction == SHMIPC_BRIDGE_IMPORT ? "import" : "export",
                            shmipc_service_pattern_name(r->info.pattern), r->info.service, shmipc_strerror(err));
                 shmipc_bridge_stop(b);
                 return err;
@@ -862,7 +862,7 @@ int shmipc_bridge_route_stats_get(shmipc_bridge *b, size_t i, shmipc_bridge_rout
         return -EINVAL;
     if (i >= b->nroutes)
         return -ERANGE;
-    bridge_route *r = &b->routes[i];
+    shmipc__bridge_route *r = &b->routes[i];
     memset(st, 0, sizeof *st);
     st->route = r->info;
     st->active = atomic_load_explicit(&r->active, memory_order_relaxed);

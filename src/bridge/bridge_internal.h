@@ -63,10 +63,10 @@ struct shmipc_bridge_config {
 };
 
 /* Set cfg's error text (printf-style, prefixed with the file and line while loading); returns -EINVAL. */
-int bridge_config_fail(shmipc_bridge_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int shmipc__bridge_config_fail(shmipc_bridge_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Parse a decimal unsigned number (digits only) of at most max; 0 or -EINVAL / -ERANGE. */
-int bridge_parse_u64(const char *s, uint64_t max, uint64_t *out);
+int shmipc__bridge_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 /* ---- duplicate and gap window (dedup.c) -------------------------------------------------------------- */
 
@@ -77,24 +77,24 @@ int bridge_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* Publishers tracked per import route; the least recently seen one is forgotten when more appear. */
 #define BRIDGE_DEDUP_PUBLISHERS 64u
 
-typedef struct bridge_dedup_entry {
+typedef struct shmipc__bridge_dedup_entry {
     uint64_t key;     /* hash of the publisher id; 0 = free */
     uint64_t highest; /* highest sequence forwarded */
     uint64_t used;    /* the table's clock when last seen */
     uint64_t bits[BRIDGE_DEDUP_WINDOW / 64]; /* bit (s % WINDOW): sequence s in (highest - WINDOW, highest] forwarded */
-} bridge_dedup_entry;
+} shmipc__bridge_dedup_entry;
 
-typedef struct bridge_dedup {
+typedef struct shmipc__bridge_dedup {
     uint64_t clock;   /* commits so far: the age of an entry for least-recently-seen */
     uint64_t last;    /* index of the entry found last (a hint: checked, never trusted) */
-    bridge_dedup_entry e[BRIDGE_DEDUP_PUBLISHERS];
-} bridge_dedup;
+    shmipc__bridge_dedup_entry e[BRIDGE_DEDUP_PUBLISHERS];
+} shmipc__bridge_dedup;
 
 /* What to do with a sample. */
-typedef enum bridge_verdict {
-    BRIDGE_NEW = 0, /* forward it, then bridge_dedup_commit */
+typedef enum shmipc__bridge_verdict {
+    BRIDGE_NEW = 0, /* forward it, then shmipc__bridge_dedup_commit */
     BRIDGE_DUP = 1, /* forwarded before (or older than the window): drop it */
-} bridge_verdict;
+} shmipc__bridge_verdict;
 
 /* The window of one import route as it is kept in its state segment "/shmipc-bridge.NAME.HASH" (in the
  * object directory: the host's), so that a bridge killed and started again still drops what it forwarded
@@ -102,52 +102,52 @@ typedef enum bridge_verdict {
  * flock on the segment while it runs); a stale or foreign content is reset. */
 #define BRIDGE_STATE_MAGIC UINT64_C(0x3174617453676442) /* "BdgState1" */
 #define BRIDGE_STATE_TYPE (SHMIPC_TYPE_USER + 0x4e42u)  /* segment type tag */
-typedef struct bridge_state {
+typedef struct shmipc__bridge_state {
     uint64_t magic;
     uint32_t version; /* 1 */
-    uint32_t size;    /* sizeof(bridge_state) */
+    uint32_t size;    /* sizeof(shmipc__bridge_state) */
     char service[SHMIPC_SERVICE_NAME_MAX + 1];
-    bridge_dedup dedup;
-} bridge_state;
+    shmipc__bridge_dedup dedup;
+} shmipc__bridge_state;
 
 /* The key of a publisher id string (never 0). */
-uint64_t bridge_dedup_key(const char *publisher, size_t len);
+uint64_t shmipc__bridge_dedup_key(const char *publisher, size_t len);
 
 /* Whether sequence seq of publisher key was forwarded already. */
-bridge_verdict bridge_dedup_check(const bridge_dedup *d, uint64_t key, uint64_t seq);
+shmipc__bridge_verdict shmipc__bridge_dedup_check(const shmipc__bridge_dedup *d, uint64_t key, uint64_t seq);
 
 /* Record that seq of key was forwarded; returns the change in the gap count: + the sequences skipped
  * over, -1 for one that fills an earlier gap, 0 otherwise. */
-int64_t bridge_dedup_commit(bridge_dedup *d, uint64_t key, uint64_t seq);
+int64_t shmipc__bridge_dedup_commit(shmipc__bridge_dedup *d, uint64_t key, uint64_t seq);
 
 /* ---- the running bridge (bridge.c) ------------------------------------------------------------------- */
 
-/* An asynchronous NATS subscription whose end is waited for: after bridge_unsubscribe returns, its
+/* An asynchronous NATS subscription whose end is waited for: after shmipc__bridge_unsubscribe returns, its
  * handler runs no more (so what the handler uses may be freed). */
-typedef struct bridge_sub {
+typedef struct shmipc__bridge_sub {
     natsSubscription *s;
     shmipc_bridge *b;
     atomic_bool done;
-} bridge_sub;
+} shmipc__bridge_sub;
 
 /* A response on its way from a NATS callback to a request/response import's server thread. */
-typedef struct bridge_reply {
-    struct bridge_reply *next;
+typedef struct shmipc__bridge_reply {
+    struct shmipc__bridge_reply *next;
     natsMsg *msg;
     uint32_t slot; /* the pending request it answers */
     uint64_t id;   /* and its identity (a late answer to a reused slot is told apart) */
-} bridge_reply;
+} shmipc__bridge_reply;
 
 /* A request forwarded to NATS and not answered yet (request/response import). */
-typedef struct bridge_pending {
+typedef struct shmipc__bridge_pending {
     uint64_t id; /* 0: free */
     uint64_t deadline_ns;
     shmipc_reqresp_request_info info;
-} bridge_pending;
+} shmipc__bridge_pending;
 
 #define BRIDGE_PENDING_MAX 1024u
 
-typedef struct bridge_route {
+typedef struct shmipc__bridge_route {
     shmipc_bridge *b;
     uint32_t index;
     shmipc_bridge_route_info info;
@@ -166,9 +166,9 @@ typedef struct bridge_route {
     shmipc_pubsub_publisher *pub;
     uint64_t payload_max;
     bool dynamic;
-    bridge_dedup *dedup;          /* in the state segment */
+    shmipc__bridge_dedup *dedup;          /* in the state segment */
     shmipc_segment *state_seg;
-    bridge_sub ns;                /* core NATS subscription of an import or a reqresp export */
+    shmipc__bridge_sub ns;                /* core NATS subscription of an import or a reqresp export */
     natsSubscription *pull;       /* JetStream import: the fetch thread's pull subscription */
     char durable[160];
     /* event export (local thread) / import (NATS callback) */
@@ -186,21 +186,21 @@ typedef struct bridge_route {
     shmipc_event *reply_post;      /* inbox callback thread's handle (one handle per thread) */
     _Alignas(64) unsigned char reply_ev[SHMIPC_EVENT_SIZE]; /* posted when a reply is queued */
     pthread_mutex_t reply_mu;
-    bridge_reply *replies, **replies_tail;
-    bridge_pending *pending;
+    shmipc__bridge_reply *replies, **replies_tail;
+    shmipc__bridge_pending *pending;
     uint64_t next_id;
     uint32_t npending;
 
     pthread_t thread; /* reqresp import server, or JetStream fetch */
     bool thread_started;
-} bridge_route;
+} shmipc__bridge_route;
 
 /* One message for NATS in the outgoing buffer. */
-typedef struct bridge_out {
+typedef struct shmipc__bridge_out {
     natsMsg *msg;
     uint32_t route;
     bool jetstream; /* publish through the stream (else core NATS) */
-} bridge_out;
+} shmipc__bridge_out;
 
 struct shmipc_bridge {
     shmipc_bridge_config cfg;
@@ -216,9 +216,9 @@ struct shmipc_bridge {
     /* the outgoing buffer (ring of cfg.buffer entries), and JetStream publishes to send again */
     pthread_mutex_t mu;
     pthread_cond_t cond; /* something to send, connected again, or stop */
-    bridge_out *ring;
+    shmipc__bridge_out *ring;
     uint32_t head, count;
-    bridge_out *retry; /* max_inflight entries: what the stream did not acknowledge */
+    shmipc__bridge_out *retry; /* max_inflight entries: what the stream did not acknowledge */
     uint32_t nretry;
     uint32_t inflight;
     uint64_t retry_after_ns;
@@ -231,69 +231,69 @@ struct shmipc_bridge {
     pthread_t local_thread, net_thread;
     bool local_started, net_started;
 
-    bridge_sub inbox_sub; /* replies to forwarded requests: INBOX.> */
+    shmipc__bridge_sub inbox_sub; /* replies to forwarded requests: INBOX.> */
     char inbox[96];
 
-    bridge_route *routes;
+    shmipc__bridge_route *routes;
     size_t nroutes;
 };
 
 /* Log a line "shmipc bridge NAME: ..." where shmipc_bridge_log said. */
-void bridge_log(const shmipc_bridge *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shmipc__bridge_log(const shmipc_bridge *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* CLOCK_MONOTONIC in ns. */
-uint64_t bridge_now_ns(void);
+uint64_t shmipc__bridge_now_ns(void);
 
 /* Hand msg (ownership passes) to the network thread through the outgoing buffer, dropping by the
  * overflow policy when it is full. Never waits for the network. */
-void bridge_send(shmipc_bridge *b, bridge_route *r, natsMsg *msg, bool jetstream);
+void shmipc__bridge_send(shmipc_bridge *b, shmipc__bridge_route *r, natsMsg *msg, bool jetstream);
 
 /* Add the headers every forwarded message carries (origin); 0 or -ENOMEM. */
-int bridge_headers(const shmipc_bridge *b, natsMsg *msg);
+int shmipc__bridge_headers(const shmipc_bridge *b, natsMsg *msg);
 
 /* Whether msg came from this bridge (its origin header is our name): an import ignores it. */
-bool bridge_own(const shmipc_bridge *b, natsMsg *msg);
+bool shmipc__bridge_own(const shmipc_bridge *b, natsMsg *msg);
 
 /* Make sure the JetStream stream exists (network or fetch thread); 0, or a negative errno to retry. */
-int bridge_stream_ensure(shmipc_bridge *b);
+int shmipc__bridge_stream_ensure(shmipc_bridge *b);
 
 /* Subscribe (queue group queue, or NULL) with cb(closure); 0 or a negative errno. */
-int bridge_subscribe(shmipc_bridge *b, bridge_sub *bs, const char *subject, const char *queue, natsMsgHandler cb,
+int shmipc__bridge_subscribe(shmipc_bridge *b, shmipc__bridge_sub *bs, const char *subject, const char *queue, natsMsgHandler cb,
                      void *closure);
 /* Unsubscribe and wait (up to 5 s) until the handler has returned for the last time. NULL sub: no-op. */
-void bridge_unsubscribe(bridge_sub *bs);
+void shmipc__bridge_unsubscribe(shmipc__bridge_sub *bs);
 
 /* Wait on the bridge's condition variable up to ms (unless stop). */
-void bridge_nap(shmipc_bridge *b, unsigned ms);
+void shmipc__bridge_nap(shmipc_bridge *b, unsigned ms);
 
 /* Errno of a NATS status, for the API's errors. */
-int bridge_errno(natsStatus s);
+int shmipc__bridge_errno(natsStatus s);
 
 /* ---- patterns ---------------------------------------------------------------------------------------- */
 
 /* pubsub.c. Local thread: open the exported service if it exists (0, -ENOENT, or an error) and take
  * what arrived; import: open the local service at start (0 or an error) and subscribe. */
-int bridge_pubsub_export_open(bridge_route *r);
-void bridge_pubsub_export_close(bridge_route *r);
-void bridge_pubsub_export_drain(bridge_route *r);
-int bridge_pubsub_import_start(bridge_route *r);
-void bridge_pubsub_import_stop(bridge_route *r);
+int shmipc__bridge_pubsub_export_open(shmipc__bridge_route *r);
+void shmipc__bridge_pubsub_export_close(shmipc__bridge_route *r);
+void shmipc__bridge_pubsub_export_drain(shmipc__bridge_route *r);
+int shmipc__bridge_pubsub_import_start(shmipc__bridge_route *r);
+void shmipc__bridge_pubsub_import_stop(shmipc__bridge_route *r);
 /* The local publisher's slot of an import route (for the export of the same service to skip). */
-int64_t bridge_pubsub_import_slot(const bridge_route *r);
+int64_t shmipc__bridge_pubsub_import_slot(const shmipc__bridge_route *r);
 
 /* event.c */
-int bridge_event_export_open(bridge_route *r);
-void bridge_event_export_close(bridge_route *r);
-void bridge_event_export_drain(bridge_route *r);
-int bridge_event_import_start(bridge_route *r);
-void bridge_event_import_stop(bridge_route *r);
+int shmipc__bridge_event_export_open(shmipc__bridge_route *r);
+void shmipc__bridge_event_export_close(shmipc__bridge_route *r);
+void shmipc__bridge_event_export_drain(shmipc__bridge_route *r);
+int shmipc__bridge_event_import_start(shmipc__bridge_route *r);
+void shmipc__bridge_event_import_stop(shmipc__bridge_route *r);
 
 /* reqresp.c: exports subscribe and call the local server from the NATS callback; imports serve the
- * local service from their own thread. bridge_reqresp_reply is the inbox callback. */
-int bridge_reqresp_export_start(bridge_route *r);
-void bridge_reqresp_export_stop(bridge_route *r);
-int bridge_reqresp_import_start(bridge_route *r);
-void bridge_reqresp_import_stop(bridge_route *r);
-void bridge_reqresp_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
+ * local service from their own thread. shmipc__bridge_reqresp_reply is the inbox callback. */
+int shmipc__bridge_reqresp_export_start(shmipc__bridge_route *r);
+void shmipc__bridge_reqresp_export_stop(shmipc__bridge_route *r);
+int shmipc__bridge_reqresp_import_start(shmipc__bridge_route *r);
+void shmipc__bridge_reqresp_import_stop(shmipc__bridge_route *r);
+void shmipc__bridge_reqresp_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure);
 
 #endif

@@ -17,7 +17,7 @@
 #define MAX_WORDS 16
 #define LINE_MAX_BYTES 1023
 
-int bridge_config_fail(shmipc_bridge_config *cfg, const char *fmt, ...)
+int shmipc__bridge_config_fail(shmipc_bridge_config *cfg, const char *fmt, ...)
 {
     size_t n = 0;
     if (cfg->file)
@@ -31,7 +31,7 @@ int bridge_config_fail(shmipc_bridge_config *cfg, const char *fmt, ...)
     return -EINVAL;
 }
 
-int bridge_parse_u64(const char *s, uint64_t max, uint64_t *out)
+int shmipc__bridge_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
     if (!s || !*s)
         return -EINVAL;
@@ -65,7 +65,7 @@ static int parse_size(const char *s, uint64_t max, uint64_t *out)
     memcpy(num, s, n);
     num[n] = '\0';
     uint64_t v;
-    int err = bridge_parse_u64(num, max / mul, &v);
+    int err = shmipc__bridge_parse_u64(num, max / mul, &v);
     if (!err)
         *out = v * mul;
     return err;
@@ -222,10 +222,10 @@ static int directive_name(shmipc_bridge_config *cfg, const words *a)
     const char *s = a->w[1];
     size_t n = strlen(s);
     if (n > SHMIPC_BRIDGE_NAME_MAX)
-        return bridge_config_fail(cfg, "name '%.80s' is longer than %d characters", s, SHMIPC_BRIDGE_NAME_MAX);
+        return shmipc__bridge_config_fail(cfg, "name '%.80s' is longer than %d characters", s, SHMIPC_BRIDGE_NAME_MAX);
     for (const char *p = s; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
-            return bridge_config_fail(cfg, "name '%s': only letters, digits, '_' and '-'", s);
+            return shmipc__bridge_config_fail(cfg, "name '%s': only letters, digits, '_' and '-'", s);
     strcpy(cfg->name, s);
     return 0;
 }
@@ -236,13 +236,13 @@ static int directive_server(shmipc_bridge_config *cfg, const words *a)
         char *save = NULL;
         for (char *u = strtok_r(a->w[i], ",", &save); u; u = strtok_r(NULL, ",", &save)) {
             if (cfg->nservers == SHMIPC_BRIDGE_MAX_SERVERS)
-                return bridge_config_fail(cfg, "more than %d servers", SHMIPC_BRIDGE_MAX_SERVERS);
+                return shmipc__bridge_config_fail(cfg, "more than %d servers", SHMIPC_BRIDGE_MAX_SERVERS);
             if (strlen(u) > BRIDGE_SERVER_MAX)
-                return bridge_config_fail(cfg, "server URL longer than %d bytes", BRIDGE_SERVER_MAX);
+                return shmipc__bridge_config_fail(cfg, "server URL longer than %d bytes", BRIDGE_SERVER_MAX);
             /* libnats takes "nats://host:port", "tls://...", or "host:port" */
             for (const char *p = u; *p; p++)
                 if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-                    return bridge_config_fail(cfg, "server URL '%.80s' holds a blank or a control character", u);
+                    return shmipc__bridge_config_fail(cfg, "server URL '%.80s' holds a blank or a control character", u);
             strcpy(cfg->servers[cfg->nservers++], u);
         }
     }
@@ -253,9 +253,9 @@ static int directive_prefix(shmipc_bridge_config *cfg, const words *a)
 {
     const char *s = a->w[1];
     if (strlen(s) > 64)
-        return bridge_config_fail(cfg, "prefix longer than 64 bytes");
+        return shmipc__bridge_config_fail(cfg, "prefix longer than 64 bytes");
     if (!subject_ok(s))
-        return bridge_config_fail(cfg, "prefix '%s' is no subject (tokens between dots, no blank, '*' or '>')", s);
+        return shmipc__bridge_config_fail(cfg, "prefix '%s' is no subject (tokens between dots, no blank, '*' or '>')", s);
     strcpy(cfg->prefix, s);
     return 0;
 }
@@ -267,7 +267,7 @@ static int directive_qos(shmipc_bridge_config *cfg, const words *a)
     else if (!strcmp(a->w[1], "jetstream"))
         cfg->qos = SHMIPC_BRIDGE_QOS_JETSTREAM;
     else
-        return bridge_config_fail(cfg, "qos '%s': want core or jetstream", a->w[1]);
+        return shmipc__bridge_config_fail(cfg, "qos '%s': want core or jetstream", a->w[1]);
     return 0;
 }
 
@@ -275,10 +275,10 @@ static int directive_qos(shmipc_bridge_config *cfg, const words *a)
 static int js_name(shmipc_bridge_config *cfg, const char *what, const char *s, char *dst)
 {
     if (strlen(s) > BRIDGE_STREAM_MAX)
-        return bridge_config_fail(cfg, "%s longer than %d characters", what, BRIDGE_STREAM_MAX);
+        return shmipc__bridge_config_fail(cfg, "%s longer than %d characters", what, BRIDGE_STREAM_MAX);
     for (const char *p = s; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != ':')
-            return bridge_config_fail(cfg, "%s '%s': only letters, digits, '_', '-' and ':'", what, s);
+            return shmipc__bridge_config_fail(cfg, "%s '%s': only letters, digits, '_', '-' and ':'", what, s);
     strcpy(dst, s);
     return 0;
 }
@@ -315,9 +315,9 @@ static const num_directive numbers[] = {
 static int directive_number(shmipc_bridge_config *cfg, const num_directive *d, const words *a)
 {
     uint64_t v;
-    int err = !strcmp(d->unit, "bytes") ? parse_size(a->w[1], d->max, &v) : bridge_parse_u64(a->w[1], d->max, &v);
+    int err = !strcmp(d->unit, "bytes") ? parse_size(a->w[1], d->max, &v) : shmipc__bridge_parse_u64(a->w[1], d->max, &v);
     if (err || v < d->min)
-        return bridge_config_fail(cfg, "%s '%s': want %llu to %llu %s", d->name, a->w[1], (unsigned long long)d->min,
+        return shmipc__bridge_config_fail(cfg, "%s '%s': want %llu to %llu %s", d->name, a->w[1], (unsigned long long)d->min,
                                   (unsigned long long)d->max, d->unit);
     char *field = (char *)cfg + d->offset;
     if (d->wide)
@@ -336,7 +336,7 @@ static int directive_overflow(shmipc_bridge_config *cfg, const words *a)
     else if (!strcmp(a->w[1], "drop-newest"))
         cfg->drop_newest = true;
     else
-        return bridge_config_fail(cfg, "overflow '%s': want drop-oldest or drop-newest", a->w[1]);
+        return shmipc__bridge_config_fail(cfg, "overflow '%s': want drop-oldest or drop-newest", a->w[1]);
     return 0;
 }
 
@@ -347,19 +347,19 @@ static int directive_send_asap(shmipc_bridge_config *cfg, const words *a)
     else if (!strcmp(a->w[1], "off"))
         cfg->send_asap = false;
     else
-        return bridge_config_fail(cfg, "send-asap '%s': want on or off", a->w[1]);
+        return shmipc__bridge_config_fail(cfg, "send-asap '%s': want on or off", a->w[1]);
     return 0;
 }
 
 static int directive_reconnect_wait(shmipc_bridge_config *cfg, const words *a)
 {
     uint64_t lo, hi = 0;
-    if (bridge_parse_u64(a->w[1], 600000, &lo) || lo == 0 || (a->n == 3 && bridge_parse_u64(a->w[2], 600000, &hi)))
-        return bridge_config_fail(cfg, "reconnect-wait: want MIN_MS [MAX_MS], 1 to 600000 ms");
+    if (shmipc__bridge_parse_u64(a->w[1], 600000, &lo) || lo == 0 || (a->n == 3 && shmipc__bridge_parse_u64(a->w[2], 600000, &hi)))
+        return shmipc__bridge_config_fail(cfg, "reconnect-wait: want MIN_MS [MAX_MS], 1 to 600000 ms");
     if (a->n == 2)
         hi = lo > cfg->reconnect_max_ms ? lo : cfg->reconnect_max_ms;
     if (hi < lo)
-        return bridge_config_fail(cfg, "reconnect-wait: the maximum %llu is below the minimum %llu",
+        return shmipc__bridge_config_fail(cfg, "reconnect-wait: the maximum %llu is below the minimum %llu",
                                   (unsigned long long)hi, (unsigned long long)lo);
     cfg->reconnect_min_ms = (uint32_t)lo;
     cfg->reconnect_max_ms = (uint32_t)hi;
@@ -384,52 +384,52 @@ static int directive_route(shmipc_bridge_config *cfg, const words *a)
 {
     bool import = !strcmp(a->w[0], "import");
     if (cfg->nroutes == SHMIPC_BRIDGE_MAX_ROUTES)
-        return bridge_config_fail(cfg, "more than %d routes", SHMIPC_BRIDGE_MAX_ROUTES);
+        return shmipc__bridge_config_fail(cfg, "more than %d routes", SHMIPC_BRIDGE_MAX_ROUTES);
     shmipc_bridge_route_info r;
     memset(&r, 0, sizeof r);
     r.direction = import ? SHMIPC_BRIDGE_IMPORT : SHMIPC_BRIDGE_EXPORT;
     if (parse_pattern(a->w[1], &r.pattern))
-        return bridge_config_fail(cfg, "%s '%s': the pattern is pubsub, reqresp or event", a->w[0], a->w[1]);
+        return shmipc__bridge_config_fail(cfg, "%s '%s': the pattern is pubsub, reqresp or event", a->w[0], a->w[1]);
     const char *name = a->w[2];
     int err = shmipc_service_name_check(name);
     if (err == -ENAMETOOLONG)
-        return bridge_config_fail(cfg, "service name longer than %d characters", SHMIPC_SERVICE_NAME_MAX);
+        return shmipc__bridge_config_fail(cfg, "service name longer than %d characters", SHMIPC_SERVICE_NAME_MAX);
     if (err)
-        return bridge_config_fail(cfg, "'%.80s' is no service name ([A-Za-z0-9_.-], starting with a letter or digit)",
+        return shmipc__bridge_config_fail(cfg, "'%.80s' is no service name ([A-Za-z0-9_.-], starting with a letter or digit)",
                                   name);
     strcpy(r.service, name);
     if ((a->n - 3) % 2)
-        return bridge_config_fail(cfg, "%s %s %s: options come in pairs (subject S, size N, ...), '%s' has no value",
+        return shmipc__bridge_config_fail(cfg, "%s %s %s: options come in pairs (subject S, size N, ...), '%s' has no value",
                                   a->w[0], a->w[1], name, a->w[a->n - 1]);
     for (int i = 3; i < a->n; i += 2) {
         const char *k = a->w[i], *v = a->w[i + 1];
         uint64_t n;
         if (!strcmp(k, "subject")) {
             if (strlen(v) > SHMIPC_BRIDGE_SUBJECT_MAX)
-                return bridge_config_fail(cfg, "subject longer than %d bytes", SHMIPC_BRIDGE_SUBJECT_MAX);
+                return shmipc__bridge_config_fail(cfg, "subject longer than %d bytes", SHMIPC_BRIDGE_SUBJECT_MAX);
             if (!subject_ok(v))
-                return bridge_config_fail(cfg, "subject '%.80s' is not one NATS takes for publishing (tokens "
+                return shmipc__bridge_config_fail(cfg, "subject '%.80s' is not one NATS takes for publishing (tokens "
                                                "between dots, no blank, '*' or '>')", v);
             strcpy(r.subject, v);
             continue;
         }
         if (!import)
-            return bridge_config_fail(cfg, "export: '%s' is an import option (an export takes only subject)", k);
+            return shmipc__bridge_config_fail(cfg, "export: '%s' is an import option (an export takes only subject)", k);
         if (!strcmp(k, "size") && r.pattern != SHMIPC_PATTERN_EVENT) {
             if (parse_size(v, SHMIPC_RR_MAX_MESSAGE * UINT64_C(64), &n) || n == 0 ||
                 (r.pattern == SHMIPC_PATTERN_REQRESP && n > SHMIPC_RR_MAX_MESSAGE))
-                return bridge_config_fail(cfg, "size '%s': want 1 byte to %s", v,
+                return shmipc__bridge_config_fail(cfg, "size '%s': want 1 byte to %s", v,
                                           r.pattern == SHMIPC_PATTERN_REQRESP ? "1M" : "64M");
             r.size = n;
         } else if (!strcmp(k, "depth") && r.pattern != SHMIPC_PATTERN_EVENT) {
-            if (bridge_parse_u64(v, 65536, &n) || n == 0)
-                return bridge_config_fail(cfg, "depth '%s': want 1 to 65536", v);
+            if (shmipc__bridge_parse_u64(v, 65536, &n) || n == 0)
+                return shmipc__bridge_config_fail(cfg, "depth '%s': want 1 to 65536", v);
             if (r.pattern == SHMIPC_PATTERN_REQRESP && (n & (n - 1)))
-                return bridge_config_fail(cfg, "depth '%s': a request/response depth is a power of two", v);
+                return shmipc__bridge_config_fail(cfg, "depth '%s': a request/response depth is a power of two", v);
             r.depth = (uint32_t)n;
         } else if (!strcmp(k, "history") && r.pattern == SHMIPC_PATTERN_PUBSUB) {
-            if (bridge_parse_u64(v, 65536, &n))
-                return bridge_config_fail(cfg, "history '%s': want 0 to 65536", v);
+            if (shmipc__bridge_parse_u64(v, 65536, &n))
+                return shmipc__bridge_config_fail(cfg, "history '%s': want 0 to 65536", v);
             r.history = (uint32_t)n;
         } else if (!strcmp(k, "policy") && r.pattern == SHMIPC_PATTERN_PUBSUB) {
             if (!strcmp(v, "wait"))
@@ -437,20 +437,20 @@ static int directive_route(shmipc_bridge_config *cfg, const words *a)
             else if (!strcmp(v, "drop-oldest"))
                 r.policy = SHMIPC_PUBSUB_DROP_OLDEST;
             else
-                return bridge_config_fail(cfg, "policy '%s': want drop-oldest or wait", v);
+                return shmipc__bridge_config_fail(cfg, "policy '%s': want drop-oldest or wait", v);
         } else if (!strcmp(k, "events") && r.pattern == SHMIPC_PATTERN_EVENT) {
-            if (bridge_parse_u64(v, SHMIPC_EVSVC_MAX_EVENTS, &n) || n == 0)
-                return bridge_config_fail(cfg, "events '%s': want 1 to %u", v, SHMIPC_EVSVC_MAX_EVENTS);
+            if (shmipc__bridge_parse_u64(v, SHMIPC_EVSVC_MAX_EVENTS, &n) || n == 0)
+                return shmipc__bridge_config_fail(cfg, "events '%s': want 1 to %u", v, SHMIPC_EVSVC_MAX_EVENTS);
             r.events = (uint32_t)n;
         } else {
-            return bridge_config_fail(cfg, "import %s: unknown option '%s' (%s)", a->w[1], k,
+            return shmipc__bridge_config_fail(cfg, "import %s: unknown option '%s' (%s)", a->w[1], k,
                                       r.pattern == SHMIPC_PATTERN_PUBSUB    ? "subject, size, depth, history, policy"
                                       : r.pattern == SHMIPC_PATTERN_REQRESP ? "subject, size, depth"
                                                                             : "subject, events");
         }
     }
     if (r.pattern == SHMIPC_PATTERN_PUBSUB && r.history > (r.depth ? r.depth : 8))
-        return bridge_config_fail(cfg, "history %u is more than the depth %u", r.history, r.depth ? r.depth : 8);
+        return shmipc__bridge_config_fail(cfg, "history %u is more than the depth %u", r.history, r.depth ? r.depth : 8);
     cfg->routes[cfg->nroutes++] = r;
     cfg->checked = false;
     return 0;
@@ -485,7 +485,7 @@ int shmipc_bridge_config_directive(shmipc_bridge_config *cfg, const char *line)
     cfg->error[0] = '\0';
     size_t len = strlen(line);
     if (len > LINE_MAX_BYTES)
-        return bridge_config_fail(cfg, "line longer than %d bytes", LINE_MAX_BYTES);
+        return shmipc__bridge_config_fail(cfg, "line longer than %d bytes", LINE_MAX_BYTES);
     char buf[LINE_MAX_BYTES + 1];
     memcpy(buf, line, len + 1);
     char *hash = strchr(buf, '#');
@@ -495,7 +495,7 @@ int shmipc_bridge_config_directive(shmipc_bridge_config *cfg, const char *line)
     char *save = NULL;
     for (char *w = strtok_r(buf, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
         if (a.n == MAX_WORDS)
-            return bridge_config_fail(cfg, "more than %d words", MAX_WORDS);
+            return shmipc__bridge_config_fail(cfg, "more than %d words", MAX_WORDS);
         a.w[a.n++] = w;
     }
     if (a.n == 0)
@@ -503,7 +503,7 @@ int shmipc_bridge_config_directive(shmipc_bridge_config *cfg, const char *line)
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
         if (!strcmp(a.w[0], numbers[i].name)) {
             if (a.n != 2)
-                return bridge_config_fail(cfg, "usage: %s N (%s)", numbers[i].name, numbers[i].unit);
+                return shmipc__bridge_config_fail(cfg, "usage: %s N (%s)", numbers[i].name, numbers[i].unit);
             return directive_number(cfg, &numbers[i], &a);
         }
     for (size_t i = 0; i < sizeof directives / sizeof directives[0]; i++) {
@@ -511,10 +511,10 @@ int shmipc_bridge_config_directive(shmipc_bridge_config *cfg, const char *line)
         if (strcmp(a.w[0], d->name) != 0)
             continue;
         if (a.n - 1 < d->min_args || a.n - 1 > d->max_args)
-            return bridge_config_fail(cfg, "usage: %s", d->usage);
+            return shmipc__bridge_config_fail(cfg, "usage: %s", d->usage);
         return d->apply(cfg, &a);
     }
-    return bridge_config_fail(cfg, "unknown directive '%.40s'", a.w[0]);
+    return shmipc__bridge_config_fail(cfg, "unknown directive '%.40s'", a.w[0]);
 }
 
 int shmipc_bridge_config_load(shmipc_bridge_config *cfg, const char *path)
@@ -535,7 +535,7 @@ int shmipc_bridge_config_load(shmipc_bridge_config *cfg, const char *path)
         cfg->line++;
         size_t n = strlen(line);
         if (n == sizeof line - 1 && line[n - 1] != '\n' && !feof(f)) {
-            err = bridge_config_fail(cfg, "line longer than %d bytes", LINE_MAX_BYTES);
+            err = shmipc__bridge_config_fail(cfg, "line longer than %d bytes", LINE_MAX_BYTES);
             break;
         }
         err = shmipc_bridge_config_directive(cfg, line);
@@ -560,7 +560,7 @@ int shmipc_bridge_config_check(shmipc_bridge_config *cfg)
         return -EINVAL;
     cfg->error[0] = '\0';
     if (cfg->nroutes == 0)
-        return bridge_config_fail(cfg, "nothing to bridge: no export and no import");
+        return shmipc__bridge_config_fail(cfg, "nothing to bridge: no export and no import");
     for (size_t i = 0; i < cfg->nroutes; i++) {
         shmipc_bridge_route_info *r = &cfg->routes[i];
         const char *pat = shmipc_service_pattern_name(r->pattern);
@@ -568,7 +568,7 @@ int shmipc_bridge_config_check(shmipc_bridge_config *cfg)
         if (!r->subject[0] || cfg->derived[i]) {
             int err = shmipc_bridge_subject(cfg->prefix, r->pattern, r->service, r->subject, sizeof r->subject);
             if (err)
-                return bridge_config_fail(cfg,
+                return shmipc__bridge_config_fail(cfg,
                                           "%s %s %s: the service name gives no subject (%s); name one with 'subject'",
                                           dir_word(r->direction), pat, r->service,
                                           err == -ENAMETOOLONG ? "too long" : "an empty token: '..' or a final '.'");
@@ -578,28 +578,28 @@ int shmipc_bridge_config_check(shmipc_bridge_config *cfg)
             /* the stream holds PREFIX.pubsub.>: a sample elsewhere would not be kept */
             char svc[SHMIPC_SERVICE_NAME_MAX + 1];
             if (shmipc_bridge_service_name(cfg->prefix, r->pattern, r->subject, svc, sizeof svc) != 0)
-                return bridge_config_fail(cfg, "%s pubsub %s: with qos jetstream the subject must be under %s.pubsub. "
+                return shmipc__bridge_config_fail(cfg, "%s pubsub %s: with qos jetstream the subject must be under %s.pubsub. "
                                                "(the stream's subjects), not %s",
                                           dir_word(r->direction), r->service, cfg->prefix, r->subject);
         }
         if (r->pattern == SHMIPC_PATTERN_EVENT && strlen(r->subject) + 6 > SHMIPC_BRIDGE_SUBJECT_MAX)
-            return bridge_config_fail(cfg, "event %s: subject too long for the event id token", r->service);
+            return shmipc__bridge_config_fail(cfg, "event %s: subject too long for the event id token", r->service);
         for (size_t j = 0; j < i; j++) {
             const shmipc_bridge_route_info *o = &cfg->routes[j];
             if (o->pattern != r->pattern)
                 continue;
             bool same_service = !strcmp(o->service, r->service);
             if (same_service && o->direction == r->direction)
-                return bridge_config_fail(cfg, "%s %s/%s is given twice", dir_word(r->direction), pat, r->service);
+                return shmipc__bridge_config_fail(cfg, "%s %s/%s is given twice", dir_word(r->direction), pat, r->service);
             if (same_service && r->pattern != SHMIPC_PATTERN_PUBSUB)
-                return bridge_config_fail(cfg,
+                return shmipc__bridge_config_fail(cfg,
                                           "%s/%s is both exported and imported: a %s service would loop through "
                                           "the bridge (publish/subscribe services may, request/response and event "
                                           "services may not)",
                                           pat, r->service, pat);
             if (o->direction == SHMIPC_BRIDGE_IMPORT && r->direction == SHMIPC_BRIDGE_IMPORT &&
                 !strcmp(o->subject, r->subject))
-                return bridge_config_fail(cfg, "subject %s is imported twice (%s and %s)", r->subject, o->service,
+                return shmipc__bridge_config_fail(cfg, "subject %s is imported twice (%s and %s)", r->subject, o->service,
                                           r->service);
         }
     }

@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-uint64_t bridge_dedup_key(const char *publisher, size_t len)
+uint64_t shmipc__bridge_dedup_key(const char *publisher, size_t len)
 {
     uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
     for (size_t i = 0; i < len; i++) {
@@ -22,39 +22,39 @@ uint64_t bridge_dedup_key(const char *publisher, size_t len)
     return h ? h : 1;
 }
 
-static bridge_dedup_entry *find(const bridge_dedup *d, uint64_t key)
+static shmipc__bridge_dedup_entry *find(const shmipc__bridge_dedup *d, uint64_t key)
 {
     /* the entry found last first: one publisher per service is the common case, and the commit that
      * follows a publish has to be as short as can be (see import_one) */
     if (d->last < BRIDGE_DEDUP_PUBLISHERS && d->e[d->last].key == key)
-        return (bridge_dedup_entry *)&d->e[d->last];
+        return (shmipc__bridge_dedup_entry *)&d->e[d->last];
     for (size_t i = 0; i < BRIDGE_DEDUP_PUBLISHERS; i++)
         if (d->e[i].key == key)
-            return (bridge_dedup_entry *)&d->e[i];
+            return (shmipc__bridge_dedup_entry *)&d->e[i];
     return NULL;
 }
 
-static bool bit(const bridge_dedup_entry *e, uint64_t seq)
+static bool bit(const shmipc__bridge_dedup_entry *e, uint64_t seq)
 {
     uint64_t i = seq % BRIDGE_DEDUP_WINDOW;
     return (e->bits[i / 64] >> (i % 64)) & 1u;
 }
 
-static void set_bit(bridge_dedup_entry *e, uint64_t seq)
+static void set_bit(shmipc__bridge_dedup_entry *e, uint64_t seq)
 {
     uint64_t i = seq % BRIDGE_DEDUP_WINDOW;
     e->bits[i / 64] |= UINT64_C(1) << (i % 64);
 }
 
-static void clear_bit(bridge_dedup_entry *e, uint64_t seq)
+static void clear_bit(shmipc__bridge_dedup_entry *e, uint64_t seq)
 {
     uint64_t i = seq % BRIDGE_DEDUP_WINDOW;
     e->bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
 }
 
-bridge_verdict bridge_dedup_check(const bridge_dedup *d, uint64_t key, uint64_t seq)
+shmipc__bridge_verdict shmipc__bridge_dedup_check(const shmipc__bridge_dedup *d, uint64_t key, uint64_t seq)
 {
-    const bridge_dedup_entry *e = find(d, key);
+    const shmipc__bridge_dedup_entry *e = find(d, key);
     if (!e || seq > e->highest)
         return BRIDGE_NEW;
     if (e->highest - seq >= BRIDGE_DEDUP_WINDOW)
@@ -62,9 +62,9 @@ bridge_verdict bridge_dedup_check(const bridge_dedup *d, uint64_t key, uint64_t 
     return bit(e, seq) ? BRIDGE_DUP : BRIDGE_NEW;
 }
 
-int64_t bridge_dedup_commit(bridge_dedup *d, uint64_t key, uint64_t seq)
+int64_t shmipc__bridge_dedup_commit(shmipc__bridge_dedup *d, uint64_t key, uint64_t seq)
 {
-    bridge_dedup_entry *e = find(d, key);
+    shmipc__bridge_dedup_entry *e = find(d, key);
     if (e && seq == e->highest + 1 && e->highest != UINT64_MAX) {
         /* the common case first, the next in order: its bit is the one the window leaves behind */
         set_bit(e, seq);

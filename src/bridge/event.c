@@ -17,7 +17,7 @@
 #define COUNT(r, field, n) atomic_fetch_add_explicit(&(r)->field, (uint64_t)(n), memory_order_relaxed)
 #define MAX_COUNT 65536u
 
-int bridge_event_export_open(bridge_route *r)
+int shmipc__bridge_event_export_open(shmipc__bridge_route *r)
 {
     shmipc_service_info *in = malloc(sizeof *in);
     if (!in)
@@ -30,14 +30,14 @@ int bridge_event_export_open(bridge_route *r)
     return shmipc_evsvc_listener_open(r->info.service, NULL, &r->listener); /* its settings, whatever they are */
 }
 
-void bridge_event_export_close(bridge_route *r)
+void shmipc__bridge_event_export_close(shmipc__bridge_route *r)
 {
     shmipc_evsvc_listener_close(r->listener);
     r->listener = NULL;
     atomic_store_explicit(&r->active, false, memory_order_relaxed);
 }
 
-void bridge_event_export_drain(bridge_route *r)
+void shmipc__bridge_event_export_drain(shmipc__bridge_route *r)
 {
     for (int i = 0; i < 256; i++) {
         uint32_t id;
@@ -53,21 +53,21 @@ void bridge_event_export_drain(bridge_route *r)
         snprintf(subj, sizeof subj, "%s.%" PRIu32, r->info.subject, id);
         int len = snprintf(count, sizeof count, "%d", n);
         natsMsg *m = NULL;
-        if (natsMsg_Create(&m, subj, NULL, count, len) != NATS_OK || bridge_headers(r->b, m) != 0) {
+        if (natsMsg_Create(&m, subj, NULL, count, len) != NATS_OK || shmipc__bridge_headers(r->b, m) != 0) {
             natsMsg_Destroy(m);
             COUNT(r, dropped, 1);
             continue;
         }
-        bridge_send(r->b, r, m, false);
+        shmipc__bridge_send(r->b, r, m, false);
     }
 }
 
 static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
-    bridge_route *r = closure;
+    shmipc__bridge_route *r = closure;
     (void)nc;
     (void)sub;
-    if (bridge_own(r->b, msg)) {
+    if (shmipc__bridge_own(r->b, msg)) {
         natsMsg_Destroy(msg);
         return;
     }
@@ -78,13 +78,13 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     char text[24];
     int len = natsMsg_GetDataLength(msg);
     bool ok = subj && strncmp(subj, r->info.subject, sl) == 0 && subj[sl] == '.' &&
-              bridge_parse_u64(subj + sl + 1, UINT32_MAX, &id) == 0 && id < r->max_events;
+              shmipc__bridge_parse_u64(subj + sl + 1, UINT32_MAX, &id) == 0 && id < r->max_events;
     if (ok && len > 0) {
         ok = (size_t)len < sizeof text;
         if (ok) {
             memcpy(text, natsMsg_GetData(msg), (size_t)len);
             text[len] = '\0';
-            ok = bridge_parse_u64(text, UINT64_MAX, &count) == 0 && count > 0;
+            ok = shmipc__bridge_parse_u64(text, UINT64_MAX, &count) == 0 && count > 0;
         }
     }
     natsMsg_Destroy(msg);
@@ -103,7 +103,7 @@ static void on_event(natsConnection *nc, natsSubscription *sub, natsMsg *msg, vo
     COUNT(r, forwarded, 1);
 }
 
-int bridge_event_import_start(bridge_route *r)
+int shmipc__bridge_event_import_start(shmipc__bridge_route *r)
 {
     shmipc_evsvc_opts o;
     shmipc_evsvc_opts_init(&o);
@@ -124,16 +124,16 @@ int bridge_event_import_start(bridge_route *r)
         r->max_events = SHMIPC_EVSVC_MAX_EVENTS;
     char wild[SHMIPC_BRIDGE_SUBJECT_MAX + 8];
     snprintf(wild, sizeof wild, "%s.*", r->info.subject);
-    if ((err = bridge_subscribe(r->b, &r->ns, wild, NULL, on_event, r)) != 0)
+    if ((err = shmipc__bridge_subscribe(r->b, &r->ns, wild, NULL, on_event, r)) != 0)
         return err;
     atomic_store_explicit(&r->active, true, memory_order_relaxed);
-    bridge_log(r->b, "importing %s.* into event/%s", r->info.subject, r->info.service);
+    shmipc__bridge_log(r->b, "importing %s.* into event/%s", r->info.subject, r->info.service);
     return 0;
 }
 
-void bridge_event_import_stop(bridge_route *r)
+void shmipc__bridge_event_import_stop(shmipc__bridge_route *r)
 {
-    bridge_unsubscribe(&r->ns);
+    shmipc__bridge_unsubscribe(&r->ns);
     shmipc_evsvc_notifier_close(r->notifier);
     r->notifier = NULL;
     atomic_store_explicit(&r->active, false, memory_order_relaxed);

@@ -20,14 +20,14 @@
 /* relaxed everywhere below: statistics counters, read on their own by shmipc_bridge_route_stats */
 #define COUNT(r, field, n) atomic_fetch_add_explicit(&(r)->field, (uint64_t)(n), memory_order_relaxed)
 
-static bool jetstream(const bridge_route *r)
+static bool jetstream(const shmipc__bridge_route *r)
 {
     return r->b->cfg.qos == SHMIPC_BRIDGE_QOS_JETSTREAM;
 }
 
 /* ---- export ------------------------------------------------------------------------------------------ */
 
-int bridge_pubsub_export_open(bridge_route *r)
+int shmipc__bridge_pubsub_export_open(shmipc__bridge_route *r)
 {
     /* NULL options: whatever the service has (initialised options would ask for fixed-size samples) */
     int err = shmipc_pubsub_subscriber_open(r->info.service, NULL, &r->sub);
@@ -44,7 +44,7 @@ int bridge_pubsub_export_open(bridge_route *r)
     return 0;
 }
 
-void bridge_pubsub_export_close(bridge_route *r)
+void shmipc__bridge_pubsub_export_close(shmipc__bridge_route *r)
 {
     shmipc_pubsub_subscriber_close(r->sub);
     r->sub = NULL;
@@ -52,12 +52,12 @@ void bridge_pubsub_export_close(bridge_route *r)
 }
 
 /* The headers of an exported sample; 0 or -ENOMEM. */
-static int sample_headers(bridge_route *r, natsMsg *m, const shmipc_pubsub_sample *s)
+static int sample_headers(shmipc__bridge_route *r, natsMsg *m, const shmipc_pubsub_sample *s)
 {
     char pub[sizeof r->publisher + 16], seq[24], id[sizeof pub + 24];
     snprintf(pub, sizeof pub, "%.*s%" PRIu32, (int)r->publisher_len, r->publisher, s->publisher);
     snprintf(seq, sizeof seq, "%" PRIu64, s->sequence);
-    if (bridge_headers(r->b, m) || natsMsgHeader_Set(m, BRIDGE_HDR_PUBLISHER, pub) != NATS_OK ||
+    if (shmipc__bridge_headers(r->b, m) || natsMsgHeader_Set(m, BRIDGE_HDR_PUBLISHER, pub) != NATS_OK ||
         natsMsgHeader_Set(m, BRIDGE_HDR_SEQUENCE, seq) != NATS_OK)
         return -ENOMEM;
     if (jetstream(r)) {
@@ -68,7 +68,7 @@ static int sample_headers(bridge_route *r, natsMsg *m, const shmipc_pubsub_sampl
     return 0;
 }
 
-void bridge_pubsub_export_drain(bridge_route *r)
+void shmipc__bridge_pubsub_export_drain(shmipc__bridge_route *r)
 {
     shmipc_bridge *b = r->b;
     /* at most 256 per turn, so that other routes are served; the waitset reports what is left */
@@ -82,7 +82,7 @@ void bridge_pubsub_export_drain(bridge_route *r)
             continue;
         }
         if (err) {
-            bridge_log(b, "pubsub/%s: %s: subscribing again", r->info.service, shmipc_strerror(err));
+            shmipc__bridge_log(b, "pubsub/%s: %s: subscribing again", r->info.service, shmipc_strerror(err));
             COUNT(r, errors, 1);
             atomic_store_explicit(&r->active, false, memory_order_relaxed); /* the local thread reopens */
             break;
@@ -102,7 +102,7 @@ void bridge_pubsub_export_drain(bridge_route *r)
             COUNT(r, errors, 1);
             continue;
         }
-        bridge_send(b, r, m, jetstream(r));
+        shmipc__bridge_send(b, r, m, jetstream(r));
     }
     if (r->sub) {
         uint64_t missed = shmipc_pubsub_subscriber_missed(r->sub);
@@ -114,7 +114,7 @@ void bridge_pubsub_export_drain(bridge_route *r)
 
 /* ---- import ------------------------------------------------------------------------------------------ */
 
-int64_t bridge_pubsub_import_slot(const bridge_route *r)
+int64_t shmipc__bridge_pubsub_import_slot(const shmipc__bridge_route *r)
 {
     return r->pub ? (int64_t)shmipc_pubsub_publisher_id(r->pub) : -1;
 }
@@ -143,7 +143,7 @@ static int payload_of(const char *service, uint64_t *max, bool *dynamic)
 }
 
 /* Publish len bytes into the local service: fixed-size samples are padded with zero bytes. */
-static int publish_local(bridge_route *r, const void *data, size_t len)
+static int publish_local(shmipc__bridge_route *r, const void *data, size_t len)
 {
     if (len > r->payload_max)
         return -EMSGSIZE;
@@ -164,19 +164,19 @@ static int publish_local(bridge_route *r, const void *data, size_t len)
 
 /* One message from NATS: 0 (forwarded, duplicate or our own), -ENOBUFS (the pool is exhausted: worth
  * another try), or another error (dropped). */
-static int import_one(bridge_route *r, natsMsg *msg)
+static int import_one(shmipc__bridge_route *r, natsMsg *msg)
 {
     shmipc_bridge *b = r->b;
-    if (bridge_own(b, msg))
+    if (shmipc__bridge_own(b, msg))
         return 0;
     COUNT(r, received, 1);
     const char *pub = NULL, *seq_s = NULL;
     uint64_t key = 0, seq = 0;
     bool has_pub = natsMsgHeader_Get(msg, BRIDGE_HDR_PUBLISHER, &pub) == NATS_OK && pub;
     bool has_seq = natsMsgHeader_Get(msg, BRIDGE_HDR_SEQUENCE, &seq_s) == NATS_OK && seq_s;
-    if (has_pub && has_seq && bridge_parse_u64(seq_s, UINT64_MAX, &seq) == 0) {
-        key = bridge_dedup_key(pub, strlen(pub));
-        if (bridge_dedup_check(r->dedup, key, seq) == BRIDGE_DUP) {
+    if (has_pub && has_seq && shmipc__bridge_parse_u64(seq_s, UINT64_MAX, &seq) == 0) {
+        key = shmipc__bridge_dedup_key(pub, strlen(pub));
+        if (shmipc__bridge_dedup_check(r->dedup, key, seq) == BRIDGE_DUP) {
             COUNT(r, duplicates, 1);
             return 0;
         }
@@ -190,14 +190,14 @@ static int import_one(bridge_route *r, natsMsg *msg)
             return err; /* JetStream: redelivered later */
         COUNT(r, dropped, 1);
         if (!r->failing)
-            bridge_log(b, "pubsub/%s: a sample of %d bytes was dropped: %s", r->info.service, len,
+            shmipc__bridge_log(b, "pubsub/%s: a sample of %d bytes was dropped: %s", r->info.service, len,
                        shmipc_strerror(err));
         r->failing = true;
         return err;
     }
     /* recorded at once: a bridge killed between the publish and this store publishes the sample once
      * more after its restart (JetStream redelivers it), so nothing else comes in between */
-    int64_t d = key ? bridge_dedup_commit(r->dedup, key, seq) : 0;
+    int64_t d = key ? shmipc__bridge_dedup_commit(r->dedup, key, seq) : 0;
     r->failing = false;
     COUNT(r, forwarded, 1);
     if (d)
@@ -215,7 +215,7 @@ static void on_sample(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
 
 /* The durable consumer's name: the bridge's name and the service's, with what a consumer name may not
  * hold replaced (and then a hash of the service name, so that "a.b" and "a_b" differ). */
-static void durable_name(bridge_route *r)
+static void durable_name(shmipc__bridge_route *r)
 {
     char svc[SHMIPC_SERVICE_NAME_MAX + 1];
     bool changed = false;
@@ -228,7 +228,7 @@ static void durable_name(bridge_route *r)
     svc[i] = '\0';
     if (changed)
         snprintf(r->durable, sizeof r->durable, "%.63s_%.40s_%08" PRIx32, r->b->cfg.name, svc,
-                 (uint32_t)bridge_dedup_key(r->info.service, strlen(r->info.service)));
+                 (uint32_t)shmipc__bridge_dedup_key(r->info.service, strlen(r->info.service)));
     else
         snprintf(r->durable, sizeof r->durable, "%.63s_%.60s", r->b->cfg.name, svc);
 }
@@ -236,7 +236,7 @@ static void durable_name(bridge_route *r)
 /* Make the durable consumer if it does not exist, then bind a pull subscription to it. The consumer is
  * made here and not by the subscribe call because the NATS library deletes, on unsubscribe, a consumer
  * its subscribe made, durable or not: a restarted bridge goes on where the last one stopped. */
-static int consumer_bind(bridge_route *r)
+static int consumer_bind(shmipc__bridge_route *r)
 {
     shmipc_bridge *b = r->b;
     jsConsumerInfo *ci = NULL;
@@ -256,40 +256,40 @@ static int consumer_bind(bridge_route *r)
     }
     jsConsumerInfo_Destroy(ci);
     if (s != NATS_OK)
-        return bridge_errno(s) ? bridge_errno(s) : -EPROTO;
+        return shmipc__bridge_errno(s) ? shmipc__bridge_errno(s) : -EPROTO;
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = b->cfg.stream;
     so.Consumer = r->durable;
     jerr = 0;
     s = js_PullSubscribe(&r->pull, b->js, r->info.subject, r->durable, NULL, &so, &jerr);
-    return s == NATS_OK ? 0 : (bridge_errno(s) ? bridge_errno(s) : -EPROTO);
+    return s == NATS_OK ? 0 : (shmipc__bridge_errno(s) ? shmipc__bridge_errno(s) : -EPROTO);
 }
 
 static void *fetch_main(void *arg)
 {
-    bridge_route *r = arg;
+    shmipc__bridge_route *r = arg;
     shmipc_bridge *b = r->b;
     bool warned = false;
     int batch = (int)(b->cfg.max_inflight < 256 ? b->cfg.max_inflight : 256);
     while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
         if (!atomic_load_explicit(&b->connected, memory_order_relaxed)) {
-            bridge_nap(b, 100);
+            shmipc__bridge_nap(b, 100);
             continue;
         }
         if (!r->pull) {
-            int err = bridge_stream_ensure(b);
+            int err = shmipc__bridge_stream_ensure(b);
             if (!err)
                 err = consumer_bind(r);
             if (err) {
                 if (!warned)
-                    bridge_log(b, "pubsub/%s: JetStream consumer %s not available yet (%s): retrying", r->info.service,
+                    shmipc__bridge_log(b, "pubsub/%s: JetStream consumer %s not available yet (%s): retrying", r->info.service,
                                r->durable, shmipc_strerror(err));
                 warned = true;
-                bridge_nap(b, 500);
+                shmipc__bridge_nap(b, 500);
                 continue;
             }
-            bridge_log(b, "importing %s into pubsub/%s through JetStream consumer %s", r->info.subject,
+            shmipc__bridge_log(b, "importing %s into pubsub/%s through JetStream consumer %s", r->info.subject,
                        r->info.service, r->durable);
             warned = false;
         }
@@ -300,11 +300,11 @@ static void *fetch_main(void *arg)
             continue;
         if (s != NATS_OK) {
             if (jerr == JSConsumerNotFoundErr || s == NATS_NOT_FOUND) {
-                bridge_log(b, "pubsub/%s: consumer %s is gone: making it again", r->info.service, r->durable);
+                shmipc__bridge_log(b, "pubsub/%s: consumer %s is gone: making it again", r->info.service, r->durable);
                 natsSubscription_Destroy(r->pull);
                 r->pull = NULL;
             }
-            bridge_nap(b, 200);
+            shmipc__bridge_nap(b, 200);
             continue;
         }
         for (int i = 0; i < list.Count; i++) {
@@ -323,21 +323,21 @@ static void *fetch_main(void *arg)
 
 /* Open (or make) the route's state segment and take its lock: 0, -EBUSY (another live bridge of this
  * name imports this service), or an error of the segment calls. */
-static int state_open(bridge_route *r)
+static int state_open(shmipc__bridge_route *r)
 {
     char name[SHMIPC_NAME_MAX];
     snprintf(name, sizeof name, "/shmipc-bridge.%s.%016" PRIx64, r->b->cfg.name,
-             bridge_dedup_key(r->info.service, strlen(r->info.service)));
+             shmipc__bridge_dedup_key(r->info.service, strlen(r->info.service)));
     shmipc_segment_opts so;
     shmipc_segment_opts_init(&so);
     so.type = BRIDGE_STATE_TYPE;
-    int rc = shmipc_segment_open_or_create(name, sizeof(bridge_state), &so, &r->state_seg);
+    int rc = shmipc_segment_open_or_create(name, sizeof(shmipc__bridge_state), &so, &r->state_seg);
     if (rc < 0) {
         /* not ours to read (another type, a corpse): made anew */
         if (rc != -EPROTOTYPE && rc != -EBADMSG && rc != -EPROTO && rc != -ENOTRECOVERABLE)
             return rc;
         shmipc_segment_unlink(name);
-        if ((rc = shmipc_segment_open_or_create(name, sizeof(bridge_state), &so, &r->state_seg)) < 0)
+        if ((rc = shmipc_segment_open_or_create(name, sizeof(shmipc__bridge_state), &so, &r->state_seg)) < 0)
             return rc;
     }
     if (flock(shmipc_segment_fd(r->state_seg), LOCK_EX | LOCK_NB) != 0) {
@@ -346,12 +346,12 @@ static int state_open(bridge_route *r)
         r->state_seg = NULL;
         return err;
     }
-    bridge_state *st = shmipc_segment_data(r->state_seg);
+    shmipc__bridge_state *st = shmipc_segment_data(r->state_seg);
     if (shmipc_segment_data_size(r->state_seg) < sizeof *st) { /* another layout's: made anew */
         shmipc_segment_close(r->state_seg);
         r->state_seg = NULL;
         shmipc_segment_unlink(name);
-        if ((rc = shmipc_segment_create(name, sizeof(bridge_state), &so, &r->state_seg)) < 0)
+        if ((rc = shmipc_segment_create(name, sizeof(shmipc__bridge_state), &so, &r->state_seg)) < 0)
             return rc;
         if (flock(shmipc_segment_fd(r->state_seg), LOCK_EX | LOCK_NB) != 0) {
             shmipc_segment_close(r->state_seg);
@@ -368,13 +368,13 @@ static int state_open(bridge_route *r)
         snprintf(st->service, sizeof st->service, "%s", r->info.service);
         st->magic = BRIDGE_STATE_MAGIC;
     } else {
-        bridge_log(r->b, "pubsub/%s: going on from the window of the last run (%s)", r->info.service, name);
+        shmipc__bridge_log(r->b, "pubsub/%s: going on from the window of the last run (%s)", r->info.service, name);
     }
     r->dedup = &st->dedup;
     return 0;
 }
 
-int bridge_pubsub_import_start(bridge_route *r)
+int shmipc__bridge_pubsub_import_start(shmipc__bridge_route *r)
 {
     shmipc_pubsub_opts o;
     int err = shmipc_pubsub_publisher_open(r->info.service, NULL, &r->pub); /* an existing one as it is */
@@ -398,18 +398,18 @@ int bridge_pubsub_import_start(bridge_route *r)
         if (pthread_create(&r->thread, NULL, fetch_main, r) != 0)
             return -EAGAIN;
         r->thread_started = true;
-    } else if ((err = bridge_subscribe(r->b, &r->ns, r->info.subject, NULL, on_sample, r)) != 0) {
+    } else if ((err = shmipc__bridge_subscribe(r->b, &r->ns, r->info.subject, NULL, on_sample, r)) != 0) {
         return err;
     }
     atomic_store_explicit(&r->active, true, memory_order_relaxed);
-    bridge_log(r->b, "importing %s into pubsub/%s (samples up to %" PRIu64 " bytes%s)", r->info.subject,
+    shmipc__bridge_log(r->b, "importing %s into pubsub/%s (samples up to %" PRIu64 " bytes%s)", r->info.subject,
                r->info.service, r->payload_max, r->dynamic ? "" : ", fixed size");
     return 0;
 }
 
-void bridge_pubsub_import_stop(bridge_route *r)
+void shmipc__bridge_pubsub_import_stop(shmipc__bridge_route *r)
 {
-    bridge_unsubscribe(&r->ns);
+    shmipc__bridge_unsubscribe(&r->ns);
     if (r->thread_started)
         pthread_join(r->thread, NULL);
     r->thread_started = false;

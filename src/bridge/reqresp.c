@@ -29,21 +29,21 @@
 /* ---- export ------------------------------------------------------------------------------------------ */
 
 /* Send one response to reply (through the outgoing buffer). */
-static void respond_nats(bridge_route *r, const char *reply, const void *data, int len, bool more)
+static void respond_nats(shmipc__bridge_route *r, const char *reply, const void *data, int len, bool more)
 {
     natsMsg *m = NULL;
-    if (natsMsg_Create(&m, reply, NULL, data, len) != NATS_OK || bridge_headers(r->b, m) != 0 ||
+    if (natsMsg_Create(&m, reply, NULL, data, len) != NATS_OK || shmipc__bridge_headers(r->b, m) != 0 ||
         (more && natsMsgHeader_Set(m, BRIDGE_HDR_MORE, "1") != NATS_OK)) {
         natsMsg_Destroy(m);
         COUNT(r, dropped, 1);
         return;
     }
-    bridge_send(r->b, r, m, false);
+    shmipc__bridge_send(r->b, r, m, false);
 }
 
 static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
-    bridge_route *r = closure;
+    shmipc__bridge_route *r = closure;
     shmipc_bridge *b = r->b;
     (void)nc;
     (void)sub;
@@ -59,13 +59,13 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
         err = shmipc_reqresp_client_open(r->info.service, NULL, &r->cli); /* the service's settings */
         if (err) {
             if (!r->failing)
-                bridge_log(b, "reqresp/%s: no local server to call (%s): requests go unanswered", r->info.service,
+                shmipc__bridge_log(b, "reqresp/%s: no local server to call (%s): requests go unanswered", r->info.service,
                            shmipc_strerror(err));
             r->failing = true;
             r->cli = NULL;
         } else {
             if (r->failing)
-                bridge_log(b, "reqresp/%s: calling the local server", r->info.service);
+                shmipc__bridge_log(b, "reqresp/%s: calling the local server", r->info.service);
             r->failing = false;
             atomic_store_explicit(&r->active, true, memory_order_relaxed);
         }
@@ -107,22 +107,22 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
     natsMsg_Destroy(msg);
 }
 
-int bridge_reqresp_export_start(bridge_route *r)
+int shmipc__bridge_reqresp_export_start(shmipc__bridge_route *r)
 {
     r->cap = SHMIPC_RR_MAX_MESSAGE;
     r->buf = malloc(r->cap);
     if (!r->buf)
         return -ENOMEM;
-    int err = bridge_subscribe(r->b, &r->ns, r->info.subject, QUEUE_GROUP, on_request, r);
+    int err = shmipc__bridge_subscribe(r->b, &r->ns, r->info.subject, QUEUE_GROUP, on_request, r);
     if (!err)
-        bridge_log(r->b, "exporting reqresp/%s as %s (requests answered by the local server)", r->info.service,
+        shmipc__bridge_log(r->b, "exporting reqresp/%s as %s (requests answered by the local server)", r->info.service,
                    r->info.subject);
     return err;
 }
 
-void bridge_reqresp_export_stop(bridge_route *r)
+void shmipc__bridge_reqresp_export_stop(shmipc__bridge_route *r)
 {
-    bridge_unsubscribe(&r->ns);
+    shmipc__bridge_unsubscribe(&r->ns);
     shmipc_reqresp_client_close(r->cli);
     r->cli = NULL;
 }
@@ -130,7 +130,7 @@ void bridge_reqresp_export_stop(bridge_route *r)
 /* ---- import ------------------------------------------------------------------------------------------ */
 
 /* The inbox callback: a reply to a forwarded request, queued for the route's server thread. */
-void bridge_reqresp_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+void shmipc__bridge_reqresp_reply(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
     shmipc_bridge *b = closure;
     (void)nc;
@@ -144,23 +144,23 @@ void bridge_reqresp_reply(natsConnection *nc, natsSubscription *sub, natsMsg *ms
         strcpy(tail, subj + il + 1);
         char *save = NULL, *t1 = strtok_r(tail, ".", &save), *t2 = strtok_r(NULL, ".", &save),
              *t3 = strtok_r(NULL, ".", &save);
-        ok = t1 && t2 && t3 && !strtok_r(NULL, ".", &save) && bridge_parse_u64(t1, b->nroutes - 1, &route) == 0 &&
-             bridge_parse_u64(t2, BRIDGE_PENDING_MAX - 1, &slot) == 0 && bridge_parse_u64(t3, UINT64_MAX, &id) == 0;
+        ok = t1 && t2 && t3 && !strtok_r(NULL, ".", &save) && shmipc__bridge_parse_u64(t1, b->nroutes - 1, &route) == 0 &&
+             shmipc__bridge_parse_u64(t2, BRIDGE_PENDING_MAX - 1, &slot) == 0 && shmipc__bridge_parse_u64(t3, UINT64_MAX, &id) == 0;
     }
-    bridge_route *r = ok ? &b->routes[route] : NULL;
+    shmipc__bridge_route *r = ok ? &b->routes[route] : NULL;
     /* acquire: the server thread set up its side before it marked the route active */
     if (!r || r->info.direction != SHMIPC_BRIDGE_IMPORT || r->info.pattern != SHMIPC_PATTERN_REQRESP ||
         !atomic_load_explicit(&r->active, memory_order_acquire)) {
         natsMsg_Destroy(msg);
         return;
     }
-    bridge_reply *rep = malloc(sizeof *rep);
+    shmipc__bridge_reply *rep = malloc(sizeof *rep);
     if (!rep) {
         COUNT(r, dropped, 1);
         natsMsg_Destroy(msg);
         return;
     }
-    *rep = (bridge_reply){NULL, msg, (uint32_t)slot, id};
+    *rep = (shmipc__bridge_reply){NULL, msg, (uint32_t)slot, id};
     pthread_mutex_lock(&r->reply_mu);
     *r->replies_tail = rep;
     r->replies_tail = &rep->next;
@@ -171,31 +171,31 @@ void bridge_reqresp_reply(natsConnection *nc, natsSubscription *sub, natsMsg *ms
     shmipc_event_post(r->reply_post);
 }
 
-static void pending_free(bridge_route *r, bridge_pending *p)
+static void pending_free(shmipc__bridge_route *r, shmipc__bridge_pending *p)
 {
     p->id = 0;
     r->npending--;
 }
 
 /* Serve the queued replies (server thread). */
-static void replies_serve(bridge_route *r)
+static void replies_serve(shmipc__bridge_route *r)
 {
     shmipc_bridge *b = r->b;
     pthread_mutex_lock(&r->reply_mu);
-    bridge_reply *list = r->replies;
+    shmipc__bridge_reply *list = r->replies;
     r->replies = NULL;
     r->replies_tail = &r->replies;
     pthread_mutex_unlock(&r->reply_mu);
     while (list) {
-        bridge_reply *rep = list;
+        shmipc__bridge_reply *rep = list;
         list = rep->next;
-        bridge_pending *p = &r->pending[rep->slot];
+        shmipc__bridge_pending *p = &r->pending[rep->slot];
         if (p->id == rep->id) {
             natsMsg *m = rep->msg;
             if (natsMsg_IsNoResponders(m)) {
                 COUNT(r, dropped, 1);
                 if (!r->failing)
-                    bridge_log(b, "reqresp/%s: no server answers %s: requests go unanswered", r->info.service,
+                    shmipc__bridge_log(b, "reqresp/%s: no server answers %s: requests go unanswered", r->info.service,
                                r->info.subject);
                 r->failing = true;
                 pending_free(r, p);
@@ -215,7 +215,7 @@ static void replies_serve(bridge_route *r)
                     COUNT(r, forwarded, 1);
                     pending_free(r, p);
                 } else {
-                    p->deadline_ns = bridge_now_ns() + (uint64_t)b->cfg.request_timeout_ms * 1000000u;
+                    p->deadline_ns = shmipc__bridge_now_ns() + (uint64_t)b->cfg.request_timeout_ms * 1000000u;
                 }
             }
         }
@@ -225,11 +225,11 @@ static void replies_serve(bridge_route *r)
 }
 
 /* Forward one request (server thread). */
-static void request_forward(bridge_route *r, const shmipc_reqresp_request_info *info, int len)
+static void request_forward(shmipc__bridge_route *r, const shmipc_reqresp_request_info *info, int len)
 {
     shmipc_bridge *b = r->b;
     COUNT(r, received, 1);
-    bridge_pending *p = NULL;
+    shmipc__bridge_pending *p = NULL;
     uint32_t slot = 0;
     if (r->npending < BRIDGE_PENDING_MAX) {
         for (uint32_t i = 0; i < BRIDGE_PENDING_MAX; i++) {
@@ -248,24 +248,24 @@ static void request_forward(bridge_route *r, const shmipc_reqresp_request_info *
     char reply[sizeof b->inbox + 64];
     snprintf(reply, sizeof reply, "%s.%" PRIu32 ".%" PRIu32 ".%" PRIu64, b->inbox, r->index, slot, id);
     natsMsg *m = NULL;
-    if (natsMsg_Create(&m, r->info.subject, reply, r->buf, len) != NATS_OK || bridge_headers(b, m) != 0) {
+    if (natsMsg_Create(&m, r->info.subject, reply, r->buf, len) != NATS_OK || shmipc__bridge_headers(b, m) != 0) {
         natsMsg_Destroy(m);
         COUNT(r, dropped, 1);
         return;
     }
-    *p = (bridge_pending){id, bridge_now_ns() + (uint64_t)b->cfg.request_timeout_ms * 1000000u, *info};
+    *p = (shmipc__bridge_pending){id, shmipc__bridge_now_ns() + (uint64_t)b->cfg.request_timeout_ms * 1000000u, *info};
     r->npending++;
-    bridge_send(b, r, m, false);
+    shmipc__bridge_send(b, r, m, false);
 }
 
 /* Requests unanswered past their deadline are dropped; returns ms until the next deadline (<= 200). */
-static int pending_sweep(bridge_route *r)
+static int pending_sweep(shmipc__bridge_route *r)
 {
     if (r->npending == 0)
         return 200;
-    uint64_t now = bridge_now_ns(), next = now + 200000000u;
+    uint64_t now = shmipc__bridge_now_ns(), next = now + 200000000u;
     for (uint32_t i = 0; i < BRIDGE_PENDING_MAX; i++) {
-        bridge_pending *p = &r->pending[i];
+        shmipc__bridge_pending *p = &r->pending[i];
         if (!p->id)
             continue;
         if (p->deadline_ns <= now) {
@@ -280,7 +280,7 @@ static int pending_sweep(bridge_route *r)
 
 /* Become the local server (retried while another process serves it) and wait on it and the replies
  * event together. */
-static int serve_open(bridge_route *r)
+static int serve_open(shmipc__bridge_route *r)
 {
     shmipc_reqresp_opts o;
     shmipc_reqresp_opts_init(&o);
@@ -299,7 +299,7 @@ static int serve_open(bridge_route *r)
 
 static void *serve_main(void *arg)
 {
-    bridge_route *r = arg;
+    shmipc__bridge_route *r = arg;
     shmipc_bridge *b = r->b;
     bool warned = false;
     uint64_t last_sweep = 0;
@@ -308,19 +308,19 @@ static void *serve_main(void *arg)
             int err = serve_open(r);
             if (err) {
                 if (!warned)
-                    bridge_log(b, "reqresp/%s: cannot serve it (%s): retrying", r->info.service, shmipc_strerror(err));
+                    shmipc__bridge_log(b, "reqresp/%s: cannot serve it (%s): retrying", r->info.service, shmipc_strerror(err));
                 warned = true;
-                bridge_nap(b, 500);
+                shmipc__bridge_nap(b, 500);
                 continue;
             }
             /* release: the inbox callback may queue replies once it sees the route active */
             atomic_store_explicit(&r->active, true, memory_order_release);
-            bridge_log(b, "importing %s as reqresp/%s (the bridge serves it)", r->info.subject, r->info.service);
+            shmipc__bridge_log(b, "importing %s as reqresp/%s (the bridge serves it)", r->info.subject, r->info.service);
             warned = false;
         }
         replies_serve(r);
         int timeout = 200;
-        uint64_t now = bridge_now_ns();
+        uint64_t now = shmipc__bridge_now_ns();
         if (r->npending && now - last_sweep > 20000000u) {
             timeout = pending_sweep(r);
             last_sweep = now;
@@ -344,8 +344,8 @@ static void *serve_main(void *arg)
             }
             if (len != -EAGAIN && len != -ETIMEDOUT && len != -EINTR) {
                 COUNT(r, errors, 1);
-                bridge_log(b, "reqresp/%s: receive: %s", r->info.service, shmipc_strerror(len));
-                bridge_nap(b, 100);
+                shmipc__bridge_log(b, "reqresp/%s: receive: %s", r->info.service, shmipc_strerror(len));
+                shmipc__bridge_nap(b, 100);
             }
             break;
         }
@@ -353,7 +353,7 @@ static void *serve_main(void *arg)
     return NULL;
 }
 
-int bridge_reqresp_import_start(bridge_route *r)
+int shmipc__bridge_reqresp_import_start(shmipc__bridge_route *r)
 {
     r->cap = r->info.size ? r->info.size : 4096; /* the service's default max_request */
     if (r->cap < SHMIPC_RR_MAX_MESSAGE)
@@ -377,20 +377,20 @@ int bridge_reqresp_import_start(bridge_route *r)
     return 0;
 }
 
-void bridge_reqresp_import_stop(bridge_route *r)
+void shmipc__bridge_reqresp_import_stop(shmipc__bridge_route *r)
 {
     if (r->thread_started)
         pthread_join(r->thread, NULL);
     r->thread_started = false;
     atomic_store_explicit(&r->active, false, memory_order_relaxed);
-    /* the inbox subscription is gone (bridge_stop ends it first): nobody queues or posts any more */
+    /* the inbox subscription is gone (shmipc__bridge_stop ends it first): nobody queues or posts any more */
     pthread_mutex_lock(&r->reply_mu);
-    bridge_reply *list = r->replies;
+    shmipc__bridge_reply *list = r->replies;
     r->replies = NULL;
     r->replies_tail = &r->replies;
     pthread_mutex_unlock(&r->reply_mu);
     while (list) {
-        bridge_reply *next = list->next;
+        shmipc__bridge_reply *next = list->next;
         natsMsg_Destroy(list->msg);
         free(list);
         list = next;
