@@ -9,8 +9,12 @@ CTEST_ARGS ?=
 
 all: build
 
+# The NATS bridge (libshmipc-nats, `shmipc bridge`) and its tests need libnats-dev, nats-server and
+# iproute2 (network namespaces): installed with the rest so that CI runs them. The core needs none of
+# them: `make BRIDGE_DEPS= test` leaves them out (the bridge is then not built and its tests skip).
+BRIDGE_DEPS ?= libnats-dev nats-server iproute2
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh $(BRIDGE_DEPS)
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null

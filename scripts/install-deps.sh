@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and tests need, skipping those present.
 # Usage: scripts/install-deps.sh [extra-package ...]
+# The Makefile's deps target passes the NATS bridge's packages (BRIDGE_DEPS: libnats-dev nats-server
+# iproute2) as extras: the core library and its tests need none of them.
 set -euo pipefail
 # python3-*: the Python binding (bindings/python) and its tests; numpy is optional at run time (the
 # numpy views), tested when present; pip and setuptools install the package (pyproject.toml).

@@ -23,3 +23,19 @@ if [ -n "$stray" ]; then
     exit 1
 fi
 echo "abi_symbols: $(wc -l < "$actual") symbols, all in abi/shmipc.symbols"
+# The NATS bridge library, where this build has it: its own list and version node (SHMIPC_NATS_1.0).
+nlib=$build/src/bridge/libshmipc-nats.so
+if [ -e "$nlib" ]; then
+    "$root/scripts/abi-symbols.sh" "$nlib" > "$actual"
+    if ! diff -u "$root/abi/shmipc-nats.symbols" "$actual"; then
+        echo "abi_symbols: libshmipc-nats exports differ from abi/shmipc-nats.symbols (- expected, + built)."
+        echo "If intended: scripts/abi-symbols.sh $nlib > abi/shmipc-nats.symbols"
+        exit 1
+    fi
+    stray=$(nm -D --defined-only "$nlib" | awk '$2 != "A" && $3 !~ /@@SHMIPC_NATS_[0-9.]+$/ { print $3 }')
+    if [ -n "$stray" ]; then
+        echo "abi_symbols: libshmipc-nats exports without a version node: $stray"
+        exit 1
+    fi
+    echo "abi_symbols: libshmipc-nats: $(wc -l < "$actual") symbols, all in abi/shmipc-nats.symbols"
+fi

@@ -50,12 +50,21 @@ int cli_cmd_sub(int argc, char **argv);  /* cmd_pubsub.c */
 int cli_cmd_channel(int argc, char **argv);
 int cli_cmd_queue(int argc, char **argv);
 int cli_cmd_bench(int argc, char **argv);
+int cli_cmd_bridge(int argc, char **argv); /* cmd_bridge.c: only when the NATS bridge is built */
 
 /* ---- options ----------------------------------------------------------------------------------------- */
 
-/* One option of a command. An option with a metavariable takes a value, stored (unparsed) in *value; one
- * without is a flag and sets *flag. Build them with CLI_OPT_VALUE / CLI_OPT_FLAG; end the list with
- * CLI_OPT_END. -h/--help is added to every command. */
+/* The values of an option that may be given several times (CLI_OPT_LIST), in command-line order. */
+#define CLI_LIST_MAX 64
+typedef struct cli_list {
+    const char *v[CLI_LIST_MAX];
+    size_t n;
+} cli_list;
+
+/* One option of a command. An option with a metavariable takes a value, stored (unparsed) in *value, or
+ * appended to *list for a repeatable one; one without is a flag and sets *flag. Build them with
+ * CLI_OPT_VALUE / CLI_OPT_LIST / CLI_OPT_FLAG; end the list with CLI_OPT_END. -h/--help is added to
+ * every command. */
 typedef struct cli_opt {
     const char *name;  /* long name, without "--" */
     char short_name;   /* one-letter form, or 0 */
@@ -63,11 +72,13 @@ typedef struct cli_opt {
     const char *help;
     const char **value;
     bool *flag;
+    cli_list *list;
 } cli_opt;
 
-#define CLI_OPT_VALUE(name, ch, meta, var, help) {name, ch, meta, help, var, NULL}
-#define CLI_OPT_FLAG(name, ch, var, help) {name, ch, NULL, help, NULL, var}
-#define CLI_OPT_END {NULL, 0, NULL, NULL, NULL, NULL}
+#define CLI_OPT_VALUE(name, ch, meta, var, help) {name, ch, meta, help, var, NULL, NULL}
+#define CLI_OPT_LIST(name, ch, meta, list, help) {name, ch, meta, help, NULL, NULL, list}
+#define CLI_OPT_FLAG(name, ch, var, help) {name, ch, NULL, help, NULL, var, NULL}
+#define CLI_OPT_END {NULL, 0, NULL, NULL, NULL, NULL, NULL}
 
 /* What a command accepts: used both to parse and to print its --help. */
 typedef struct cli_spec {

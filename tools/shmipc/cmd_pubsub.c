@@ -49,7 +49,8 @@ static int ps_parse(const cli_spec *spec, int argc, char **argv, const char *con
 /* ---- pub --------------------------------------------------------------------------------------------- */
 
 /* Open the publisher of an existing service (its settings, whatever they are), or create the service. */
-static int pub_open(const char *name, uint64_t size, uint64_t depth, uint64_t history, shmipc_pubsub_publisher **pub)
+static int pub_open(const char *name, uint64_t size, uint64_t depth, uint64_t history, shmipc_pubsub_policy policy,
+                    shmipc_pubsub_publisher **pub)
 {
     int err = shmipc_pubsub_publisher_open(name, NULL, pub);
     if (err != -ENOENT)
@@ -60,6 +61,7 @@ static int pub_open(const char *name, uint64_t size, uint64_t depth, uint64_t hi
     o.payload_size = size;
     o.depth = (uint32_t)depth;
     o.history = (uint32_t)history;
+    o.policy = policy;
     return shmipc_pubsub_publisher_create(name, &o, pub);
 }
 
@@ -87,7 +89,7 @@ static int pub_payload(const char *name, uint64_t *max, bool *dynamic)
 
 int cli_cmd_pub(int argc, char **argv)
 {
-    const char *format_s = NULL, *rate_s = NULL, *size_s = NULL, *depth_s = NULL, *history_s = NULL;
+    const char *format_s = NULL, *rate_s = NULL, *size_s = NULL, *depth_s = NULL, *history_s = NULL, *policy_s = NULL;
     const cli_opt opts[] = {
         CLI_OPT_VALUE("format", 'f', "FORMAT", &format_s,
                       "input lines are text (default: the bytes of the line), hex, or json (a JSON string)"),
@@ -96,6 +98,9 @@ int cli_cmd_pub(int argc, char **argv)
         CLI_OPT_VALUE("depth", 'd', "N", &depth_s, "when creating: each subscriber's queue depth (default 8)"),
         CLI_OPT_VALUE("history", 'H', "N", &history_s,
                       "when creating: samples a new subscriber gets on connecting (default 0, at most depth)"),
+        CLI_OPT_VALUE("policy", 'P', "POLICY", &policy_s,
+                      "when creating: a full subscriber queue drops its oldest sample (drop-oldest, default) or makes "
+                      "pub wait (wait)"),
         CLI_OPT_END,
     };
     const cli_spec spec = {
@@ -125,9 +130,16 @@ int cli_cmd_pub(int argc, char **argv)
         return cli_usage_error(&spec, "bad depth '%s' (want a number, at least 1)", depth_s);
     if (history_s && cli_parse_uint(history_s, 10, UINT32_MAX, &history))
         return cli_usage_error(&spec, "bad history '%s' (want a number)", history_s);
+    shmipc_pubsub_policy policy = SHMIPC_PUBSUB_POLICY_DEFAULT;
+    if (policy_s && !strcmp(policy_s, "wait"))
+        policy = SHMIPC_PUBSUB_WAIT;
+    else if (policy_s && !strcmp(policy_s, "drop-oldest"))
+        policy = SHMIPC_PUBSUB_DROP_OLDEST;
+    else if (policy_s)
+        return cli_usage_error(&spec, "bad policy '%s' (want drop-oldest or wait)", policy_s);
 
     shmipc_pubsub_publisher *pub;
-    int err = pub_open(name, size, depth, history, &pub);
+    int err = pub_open(name, size, depth, history, policy, &pub);
     if (err)
         return svc_fail(what, err);
     uint64_t max;
@@ -164,6 +176,10 @@ int cli_cmd_pub(int argc, char **argv)
             out = max;
         }
         if (rate) {
+            /* an idle input earns no credit: after a pause the rate holds from now, not as a burst */
+            uint64_t now = cli_now_ns();
+            if (next < now)
+                next = now;
             cli_sleep_until(next);
             if (svc_stop)
                 break;

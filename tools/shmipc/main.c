@@ -22,6 +22,9 @@ static const cli_command commands[] = {
     {"queue", "create, send to, receive from, inspect and remove a queue (many producers and consumers)",
      cli_cmd_queue},
     {"bench", "measure latency, throughput and CPU cost of shmipc and of kernel IPC", cli_cmd_bench},
+#ifdef SHMIPC_HAVE_BRIDGE
+    {"bridge", "bridge services to other hosts over NATS (export, import; bench: its cost)", cli_cmd_bridge},
+#endif
 };
 
 int main(int argc, char **argv)

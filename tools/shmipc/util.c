@@ -147,7 +147,11 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, char ***args, int *na
         }
         if (!o)
             return cli_usage_error(spec, "unknown option");
-        if (o->meta)
+        if (o->list) {
+            if (o->list->n == CLI_LIST_MAX)
+                return cli_usage_error(spec, "option '--%s' given more than %d times", o->name, CLI_LIST_MAX);
+            o->list->v[o->list->n++] = optarg;
+        } else if (o->meta)
             *o->value = optarg;
         else
             *o->flag = true;
