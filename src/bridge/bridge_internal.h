@@ -148,51 +148,50 @@ typedef struct shmipc__bridge_pending {
 #define BRIDGE_PENDING_MAX 1024u
 
 typedef struct shmipc__bridge_route {
+    /* (fields grouped by size, largest alignment first; the comment says which thread uses each) */
+    _Alignas(64) unsigned char reply_ev[SHMIPC_EVENT_SIZE]; /* reqresp import: posted when a reply is queued */
     shmipc_bridge *b;
-    uint32_t index;
-    shmipc_bridge_route_info info;
     _Atomic uint64_t received, forwarded, dropped, duplicates, gaps, missed, retried, errors;
-    atomic_bool active;
-    bool failing; /* a failure was logged: log again only when it clears (owning thread only) */
     uint64_t retry_ns; /* owning thread: when to try opening the local service again */
-
     /* pubsub export (local thread) */
     shmipc_pubsub_subscriber *sub;
-    char publisher[SHMIPC_BRIDGE_NAME_MAX + SHMIPC_SERVICE_NAME_MAX + 32]; /* ORIGIN/SERVICE/EPOCH/ */
     size_t publisher_len;
     uint64_t missed_seen;
     int64_t loop_slot; /* our own import publisher's slot in this service, -1 none */
     /* pubsub import (one NATS callback thread, or the JetStream fetch thread) */
     shmipc_pubsub_publisher *pub;
     uint64_t payload_max;
-    bool dynamic;
-    shmipc__bridge_dedup *dedup;          /* in the state segment */
+    shmipc__bridge_dedup *dedup; /* in the state segment */
     shmipc_segment *state_seg;
-    shmipc__bridge_sub ns;                /* core NATS subscription of an import or a reqresp export */
-    natsSubscription *pull;       /* JetStream import: the fetch thread's pull subscription */
-    char durable[160];
+    natsSubscription *pull;      /* JetStream import: the fetch thread's pull subscription */
     /* event export (local thread) / import (NATS callback) */
     shmipc_evsvc_listener *listener;
     shmipc_evsvc_notifier *notifier;
-    uint32_t max_events;
     /* reqresp export (NATS callback thread) */
     shmipc_reqresp_client *cli;
     void *buf; /* request and response buffer of the owning thread */
     size_t cap;
     /* reqresp import (server thread; replies from the inbox callback) */
     shmipc_reqresp_server *srv;
-    shmipc_waitset *srv_ws;        /* server thread: the server and the replies event */
-    shmipc_event *reply_wait;      /* server thread's handle of the event */
-    shmipc_event *reply_post;      /* inbox callback thread's handle (one handle per thread) */
-    _Alignas(64) unsigned char reply_ev[SHMIPC_EVENT_SIZE]; /* posted when a reply is queued */
-    pthread_mutex_t reply_mu;
+    shmipc_waitset *srv_ws;   /* server thread: the server and the replies event */
+    shmipc_event *reply_wait; /* server thread's handle of the event */
+    shmipc_event *reply_post; /* inbox callback thread's handle (one handle per thread) */
     shmipc__bridge_reply *replies, **replies_tail;
     shmipc__bridge_pending *pending;
     uint64_t next_id;
-    uint32_t npending;
-
     pthread_t thread; /* reqresp import server, or JetStream fetch */
+    shmipc__bridge_sub ns; /* core NATS subscription of an import or a reqresp export */
+    pthread_mutex_t reply_mu;
+    shmipc_bridge_route_info info;
+    uint32_t index;
+    uint32_t max_events; /* event import */
+    uint32_t npending;   /* reqresp import */
+    atomic_bool active;
+    bool failing; /* a failure was logged: log again only when it clears (owning thread only) */
+    bool dynamic; /* pubsub import: samples of any size */
     bool thread_started;
+    char durable[160];  /* JetStream import's consumer */
+    char publisher[SHMIPC_BRIDGE_NAME_MAX + SHMIPC_SERVICE_NAME_MAX + 32]; /* export: ORIGIN/SERVICE/EPOCH/ */
 } shmipc__bridge_route;
 
 /* One message for NATS in the outgoing buffer. */
@@ -203,39 +202,35 @@ typedef struct shmipc__bridge_out {
 } shmipc__bridge_out;
 
 struct shmipc_bridge {
+    _Alignas(64) unsigned char stop_mem[SHMIPC_EVENT_SIZE]; /* the local thread's stop event */
     shmipc_bridge_config cfg;
     natsOptions *opts;
     natsConnection *nc;
     jsCtx *js;
-    atomic_bool stop;
-    atomic_bool connected;
     _Atomic uint64_t connects, disconnects, overflow;
-    atomic_bool stream_ready;
-    pthread_mutex_t stream_mu; /* one stream check at a time */
-
-    /* the outgoing buffer (ring of cfg.buffer entries), and JetStream publishes to send again */
-    pthread_mutex_t mu;
-    pthread_cond_t cond; /* something to send, connected again, or stop */
+    /* the outgoing buffer (ring of cfg.buffer entries), and JetStream publishes to send again; under mu */
     shmipc__bridge_out *ring;
-    uint32_t head, count;
     shmipc__bridge_out *retry; /* max_inflight entries: what the stream did not acknowledge */
-    uint32_t nretry;
-    uint32_t inflight;
     uint64_t retry_after_ns;
-    char server[128];
-
-    /* the local thread: a waitset over export subscribers and listeners, and a stop event */
+    /* the local thread: a waitset over export subscribers and listeners, and the stop event */
     shmipc_waitset *ws;
     shmipc_event *stop_ev;
-    _Alignas(64) unsigned char stop_mem[SHMIPC_EVENT_SIZE];
-    pthread_t local_thread, net_thread;
-    bool local_started, net_started;
-
-    shmipc__bridge_sub inbox_sub; /* replies to forwarded requests: INBOX.> */
-    char inbox[96];
-
     shmipc__bridge_route *routes;
     size_t nroutes;
+    pthread_t local_thread, net_thread;
+    pthread_mutex_t stream_mu; /* one stream check at a time */
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* something to send, connected again, or stop */
+    shmipc__bridge_sub inbox_sub; /* replies to forwarded requests: INBOX.> */
+    uint32_t head, count;
+    uint32_t nretry;
+    uint32_t inflight;
+    atomic_bool stop;
+    atomic_bool connected;
+    atomic_bool stream_ready;
+    bool local_started, net_started;
+    char server[128];
+    char inbox[96];
 };
 
 /* Log a line "shmipc bridge NAME: ..." where shmipc_bridge_log said. */

@@ -140,7 +140,7 @@ int shmipc_bridge_service_name(const char *prefix, shmipc_pattern pattern, const
         return err;
     if (strlen(name) >= cap)
         return -ENAMETOOLONG;
-    strcpy(buf, name);
+    snprintf(buf, cap, "%s", name);
     return 0;
 }
 
@@ -151,7 +151,7 @@ static void default_name(char *buf, size_t cap)
 {
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0 || !host[0])
-        strcpy(host, "bridge");
+        snprintf(host, sizeof host, "%s", "bridge");
     size_t i = 0;
     for (; host[i] && i + 1 < cap; i++) {
         unsigned char c = (unsigned char)host[i];
@@ -168,8 +168,8 @@ int shmipc_bridge_config_new(shmipc_bridge_config **out)
     if (!cfg)
         return -ENOMEM;
     default_name(cfg->name, sizeof cfg->name);
-    strcpy(cfg->prefix, "shmipc");
-    strcpy(cfg->stream, "SHMIPC");
+    snprintf(cfg->prefix, sizeof cfg->prefix, "%s", "shmipc");
+    snprintf(cfg->stream, sizeof cfg->stream, "%s", "SHMIPC");
     cfg->qos = SHMIPC_BRIDGE_QOS_CORE;
     cfg->buffer = 4096;
     cfg->send_asap = true;
@@ -226,7 +226,7 @@ static int directive_name(shmipc_bridge_config *cfg, const words *a)
     for (const char *p = s; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
             return shmipc__bridge_config_fail(cfg, "name '%s': only letters, digits, '_' and '-'", s);
-    strcpy(cfg->name, s);
+    snprintf(cfg->name, sizeof cfg->name, "%s", s);
     return 0;
 }
 
@@ -243,7 +243,8 @@ static int directive_server(shmipc_bridge_config *cfg, const words *a)
             for (const char *p = u; *p; p++)
                 if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
                     return shmipc__bridge_config_fail(cfg, "server URL '%.80s' holds a blank or a control character", u);
-            strcpy(cfg->servers[cfg->nservers++], u);
+            snprintf(cfg->servers[cfg->nservers], sizeof cfg->servers[0], "%s", u);
+            cfg->nservers++;
         }
     }
     return 0;
@@ -256,7 +257,7 @@ static int directive_prefix(shmipc_bridge_config *cfg, const words *a)
         return shmipc__bridge_config_fail(cfg, "prefix longer than 64 bytes");
     if (!subject_ok(s))
         return shmipc__bridge_config_fail(cfg, "prefix '%s' is no subject (tokens between dots, no blank, '*' or '>')", s);
-    strcpy(cfg->prefix, s);
+    snprintf(cfg->prefix, sizeof cfg->prefix, "%s", s);
     return 0;
 }
 
@@ -279,7 +280,7 @@ static int js_name(shmipc_bridge_config *cfg, const char *what, const char *s, c
     for (const char *p = s; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != ':')
             return shmipc__bridge_config_fail(cfg, "%s '%s': only letters, digits, '_', '-' and ':'", what, s);
-    strcpy(dst, s);
+    snprintf(dst, BRIDGE_STREAM_MAX + 1, "%s", s); /* dst: a BRIDGE_STREAM_MAX + 1 array */
     return 0;
 }
 
@@ -397,7 +398,7 @@ static int directive_route(shmipc_bridge_config *cfg, const words *a)
     if (err)
         return shmipc__bridge_config_fail(cfg, "'%.80s' is no service name ([A-Za-z0-9_.-], starting with a letter or digit)",
                                   name);
-    strcpy(r.service, name);
+    snprintf(r.service, sizeof r.service, "%s", name);
     if ((a->n - 3) % 2)
         return shmipc__bridge_config_fail(cfg, "%s %s %s: options come in pairs (subject S, size N, ...), '%s' has no value",
                                   a->w[0], a->w[1], name, a->w[a->n - 1]);
@@ -410,7 +411,7 @@ static int directive_route(shmipc_bridge_config *cfg, const words *a)
             if (!subject_ok(v))
                 return shmipc__bridge_config_fail(cfg, "subject '%.80s' is not one NATS takes for publishing (tokens "
                                                "between dots, no blank, '*' or '>')", v);
-            strcpy(r.subject, v);
+            snprintf(r.subject, sizeof r.subject, "%s", v);
             continue;
         }
         if (!import)

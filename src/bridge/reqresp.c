@@ -141,7 +141,7 @@ void shmipc__bridge_reqresp_reply(natsConnection *nc, natsSubscription *sub, nat
     char tail[64];
     bool ok = subj && strncmp(subj, b->inbox, il) == 0 && subj[il] == '.' && strlen(subj + il + 1) < sizeof tail;
     if (ok) {
-        strcpy(tail, subj + il + 1);
+        snprintf(tail, sizeof tail, "%s", subj + il + 1);
         char *save = NULL, *t1 = strtok_r(tail, ".", &save), *t2 = strtok_r(NULL, ".", &save),
              *t3 = strtok_r(NULL, ".", &save);
         ok = t1 && t2 && t3 && !strtok_r(NULL, ".", &save) && shmipc__bridge_parse_u64(t1, b->nroutes - 1, &route) == 0 &&

@@ -66,8 +66,9 @@ static bench_lat summarize(uint64_t *ns, uint64_t n, uint64_t lost)
     double sum = 0;
     for (uint64_t i = 0; i < n; i++)
         sum += (double)ns[i];
-    l.p50 = (double)ns[n / 2] / 1000.0;
-    l.p99 = (double)ns[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1] / 1000.0;
+    uint64_t i50 = n / 2, i99 = n * 99 / 100 < n ? n * 99 / 100 : n - 1;
+    l.p50 = (double)ns[i50] / 1000.0;
+    l.p99 = (double)ns[i99] / 1000.0;
     l.mean = sum / (double)n / 1000.0;
     return l;
 }
@@ -468,10 +469,12 @@ static int run(bench_run *r)
     snprintf(imp_ping, sizeof imp_ping, "import pubsub ping-b subject " SUBJ "ping size %s depth 64", size_s);
     snprintf(imp_tp, sizeof imp_tp, "import pubsub tp-b subject " SUBJ "tp size %s depth 256", size_s);
     snprintf(imp_rr, sizeof imp_rr, "import reqresp echo subject bench.rr size %s", size_s);
-    const char *routes_a[] = {"export pubsub ping subject " SUBJ "ping", imp_pong, imp_rr,
-                              "export pubsub tp subject " SUBJ "tp", "buffer 65536", NULL};
-    const char *routes_b[] = {imp_ping, "export pubsub pong subject " SUBJ "pong", "export reqresp echo-srv subject bench.rr",
-                              imp_tp, "buffer 65536", NULL};
+    static const char exp_ping[] = "export pubsub ping subject " SUBJ "ping",
+                      exp_tp[] = "export pubsub tp subject " SUBJ "tp",
+                      exp_pong[] = "export pubsub pong subject " SUBJ "pong";
+    const char *routes_a[] = {exp_ping, imp_pong, imp_rr, exp_tp, "buffer 65536", NULL};
+    const char *routes_b[] = {imp_ping, exp_pong, "export reqresp echo-srv subject bench.rr", imp_tp, "buffer 65536",
+                              NULL};
     shmipc_bridge_log(NULL);
     if (start_bridge("bench-a", r, routes_a, &ba) || start_bridge("bench-b", r, routes_b, &bb))
         goto out;
