@@ -2,11 +2,10 @@
 /* tests/test_reqresp.c - the request/response service: calls, options and their mismatches, timeouts,
  * streamed responses, several client processes at once with correlation ids checked, a server killed
  * while clients wait (-EPIPE, then a restarted server takes over), clients killed with requests pending
- * (slots reclaimed), corrupt shared state (-EBADMSG), and threads over one mapping (for TSan). */
+ * (slots reclaimed), corrupt shared state (-EBADMSG). Threads: test_reqresp_threads.c. */
 #include "helpers.h"
 #include "reqresp/reqresp_internal.h"
 
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -643,93 +642,6 @@ static void random_garbage(void **state)
     shmipc_reqresp_unlink(name);
 }
 
-/* Threads over one mapping: a server thread and three client threads (what TSan checks). */
-typedef struct thr_arg {
-    const char *name;
-    int id;
-    int ok;
-    int ready_fd; /* server: a byte once it is created */
-} thr_arg;
-
-static void *thr_server(void *p)
-{
-    thr_arg *a = p;
-    shmipc_reqresp_server *s;
-    if (shmipc_reqresp_server_create(a->name, NULL, &s))
-        return NULL;
-    if (test_signal(a->ready_fd)) {
-        shmipc_reqresp_server_close(s);
-        return NULL;
-    }
-    int quits = 0;
-    char buf[64];
-    while (quits < 3) {
-        shmipc_reqresp_request_info ri;
-        int len = shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 10000);
-        if (len < 0)
-            break;
-        if (len == 4 && !memcmp(buf, "quit", 4))
-            quits++;
-        if (shmipc_reqresp_server_respond(s, &ri, buf, (size_t)len, 0, 10000))
-            break;
-    }
-    a->ok = quits == 3;
-    shmipc_reqresp_server_close(s);
-    return NULL;
-}
-
-static void *thr_client(void *p)
-{
-    thr_arg *a = p;
-    shmipc_reqresp_client *c;
-    if (shmipc_reqresp_client_open(a->name, NULL, &c))
-        return NULL;
-    char req[32], resp[32];
-    int n = shmipc_reqresp_client_call(c, "hi", 2, resp, sizeof resp, NULL, 10000);
-    int good = n == 2;
-    for (int i = 0; i < 2000 && good; i++) {
-        int len = snprintf(req, sizeof req, "%d/%d", a->id, i);
-        n = shmipc_reqresp_client_call(c, req, (size_t)len, resp, sizeof resp, NULL, 10000);
-        good = n == len && !memcmp(req, resp, (size_t)len);
-    }
-    good = good && shmipc_reqresp_client_call(c, "quit", 4, resp, sizeof resp, NULL, 10000) == 4;
-    a->ok = good;
-    shmipc_reqresp_client_close(c);
-    return NULL;
-}
-
-static void threads_one_mapping(void **state)
-{
-    (void)state;
-    char name[64];
-    svc_name(name, sizeof name, "thr");
-    shmipc_reqresp_server *s;
-    assert_int_equal(shmipc_reqresp_server_create(name, NULL, &s), 0); /* create, then let the thread serve */
-    shmipc_reqresp_client *hold;
-    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &hold), 0); /* keeps the service in use */
-    shmipc_reqresp_server_close(s);
-    int ready[2];
-    assert_int_equal(pipe(ready), 0);
-    thr_arg sa = {.name = name, .ready_fd = ready[1]}, ca[3];
-    pthread_t st, ct[3];
-    assert_int_equal(pthread_create(&st, NULL, thr_server, &sa), 0);
-    assert_int_equal(test_await(ready[0], 30000), 0); /* the thread is the server */
-    for (int i = 0; i < 3; i++) {
-        ca[i] = (thr_arg){.name = name, .id = i};
-        assert_int_equal(pthread_create(&ct[i], NULL, thr_client, &ca[i]), 0);
-    }
-    for (int i = 0; i < 3; i++) {
-        pthread_join(ct[i], NULL);
-        assert_true(ca[i].ok);
-    }
-    pthread_join(st, NULL);
-    assert_true(sa.ok);
-    close(ready[0]);
-    close(ready[1]);
-    shmipc_reqresp_client_close(hold);
-    shmipc_reqresp_unlink(name);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -741,7 +653,6 @@ int main(void)
         cmocka_unit_test(gc_after_everyone_died),
         cmocka_unit_test(corrupt_state),
         cmocka_unit_test(random_garbage),
-        cmocka_unit_test(threads_one_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
