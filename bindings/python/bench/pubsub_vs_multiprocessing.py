@@ -9,8 +9,8 @@ multiprocessing.Queue and multiprocessing.Pipe, in one run, with one method (as 
   checks it. shmipc copies the payload into a loaned chunk (one memmove) and the receiver reads it in
   place from its read-only view; multiprocessing pickles the bytes and the receiver gets a copy;
 - latency: ping-pong of same-size messages, one-way = round trip / 2, median and 99th percentile
-  over --rounds round trips after a warm-up of a tenth;
-- throughput: --count messages streamed one way; the time from the first send to the receiver's last
+  over --rounds round trips (fewer for large sizes) after a warm-up of a tenth;
+- throughput: messages streamed one way (--bytes worth), --repeat times, the median kept; the time from the first send to the receiver's last
   receive (reported back through a pipe), as messages/s and MB/s. shmipc uses policy WAIT (the
   publisher waits for room), so nothing is dropped: every mechanism delivers every message.
 
@@ -228,9 +228,11 @@ def fmt_size(n: int) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="64,4K,64K,1M")
-    ap.add_argument("--rounds", type=int, default=5000, help="ping-pong round trips per latency cell")
+    ap.add_argument("--rounds", type=int, default=5000, help="ping-pong round trips per latency cell (at most "
+                    "64 MiB each way per cell, at least 300)")
     ap.add_argument("--bytes", type=int, default=256 << 20, help="bytes streamed per throughput cell (at most "
                     "100000 messages, at least 200)")
+    ap.add_argument("--repeat", type=int, default=3, help="throughput runs per cell; the median is kept")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = ap.parse_args()
     pin(0)
@@ -244,13 +246,14 @@ def main() -> int:
           f"CPUs {len(cpus())} (one process on each of two), {time.strftime('%Y-%m-%d')}")
     lat_rows, tp_rows = [], []
     for size in sizes:
-        warm = max(1, args.rounds // 10)
+        rounds = max(300, min(args.rounds, (64 << 20) // size))
+        warm = max(1, rounds // 10)
         count = max(200, min(100000, args.bytes // size))
         for label, lat, tp in mechs:
-            xs = lat(size, args.rounds + warm)[warm:]
+            xs = lat(size, rounds + warm)[warm:]
             xs.sort()
             p50, p99 = statistics.median(xs) / 1000, xs[int(len(xs) * 0.99) - 1] / 1000
-            secs = tp(size, count)
+            secs = statistics.median(tp(size, count) for _ in range(max(1, args.repeat)))
             lat_rows.append((fmt_size(size), label, p50, p99))
             tp_rows.append((fmt_size(size), label, count / secs, count * size / secs / 1e6, count))
             print(f"{fmt_size(size):>7} {label:<22} latency p50 {p50:8.1f} us  p99 {p99:8.1f} us   "

@@ -3,7 +3,7 @@
 
 The library is found, in order, at the path in the environment variable SHMIPC_LIBRARY, by
 ``ctypes.util.find_library("shmipc")`` (the dynamic linker's cache: an installed library), and by its
-soname ``libshmipc.so.0`` (LD_LIBRARY_PATH). ctypes releases the GIL around every call, so a blocking
+soname ``libshmipc.so.1`` (LD_LIBRARY_PATH). ctypes releases the GIL around every call, so a blocking
 receive lets other Python threads run.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional, Type, TypeVar
 
 from . import _layout as L
 
-SONAME = "libshmipc.so.0"
+SONAME = "libshmipc.so.1"
 
 
 def _load() -> ctypes.CDLL:
