@@ -328,6 +328,8 @@ static void drop_oldest(void **state)
     svc_remove(name);
 }
 
+/* Subscribes, then receives nothing until the publisher (the parent, single-threaded) is asleep in
+ * futex_wait with two samples published: the third publish waits for room. Only then receives all four. */
 static int slow_subscriber(const char *name, int readyfd)
 {
     shmipc_pubsub_subscriber *sub;
@@ -336,7 +338,11 @@ static int slow_subscriber(const char *name, int readyfd)
     char c = 'r';
     if (write(readyfd, &c, 1) != 1)
         return 2;
-    usleep(300000);
+    if (test_until_futex_wait(getppid(), 30000))
+        return 4;
+    shmipc_service_info info;
+    if (shmipc_service_describe(SHMIPC_PATTERN_PUBSUB, name, &info) || info.stats[PS_STAT_PUBLISHED] != 2)
+        return 5;
     for (uint64_t want = 1; want <= 4; want++) {
         shmipc_pubsub_sample s;
         if (shmipc_pubsub_subscriber_receive(sub, &s, 10000) || s.sequence != want)
@@ -359,9 +365,7 @@ static void publisher_waits(void **state)
     if (kid == 0)
         _exit(slow_subscriber(name, ready[1]));
     assert_int_equal(hear(ready[0]), 'r');
-    uint64_t t0 = test_now_ms();
-    pub_n(pub, 4); /* the 3rd waits until the subscriber starts receiving */
-    assert_true(test_now_ms() - t0 >= 150);
+    pub_n(pub, 4); /* the 3rd waits until the subscriber starts receiving (the child checks it) */
     assert_int_equal(test_wait(kid, 30000), 0);
     close(ready[0]);
     close(ready[1]);
@@ -375,7 +379,7 @@ static void publisher_waits(void **state)
     assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
     pub_n(pub, 2);
     char buf[64] = {0};
-    t0 = test_now_ms();
+    uint64_t t0 = test_now_ms();
     assert_int_equal(shmipc_pubsub_publisher_publish_copy(pub, buf, sizeof buf), -ETIMEDOUT);
     assert_true(test_now_ms() - t0 >= 80);
     assert_int_equal(shmipc_pubsub_subscriber_missed(sub), 1);
@@ -412,7 +416,7 @@ static void blocking_receive(void **state)
         _exit(n == -EMSGSIZE ? 0 : 3);
     }
     assert_int_equal(hear(ready[0]), 'r');
-    usleep(100000); /* let it sleep on the futex */
+    assert_int_equal(test_until_futex_wait(kid, 30000), 0); /* asleep inside the blocking receive */
     pub_n(pub, 2);
     assert_int_equal(test_wait(kid, 10000), 0);
     /* Timeouts. */

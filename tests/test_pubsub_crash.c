@@ -121,6 +121,13 @@ static void dead_subscriber(void **state)
     svc_remove(name);
 }
 
+static int is_zombie(void *arg)
+{
+    bool zombie = false;
+    shmipc__proc_start_time(*(pid_t *)arg, &zombie);
+    return zombie;
+}
+
 static void zombie_subscriber_gc(void **state)
 {
     (void)state;
@@ -137,12 +144,7 @@ static void zombie_subscriber_gc(void **state)
     assert_pool(&pub->ps, 3);
     kill(kid, SIGKILL);
     /* Not reaped: once it is a zombie it counts as dead (a big process can take a while to get there). */
-    bool zombie = false;
-    for (uint64_t t0 = test_now_ms(); !zombie && test_now_ms() - t0 < 10000;) {
-        usleep(5000);
-        shmipc__proc_start_time(kid, &zombie);
-    }
-    assert_true(zombie);
+    assert_int_equal(test_until(is_zombie, &kid, 10000), 0);
     shmipc_service_gc_report r;
     assert_int_equal(shmipc_service_gc(SHMIPC_PATTERN_PUBSUB, name, 1, &r), 0);
     assert_int_equal(r.participants_reclaimed, 1);
@@ -452,12 +454,13 @@ static void corruption(void **state)
     svc_remove(name);
 }
 
-/* Children publish or receive as fast as they can until killed. */
-static void torture_child(const char *name, bool publisher, unsigned seed)
+/* Children publish or receive as fast as they can until killed; each says 'o' on readyfd once it has
+ * opened its handle. */
+static void torture_child(const char *name, bool publisher, unsigned seed, int readyfd)
 {
     if (publisher) {
         shmipc_pubsub_publisher *pub;
-        if (shmipc_pubsub_publisher_open(name, NULL, &pub))
+        if (shmipc_pubsub_publisher_open(name, NULL, &pub) || test_signal(readyfd))
             _exit(1);
         for (unsigned char v = 0;; v++) {
             void *p;
@@ -471,7 +474,7 @@ static void torture_child(const char *name, bool publisher, unsigned seed)
         }
     }
     shmipc_pubsub_subscriber *sub;
-    if (shmipc_pubsub_subscriber_open(name, NULL, &sub))
+    if (shmipc_pubsub_subscriber_open(name, NULL, &sub) || test_signal(readyfd))
         _exit(1);
     shmipc_pubsub_sample held[3];
     unsigned n = 0;
@@ -501,14 +504,22 @@ static void torture_round(shmipc_pubsub_policy pol, unsigned round)
     o.max_subscribers = 4;
     shmipc_pubsub_publisher *owner;
     assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &owner), 0);
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
     pid_t kids[5];
     for (int i = 0; i < 5; i++) {
         kids[i] = fork();
         if (kids[i] == 0)
-            torture_child(name, i < 2, round * 5 + (unsigned)i);
+            torture_child(name, i < 2, round * 5 + (unsigned)i, ready[1]);
     }
+    /* Every child has its handle and is at work before the first kill. */
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(test_await(ready[0], 30000), 0);
+    close(ready[0]);
+    close(ready[1]);
     srand(round);
     for (int i = 0; i < 5; i++) {
+        /* Random kill points, not a wait: whatever each child was doing when it dies is the test. */
         usleep(2000 + (useconds_t)(rand() % 15000));
         kill(kids[i], SIGKILL);
     }

@@ -19,6 +19,7 @@
 static char g_name[64];
 static _Atomic int g_stop;
 static shmipc__ps *g_view; /* every handle of the test shares the owner's mapping */
+static _Atomic uint32_t g_published[NPUB]; /* samples each publisher thread has published */
 
 static void svc_name(char *buf, size_t cap, const char *tag)
 {
@@ -41,6 +42,7 @@ static void *pub_thread(void *arg)
         test_fill((char *)p + 8, SIZE - 8, (uint64_t)id << 32 | i);
         if (shmipc_pubsub_publisher_publish(pub, p, 0) < 0)
             return (void *)3;
+        atomic_fetch_add_explicit(&g_published[id], 1, memory_order_relaxed); /* a figure for the test */
     }
     shmipc_pubsub_publisher_close(pub);
     return NULL;
@@ -105,6 +107,15 @@ static shmipc_pubsub_publisher *create(uint32_t history, shmipc_pubsub_policy po
     return owner;
 }
 
+static int all_published(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < NPUB; i++)
+        if (atomic_load(&g_published[i]) == 0)
+            return 0;
+    return 1;
+}
+
 static void fan_out_wait(void **state)
 {
     (void)state;
@@ -114,14 +125,19 @@ static void fan_out_wait(void **state)
     shmipc_pubsub_subscriber *subs[NSUB + 1];
     for (int i = 0; i < NSUB; i++)
         assert_int_equal(shmipc__subscriber_attach(g_view, 0, &subs[i]), 0);
-    for (int i = 0; i < NSUB; i++)
-        assert_int_equal(pthread_create(&st[i], NULL, sub_thread, subs[i]), 0);
-    for (int i = 0; i < NPUB; i++)
+    for (int i = 0; i < NPUB; i++) {
+        atomic_store(&g_published[i], 0);
         assert_int_equal(pthread_create(&pt[i], NULL, pub_thread, (void *)(uintptr_t)i), 0);
-    /* A late joiner: history, then every later sample with no gap. */
-    usleep(2000);
+    }
+    /* A late joiner: history, then every later sample with no gap. It joins mid-stream: every publisher
+     * has published, and none can be done, since no subscriber receives yet (the wait policy holds the
+     * publishers once the first queues are full). */
+    assert_int_equal(test_until(all_published, NULL, 30000), 0);
     assert_int_equal(shmipc__subscriber_attach(g_view, 0, &subs[NSUB]), 0);
-    assert_int_equal(pthread_create(&st[NSUB], NULL, sub_thread, subs[NSUB]), 0);
+    for (int i = 0; i < NPUB; i++)
+        assert_true(atomic_load(&g_published[i]) < PER_PUB);
+    for (int i = 0; i <= NSUB; i++)
+        assert_int_equal(pthread_create(&st[i], NULL, sub_thread, subs[i]), 0);
     for (int i = 0; i < NPUB; i++) {
         void *r;
         pthread_join(pt[i], &r);

@@ -2,11 +2,10 @@
 /* tests/test_reqresp.c - the request/response service: calls, options and their mismatches, timeouts,
  * streamed responses, several client processes at once with correlation ids checked, a server killed
  * while clients wait (-EPIPE, then a restarted server takes over), clients killed with requests pending
- * (slots reclaimed), corrupt shared state (-EBADMSG), and threads over one mapping (for TSan). */
+ * (slots reclaimed), corrupt shared state (-EBADMSG). Threads: test_reqresp_threads.c. */
 #include "helpers.h"
 #include "reqresp/reqresp_internal.h"
 
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +19,9 @@ static void svc_name(char *buf, size_t cap, const char *tag)
     snprintf(buf, cap, "t%d-%d-%s", (int)getpid(), n++, tag);
 }
 
-/* Echo server: answers each request with its payload; "quit" ends it; "stream N" answers N parts. */
-static int serve(shmipc_reqresp_server *s, int max_requests)
+/* Echo server: answers each request with its payload; "quit" ends it; "stream N" answers N parts;
+ * "slow" is answered only once a byte arrives on go_fd (the test says when its call has timed out). */
+static int serve(shmipc_reqresp_server *s, int max_requests, int go_fd)
 {
     char buf[256];
     for (int n = 0; max_requests < 0 || n < max_requests; n++) {
@@ -34,9 +34,9 @@ static int serve(shmipc_reqresp_server *s, int max_requests)
             shmipc_reqresp_server_respond(s, &ri, "bye", 3, 0, 1000);
             return 0;
         }
-        int parts = 0, delay = 0;
-        if (sscanf(buf, "slow %d", &delay) == 1)
-            usleep((useconds_t)delay * 1000);
+        int parts = 0;
+        if (!strcmp(buf, "slow") && (go_fd < 0 || test_await(go_fd, 30000)))
+            return 4;
         if (sscanf(buf, "stream %d", &parts) == 1) {
             for (int i = 0; i < parts; i++) {
                 uint32_t part = (uint32_t)i;
@@ -56,7 +56,16 @@ typedef struct srv_arg {
     const char *name;
     shmipc_reqresp_opts opts;
     int max_requests;
+    int ready_fd; /* a byte once the server is created (and, for mute_server, once it took a request) */
+    int go_fd;    /* see serve() */
 } srv_arg;
+
+static srv_arg srv_arg_make(const char *name)
+{
+    srv_arg a = {.name = name, .max_requests = -1, .ready_fd = -1, .go_fd = -1};
+    shmipc_reqresp_opts_init(&a.opts);
+    return a;
+}
 
 static int server_proc(void *arg)
 {
@@ -64,7 +73,9 @@ static int server_proc(void *arg)
     shmipc_reqresp_server *s;
     if (shmipc_reqresp_server_create(a->name, &a->opts, &s))
         return 10;
-    int r = serve(s, a->max_requests);
+    if (a->ready_fd >= 0 && test_signal(a->ready_fd))
+        return 11;
+    int r = serve(s, a->max_requests, a->go_fd);
     shmipc_reqresp_server_close(s);
     return r;
 }
@@ -178,8 +189,12 @@ static void streamed_response_and_call(void **state)
     (void)state;
     char name[64], buf[64];
     svc_name(name, sizeof name, "stream");
-    srv_arg a = {.name = name, .max_requests = -1};
-    shmipc_reqresp_opts_init(&a.opts);
+    int ready[2], go[2];
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(go), 0);
+    srv_arg a = srv_arg_make(name);
+    a.ready_fd = ready[1];
+    a.go_fd = go[0];
     a.opts.depth = 2; /* a stream longer than the ring: the server waits for the client */
     shmipc_reqresp_server *probe;
     assert_int_equal(shmipc_reqresp_server_create(name, &a.opts, &probe), 0); /* create it, then hand it over */
@@ -187,12 +202,9 @@ static void streamed_response_and_call(void **state)
     assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c), 0); /* keeps the service in use */
     shmipc_reqresp_server_close(probe);
     pid_t srv = test_fork(server_proc, &a);
+    assert_int_equal(test_await(ready[0], 30000), 0); /* the child is the server now */
     shmipc_reqresp_response_info info;
-    int n = -1;
-    for (int tries = 0;
-         tries < 200 && (n = shmipc_reqresp_client_call(c, "ping", 4, buf, sizeof buf, &info, 5000)) == -EPIPE; tries++)
-        usleep(10000); /* the server process is still starting */
-    assert_int_equal(n, 4);
+    assert_int_equal(shmipc_reqresp_client_call(c, "ping", 4, buf, sizeof buf, &info, 5000), 4);
     assert_memory_equal(buf, "ping", 4);
     uint64_t id;
     assert_int_equal(shmipc_reqresp_client_send(c, "stream 10", 9, &id, 1000), 0);
@@ -203,12 +215,18 @@ static void streamed_response_and_call(void **state)
         assert_int_equal(part, i);
         assert_int_equal(info.flags, i < 9 ? SHMIPC_RR_MORE : 0);
     }
-    /* a call that times out; its late answer is discarded by the next call */
-    assert_int_equal(shmipc_reqresp_client_call(c, "slow 300", 8, buf, sizeof buf, NULL, 50), -ETIMEDOUT);
+    /* a call that times out (the server answers only after that); its late answer is discarded by the
+     * next call */
+    assert_int_equal(shmipc_reqresp_client_call(c, "slow", 4, buf, sizeof buf, NULL, 50), -ETIMEDOUT);
+    assert_int_equal(test_signal(go[1]), 0);
     assert_int_equal(shmipc_reqresp_client_call(c, "fast", 4, buf, sizeof buf, &info, 5000), 4);
     assert_memory_equal(buf, "fast", 4);
     assert_int_equal(shmipc_reqresp_client_call(c, "quit", 4, buf, sizeof buf, NULL, 5000), 3);
     assert_int_equal(test_wait(srv, 10000), 0);
+    for (int i = 0; i < 2; i++) {
+        close(ready[i]);
+        close(go[i]);
+    }
     shmipc_reqresp_client_close(c);
     shmipc_reqresp_unlink(name);
 }
@@ -227,17 +245,24 @@ static int idle_member(void *arg)
     return 0;
 }
 
-/* Wait (bounded) until the service lists at least n participants: forked members join asynchronously,
- * and a fixed sleep is too short on a loaded machine. */
+typedef struct participants_arg {
+    const char *name;
+    uint32_t n;
+} participants_arg;
+
+static int has_participants(void *arg)
+{
+    const participants_arg *a = arg;
+    shmipc_service_info si;
+    return shmipc_service_describe(SHMIPC_PATTERN_REQRESP, a->name, &si) == 0 && si.participants >= a->n;
+}
+
+/* Wait (bounded) until the service lists at least n participants: forked members join asynchronously. */
 static void wait_participants(const char *name, uint32_t n)
 {
-    for (int i = 0; i < 1000; i++) {
-        shmipc_service_info si;
-        if (shmipc_service_describe(SHMIPC_PATTERN_REQRESP, name, &si) == 0 && si.participants >= n)
-            return;
-        usleep(10000);
-    }
-    fail_msg("service %s never reached %u participants", name, n);
+    participants_arg a = {name, n};
+    if (test_until(has_participants, &a, 30000))
+        fail_msg("service %s never reached %u participants", name, n);
 }
 
 static void gc_after_everyone_died(void **state)
@@ -357,15 +382,18 @@ static void concurrent_clients(void **state)
     shmipc_reqresp_unlink(name);
 }
 
-/* A server that takes requests and never answers: it is killed while the client waits. */
+/* A server that takes a request and never answers: it is killed while the client waits. It says so on
+ * ready_fd once created and once it has taken the request. */
 static int mute_server(void *arg)
 {
+    const srv_arg *a = arg;
     shmipc_reqresp_server *s;
-    if (shmipc_reqresp_server_create(arg, NULL, &s))
+    if (shmipc_reqresp_server_create(a->name, NULL, &s) || test_signal(a->ready_fd))
         return 1;
     char buf[64];
     shmipc_reqresp_request_info ri;
-    shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 10000);
+    if (shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 30000) < 0 || test_signal(a->ready_fd))
+        return 2;
     pause();
     return 0;
 }
@@ -380,15 +408,14 @@ static void server_killed_then_restarted(void **state)
     shmipc_reqresp_client *c;
     assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c), 0);
     shmipc_reqresp_server_close(s); /* leave the service to the child */
-    pid_t srv = test_fork(mute_server, name);
-    int err = -EPIPE;
-    for (int tries = 0; tries < 500 && err == -EPIPE; tries++) {
-        err = shmipc_reqresp_client_send(c, "hi", 2, NULL, 1000);
-        if (err == -EPIPE)
-            usleep(10000);
-    }
-    assert_int_equal(err, 0);
-    usleep(100000); /* the server has taken it */
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    srv_arg m = srv_arg_make(name);
+    m.ready_fd = ready[1];
+    pid_t srv = test_fork(mute_server, &m);
+    assert_int_equal(test_await(ready[0], 30000), 0); /* the child is the server */
+    assert_int_equal(shmipc_reqresp_client_send(c, "hi", 2, NULL, 1000), 0);
+    assert_int_equal(test_await(ready[0], 30000), 0); /* the server has taken it */
     uint64_t t0 = test_now_ms();
     kill(srv, SIGKILL);
     assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 20000), -EPIPE);
@@ -396,19 +423,16 @@ static void server_killed_then_restarted(void **state)
     waitpid(srv, NULL, 0);
     /* a send to the dead server fails too (while its claim is still there, after liveness is checked) */
     /* a restarted server takes over and serves new requests */
-    srv_arg a = {.name = name, .max_requests = -1};
-    shmipc_reqresp_opts_init(&a.opts);
+    srv_arg a = srv_arg_make(name);
+    a.ready_fd = ready[1];
     pid_t srv2 = test_fork(server_proc, &a);
-    int n = -EPIPE;
-    for (int tries = 0; tries < 500 && (n == -EPIPE || n == -ETIMEDOUT); tries++) {
-        n = shmipc_reqresp_client_call(c, "again", 5, buf, sizeof buf, NULL, 200);
-        if (n == -EPIPE)
-            usleep(10000);
-    }
-    assert_int_equal(n, 5);
+    assert_int_equal(test_await(ready[0], 30000), 0); /* taken over: claimed and its epoch bumped */
+    assert_int_equal(shmipc_reqresp_client_call(c, "again", 5, buf, sizeof buf, NULL, 5000), 5);
     assert_memory_equal(buf, "again", 5);
     assert_int_equal(shmipc_reqresp_client_call(c, "quit", 4, buf, sizeof buf, NULL, 5000), 3);
     assert_int_equal(test_wait(srv2, 10000), 0);
+    close(ready[0]);
+    close(ready[1]);
     shmipc_reqresp_client_close(c);
     shmipc_reqresp_unlink(name);
 }
@@ -618,89 +642,6 @@ static void random_garbage(void **state)
     shmipc_reqresp_unlink(name);
 }
 
-/* Threads over one mapping: a server thread and three client threads (what TSan checks). */
-typedef struct thr_arg {
-    const char *name;
-    int id;
-    int ok;
-} thr_arg;
-
-static void *thr_server(void *p)
-{
-    thr_arg *a = p;
-    shmipc_reqresp_server *s;
-    if (shmipc_reqresp_server_create(a->name, NULL, &s))
-        return NULL;
-    int quits = 0;
-    char buf[64];
-    while (quits < 3) {
-        shmipc_reqresp_request_info ri;
-        int len = shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 10000);
-        if (len < 0)
-            break;
-        if (len == 4 && !memcmp(buf, "quit", 4))
-            quits++;
-        if (shmipc_reqresp_server_respond(s, &ri, buf, (size_t)len, 0, 10000))
-            break;
-    }
-    a->ok = quits == 3;
-    shmipc_reqresp_server_close(s);
-    return NULL;
-}
-
-static void *thr_client(void *p)
-{
-    thr_arg *a = p;
-    shmipc_reqresp_client *c;
-    if (shmipc_reqresp_client_open(a->name, NULL, &c))
-        return NULL;
-    char req[32], resp[32];
-    int good = 1, n = -EPIPE;
-    for (int tries = 0; tries < 1000 && n == -EPIPE; tries++) {
-        n = shmipc_reqresp_client_call(c, "hi", 2, resp, sizeof resp, NULL, 10000);
-        if (n == -EPIPE)
-            usleep(10000); /* the server thread is still starting */
-    }
-    good = n == 2;
-    for (int i = 0; i < 2000 && good; i++) {
-        int len = snprintf(req, sizeof req, "%d/%d", a->id, i);
-        n = shmipc_reqresp_client_call(c, req, (size_t)len, resp, sizeof resp, NULL, 10000);
-        good = n == len && !memcmp(req, resp, (size_t)len);
-    }
-    good = good && shmipc_reqresp_client_call(c, "quit", 4, resp, sizeof resp, NULL, 10000) == 4;
-    a->ok = good;
-    shmipc_reqresp_client_close(c);
-    return NULL;
-}
-
-static void threads_one_mapping(void **state)
-{
-    (void)state;
-    char name[64];
-    svc_name(name, sizeof name, "thr");
-    shmipc_reqresp_server *s;
-    assert_int_equal(shmipc_reqresp_server_create(name, NULL, &s), 0); /* create, then let the thread serve */
-    shmipc_reqresp_client *hold;
-    assert_int_equal(shmipc_reqresp_client_open(name, NULL, &hold), 0); /* keeps the service in use */
-    shmipc_reqresp_server_close(s);
-    thr_arg sa = {.name = name}, ca[3];
-    pthread_t st, ct[3];
-    assert_int_equal(pthread_create(&st, NULL, thr_server, &sa), 0);
-    usleep(50000);
-    for (int i = 0; i < 3; i++) {
-        ca[i] = (thr_arg){.name = name, .id = i};
-        assert_int_equal(pthread_create(&ct[i], NULL, thr_client, &ca[i]), 0);
-    }
-    for (int i = 0; i < 3; i++) {
-        pthread_join(ct[i], NULL);
-        assert_true(ca[i].ok);
-    }
-    pthread_join(st, NULL);
-    assert_true(sa.ok);
-    shmipc_reqresp_client_close(hold);
-    shmipc_reqresp_unlink(name);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -712,7 +653,6 @@ int main(void)
         cmocka_unit_test(gc_after_everyone_died),
         cmocka_unit_test(corrupt_state),
         cmocka_unit_test(random_garbage),
-        cmocka_unit_test(threads_one_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

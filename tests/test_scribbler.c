@@ -440,7 +440,7 @@ static int honest_reqresp(void *arg)
                 }
                 srv = NULL;
                 cli = NULL;
-                nap_us(2000);
+                nap_us(2000); /* backoff before retrying the open */
                 continue;
             }
         }
@@ -543,7 +543,7 @@ static int honest_pubsub(void *arg)
                 }
                 pub = NULL;
                 sub = NULL;
-                nap_us(2000);
+                nap_us(2000); /* backoff before retrying the open */
                 continue;
             }
         }
@@ -576,7 +576,7 @@ static int honest_pubsub(void *arg)
             return 51;
         }
         if (err == -ENOBUFS || err == -EPIPE)
-            nap_us(1000);
+            nap_us(1000); /* backoff: no room or no live publisher now (nothing waits on it) */
         if ((err == -EBADMSG && (xs(&s) & 3) == 0) || err == -EPIPE) {
             shmipc_pubsub_publisher_close(pub);
             shmipc_pubsub_subscriber_close(sub);

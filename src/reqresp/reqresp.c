@@ -38,6 +38,7 @@ struct shmipc_reqresp_server {
     shmipc_wait_mode wait_mode;
     shmipc__wait_adapt adapt;
     rr_peer *peers; /* one per area */
+    bool borrowed;  /* svc's mapping belongs to another handle (shmipc__rr_server_attach) */
 };
 
 /* How often a waiting server looks for dead clients (each look reads /proc once per participant). */
@@ -57,7 +58,15 @@ struct shmipc_reqresp_client {
     uint32_t outstanding; /* requests sent whose last response has not arrived */
     shmipc_wait_mode wait_mode;
     shmipc__wait_adapt adapt;
+    bool borrowed; /* svc's mapping belongs to another handle (shmipc__rr_client_attach) */
 };
+
+/* Close a handle's service view unless its mapping is borrowed. */
+static void rr_svc_release(shmipc__svc *svc, bool borrowed)
+{
+    if (!borrowed)
+        shmipc__svc_close(svc);
+}
 
 void shmipc_reqresp_opts_init(shmipc_reqresp_opts *opts)
 {
@@ -293,6 +302,9 @@ static int rr_create(const char *name, const shmipc_reqresp_opts *o, shmipc__svc
 
 /* ---- server ---- */
 
+static int rr_server_start(shmipc_reqresp_server *s, shmipc_wait_mode mode, shmipc_reqresp_server **out);
+static int rr_client_start(shmipc_reqresp_client *c, shmipc_wait_mode mode, shmipc_reqresp_client **out);
+
 /*
  * Attach our view of slot i's connections from the shared indices. Our own index of each (the request
  * tail, the response head) is ours to repair: one a peer left impossible is set to the other side's, so a
@@ -361,6 +373,29 @@ int shmipc_reqresp_server_create(const char *name, const shmipc_reqresp_opts *op
         free(s);
         return err;
     }
+    return rr_server_start(s, o->wait_mode, out);
+}
+
+int shmipc__rr_server_attach(const shmipc__svc *view, shmipc_wait_mode mode, shmipc_reqresp_server **out)
+{
+    shmipc_reqresp_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->svc = *view;
+    s->borrowed = true;
+    int err = rr_geom_read(&s->svc, &s->g);
+    if (err) {
+        free(s);
+        return err;
+    }
+    return rr_server_start(s, mode, out);
+}
+
+/* Make s (its svc and g set) the service's server: claim, epoch, attach every slot. On failure s is
+ * freed and its svc released. */
+static int rr_server_start(shmipc_reqresp_server *s, shmipc_wait_mode mode, shmipc_reqresp_server **out)
+{
+    int err;
     s->peers = calloc(s->g.nareas, sizeof *s->peers);
     if (!s->peers) {
         err = -ENOMEM;
@@ -368,7 +403,7 @@ int shmipc_reqresp_server_create(const char *name, const shmipc_reqresp_opts *op
     }
     s->h = s->svc.pattern_area;
     s->me = shmipc__owner_self();
-    s->wait_mode = o->wait_mode;
+    s->wait_mode = mode;
     shmipc__svc_reclaim_dead(&s->svc); /* a dead server's slot 0 becomes ours */
     int slot = shmipc__svc_join(&s->svc, SHMIPC_ROLE_SERVER, 0);
     if (slot < 0) {
@@ -391,7 +426,7 @@ int shmipc_reqresp_server_create(const char *name, const shmipc_reqresp_opts *op
     *out = s;
     return 0;
 fail:
-    shmipc__svc_close(&s->svc);
+    rr_svc_release(&s->svc, s->borrowed);
     free(s->peers);
     free(s);
     return err;
@@ -573,7 +608,7 @@ int shmipc_reqresp_server_close(shmipc_reqresp_server *srv)
                                                 memory_order_relaxed))
         rr_wake_clients(srv->svc.pattern_area, &srv->g);
     shmipc__svc_leave(&srv->svc, srv->slot);
-    shmipc__svc_close(&srv->svc);
+    rr_svc_release(&srv->svc, srv->borrowed);
     free(srv->peers);
     free(srv);
     return 0;
@@ -598,8 +633,31 @@ int shmipc_reqresp_client_open(const char *name, const shmipc_reqresp_opts *opts
         free(c);
         return err;
     }
+    return rr_client_start(c, o->wait_mode, out);
+}
+
+int shmipc__rr_client_attach(const shmipc__svc *view, shmipc_wait_mode mode, shmipc_reqresp_client **out)
+{
+    shmipc_reqresp_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    c->svc = *view;
+    c->borrowed = true;
+    int err = rr_geom_read(&c->svc, &c->g);
+    if (err) {
+        free(c);
+        return err;
+    }
+    return rr_client_start(c, mode, out);
+}
+
+/* Connect c (its svc and g set) as a client: take a slot, attach its connections, begin a generation.
+ * On failure c is freed and its svc released. */
+static int rr_client_start(shmipc_reqresp_client *c, shmipc_wait_mode mode, shmipc_reqresp_client **out)
+{
+    int err = 0;
     c->h = c->svc.pattern_area;
-    c->wait_mode = o->wait_mode;
+    c->wait_mode = mode;
     int slot = shmipc__svc_join(&c->svc, SHMIPC_ROLE_CLIENT, 0);
     if (slot == 0) {
         /* Slot 0 (the first free one) is kept for the server, so that max_clients clients never leave
@@ -608,7 +666,7 @@ int shmipc_reqresp_client_open(const char *name, const shmipc_reqresp_opts *opts
         shmipc__svc_leave(&c->svc, 0);
     }
     if (slot < 0) {
-        shmipc__svc_close(&c->svc);
+        rr_svc_release(&c->svc, c->borrowed);
         free(c);
         return slot;
     }
@@ -630,7 +688,7 @@ int shmipc_reqresp_client_open(const char *name, const shmipc_reqresp_opts *opts
     if (err) {
         shmipc__svc_set_detail("reqresp: connection indices of slot %u out of range", c->slot);
         shmipc__svc_leave(&c->svc, c->slot);
-        shmipc__svc_close(&c->svc);
+        rr_svc_release(&c->svc, c->borrowed);
         free(c);
         return err;
     }
@@ -808,7 +866,7 @@ int shmipc_reqresp_client_close(shmipc_reqresp_client *cli)
     /* Our requests still queued are dropped, responses still coming are skipped by our successor. */
     rr_end_generation(cli->svc.pattern_area, &cli->g, cli->slot, cli->req.head);
     shmipc__svc_leave(&cli->svc, cli->slot);
-    shmipc__svc_close(&cli->svc);
+    rr_svc_release(&cli->svc, cli->borrowed);
     free(cli);
     return 0;
 }

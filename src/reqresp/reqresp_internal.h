@@ -114,4 +114,13 @@ static inline uint8_t *shmipc__rr_resp_payload(void *pattern_area, const shmipc_
 SHMIPC_INTERNAL int shmipc__rr_geom_make(shmipc__rr_geom *g, uint32_t depth, uint32_t max_request,
                                          uint32_t max_response, uint32_t max_clients);
 
+/* Build a server or client handle on an already opened service view (shmipc__svc_open of an existing
+ * request/response service): the handle borrows the view's mapping and does not close it, so threads of
+ * one process share one mapping and ThreadSanitizer sees both sides of every connection (the thread
+ * tests). Close the handles before the view. Errors: those of create/open after the mapping. */
+SHMIPC_INTERNAL int shmipc__rr_server_attach(const shmipc__svc *view, shmipc_wait_mode mode,
+                                             shmipc_reqresp_server **out);
+SHMIPC_INTERNAL int shmipc__rr_client_attach(const shmipc__svc *view, shmipc_wait_mode mode,
+                                             shmipc_reqresp_client **out);
+
 #endif

@@ -311,8 +311,9 @@ static bool transient(int err)
 
 /* Pacing, backoff and poll intervals only: retry loops that poll a condition under a bound (a role freed
  * once its dead holder is reclaimed: 200 tries; a worker's exit: a deadline), backoff while a peer is
- * missing, the supervisor's watch period. Nothing waits here hoping another process got somewhere: every
- * outcome is checked on the scoreboard. */
+ * missing, idling once a stream's sequence space is used up, the pacing of the notifier and of the gc
+ * worker, the supervisor's watch period. Nothing waits here hoping another process got somewhere: every
+ * outcome is checked on the scoreboard. Each call says which of these it is. */
 static void nap_ms(unsigned ms)
 {
     struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
@@ -672,7 +673,7 @@ static int run_ps_pub(unsigned idx)
     shmipc_pubsub_publisher *pub = NULL;
     int err;
     for (int tries = 0; (err = shmipc_pubsub_publisher_open(cfg.ps_name, &o, &pub)) == -EUSERS && tries < 200; tries++)
-        nap_ms(10);
+        nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("publisher", err);
     inc_register(cfg.spec[idx].stream, shmipc_pubsub_publisher_id(pub));
@@ -701,7 +702,7 @@ static int run_ps_sub(unsigned idx)
     shmipc_pubsub_subscriber *sub = NULL;
     int err;
     for (int tries = 0; (err = shmipc_pubsub_subscriber_open(cfg.ps_name, &o, &sub)) == -EUSERS && tries < 200; tries++)
-        nap_ms(10);
+        nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("subscriber", err);
     for (unsigned i = 0; i < cfg.nworkers; i++)
@@ -758,7 +759,7 @@ static int run_ps_gc(unsigned idx)
             _exit(3);
         }
         atomic_fetch_add(&w->progress, 1);
-        nap_ms(1 + (unsigned)(rng_next(&r) % 20));
+        nap_ms(1 + (unsigned)(rng_next(&r) % 20)); /* pacing: the gc worker's random rhythm */
     }
     return 0;
 }
@@ -781,7 +782,7 @@ static int run_rr_server(unsigned idx)
     shmipc_reqresp_server *srv = NULL;
     int err;
     for (int tries = 0; (err = shmipc_reqresp_server_create(cfg.rr_name, &o, &srv)) == -EBUSY && tries < 200; tries++)
-        nap_ms(10);
+        nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("server", err);
     _Alignas(8) uint8_t req[sizeof(tmsg) + MAX_PAYLOAD];
@@ -843,14 +844,14 @@ static int run_rr_client(unsigned idx)
     shmipc_reqresp_client *cli = NULL;
     int err;
     for (int tries = 0; (err = shmipc_reqresp_client_open(cfg.rr_name, &o, &cli)) == -EUSERS && tries < 200; tries++)
-        nap_ms(10);
+        nap_ms(10); /* poll: role freed once the dead holder is reclaimed (200 tries) */
     if (err)
         open_failed("client", err);
     _Alignas(8) uint8_t req[sizeof(tmsg) + MAX_PAYLOAD], resp[sizeof(tmsg) + MAX_PAYLOAD];
     uint64_t seq = atomic_load(&st->attempt) + 1;
     while (!atomic_load(&sb->stop_prod)) {
         if (seq >= SEQ_LIMIT) {
-            nap_ms(5);
+            nap_ms(5); /* idle: sequence space used up */
             continue;
         }
         size_t n = msg_build(req, stream, seq);
@@ -1270,7 +1271,7 @@ static void watch(unsigned ms, bool restart, bool check_stall)
     do {
         poll_workers(restart, check_stall);
         uint64_t t = now_ms();
-        nap_ms(end > t ? (unsigned)(end - t < 5 ? end - t : 5) : 0);
+        nap_ms(end > t ? (unsigned)(end - t < 5 ? end - t : 5) : 0); /* the watch period */
     } while (now_ms() < end);
 }
 
