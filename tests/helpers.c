@@ -231,6 +231,15 @@ static void test_on_sigsys(int sig)
 
 int test_trapped_syscalls(void) { return (int)test_trapped; }
 
+int test_seccomp_usable(void)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        syscall(SYS_exit_group, test_trap_syscalls() == 0 ? 0 : 1);
+    return pid > 0 && test_wait(pid, 10000) == 0;
+}
+
 int test_trap_syscalls(void)
 {
 #ifdef TEST_NATIVE_ARCH

@@ -59,6 +59,9 @@ int test_await(int fd, int timeout_ms);
 int test_trap_syscalls(void);
 int test_trapped_syscalls(void);
 
+/* Can this process install that filter at all? Probed in a child (which then exits): 1 or 0. */
+int test_seccomp_usable(void);
+
 /* Fill / check a buffer with a pattern derived from seed. */
 void test_fill(void *buf, size_t len, uint64_t seed);
 int test_check(const void *buf, size_t len, uint64_t seed);

@@ -20,15 +20,6 @@
 #include <unistd.h>
 
 
-/* Can this process install the filter at all? Probed in a child, which then exits. */
-static int seccomp_usable(void)
-{
-    pid_t pid = fork();
-    if (pid == 0)
-        syscall(SYS_exit_group, test_trap_syscalls() == 0 ? 0 : 1);
-    return test_wait(pid, 10000) == 0;
-}
-
 typedef struct shared_counts {
     _Atomic int traps;
     _Atomic int errors;
@@ -66,7 +57,7 @@ static void no_syscall_when_nobody_sleeps(void **state)
 #ifdef SHMIPC_SANITIZER
     skip(); /* sanitizer runtimes make system calls of their own inside instrumented code */
 #endif
-    if (!seccomp_usable()) {
+    if (!test_seccomp_usable()) {
         print_message("seccomp filters unavailable here: skipped\n");
         skip();
     }

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
-# tests/cli_fixtures/lib.sh - what the service CLI shell tests (cli_service.sh, cli_top.sh, cli_pubsub.sh)
-# share: checks that count and report failures, running a command with its output in $TMP, JSON checks
-# with python3 (skipped without it), and waiting for a condition. Source it after setting TMP.
+# tests/cli_fixtures/lib.sh - what the CLI shell tests (cli_service.sh, cli_top.sh, cli_pubsub.sh,
+# cli_chanq_service.sh, ...) share: checks that count and report failures, running a command with its
+# output in $TMP, JSON checks with python3 (skipped without it), and waiting for a condition. Source it
+# after setting TMP.
 
 fails=0
 checks=0
