@@ -118,6 +118,10 @@ send() { # COUNT: the next COUNT numbers
         echo "$SENT" >&5
     done
 }
+# A 2-node JetStream cluster re-elects its metadata and stream leaders after a cut or a restart (seen to
+# take 15 to 30 s on a loaded 2-CPU machine): the probe returns at the first arrival, so the bound is
+# generous.
+PROBE_S=120
 # probe: send one sample at a time until one arrives (the path is up end to end), within SECONDS.
 probe() {
     local end=$(($(date +%s%N) + $1 * 1000000000)) i
@@ -177,7 +181,7 @@ EOF
     PIDS+=("$SUB")
 
     # 1. link up
-    probe 30 "link up" || return
+    probe "$PROBE_S" "link up" || return
     FIRST=$(head -1 "$TMP/sub.out")
     local s1=$((SENT + 1))
     send 300
@@ -204,7 +208,7 @@ EOF
     done
     ip -n "$NSA" link set "$VA" up
     wait_for "the route after the heal" 30 routes_are "$NSA" $IPA 1 && wait_for "the route after the heal (B)" 30 routes_are "$NSB" $IPB 1
-    probe 30 "after the heal" || return
+    probe "$PROBE_S" "after the heal" || return
     local s2=$((SENT + 1))
     send 300
     local e2=$SENT
@@ -217,7 +221,7 @@ EOF
     send 300
     start_server "$NSB" B
     wait_for "server B back" 20 server_up "$NSB" $IPB && wait_for "the route to B again" 30 routes_are "$NSA" $IPA 1
-    probe 30 "after server B's restart" || return
+    probe "$PROBE_S" "after server B's restart" || return
     local s3=$((SENT + 1))
     send 300
     local e3=$SENT
@@ -230,7 +234,7 @@ EOF
     send 300
     start_server "$NSA" A
     wait_for "server A back" 20 server_up "$NSA" $IPA && wait_for "the route to A again" 30 routes_are "$NSB" $IPB 1
-    probe 30 "after server A's restart" || return
+    probe "$PROBE_S" "after server A's restart" || return
     local s4=$((SENT + 1))
     send 300
     local e4=$SENT
@@ -248,7 +252,7 @@ EOF
     rm -f "$TMP/bridgeB.json"
     start_bridge "$NSB" B "${BARGS_B[@]}"
     wait_for "bridge B importing again" 20 grep -q '"active": true' "$TMP/bridgeB.json"
-    probe 30 "after bridge B's restart" || return
+    probe "$PROBE_S" "after bridge B's restart" || return
     local s5=$((SENT + 1))
     send 300
     local e5=$SENT
