@@ -512,6 +512,18 @@ static void on_disconnected(natsConnection *nc, void *closure)
     pthread_mutex_unlock(&b->mu);
 }
 
+/* The connection's last callback: the library delivers connection callbacks in order on one thread, so
+ * once this one has run none other will touch the bridge (shmipc_bridge_stop waits for it). */
+static void on_closed(natsConnection *nc, void *closure)
+{
+    shmipc_bridge *b = closure;
+    (void)nc;
+    pthread_mutex_lock(&b->mu);
+    b->closed = true;
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->mu);
+}
+
 static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
 {
     shmipc_bridge *b = closure;
@@ -572,6 +584,8 @@ static int nats_setup(shmipc_bridge *b)
         s = natsOptions_SetReconnectedCB(o, on_connected, b);
     if (s == NATS_OK)
         s = natsOptions_SetDisconnectedCB(o, on_disconnected, b);
+    if (s == NATS_OK)
+        s = natsOptions_SetClosedCB(o, on_closed, b);
     if (s == NATS_OK)
         s = natsOptions_SetErrorHandler(o, on_error, b);
     if (s == NATS_OK)
@@ -713,6 +727,13 @@ int shmipc_bridge_stop(shmipc_bridge *b)
     if (b->nc) {
         natsConnection_FlushTimeout(b->nc, 2000);
         natsConnection_Close(b->nc);
+        /* the disconnected and closed callbacks run on the library's thread after Close returns: b
+         * stays until the last of them has (bounded, in case the library never calls it) */
+        uint64_t deadline = shmipc__bridge_now_ns() + 5000000000u;
+        pthread_mutex_lock(&b->mu);
+        while (!b->closed && shmipc__bridge_now_ns() < deadline)
+            cond_wait_ms(b, 100);
+        pthread_mutex_unlock(&b->mu);
     }
     jsCtx_Destroy(b->js);
     natsConnection_Destroy(b->nc);

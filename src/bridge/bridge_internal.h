@@ -229,6 +229,7 @@ struct shmipc_bridge {
     atomic_bool connected;
     atomic_bool stream_ready;
     bool local_started, net_started;
+    bool closed; /* under mu: the connection's closed callback ran (its last) */
     char server[128];
     char inbox[96];
 };
