@@ -58,6 +58,9 @@ int test_await(int fd, int timeout_ms);
  * an architecture it does not know). test_trapped_syscalls() says how many were trapped since. */
 int test_trap_syscalls(void);
 int test_trapped_syscalls(void);
+/* Ends the whole process by the raw system call the seccomp filter allows (no atexit, no libc
+ * exit path that could make other calls). Declared noreturn so compilers see the control flow. */
+_Noreturn void test_exit_group(int status);
 
 /* Can this process install that filter at all? Probed in a child (which then exits): 1 or 0. */
 int test_seccomp_usable(void);

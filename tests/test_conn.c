@@ -155,9 +155,9 @@ static void no_syscall_while_nobody_sleeps(void **state)
         shmipc__conn_rx rx;
         if (shmipc__conn_tx_attach(&tx, c, 64, SHMIPC__CONN_PRODUCER_SLEEPS) ||
             shmipc__conn_rx_attach(&rx, c, 64, SHMIPC__CONN_PRODUCER_SLEEPS))
-            syscall(SYS_exit_group, 3);
+            test_exit_group(3);
         if (test_trap_syscalls() != 0)
-            syscall(SYS_exit_group, 2);
+            test_exit_group(2);
         uint64_t a, b, sum = 0;
         for (uint64_t i = 0; i < 100000; i++) {
             shmipc__conn_push(&tx, i, 0, NULL, NULL);
@@ -168,7 +168,7 @@ static void no_syscall_while_nobody_sleeps(void **state)
         }
         atomic_store(&out[1], sum == UINT64_C(100000) * 99999 / 2);
         atomic_store(&out[0], test_trapped_syscalls());
-        syscall(SYS_exit_group, 0);
+        test_exit_group(0);
     }
     int st = test_wait(pid, 20000);
     if (st == 2) {

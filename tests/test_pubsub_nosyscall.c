@@ -28,12 +28,12 @@ static void traced_child(const char *name, shared_counts *out, int rounds)
     shmipc_pubsub_subscriber *a, *b;
     if (shmipc_pubsub_publisher_open(name, NULL, &pub) || shmipc_pubsub_subscriber_open(name, NULL, &a) ||
         shmipc_pubsub_subscriber_open(name, NULL, &b))
-        syscall(SYS_exit_group, 3);
+        test_exit_group(3);
     int probe = test_trap_syscalls();
     if (probe == -ENOSYS || probe == -EINVAL || probe == -EACCES || probe == -EPERM)
-        syscall(SYS_exit_group, TEST_SKIP_RC);
+        test_exit_group(TEST_SKIP_RC);
     if (probe)
-        syscall(SYS_exit_group, 2);
+        test_exit_group(2);
     int errors = 0;
     unsigned char buf[128];
     for (int i = 0; i < rounds; i++) {
@@ -52,7 +52,7 @@ static void traced_child(const char *name, shared_counts *out, int rounds)
     errors += shmipc_pubsub_subscriber_receive(a, &(shmipc_pubsub_sample){0}, 0) != -EAGAIN;
     atomic_store(&out->traps, test_trapped_syscalls());
     atomic_store(&out->errors, errors);
-    syscall(SYS_exit_group, 0);
+    test_exit_group(0);
 }
 
 static void no_syscall_when_nobody_sleeps(void **state)

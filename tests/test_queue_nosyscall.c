@@ -32,9 +32,9 @@ static void traced_child(const char *name, shared_counts *out, int pairs)
     unsigned char buf[64] = {0};
     shmipc_queue *q;
     if (shmipc_queue_open(name, NULL, &q))
-        syscall(SYS_exit_group, 3);
+        test_exit_group(3);
     if (test_trap_syscalls() != 0)
-        syscall(SYS_exit_group, 2);
+        test_exit_group(2);
     int errors = 0;
     if (pairs == 0) {
         errors += shmipc_queue_push(q, buf, 8, 0) != 0;
@@ -48,7 +48,7 @@ static void traced_child(const char *name, shared_counts *out, int pairs)
     }
     atomic_store(&out->traps, test_trapped_syscalls());
     atomic_store(&out->errors, errors);
-    syscall(SYS_exit_group, 0);
+    test_exit_group(0);
 }
 
 static void no_syscall_when_nobody_sleeps(void **state)

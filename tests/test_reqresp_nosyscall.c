@@ -210,30 +210,30 @@ static void busy_child(const char *name, shared_counts *out)
     shmipc_reqresp_client *cli, *cli1;
     if (shmipc_reqresp_server_create(name, &o, &srv) || shmipc_reqresp_client_open(name, &o, &cli) ||
         shmipc_reqresp_client_open(name, &o, &cli1))
-        syscall(SYS_exit_group, 3);
+        test_exit_group(3);
     end_arg sa = {.srv = srv}, ca = {.cli = cli};
     pthread_t st, ct;
     if (pthread_create(&st, NULL, server_thread, &sa) || pthread_create(&ct, NULL, client_thread, &ca))
-        syscall(SYS_exit_group, 4);
+        test_exit_group(4);
     /* The two threads' traps, counted while both still run (this thread is not filtered). */
     end_arg *both[2] = {&sa, &ca};
     if (test_until(both_done, both, 100000))
-        syscall(SYS_exit_group, 5);
+        test_exit_group(5);
     int traps = test_trapped_syscalls();
     atomic_store(&g_counted, 1);
     pthread_join(ct, NULL);
     pthread_join(st, NULL);
     if (sa.trap_err || ca.trap_err)
-        syscall(SYS_exit_group, 2);
+        test_exit_group(2);
     int errors = sa.errors + ca.errors;
     int base = test_trapped_syscalls(); /* now with what the threads' exits made */
     if (test_trap_syscalls() != 0)
-        syscall(SYS_exit_group, 2);
+        test_exit_group(2);
     errors += one_thread(srv, cli1);
     atomic_store(&out->traps1, test_trapped_syscalls() - base);
     atomic_store(&out->traps, traps);
     atomic_store(&out->errors, errors);
-    syscall(SYS_exit_group, 0);
+    test_exit_group(0);
 }
 
 static void no_syscall_when_nobody_sleeps(void **state)
@@ -278,9 +278,9 @@ static void sending_child(const char *name, shared_counts *out)
 {
     shmipc_reqresp_client *cli;
     if (shmipc_reqresp_client_open(name, NULL, &cli))
-        syscall(SYS_exit_group, 3);
+        test_exit_group(3);
     if (test_trap_syscalls() != 0)
-        syscall(SYS_exit_group, 2);
+        test_exit_group(2);
     unsigned char buf[MSG];
     make_request(buf, 7);
     int errors = shmipc_reqresp_client_send(cli, buf, MSG, NULL, 0) != 0;
@@ -288,7 +288,7 @@ static void sending_child(const char *name, shared_counts *out)
     atomic_store(&out->errors, errors);
     while (!atomic_load(&out->release))
         cpu_relax();
-    syscall(SYS_exit_group, 0);
+    test_exit_group(0);
 }
 
 static int sleeping_server(void *arg)
