@@ -32,7 +32,7 @@ from .service import GcReport, Pattern, ServiceInfo, describe, gc
 from .waitmode import WaitMode
 from .waitset import Ready, WaitSet
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"  # the C library release this binding was written for (tests compare)
 
 __all__ = [
     "AlreadyExists", "BlackboardReader", "BlackboardWriter", "Channel", "ChannelStats", "Client", "Error",
