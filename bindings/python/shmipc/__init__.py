@@ -28,11 +28,11 @@ from .pubsub import Loan, Policy, Publisher, Sample, Subscriber
 from .queue import PopClaim, PushClaim, Queue, QueueStats
 from .reqresp import Client, Request, Response, Server
 from .segment import Segment, SegmentInfo, get_dir, segment_stat, set_dir
-from .service import GcReport, Pattern, ServiceInfo, describe, gc
+from .service import GcReport, Pattern, ServiceInfo, describe, gc, list_services
 from .waitmode import WaitMode
 from .waitset import Ready, WaitSet
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"  # the C library release this binding was written for (tests compare)
 
 __all__ = [
     "AlreadyExists", "BlackboardReader", "BlackboardWriter", "Channel", "ChannelStats", "Client", "Error",
@@ -40,5 +40,5 @@ __all__ = [
     "Pattern", "PeerGone", "PermissionDenied", "Policy", "PopClaim", "Publisher", "PushClaim", "Queue",
     "QueueStats", "Ready", "Request", "Reservation", "Response", "Role", "Sample", "Segment", "SegmentInfo",
     "Server", "ServiceInfo", "Subscriber", "TimedOut", "WaitMode", "WaitSet", "WouldBlock", "aio", "describe",
-    "errname", "gc", "get_dir", "have_numpy", "segment_stat", "set_dir", "strerror", "version",
+    "errname", "gc", "get_dir", "have_numpy", "list_services", "segment_stat", "set_dir", "strerror", "version",
 ]

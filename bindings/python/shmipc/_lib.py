@@ -131,6 +131,7 @@ _PROTOS: dict[str, tuple[Any, list[Any]]] = {
     "shmipc_service_error_detail": (c_char_p, []),
     "shmipc_service_role_name": (c_char_p, [c_uint32]),
     "shmipc_service_describe": (c_int, [c_int, c_char_p, _p(L.ServiceInfo)]),
+    "shmipc_service_list": (c_int, [POINTER(_p(L.ServiceInfo)), POINTER(c_size_t)]),
     "shmipc_service_gc": (c_int, [c_int, c_char_p, c_int, _p(L.GcReport)]),
     # pubsub.h
     "shmipc_pubsub_opts_init": (None, [_p(L.PubsubOpts)]),

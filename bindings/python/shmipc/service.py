@@ -2,10 +2,11 @@
 """What every named service shares (shmipc/service.h): discovery (describe, list) and gc."""
 from __future__ import annotations
 
+import ctypes
 import enum
 from ctypes import byref
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from . import _layout as L
 from ._lib import C, check, encode_name
@@ -70,6 +71,23 @@ def describe(pattern: Pattern, name: Name) -> ServiceInfo:
     info = L.ServiceInfo()
     check(C.shmipc_service_describe(int(pattern), encode_name(name), byref(info)), "shmipc_service_describe")
     return ServiceInfo._from(info)
+
+
+def list_services() -> List[ServiceInfo]:
+    """Every service on the machine visible to the caller (shmipc_service_list)."""
+    arr = ctypes.POINTER(L.ServiceInfo)()
+    n = ctypes.c_size_t()
+    check(C.shmipc_service_list(byref(arr), byref(n)), "shmipc_service_list")
+    try:
+        return [ServiceInfo._from(arr[i]) for i in range(n.value)]
+    finally:
+        _libc_free(arr)
+
+
+def _libc_free(p: Any) -> None:
+    free = ctypes.CDLL(None).free  # the C library's allocator, which shmipc_service_list used
+    free.argtypes, free.restype = [ctypes.c_void_p], None
+    free(ctypes.cast(p, ctypes.c_void_p))
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,10 @@ def test_python_example_runs(tmp_path: Path) -> None:
                        timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "received 200 of 200 frames in order: ok" in r.stdout
+
+
+def test_package_version_is_the_c_library_version() -> None:
+    import shmipc
+    assert shmipc.__version__ == shmipc.version()
+    m = re.search(r'^version = "([^"]+)"', (PACKAGE_DIR / "pyproject.toml").read_text(), flags=re.M)
+    assert m and m.group(1) == shmipc.__version__

@@ -135,6 +135,12 @@ def test_service_is_described_with_its_participants(name: str) -> None:
             assert sorted(p.role for p in info.listed) == ["publisher", "subscriber"]
 
 
+def test_service_list_includes_a_live_service(name: str) -> None:
+    with shmipc.Server.create(name):
+        found = [s for s in shmipc.list_services() if s.name == name]
+    assert [(s.pattern, s.alive) for s in found] == [(shmipc.Pattern.REQRESP, 1)]
+
+
 def test_waitset_reports_the_ready_handle_with_its_user_value(name: str) -> None:
     with shmipc.Queue.create("/" + name + "q") as q, shmipc.Event.create("/" + name + "e") as ev, \
             shmipc.WaitSet() as ws:
