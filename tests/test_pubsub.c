@@ -483,6 +483,97 @@ static void mismatch(void **state)
     svc_remove(name);
 }
 
+/* An endpoint opened with zero options learns what the service has; flags follow the "zero accepts,
+ * non-zero requires" rule of every other field. */
+static void options_reported_and_flags_required(void **state)
+{
+    (void)state;
+    char name[64];
+    svc_name(name, sizeof name, "opts");
+    shmipc_pubsub_opts o;
+    shmipc_pubsub_opts_init(&o);
+    snprintf(o.type.name, sizeof o.type.name, "frame_v2");
+    o.payload_size = 1000;
+    o.payload_align = 64;
+    o.flags = SHMIPC_PUBSUB_DYNAMIC;
+    o.max_subscribers = 3;
+    o.depth = 16;
+    o.history = 2;
+    o.policy = SHMIPC_PUBSUB_WAIT;
+    o.publish_timeout_ms = 250;
+    o.wait_mode = SHMIPC_WAIT_SPIN;
+    shmipc_pubsub_publisher *pub;
+    assert_int_equal(shmipc_pubsub_publisher_create(name, &o, &pub), 0);
+    shmipc_pubsub_opts got;
+    shmipc_pubsub_opts_init(&got);
+    assert_int_equal(shmipc_pubsub_publisher_options(pub, &got), 0);
+    assert_int_equal(got.size, sizeof got);
+    assert_string_equal(got.type.name, "frame_v2");
+    assert_int_equal(got.payload_size, 1000);
+    assert_int_equal(got.payload_align, 64);
+    assert_int_equal(got.flags, SHMIPC_PUBSUB_DYNAMIC);
+    assert_int_equal(got.max_publishers, 4); /* the default, as created */
+    assert_int_equal(got.max_subscribers, 3);
+    assert_int_equal(got.depth, 16);
+    assert_int_equal(got.history, 2);
+    assert_int_equal(got.policy, SHMIPC_PUBSUB_WAIT);
+    assert_int_equal(got.max_loans, 4);
+    assert_int_equal(got.max_held, 4);
+    assert_int_equal(got.publish_timeout_ms, 250);
+    assert_int_equal(got.wait_mode, SHMIPC_WAIT_SPIN);
+    /* What this library hands back, another opens with as is. */
+    shmipc_pubsub_subscriber *sub;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, &got, &sub), 0);
+    shmipc_pubsub_subscriber_close(sub);
+    /* Zero options: the subscriber learns the geometry from the handle. */
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, NULL, &sub), 0);
+    shmipc_pubsub_opts_init(&got);
+    assert_int_equal(shmipc_pubsub_subscriber_options(sub, &got), 0);
+    assert_int_equal(got.payload_size, 1000);
+    assert_int_equal(got.flags, SHMIPC_PUBSUB_DYNAMIC);
+    assert_int_equal(got.depth, 16);
+    assert_int_equal(got.publish_timeout_ms, -1);
+    assert_int_equal(got.wait_mode, SHMIPC_WAIT_HYBRID);
+    shmipc_pubsub_subscriber_close(sub);
+    /* A short or absurd size word, or no handle, is refused and the structure left alone. */
+    shmipc_pubsub_opts_init(&got);
+    got.size = 8;
+    assert_int_equal(shmipc_pubsub_publisher_options(pub, &got), -EINVAL);
+    assert_int_equal(got.payload_size, 0);
+    got.size = 1u << 20;
+    assert_int_equal(shmipc_pubsub_publisher_options(pub, &got), -EINVAL);
+    assert_int_equal(shmipc_pubsub_publisher_options(pub, NULL), -EINVAL);
+    assert_int_equal(shmipc_pubsub_publisher_options(NULL, &got), -EINVAL);
+    assert_int_equal(shmipc_pubsub_subscriber_options(NULL, &got), -EINVAL);
+    /* flags: 0 accepts the service's choice, FIXED requires fixed, both together are nonsense. */
+    shmipc_pubsub_opts w;
+    shmipc_pubsub_opts_init(&w);
+    w.flags = SHMIPC_PUBSUB_FIXED;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, &w, &sub), -EPROTOTYPE);
+    assert_non_null(strstr(shmipc_service_error_detail(), "service is dynamic, caller asked fixed"));
+    w.flags = SHMIPC_PUBSUB_DYNAMIC | SHMIPC_PUBSUB_FIXED;
+    assert_int_equal(shmipc_pubsub_subscriber_open(name, &w, &sub), -EPROTOTYPE);
+    char other[64];
+    svc_name(other, sizeof other, "optsx");
+    shmipc_pubsub_publisher *p2;
+    assert_int_equal(shmipc_pubsub_publisher_create(other, &w, &p2), -EINVAL);
+    w.flags = SHMIPC_PUBSUB_FIXED; /* at creation: the default spelled out */
+    assert_int_equal(shmipc_pubsub_publisher_create(other, &w, &p2), 0);
+    shmipc_pubsub_opts_init(&got);
+    assert_int_equal(shmipc_pubsub_publisher_options(p2, &got), 0);
+    assert_int_equal(got.flags, SHMIPC_PUBSUB_FIXED);
+    assert_int_equal(got.payload_size, 4096);
+    w.flags = 0;
+    assert_int_equal(shmipc_pubsub_subscriber_open(other, &w, &sub), 0);
+    shmipc_pubsub_subscriber_close(sub);
+    w.flags = SHMIPC_PUBSUB_DYNAMIC;
+    assert_int_equal(shmipc_pubsub_subscriber_open(other, &w, &sub), -EPROTOTYPE);
+    shmipc_pubsub_publisher_close(p2);
+    svc_remove(other);
+    shmipc_pubsub_publisher_close(pub);
+    svc_remove(name);
+}
+
 static void alignment(void **state)
 {
     (void)state;
@@ -546,6 +637,7 @@ int main(void)
         cmocka_unit_test(publisher_waits),
         cmocka_unit_test(blocking_receive),
         cmocka_unit_test(mismatch),
+        cmocka_unit_test(options_reported_and_flags_required),
         cmocka_unit_test(alignment),
         cmocka_unit_test(gc_removes_unused),
     };

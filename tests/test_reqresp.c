@@ -109,6 +109,24 @@ static void basic_call_and_options(void **state)
     assert_int_equal(shmipc_reqresp_client_open(name, &bad, &c), -EPROTOTYPE);
     assert_non_null(strstr(shmipc_service_error_detail(), "payload size"));
     assert_int_equal(shmipc_reqresp_client_open(name, NULL, &c), 0);
+    /* Opened with no options, the client learns the service's settings from its handle. */
+    shmipc_reqresp_opts got;
+    shmipc_reqresp_opts_init(&got);
+    assert_int_equal(shmipc_reqresp_client_options(c, &got), 0);
+    assert_int_equal(got.max_request, 32);
+    assert_int_equal(got.max_response, 48);
+    assert_int_equal(got.depth, 4);
+    assert_int_equal(got.max_clients, 2);
+    assert_non_null(got.type);
+    assert_string_equal(got.type->name, "req_v1");
+    assert_int_equal(got.type->size, 32);
+    shmipc_reqresp_opts_init(&got);
+    assert_int_equal(shmipc_reqresp_server_options(s, &got), 0);
+    assert_int_equal(got.max_response, 48);
+    got.size = 4;
+    assert_int_equal(shmipc_reqresp_server_options(s, &got), -EINVAL);
+    assert_int_equal(shmipc_reqresp_server_options(NULL, &got), -EINVAL);
+    assert_int_equal(shmipc_reqresp_client_options(c, NULL), -EINVAL);
 
     shmipc_reqresp_request_info ri;
     assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), -EAGAIN);

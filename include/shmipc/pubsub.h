@@ -48,6 +48,8 @@ typedef enum shmipc_pubsub_policy {
 
 /* shmipc_pubsub_opts.flags */
 #define SHMIPC_PUBSUB_DYNAMIC (1u << 0) /* samples have any size up to payload_size, each carries its length */
+#define SHMIPC_PUBSUB_FIXED (1u << 1)   /* every sample is payload_size bytes (the default at creation); at open,
+                                         * neither flag accepts the service's choice, one of them requires it */
 
 /*
  * Options. Zero fields mean "default" when creating, and "whatever the service has" when opening; a
@@ -138,6 +140,12 @@ SHMIPC_API int shmipc_pubsub_publisher_publish_copy(shmipc_pubsub_publisher *pub
  * shmipc_pubsub_sample.publisher. */
 SHMIPC_API uint32_t shmipc_pubsub_publisher_id(const shmipc_pubsub_publisher *pub);
 
+/* shmipc_pubsub_publisher_options - the settings PUB runs with: the service's (what a field left 0 at open
+ * became: payload_size, depth, ...; flags holds DYNAMIC or FIXED), the type, and this handle's
+ * publish_timeout_ms and wait_mode; mode is 0. out->size must be set (shmipc_pubsub_opts_init).
+ * Errors: -EINVAL. */
+SHMIPC_API int shmipc_pubsub_publisher_options(const shmipc_pubsub_publisher *pub, shmipc_pubsub_opts *out);
+
 /* shmipc_pubsub_publisher_close - discard every loan, leave the service and free the handle. The service stays
  * (remove it with shmipc_service_gc once unused). NULL is a no-op. Returns 0. */
 SHMIPC_API int shmipc_pubsub_publisher_close(shmipc_pubsub_publisher *pub);
@@ -172,6 +180,10 @@ SHMIPC_API int shmipc_pubsub_subscriber_release(shmipc_pubsub_subscriber *sub, s
  */
 SHMIPC_API int shmipc_pubsub_subscriber_receive_copy(shmipc_pubsub_subscriber *sub, void *buf, size_t cap,
                                                      int timeout_ms, shmipc_pubsub_sample *info);
+
+/* shmipc_pubsub_subscriber_options - like shmipc_pubsub_publisher_options, for a subscriber (its
+ * publish_timeout_ms is the opts_init default). Errors: -EINVAL. */
+SHMIPC_API int shmipc_pubsub_subscriber_options(const shmipc_pubsub_subscriber *sub, shmipc_pubsub_opts *out);
 
 /* shmipc_pubsub_subscriber_missed - samples dropped for this subscriber since it connected (queue full under
  * SHMIPC_PUBSUB_DROP_OLDEST, or a publisher's wait timed out). */

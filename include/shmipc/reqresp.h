@@ -152,6 +152,13 @@ SHMIPC_API int shmipc_reqresp_client_receive(shmipc_reqresp_client *cli, shmipc_
 SHMIPC_API int shmipc_reqresp_client_call(shmipc_reqresp_client *cli, const void *req, size_t len, void *resp,
                                           size_t cap, shmipc_reqresp_response_info *info, int timeout_ms);
 
+/* shmipc_reqresp_server_options / shmipc_reqresp_client_options - the settings this endpoint runs with:
+ * the service's max_request, max_response, depth and max_clients (what a field left 0 became), its type
+ * (NULL if untyped; else pointing into the handle, valid until it is closed) and this endpoint's
+ * wait_mode; mode is 0. out->size must be set (shmipc_reqresp_opts_init). Errors: -EINVAL. */
+SHMIPC_API int shmipc_reqresp_server_options(const shmipc_reqresp_server *srv, shmipc_reqresp_opts *out);
+SHMIPC_API int shmipc_reqresp_client_options(const shmipc_reqresp_client *cli, shmipc_reqresp_opts *out);
+
 /* shmipc_reqresp_client_close - disconnect (pending requests are dropped) and free the handle. NULL: no-op.
  * Returns 0. */
 SHMIPC_API int shmipc_reqresp_client_close(shmipc_reqresp_client *cli);

@@ -29,7 +29,7 @@ static bool jetstream(const shmipc__bridge_route *r)
 
 int shmipc__bridge_pubsub_export_open(shmipc__bridge_route *r)
 {
-    /* NULL options: whatever the service has (initialised options would ask for fixed-size samples) */
+    /* NULL options: whatever the service has */
     int err = shmipc_pubsub_subscriber_open(r->info.service, NULL, &r->sub);
     if (err)
         return err;
@@ -117,29 +117,6 @@ void shmipc__bridge_pubsub_export_drain(shmipc__bridge_route *r)
 int64_t shmipc__bridge_pubsub_import_slot(const shmipc__bridge_route *r)
 {
     return r->pub ? (int64_t)shmipc_pubsub_publisher_id(r->pub) : -1;
-}
-
-/* The local service's largest sample and whether samples may be shorter ("payload=N" or
- * "payload=N(dynamic)" in its options). */
-static int payload_of(const char *service, uint64_t *max, bool *dynamic)
-{
-    shmipc_service_info *in = malloc(sizeof *in);
-    if (!in)
-        return -ENOMEM;
-    int err = shmipc_service_describe(SHMIPC_PATTERN_PUBSUB, service, in);
-    const char *p = err ? NULL : strstr(in->options, "payload=");
-    if (!err && !p)
-        err = -EBADMSG;
-    if (!err) {
-        char *end;
-        unsigned long long v = strtoull(p + 8, &end, 10);
-        if (end == p + 8)
-            err = -EBADMSG;
-        *max = v;
-        *dynamic = strncmp(end, "(dynamic)", 9) == 0;
-    }
-    free(in);
-    return err;
 }
 
 /* Publish len bytes into the local service: fixed-size samples are padded with zero bytes. */
@@ -389,8 +366,11 @@ int shmipc__bridge_pubsub_import_start(shmipc__bridge_route *r)
     }
     if (err)
         return err;
-    if ((err = payload_of(r->info.service, &r->payload_max, &r->dynamic)) != 0)
+    shmipc_pubsub_opts_init(&o);
+    if ((err = shmipc_pubsub_publisher_options(r->pub, &o)) != 0)
         return err;
+    r->payload_max = o.payload_size;
+    r->dynamic = o.flags & SHMIPC_PUBSUB_DYNAMIC;
     if ((err = state_open(r)) != 0)
         return err;
     if (jetstream(r)) {

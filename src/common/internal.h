@@ -203,6 +203,9 @@ static inline int shmipc__wait_ms(shmipc__notify *n, shmipc_wait_mode mode, int 
  * this library's size.
  */
 SHMIPC_INTERNAL int shmipc__opts_take(void *dst, size_t size, const void *src, size_t reserved_off);
+/* Hand the filled structure src (size bytes) back into the caller's dst, whose size word opts_init set:
+ * -EINVAL if dst is NULL or its size word is short or absurd. */
+SHMIPC_INTERNAL int shmipc__opts_give(void *dst, const void *src, size_t size);
 #define SHMIPC__OPTS_TAKE(type, init, dst, src)                                                              \
     (init(dst), shmipc__opts_take((dst), sizeof(type), (src), offsetof(type, reserved)))
 

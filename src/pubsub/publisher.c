@@ -197,6 +197,17 @@ int shmipc_pubsub_publisher_open(const char *name, const shmipc_pubsub_opts *opt
 
 uint32_t shmipc_pubsub_publisher_id(const shmipc_pubsub_publisher *pub) { return pub ? pub->k : UINT32_MAX; }
 
+int shmipc_pubsub_publisher_options(const shmipc_pubsub_publisher *pub, shmipc_pubsub_opts *out)
+{
+    if (!pub)
+        return -EINVAL;
+    shmipc_pubsub_opts o;
+    shmipc__ps_options(&pub->ps, &o);
+    o.publish_timeout_ms = pub->publish_timeout_ms;
+    o.wait_mode = pub->wait_mode;
+    return shmipc__opts_give(out, &o, sizeof o);
+}
+
 /* Take chunk c from the free stack for a loan. False if it is not free after all, or a joiner pinned it. */
 static bool pub_take(shmipc_pubsub_publisher *pub, uint32_t c)
 {

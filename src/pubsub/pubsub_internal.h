@@ -196,6 +196,8 @@ SHMIPC_INTERNAL int shmipc__ps_layout_of(uint32_t max_pubs, uint32_t max_subs, u
 /* Validate the pattern area and fill ps's local copies and pointers (pool not mapped). */
 SHMIPC_INTERNAL int shmipc__ps_view(shmipc__ps *ps);
 /* Open the service (core + view + pool, rdonly for subscribers) and check opts compatibility. */
+/* The service's settings as this view validated them (shmipc_pubsub_*_options); local fields default. */
+SHMIPC_INTERNAL void shmipc__ps_options(const shmipc__ps *ps, shmipc_pubsub_opts *o);
 SHMIPC_INTERNAL int shmipc__ps_open(shmipc__ps *ps, const char *name, const shmipc_pubsub_opts *opts,
                                     bool rdonly_pool);
 SHMIPC_INTERNAL void shmipc__ps_close(shmipc__ps *ps);

@@ -90,9 +90,10 @@ static int ps_cfg_from(const shmipc_pubsub_opts *o, ps_cfg *c)
         o = &dflt;
     if (memchr(o->type.name, '\0', sizeof o->type.name) == NULL)
         return -EINVAL;
-    if (o->flags & ~SHMIPC_PUBSUB_DYNAMIC)
+    if ((o->flags & ~(SHMIPC_PUBSUB_DYNAMIC | SHMIPC_PUBSUB_FIXED)) ||
+        (o->flags & SHMIPC_PUBSUB_DYNAMIC && o->flags & SHMIPC_PUBSUB_FIXED))
         return -EINVAL;
-    c->flags = o->flags;
+    c->flags = o->flags & SHMIPC_PUBSUB_DYNAMIC; /* FIXED only asks, at open; fixed is the default */
     c->payload_max = o->payload_size ? o->payload_size : o->type.size ? o->type.size : 4096;
     c->align = o->payload_align ? o->payload_align : o->type.align ? o->type.align : 8;
     if ((o->type.size && o->type.size != c->payload_max) || (o->type.align && o->type.align != c->align))
@@ -216,10 +217,15 @@ static int ps_compat(const shmipc__ps *ps, const shmipc_pubsub_opts *o)
         return 0;
     CHECK_OPT(o->payload_size, ps->payload_max, "payload size");
     CHECK_OPT(o->payload_align, ps->align, "payload alignment");
-    if ((o->flags & SHMIPC_PUBSUB_DYNAMIC) != (ps->flags & SHMIPC_PUBSUB_DYNAMIC)) {
+    /* Like every other field, no flag accepts the service's choice; DYNAMIC or FIXED requires it. */
+    uint32_t want = o->flags & (SHMIPC_PUBSUB_DYNAMIC | SHMIPC_PUBSUB_FIXED);
+    uint32_t have = (ps->flags & SHMIPC_PUBSUB_DYNAMIC) ? SHMIPC_PUBSUB_DYNAMIC : SHMIPC_PUBSUB_FIXED;
+    if (want & ~have) {
         shmipc__svc_set_detail("payload sizes: service is %s, caller asked %s",
-                               (ps->flags & SHMIPC_PUBSUB_DYNAMIC) ? "dynamic" : "fixed",
-                               (o->flags & SHMIPC_PUBSUB_DYNAMIC) ? "dynamic" : "fixed");
+                               have == SHMIPC_PUBSUB_DYNAMIC ? "dynamic" : "fixed",
+                               want == SHMIPC_PUBSUB_DYNAMIC ? "dynamic"
+                               : want == SHMIPC_PUBSUB_FIXED ? "fixed"
+                                                             : "both");
         return -EPROTOTYPE;
     }
     CHECK_OPT(o->max_publishers, ps->max_pubs, "max publishers");
@@ -230,6 +236,22 @@ static int ps_compat(const shmipc__ps *ps, const shmipc_pubsub_opts *o)
     CHECK_OPT(o->max_loans, ps->max_loans, "max loans");
     CHECK_OPT(o->max_held, ps->max_held, "max held");
     return 0;
+}
+
+void shmipc__ps_options(const shmipc__ps *ps, shmipc_pubsub_opts *o)
+{
+    shmipc_pubsub_opts_init(o);
+    o->type = ps->svc.type;
+    o->payload_size = ps->payload_max;
+    o->payload_align = ps->align;
+    o->flags = (ps->flags & SHMIPC_PUBSUB_DYNAMIC) ? SHMIPC_PUBSUB_DYNAMIC : SHMIPC_PUBSUB_FIXED;
+    o->max_publishers = ps->max_pubs;
+    o->max_subscribers = ps->max_subs;
+    o->depth = ps->depth;
+    o->history = ps->history;
+    o->policy = (shmipc_pubsub_policy)ps->policy;
+    o->max_loans = ps->max_loans;
+    o->max_held = ps->max_held;
 }
 
 int shmipc__ps_open(shmipc__ps *ps, const char *name, const shmipc_pubsub_opts *opts, bool rdonly_pool)

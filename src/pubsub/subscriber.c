@@ -345,6 +345,16 @@ int shmipc_pubsub_subscriber_receive_copy(shmipc_pubsub_subscriber *sub, void *b
     return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
+int shmipc_pubsub_subscriber_options(const shmipc_pubsub_subscriber *sub, shmipc_pubsub_opts *out)
+{
+    if (!sub)
+        return -EINVAL;
+    shmipc_pubsub_opts o;
+    shmipc__ps_options(&sub->ps, &o);
+    o.wait_mode = sub->wait_mode;
+    return shmipc__opts_give(out, &o, sizeof o);
+}
+
 uint64_t shmipc_pubsub_subscriber_missed(const shmipc_pubsub_subscriber *sub)
 {
     if (!sub)

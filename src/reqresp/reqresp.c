@@ -598,6 +598,32 @@ int shmipc_reqresp_server_respond(shmipc_reqresp_server *srv, const shmipc_reqre
     return 0;
 }
 
+/* What shmipc_reqresp_*_options report: the validated geometry, the type and this handle's wait mode. */
+static int rr_options(const shmipc__svc *svc, const shmipc__rr_geom *g, shmipc_wait_mode mode,
+                      shmipc_reqresp_opts *out)
+{
+    static const shmipc_type_info untyped;
+    shmipc_reqresp_opts o;
+    shmipc_reqresp_opts_init(&o);
+    o.type = memcmp(&svc->type, &untyped, sizeof untyped) ? &svc->type : NULL;
+    o.max_request = g->max_request;
+    o.max_response = g->max_response;
+    o.depth = g->depth;
+    o.max_clients = g->max_clients;
+    o.wait_mode = mode;
+    return shmipc__opts_give(out, &o, sizeof o);
+}
+
+int shmipc_reqresp_server_options(const shmipc_reqresp_server *srv, shmipc_reqresp_opts *out)
+{
+    return srv ? rr_options(&srv->svc, &srv->g, srv->wait_mode, out) : -EINVAL;
+}
+
+int shmipc_reqresp_client_options(const shmipc_reqresp_client *cli, shmipc_reqresp_opts *out)
+{
+    return cli ? rr_options(&cli->svc, &cli->g, cli->wait_mode, out) : -EINVAL;
+}
+
 int shmipc_reqresp_server_close(shmipc_reqresp_server *srv)
 {
     if (!srv)

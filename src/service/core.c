@@ -63,6 +63,9 @@ static int svc_validate(shmipc__svc *svc, shmipc_pattern pattern, const char *na
     svc->parts = (shmipc__participant *)((char *)h + SHMIPC_SVC_HDR_SIZE);
     svc->pattern_area = (char *)h + poff;
     svc->pattern_size = psize;
+    /* A copy, terminated again: a peer may rewrite the header's after this check. */
+    svc->type = h->type;
+    svc->type.name[sizeof svc->type.name - 1] = '\0';
     return 0;
 }
 
@@ -205,7 +208,7 @@ int shmipc__svc_open(shmipc_pattern pattern, const char *name, const shmipc_type
     svc->hdr = shmipc_segment_data(svc->seg);
     err = svc_validate(svc, pattern, name);
     if (!err)
-        err = type_check(&svc->hdr->type, type);
+        err = type_check(&svc->type, type);
     const shmipc__pattern_ops *ops = shmipc__pattern_lookup(pattern);
     if (!err && ops && ops->validate)
         err = ops->validate(svc);

@@ -99,6 +99,7 @@ typedef struct shmipc__svc {
     char segname[SHMIPC_SERVICE_NAME_MAX + 32];
     shmipc_pattern pattern;         /* validated pattern: never re-read from the header, which a peer can
                                      * rewrite after the pattern area was validated for this one */
+    shmipc_type_info type;          /* the header's payload type as validated at open (zero for objects) */
 } shmipc__svc;
 
 typedef struct shmipc__svc_params {

@@ -65,28 +65,6 @@ static int pub_open(const char *name, uint64_t size, uint64_t depth, uint64_t hi
     return shmipc_pubsub_publisher_create(name, &o, pub);
 }
 
-/* The service's payload size and whether samples may be shorter (options "payload=N" or "payload=N(dynamic)"). */
-static int pub_payload(const char *name, uint64_t *max, bool *dynamic)
-{
-    shmipc_service_info in;
-    int err = shmipc_service_describe(SHMIPC_PATTERN_PUBSUB, name, &in);
-    if (err)
-        return err;
-    const char *p = strstr(in.options, "payload=");
-    uint64_t v;
-    char num[24];
-    size_t n = p ? strspn(p + 8, "0123456789") : 0;
-    if (!p || n == 0 || n >= sizeof num)
-        return -EBADMSG;
-    memcpy(num, p + 8, n);
-    num[n] = '\0';
-    if (cli_parse_uint(num, 10, SIZE_MAX, &v))
-        return -EBADMSG;
-    *max = v;
-    *dynamic = strncmp(p + 8 + n, "(dynamic)", 9) == 0;
-    return 0;
-}
-
 int cli_cmd_pub(int argc, char **argv)
 {
     const char *format_s = NULL, *rate_s = NULL, *size_s = NULL, *depth_s = NULL, *history_s = NULL, *policy_s = NULL;
@@ -142,12 +120,14 @@ int cli_cmd_pub(int argc, char **argv)
     int err = pub_open(name, size, depth, history, policy, &pub);
     if (err)
         return svc_fail(what, err);
-    uint64_t max;
-    bool dynamic;
-    if ((err = pub_payload(name, &max, &dynamic)) != 0) {
+    shmipc_pubsub_opts got;
+    shmipc_pubsub_opts_init(&got);
+    if ((err = shmipc_pubsub_publisher_options(pub, &got)) != 0) {
         shmipc_pubsub_publisher_close(pub);
         return svc_fail(what, err);
     }
+    uint64_t max = got.payload_size;
+    bool dynamic = got.flags & SHMIPC_PUBSUB_DYNAMIC;
     char *buf = malloc(max ? max : 1);
     if (!buf) {
         shmipc_pubsub_publisher_close(pub);

@@ -20,10 +20,11 @@ from ._handle import Handle
 from ._lib import C, blocking, check, encode_name
 from ._view import MemoryWindow
 from .segment import Name
-from .service import Pattern, describe, type_info
+from .service import type_info
 from .waitmode import WaitMode
 
 DYNAMIC = L.CONSTANTS["SHMIPC_PUBSUB_DYNAMIC"]
+FIXED = L.CONSTANTS["SHMIPC_PUBSUB_FIXED"]
 MAX_SUBSCRIBERS = L.CONSTANTS["SHMIPC_PUBSUB_MAX_SUBSCRIBERS"]
 MAX_PUBLISHERS = L.CONSTANTS["SHMIPC_PUBSUB_MAX_PUBLISHERS"]
 
@@ -46,34 +47,23 @@ def _opts(*, type_name: Optional[str] = None, type_size: int = 0, type_align: in
         o.type = t
     pt = None if publish_timeout is None else _lib.timeout_ms(publish_timeout)
     return _lib.set_fields(o, payload_size=payload_size, payload_align=payload_align,
-                           flags=DYNAMIC if dynamic else None, max_publishers=max_publishers,
+                           flags=None if dynamic is None else DYNAMIC if dynamic else FIXED, max_publishers=max_publishers,
                            max_subscribers=max_subscribers, depth=depth, history=history, policy=policy,
                            max_loans=max_loans, max_held=max_held, publish_timeout_ms=pt, wait_mode=wait_mode,
                            mode=mode)
 
 
-def _opts_ref(name: Name, opening: bool, opts: dict) -> Any:
+def _opts_ref(opts: dict) -> Any:
     """The options for a create or open call: NULL when none are given (all defaults, or whatever the
-    service has); else the structure, whose "dynamic" flag, when not given for an open, is the
-    service's (the library compares the flag even when it is zero)."""
-    if not opts:
-        return None
-    if opening and opts.get("dynamic") is None:
-        try:
-            opts = dict(opts, dynamic=_geometry(name)[1])
-        except _lib.Error:
-            pass  # no such service (yet): the open reports it
-    return byref(_opts(**opts))
+    service has); else the structure (an option not given is 0: the default, or the service's)."""
+    return byref(_opts(**opts)) if opts else None
 
 
-def _geometry(name: Name) -> Tuple[int, bool]:
-    """(payload size, dynamic) of the service, from its description ("payload=64(dynamic) ...")."""
-    p = describe(Pattern.PUBSUB, name).options.get("payload", "")
-    dyn = p.endswith("(dynamic)")
-    digits = p[:-len("(dynamic)")] if dyn else p
-    if not digits.isdigit():
-        raise _lib.Error(-errno.EBADMSG, "shmipc_service_describe", f"unreadable payload option {p!r}")
-    return int(digits), dyn
+def _geometry(ptr: int, getter: Any, what: str) -> Tuple[int, bool]:
+    """(payload size, dynamic) of the service, as the handle validated it at open."""
+    o = _lib.new_opts(L.PubsubOpts)
+    check(getter(ptr, byref(o)), what)
+    return int(o.payload_size), bool(o.flags & DYNAMIC)
 
 
 class Loan:
@@ -144,7 +134,8 @@ class Publisher(Handle):
         super().__init__(ptr)
         self._loans: "set[Loan]" = set()
         self.name = name if isinstance(name, str) else name.decode()
-        self.payload_size, self.dynamic = _geometry(name)
+        self.payload_size, self.dynamic = _geometry(ptr, C.shmipc_pubsub_publisher_options,
+                                                    "shmipc_pubsub_publisher_options")
 
     @classmethod
     def create(cls, name: Name, **opts: Any) -> "Publisher":
@@ -153,7 +144,7 @@ class Publisher(Handle):
         max_publishers, max_subscribers, depth, history, policy, max_loans, max_held, publish_timeout
         (seconds; None = no limit), wait_mode, mode."""
         out = c_void_p()
-        check(C.shmipc_pubsub_publisher_create(encode_name(name), _opts_ref(name, False, opts), byref(out)),
+        check(C.shmipc_pubsub_publisher_create(encode_name(name), _opts_ref(opts), byref(out)),
               "shmipc_pubsub_publisher_create")
         return cls(out.value, name)
 
@@ -161,7 +152,7 @@ class Publisher(Handle):
     def open(cls, name: Name, **opts: Any) -> "Publisher":
         """Register a publisher of an existing service (NotFound if none)."""
         out = c_void_p()
-        check(C.shmipc_pubsub_publisher_open(encode_name(name), _opts_ref(name, True, opts), byref(out)),
+        check(C.shmipc_pubsub_publisher_open(encode_name(name), _opts_ref(opts), byref(out)),
               "shmipc_pubsub_publisher_open")
         return cls(out.value, name)
 
@@ -280,7 +271,7 @@ class Subscriber(Handle):
         """Connect to the existing service. Options as Publisher.create: none given accepts whatever
         the service has; given ones must match it (Error EPROTOTYPE with a detail)."""
         out = c_void_p()
-        check(C.shmipc_pubsub_subscriber_open(encode_name(name), _opts_ref(name, True, opts), byref(out)),
+        check(C.shmipc_pubsub_subscriber_open(encode_name(name), _opts_ref(opts), byref(out)),
               "shmipc_pubsub_subscriber_open")
         return cls(out.value, name)
 

@@ -15,7 +15,7 @@ from ._buf import Buffer, readable
 from ._handle import Handle
 from ._lib import C, blocking, check, encode_name
 from .segment import Name
-from .service import Pattern, describe, type_info
+from .service import type_info
 from .waitmode import WaitMode
 
 MORE = L.CONSTANTS["SHMIPC_RR_MORE"]
@@ -34,12 +34,11 @@ def _opts(*, type_name: Optional[str] = None, type_size: int = 0, type_align: in
                            max_clients=max_clients, mode=mode, wait_mode=wait_mode)
 
 
-def _limits(name: Name) -> tuple[int, int]:
-    o = describe(Pattern.REQRESP, name).options
-    try:
-        return int(o["max_request"]), int(o["max_response"])
-    except (KeyError, ValueError):
-        return MAX_MESSAGE, MAX_MESSAGE
+def _limits(ptr: int, getter: Any, what: str) -> tuple[int, int]:
+    """(max_request, max_response) of the service, as the handle validated it at open."""
+    o = _lib.new_opts(L.ReqrespOpts)
+    check(getter(ptr, byref(o)), what)
+    return int(o.max_request), int(o.max_response)
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,8 @@ class Server(Handle):
 
     def __init__(self, ptr: int, name: Name) -> None:
         super().__init__(ptr)
-        self.max_request, self.max_response = _limits(name)
+        self.max_request, self.max_response = _limits(ptr, C.shmipc_reqresp_server_options,
+                                                       "shmipc_reqresp_server_options")
         self._buf = ctypes.create_string_buffer(max(1, self.max_request))
 
     @classmethod
@@ -105,7 +105,8 @@ class Client(Handle):
 
     def __init__(self, ptr: int, name: Name) -> None:
         super().__init__(ptr)
-        self.max_request, self.max_response = _limits(name)
+        self.max_request, self.max_response = _limits(ptr, C.shmipc_reqresp_client_options,
+                                                       "shmipc_reqresp_client_options")
         self._buf = ctypes.create_string_buffer(max(1, self.max_response))
 
     @classmethod

@@ -3,6 +3,8 @@
 loaning publisher and zero-copy subscriber), and the zero-copy rules of loans and samples."""
 from __future__ import annotations
 
+import errno
+
 import pytest
 
 import shmipc
@@ -28,6 +30,18 @@ def test_python_publisher_reaches_the_c_subscriber_of_the_cli(name: str, cli, pr
         rc, out, err = sub.output()
     assert rc == 0, err
     assert out.splitlines() == ["hello", "copied", "third!"]
+
+
+def test_options_left_out_accept_the_service_and_given_ones_must_match(name: str) -> None:
+    with shmipc.Publisher.create(name, payload_size=100, dynamic=True, depth=16) as pub:
+        assert (pub.payload_size, pub.dynamic) == (100, True)
+        with shmipc.Publisher.open(name, depth=16) as other:  # dynamic not given: the service's
+            assert (other.payload_size, other.dynamic) == (100, True)
+        with shmipc.Subscriber.open(name, depth=16, dynamic=True):
+            pass
+        with pytest.raises(shmipc.Error) as e:
+            shmipc.Subscriber.open(name, dynamic=False)
+        assert e.value.errno == errno.EPROTOTYPE and "service is dynamic" in str(e.value)
 
 
 def test_c_publisher_of_the_cli_reaches_the_python_subscriber(name: str, cli, procs) -> None:
