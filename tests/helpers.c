@@ -231,12 +231,6 @@ static void test_on_sigsys(int sig)
 
 int test_trapped_syscalls(void) { return (int)test_trapped; }
 
-_Noreturn void test_exit_group(int status)
-{
-    syscall(SYS_exit_group, status);
-    __builtin_unreachable();
-}
-
 int test_seccomp_usable(void)
 {
     fflush(NULL);
