@@ -10,37 +10,23 @@
  */
 #include "bridge_internal.h"
 #include "helpers.h"
+#include "nats_local.h"
 
 #include <shmipc/shmipc.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static char url[64];
 static pid_t server = -1;
 static char dir[] = "/dev/shm/shmipc-test-bridge-XXXXXX";
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 static int server_answers(void *arg)
 {
@@ -446,20 +432,11 @@ static int have_nats_server(void)
 static int setup(void **state)
 {
     (void)state;
-    int port = free_port();
+    int port = shmipc__nats_free_port();
     if (port <= 0 || !mkdtemp(dir) || shmipc_segment_set_dir(dir) != 0)
         return -1;
     snprintf(url, sizeof url, "nats://127.0.0.1:%d", port);
-    char p[16];
-    snprintf(p, sizeof p, "%d", port);
-    server = fork();
-    if (server == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 1);
-        dup2(null, 2);
-        execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p, (char *)NULL);
-        _exit(127);
-    }
+    server = shmipc__nats_local_start(port, NULL);
     shmipc_bridge_log(getenv("SHMIPC_TEST_VERBOSE") ? stderr : NULL);
     return server > 0 && test_until(server_answers, NULL, 10000) == 0 ? 0 : -1;
 }

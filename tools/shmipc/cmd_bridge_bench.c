@@ -17,6 +17,8 @@
 #include "msg.h"
 #include "svc.h"
 
+#include "nats_local.h"
+
 #include <shmipc/bridge.h>
 #include <shmipc/shmipc.h>
 
@@ -24,15 +26,12 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,40 +73,6 @@ static bench_lat summarize(uint64_t *ns, uint64_t n, uint64_t lost)
 }
 
 /* ---- the server ------------------------------------------------------------------------------------- */
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-/* Start nats-server on 127.0.0.1:port (JetStream in jsdir if not NULL); its pid, or -1. */
-static pid_t spawn_server(int port, const char *jsdir)
-{
-    char p[16];
-    snprintf(p, sizeof p, "%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        if (null >= 0) {
-            dup2(null, 1);
-            dup2(null, 2);
-        }
-        if (jsdir)
-            execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p, "-js", "-sd", jsdir, (char *)NULL);
-        else
-            execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
 
 /* Connect to url, retrying for up to 5 s while the server starts (a handshake, not a fixed wait); each
  * message written at once or batched (asap), as the bridges are told. */
@@ -641,10 +606,10 @@ int cli_cmd_bridge_bench(int argc, char **argv)
     if (server_s) {
         snprintf(url, sizeof url, "%.60s", server_s);
     } else {
-        int port = free_port();
+        int port = shmipc__nats_free_port();
         if (js && !mkdtemp(jsdir))
             js = false;
-        server = port > 0 ? spawn_server(port, js ? jsdir : NULL) : -1;
+        server = port > 0 ? shmipc__nats_local_start(port, js ? jsdir : NULL) : -1;
         if (server < 0) {
             fprintf(stderr, "shmipc bridge bench: cannot start nats-server\n");
             rm_dir(dir);
