@@ -432,7 +432,7 @@ static int wait_loop(shmipc_channel *ch, int timeout_ms, int (*fn)(shmipc_channe
     shmipc__wait_spec spec = {
         .notify = prod ? &h->space.n : &h->data.n,
         .mode = ch->wait_mode,
-        .deadline_ns = shmipc__wait_deadline(timeout_ms),
+        .timeout_ms = timeout_ms, .relative = true,
         .spin_ns = ch->spin_ns,
         .adapt = &ch->adapt,
     };

@@ -167,6 +167,10 @@ typedef struct shmipc__wait_spec {
     unsigned nnotify;             /* entries in notifies, 1..SHMIPC__FUTEX_WAITV_MAX */
     shmipc_wait_mode mode;        /* SHMIPC_WAIT_DEFAULT means HYBRID */
     uint64_t deadline_ns;         /* absolute (shmipc__deadline(timeout_ms)); 0 = try once */
+    int timeout_ms;               /* with relative: instead of deadline_ns, as common.h defines timeouts;
+                                   * the clock is then read only once the condition first fails, so a
+                                   * call that finds its condition true makes no clock read at all */
+    bool relative;
     uint64_t spin_ns;             /* hybrid spin budget floor; 0 = SHMIPC__WAIT_SPIN_NS */
     uint64_t slice_ns;            /* 0 = SHMIPC__WAIT_SLICE_NS */
     shmipc__wait_adapt *adapt;    /* NULL = fixed budget */
@@ -190,7 +194,7 @@ static inline uint64_t shmipc__wait_deadline(int timeout_ms)
 static inline int shmipc__wait_ms(shmipc__notify *n, shmipc_wait_mode mode, int timeout_ms, shmipc__wait_adapt *adapt,
                                   shmipc__wait_cond_fn cond, void *arg)
 {
-    shmipc__wait_spec w = {.notify = n, .mode = mode, .deadline_ns = shmipc__wait_deadline(timeout_ms), .adapt = adapt};
+    shmipc__wait_spec w = {.notify = n, .mode = mode, .timeout_ms = timeout_ms, .relative = true, .adapt = adapt};
     return shmipc__wait(&w, cond, arg);
 }
 

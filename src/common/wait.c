@@ -58,6 +58,9 @@ void shmipc__wait_learn(shmipc__wait_adapt *a, uint64_t took_ns)
     a->state = lg << 32 | sh;
 }
 
+/* Condition polls between two clock reads while spinning (a power of two dividing 1024). */
+#define SPIN_POLLS_PER_CLOCK 8u
+
 static uint64_t spin_budget(const shmipc__wait_spec *w, uint64_t now)
 {
     switch (w->mode) {
@@ -75,10 +78,13 @@ int shmipc__wait(const shmipc__wait_spec *w, shmipc__wait_cond_fn cond, void *ar
     int r = cond(arg, false);
     if (r)
         return r > 0 ? 0 : r;
-    if (w->deadline_ns == 0)
+    if (w->relative ? w->timeout_ms == 0 : w->deadline_ns == 0)
         return -EAGAIN;
     uint64_t start = shmipc__now_ns();
-    if (w->deadline_ns <= start)
+    uint64_t deadline = !w->relative         ? w->deadline_ns
+                        : w->timeout_ms < 0 ? SHMIPC_DEADLINE_NEVER
+                                            : start + (uint64_t)w->timeout_ms * 1000000u;
+    if (deadline <= start)
         return -ETIMEDOUT;
     uint64_t spin_until = spin_budget(w, start);
     uint64_t slice = w->slice_ns ? w->slice_ns : SHMIPC__WAIT_SLICE_NS;
@@ -94,14 +100,25 @@ int shmipc__wait(const shmipc__wait_spec *w, shmipc__wait_cond_fn cond, void *ar
             learn(w, start, now);
             return r > 0 ? 0 : r;
         }
-        if (now >= w->deadline_ns)
+        if (now >= deadline)
             return -ETIMEDOUT;
         if (now < spin_until) {
             /* A spinner sharing its CPU with the peer (one core, or oversubscribed) must let it run. */
-            if ((++polls & 1023u) == 0)
+            if ((polls += SPIN_POLLS_PER_CLOCK) % 1024u == 0) {
                 sched_yield();
-            else
+                continue;
+            }
+            /* Several polls per clock read: on some hosts (paravirtual clocks) a read costs more than a
+             * poll, and it would delay the poll that sees the peer's store. The spin budget and the
+             * deadline are kept to within these few polls. */
+            for (unsigned i = 0; i < SPIN_POLLS_PER_CLOCK; i++) {
                 shmipc__cpu_relax();
+                r = cond(arg, false);
+                if (r) {
+                    learn(w, start, now);
+                    return r > 0 ? 0 : r;
+                }
+            }
             continue;
         }
         shmipc__notify *const *ns = w->nnotify ? w->notifies : &w->notify;
@@ -122,7 +139,7 @@ int shmipc__wait(const shmipc__wait_spec *w, shmipc__wait_cond_fn cond, void *ar
             learn(w, start, shmipc__now_ns());
             return r > 0 ? 0 : r;
         }
-        uint64_t until = next_slow < w->deadline_ns ? next_slow : w->deadline_ns;
+        uint64_t until = next_slow < deadline ? next_slow : deadline;
         r = nn == 1 ? shmipc__notify_sleep(ns[0], seen[0], until) : shmipc__notify_sleep_many(ns, seen, nn, until);
         if (r == -EINTR && !w->retry_eintr)
             return -EINTR;

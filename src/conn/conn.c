@@ -38,7 +38,8 @@ int shmipc__conn_rx_attach(shmipc__conn_rx *rx, shmipc__conn *c, uint32_t cap, u
     uint64_t tail = atomic_load_explicit(&c->tail, memory_order_acquire);
     if (!sane(tail, head, cap))
         return -EBADMSG;
-    *rx = (shmipc__conn_rx){.c = c, .tail = tail, .head_cache = head, .wake = &c->space, .cap = cap, .flags = flags};
+    *rx = (shmipc__conn_rx){
+        .c = c, .tail = tail, .head_cache = head, .wake = &c->space, .cap = cap, .flags = flags, .batch = 1};
     return 0;
 }
 
@@ -203,11 +204,33 @@ int shmipc__conn_pop(shmipc__conn_rx *rx)
         atomic_store_explicit(&rx->c->tail, t + 1, memory_order_release);
         return 0;
     }
+    if (rx->flags & SHMIPC__CONN_BATCH_WAKE) {
+        /* release: as above. The handshake every batch pops (and at settle); in between, a waiter whose
+         * announcement is already visible (relaxed: a hint, the fence in settle is the guarantee). */
+        atomic_store_explicit(&rx->c->tail, t + 1, memory_order_release);
+        if (++rx->since >= rx->batch ||
+            SHMIPC_UNLIKELY(atomic_load_explicit(&rx->wake->waiters, memory_order_relaxed) != 0))
+            shmipc__conn_rx_settle(rx);
+        return 0;
+    }
     /* seq_cst: the consumer's half of the handshake with a producer sleeping for room (as in publish). */
     atomic_store_explicit(&rx->c->tail, t + 1, memory_order_seq_cst);
     if (SHMIPC_UNLIKELY(atomic_load_explicit(&rx->wake->waiters, memory_order_seq_cst) != 0))
         shmipc__notify_wake(rx->wake, INT32_MAX);
     return 0;
+}
+
+void shmipc__conn_rx_settle(shmipc__conn_rx *rx)
+{
+    if (rx->since == 0)
+        return;
+    rx->since = 0;
+    /* seq_cst fence: orders our earlier tail stores before the load of waiters, against the producer's
+     * seq_cst announcement and seq_cst re-read of tail (C11 fence rules: either it sees our tail, or we
+     * see its announcement). The same store-buffering handshake as the seq_cst store in pop. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&rx->wake->waiters, memory_order_relaxed) != 0)
+        shmipc__notify_wake(rx->wake, INT32_MAX);
 }
 
 int64_t shmipc__conn_skip_to(shmipc__conn_rx *rx, uint64_t pos)
@@ -223,6 +246,7 @@ int64_t shmipc__conn_skip_to(shmipc__conn_rx *rx, uint64_t pos)
         pos = h;
     uint64_t n = pos - rx->tail;
     rx->tail = pos;
+    rx->since = 0; /* the handshake below covers the pops before it too */
     /* seq_cst and the wake: as in pop, whose batch this is. */
     atomic_store_explicit(&rx->c->tail, pos, memory_order_seq_cst);
     if ((rx->flags & SHMIPC__CONN_PRODUCER_SLEEPS) &&

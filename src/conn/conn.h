@@ -54,6 +54,11 @@ static inline size_t shmipc__conn_size(uint32_t cap) { return SHMIPC__CONN_HDR_S
 #define SHMIPC__CONN_OVERWRITE (1u << 0)  /* a full producer drops the oldest entry (CAS on tail) */
 #define SHMIPC__CONN_PRODUCER_SLEEPS (1u << 1) /* the producer may sleep on space: the consumer wakes it */
 #define SHMIPC__CONN_CONSUMER_POLLS (1u << 2)  /* the consumer never sleeps: publish skips the handshake */
+/* With PRODUCER_SLEEPS: pop stores tail with release (no stall on the line the producer reads) and makes
+ * the handshake with a producer sleeping for room (seq_cst fence, then its waiters) only every
+ * rx->batch pops and at shmipc__conn_rx_settle, which the pattern calls before it waits or returns
+ * without an entry. A waiter already visible is woken at once; see shmipc__conn_rx_settle. */
+#define SHMIPC__CONN_BATCH_WAKE (1u << 3)
 
 /* The producer's end (private memory). */
 typedef struct shmipc__conn_tx {
@@ -75,6 +80,8 @@ typedef struct shmipc__conn_rx {
     uint64_t head_cache;  /* the producer's head as last seen */
     shmipc__notify *wake; /* woken at pop under PRODUCER_SLEEPS: &c->space, or the producer's own word */
     uint32_t cap, flags;
+    uint32_t batch;       /* BATCH_WAKE: pops between handshakes (1 after attach; the pattern sets it) */
+    uint32_t since;       /* BATCH_WAKE: pops since the last handshake */
 } shmipc__conn_rx;
 
 /* Initialise a fresh connection (nobody attached): indices, counters and notify words to 0. */
@@ -119,6 +126,14 @@ SHMIPC_INTERNAL int shmipc__conn_pop(shmipc__conn_rx *rx);
  * impossible).
  */
 SHMIPC_INTERNAL int64_t shmipc__conn_skip_to(shmipc__conn_rx *rx, uint64_t pos);
+/*
+ * Consumer under BATCH_WAKE: make the handshake that the pops since the last one skipped, so that a
+ * producer sleeping for room is woken. Called before the consumer waits, returns without an entry, or
+ * closes. Between settles, a producer that announced its sleep while our last tail store was still
+ * unseen may sleep until its next slice (SHMIPC__WAIT_SLICE_NS), or until our next pop or settle: the
+ * price of no per-pop fence, paid only by a producer waiting for room while the consumer stops taking.
+ */
+SHMIPC_INTERNAL void shmipc__conn_rx_settle(shmipc__conn_rx *rx);
 /* Consumer: entries available (reloads head when the cache is empty); 0 on a corrupt head. */
 SHMIPC_INTERNAL uint32_t shmipc__conn_avail(shmipc__conn_rx *rx);
 

@@ -389,7 +389,7 @@ int shmipc_evsvc_listener_wait_any(shmipc_evsvc_listener *const *ls, size_t n, i
     }
     ev_wait_ctx c = {.ls = ls, .n = n};
     shmipc__wait_spec w = {.notifies = words, .nnotify = (unsigned)n, .mode = ls[0]->wait_mode,
-                           .deadline_ns = shmipc__wait_deadline(timeout_ms)};
+                           .timeout_ms = timeout_ms, .relative = true};
     int err = shmipc__wait(&w, ev_cond, &c);
     if (err < 0)
         return err;

@@ -346,7 +346,7 @@ static int queue_acquire(shmipc_queue *q, queue_op *op, int timeout_ms)
     shmipc__wait_spec spec = {
         .notify = op->push ? &q->hdr->not_full : &q->hdr->not_empty,
         .mode = (shmipc_wait_mode)atomic_load_explicit(&q->wait_mode, memory_order_relaxed),
-        .deadline_ns = shmipc__wait_deadline(timeout_ms),
+        .timeout_ms = timeout_ms, .relative = true,
         .adapt = &adapt,
     };
     r = shmipc__wait(&spec, queue_cond, &w);

@@ -535,7 +535,7 @@ int shmipc_reqresp_server_receive(shmipc_reqresp_server *srv, shmipc_reqresp_req
         return -EINVAL;
     rr_srv_recv c = {.s = srv, .info = info, .buf = buf, .cap = cap};
     shmipc__wait_spec w = {.notify = &srv->h->srv_notify, .mode = srv->wait_mode,
-                           .deadline_ns = shmipc__wait_deadline(timeout_ms), .adapt = &srv->adapt};
+                           .timeout_ms = timeout_ms, .relative = true, .adapt = &srv->adapt};
     int err = shmipc__wait(&w, rr_srv_cond, &c);
     if (err)
         return err;
@@ -581,7 +581,7 @@ int shmipc_reqresp_server_respond(shmipc_reqresp_server *srv, const shmipc_reqre
     rr_srv_resp c = {.s = srv, .p = p, .ctl = shmipc__rr_ctl_at(srv->svc.pattern_area, &srv->g, info->client),
                      .info = info};
     shmipc__wait_spec w = {.notify = &p->resp.c->space, .mode = srv->wait_mode,
-                           .deadline_ns = shmipc__wait_deadline(timeout_ms)};
+                           .timeout_ms = timeout_ms, .relative = true};
     int err = shmipc__wait(&w, rr_resp_space, &c);
     if (err)
         return err;

@@ -224,7 +224,7 @@ int shmipc_event_wait(shmipc_event *ev, int timeout_ms)
         return r;
     event_wait w = {.ev = ev};
     shmipc__wait_spec spec = {.notify = &m->notify, .mode = ev->wait_mode, .spin_ns = ev->spin_ns,
-                              .deadline_ns = shmipc__wait_deadline(timeout_ms), .adapt = &ev->adapt};
+                              .timeout_ms = timeout_ms, .relative = true, .adapt = &ev->adapt};
     r = shmipc__wait(&spec, event_cond, &w);
     return r ? r : w.count;
 }

@@ -289,7 +289,7 @@ int shmipc_waitset_wait(shmipc_waitset *ws, int timeout_ms, shmipc_waitset_ready
         shmipc__wait_spec spec = {.notifies = words,
                                   .nnotify = ws_words(ws, words),
                                   .mode = SHMIPC_WAIT_HYBRID,
-                                  .deadline_ns = shmipc__wait_deadline(timeout_ms),
+                                  .timeout_ms = timeout_ms, .relative = true,
                                   .adapt = &ws->adapt};
         r = shmipc__wait(&spec, ws_cond, &s);
     }
