@@ -95,8 +95,16 @@ struct spsc : rl::test_suite<spsc<HeadRelaxed, TailRelaxed>, 2> {
 // then seq += 1 (seq_cst) and futex_wake. A lost wake-up is a sleeper that found its condition false and
 // whose seq was never bumped afterwards: after() checks that this never happens.
 
-template <bool AcqRel, bool ProducerSleeps>
-struct handshake : rl::test_suite<handshake<AcqRel, ProducerSleeps>, 2> {
+// Batched (SHMIPC__CONN_BATCH_WAKE, conn.c pop + shmipc__conn_rx_settle): the consumer stores tail with
+// release, and its handshake is a read-modify-write of waiters (fetch_add 0, seq_cst): either it reads
+// the sleeper's announcement, or the announcement reads from it and so sees the tail stored before it.
+// WAKE_RMW_RELAXED (that RMW relaxed) and WAKE_LOAD (a plain relaxed load instead) are the weakenings
+// that must fail. (A seq_cst fence and a relaxed load is correct by the C11 fence rules too, but Relacy
+// does not order a fence against another thread's seq_cst RMW, so the library uses the RMW.)
+enum wake_kind { WAKE_SEQ_CST, WAKE_RMW, WAKE_RMW_RELAXED, WAKE_LOAD };
+
+template <bool AcqRel, bool ProducerSleeps, wake_kind Wake = WAKE_SEQ_CST>
+struct handshake : rl::test_suite<handshake<AcqRel, ProducerSleeps, Wake>, 2> {
     rl::atomic<u64> index;        // head (consumer sleeps) or tail (producer sleeps)
     rl::atomic<unsigned> waiters, seq;
     rl::var<int> slept;           // the sleeper went to sleep ...
@@ -132,8 +140,18 @@ struct handshake : rl::test_suite<handshake<AcqRel, ProducerSleeps>, 2> {
     {
         if (!ProducerSleeps)
             payload($) = 42;
-        index($).store(1, AcqRel ? rl::mo_release : rl::mo_seq_cst); // publish's head / pop's tail
-        if (waiters($).load(AcqRel ? rl::mo_acquire : rl::mo_seq_cst) != 0) {
+        unsigned w;
+        if (Wake == WAKE_SEQ_CST) {
+            index($).store(1, AcqRel ? rl::mo_release : rl::mo_seq_cst); // publish's head / pop's tail
+            w = waiters($).load(AcqRel ? rl::mo_acquire : rl::mo_seq_cst);
+        } else {
+            index($).store(1, rl::mo_release); // batched pop's tail
+            if (Wake == WAKE_LOAD) // shmipc__conn_rx_settle
+                w = waiters($).load(rl::mo_relaxed);
+            else
+                w = waiters($).fetch_add(0, Wake == WAKE_RMW ? rl::mo_seq_cst : rl::mo_relaxed);
+        }
+        if (w != 0) {
             // shmipc__notify_wake: bump seq (seq_cst), then futex_wake
             seq($).fetch_add(1, AcqRel ? rl::mo_acq_rel : rl::mo_seq_cst);
         }
@@ -246,6 +264,12 @@ int main(int argc, char **argv)
     model_run<handshake<false, true>>("sleep handshake, producer sleeps for room (seq_cst)", true, rl::sched_full);
     model_run<handshake<true, true>>("sleep handshake, producer sleeps, acquire/release only", false,
                                      rl::sched_full);
+    model_run<handshake<false, true, WAKE_RMW>>("sleep handshake, producer sleeps, batched pop + settle RMW", true,
+                                               rl::sched_full);
+    model_run<handshake<false, true, WAKE_RMW_RELAXED>>("sleep handshake, batched, settle RMW relaxed", false,
+                                                       rl::sched_full);
+    model_run<handshake<false, true, WAKE_LOAD>>("sleep handshake, batched, settle by a plain load", false,
+                                                rl::sched_full);
     model_run<overwrite<false, false, false>>("overwrite: drop-oldest CAS as in conn.c", true, rl::sched_random, 2000000);
     // Not run as weakenings: the consumer's CAS relaxed, the producer's CAS relaxed. What those orders
     // prevent is a load returning a store that comes later (load buffering), which Relacy does not

@@ -225,11 +225,11 @@ void shmipc__conn_rx_settle(shmipc__conn_rx *rx)
     if (rx->since == 0)
         return;
     rx->since = 0;
-    /* seq_cst fence: orders our earlier tail stores before the load of waiters, against the producer's
-     * seq_cst announcement and seq_cst re-read of tail (C11 fence rules: either it sees our tail, or we
-     * see its announcement). The same store-buffering handshake as the seq_cst store in pop. */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&rx->wake->waiters, memory_order_relaxed) != 0)
+    /* seq_cst read-modify-write of waiters (adding 0): it either reads the producer's announcement (an
+     * RMW too), or the announcement reads from it, and then our tail stores, sequenced before it, happen
+     * before the producer's re-read of tail. The same store-buffering handshake as pop's seq_cst store,
+     * by synchronisation alone (models/conn_ring.cpp checks both, and that a plain load fails). */
+    if (atomic_fetch_add_explicit(&rx->wake->waiters, 0, memory_order_seq_cst) != 0)
         shmipc__notify_wake(rx->wake, INT32_MAX);
 }
 
