@@ -318,12 +318,14 @@ static void rr_peer_attach(shmipc_reqresp_server *s, uint32_t i)
     /* acquire: req_base (written before gen, release) is seen with it. */
     p->gen = atomic_load_explicit(&shmipc__rr_ctl_at(pa, &s->g, i)->gen, memory_order_acquire);
     p->attached = 0;
-    if (shmipc__conn_rx_attach(&p->req, rq, s->g.depth, SHMIPC__RR_CONN_FLAGS) != 0) {
+    if (shmipc__conn_rx_attach(&p->req, rq, s->g.depth, SHMIPC__RR_REQ_RX_FLAGS) != 0) {
         /* release: as any store of our tail (we read nothing of what we skip). */
         atomic_store_explicit(&rq->tail, atomic_load_explicit(&rq->head, memory_order_relaxed), memory_order_release);
-        if (shmipc__conn_rx_attach(&p->req, rq, s->g.depth, SHMIPC__RR_CONN_FLAGS) != 0)
+        if (shmipc__conn_rx_attach(&p->req, rq, s->g.depth, SHMIPC__RR_REQ_RX_FLAGS) != 0)
             return;
     }
+    /* A quarter of the ring between handshakes with a client waiting for room (at most 64). */
+    p->req.batch = s->g.depth / 4 < 1 ? 1 : s->g.depth / 4 > 64 ? 64 : s->g.depth / 4;
     if (shmipc__conn_tx_attach(&p->resp, rs, s->g.depth, SHMIPC__RR_CONN_FLAGS) != 0) {
         /* release: the client reads no entry behind a head we lower to its tail. */
         atomic_store_explicit(&rs->head, atomic_load_explicit(&rs->tail, memory_order_relaxed), memory_order_release);
@@ -505,6 +507,14 @@ static int rr_srv_take(rr_srv_recv *c, uint32_t i)
     return 0;
 }
 
+/* Before the server waits or returns without a request: the handshakes its batched pops skipped. */
+static void rr_srv_settle(shmipc_reqresp_server *s)
+{
+    for (uint32_t i = 0; i < s->g.nareas; i++)
+        if (s->peers[i].attached)
+            shmipc__conn_rx_settle(&s->peers[i].req);
+}
+
 static int rr_srv_cond(void *arg, bool slow)
 {
     rr_srv_recv *c = arg;
@@ -525,6 +535,7 @@ static int rr_srv_cond(void *arg, bool slow)
         if (r)
             return r;
     }
+    rr_srv_settle(s);
     return 0;
 }
 
@@ -565,6 +576,7 @@ static int rr_resp_space(void *arg, bool slow)
         if (atomic_load_explicit(&c->ctl->gen, memory_order_relaxed) != c->info->gen)
             return -ENOTCONN;
     }
+    rr_srv_settle(c->s); /* a client waiting for request room must not wait for us while we wait for it */
     return 0;
 }
 
@@ -629,6 +641,7 @@ int shmipc_reqresp_server_close(shmipc_reqresp_server *srv)
     if (!srv)
         return 0;
     uint64_t me = srv->me;
+    rr_srv_settle(srv);
     /* release: our last index writes are visible to the next server. */
     if (atomic_compare_exchange_strong_explicit(&srv->h->server, &me, 0, memory_order_release,
                                                 memory_order_relaxed))
@@ -925,6 +938,7 @@ static uint32_t rr_srv_ready(void *h, uint32_t events, bool slow)
         if (p->attached && !p->reported && (p->req.tail < p->req.head_cache || shmipc__conn_rx_ready(&p->req)))
             return events; /* maybe a request of a gone server's epoch, which receive drops: then -EAGAIN */
     }
+    rr_srv_settle(s); /* the waitset sleeps next */
     return 0;
 }
 

@@ -110,6 +110,9 @@ static inline uint8_t *shmipc__rr_resp_payload(void *pattern_area, const shmipc_
 
 /* Both connections of a pair: the producer may sleep for room (client send, server respond). */
 #define SHMIPC__RR_CONN_FLAGS SHMIPC__CONN_PRODUCER_SLEEPS
+/* The server's end of the request connections: pops batch their wake handshake (conn.h), settled before
+ * the server waits or returns without a request. */
+#define SHMIPC__RR_REQ_RX_FLAGS (SHMIPC__CONN_PRODUCER_SLEEPS | SHMIPC__CONN_BATCH_WAKE)
 
 SHMIPC_INTERNAL int shmipc__rr_geom_make(shmipc__rr_geom *g, uint32_t depth, uint32_t max_request,
                                          uint32_t max_response, uint32_t max_clients);
