@@ -65,6 +65,10 @@ int test_trapped_syscalls(void);
  * function: compilers see that control stops, and AddressSanitizer inserts no __asan_handle_no_return
  * (whose system calls the filter traps, hanging the child) before it. */
 #define test_exit_group(status) (syscall(SYS_exit_group, (status)), __builtin_unreachable())
+/* Ends the calling thread by the raw system call, for a thread under the filter: the C library's thread
+ * exit makes system calls the filter traps, and musl's wakes the joiner by one (trapped: the joiner
+ * sleeps for ever). Such a thread is never joined; whoever waits for it watches a flag it set. */
+#define test_exit_thread() (syscall(SYS_exit, 0), __builtin_unreachable())
 
 /* Can this process install that filter at all? Probed in a child (which then exits): 1 or 0. */
 int test_seccomp_usable(void);
