@@ -55,7 +55,7 @@ static inline size_t shmipc__conn_size(uint32_t cap) { return SHMIPC__CONN_HDR_S
 #define SHMIPC__CONN_PRODUCER_SLEEPS (1u << 1) /* the producer may sleep on space: the consumer wakes it */
 #define SHMIPC__CONN_CONSUMER_POLLS (1u << 2)  /* the consumer never sleeps: publish skips the handshake */
 /* With PRODUCER_SLEEPS: pop stores tail with release (no stall on the line the producer reads) and makes
- * the handshake with a producer sleeping for room (seq_cst fence, then its waiters) only every
+ * the handshake with a producer sleeping for room (a seq_cst RMW of its waiters) only every
  * rx->batch pops and at shmipc__conn_rx_settle, which the pattern calls before it waits or returns
  * without an entry. A waiter already visible is woken at once; see shmipc__conn_rx_settle. */
 #define SHMIPC__CONN_BATCH_WAKE (1u << 3)

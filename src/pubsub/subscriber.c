@@ -112,16 +112,13 @@ static int sub_attach(const shmipc__ps *view, shmipc_wait_mode mode, shmipc_pubs
         atomic_store_explicit(&s->held[i].a, 0, memory_order_relaxed);
     /* Only this slot's owner sleeps on data: a count left by a dead predecessor can go. */
     atomic_store_explicit(&s->data.waiters, 0, memory_order_relaxed);
-    uint32_t rxf = ps->policy == SHMIPC_PUBSUB_DROP_OLDEST ? SHMIPC__CONN_OVERWRITE
-                                                           : SHMIPC__CONN_PRODUCER_SLEEPS | SHMIPC__CONN_BATCH_WAKE;
+    uint32_t rxf = ps->policy == SHMIPC_PUBSUB_DROP_OLDEST ? SHMIPC__CONN_OVERWRITE : SHMIPC__CONN_PRODUCER_SLEEPS;
     for (uint32_t k = 0; k < ps->max_pubs; k++) {
         ps_sub_peer *peer = &sub->peers[k];
         shmipc__conn *dc = ps_dconn(ps, k, sub->j);
         peer->broken = shmipc__conn_rx_attach(&peer->rx, dc, ps->dcap, rxf) != 0 ||
                        shmipc__conn_tx_attach(&peer->tx, ps_rconn(ps, k, sub->j), ps->rcap,
                                               SHMIPC__CONN_CONSUMER_POLLS) != 0;
-        /* A quarter of the queue between handshakes with a publisher waiting for room (at most 64). */
-        peer->rx.batch = ps->depth / 4 < 1 ? 1 : ps->depth / 4 > 64 ? 64 : ps->depth / 4;
         peer->base = atomic_load_explicit(&dc->dropped, memory_order_relaxed);
         /* What a predecessor left queued is of an older generation: consume it unread (its publisher
          * sweeps those references when it sees the slot change hands). */
@@ -256,14 +253,6 @@ static int sub_take(shmipc_pubsub_subscriber *sub, shmipc_pubsub_sample *smp)
     return err;
 }
 
-/* Before we wait or return without a sample: the handshakes our batched pops skipped (conn.h). */
-static void sub_settle(shmipc_pubsub_subscriber *sub)
-{
-    for (uint32_t k = 0; k < sub->ps.max_pubs; k++)
-        if (!sub->peers[k].broken)
-            shmipc__conn_rx_settle(&sub->peers[k].rx);
-}
-
 typedef struct recv_arg {
     shmipc_pubsub_subscriber *sub;
     shmipc_pubsub_sample *smp;
@@ -281,8 +270,6 @@ static int recv_cond(void *arg, bool slow)
         int r = sub_take(sub, ra->smp);
         if (r != -EAGAIN)
             return r == 0 ? 1 : r;
-        if (round == 0)
-            sub_settle(sub);
         /* seq_cst: after the wait's announcement on our notify word, the consumer's half of the
          * handshake with a publisher's publish. */
         bool ready = false;
@@ -298,10 +285,8 @@ int shmipc_pubsub_subscriber_receive(shmipc_pubsub_subscriber *sub, shmipc_pubsu
 {
     if (!sub || !sample)
         return -EINVAL;
-    if (sub->nheld >= sub->ps.max_held) {
-        sub_settle(sub);
+    if (sub->nheld >= sub->ps.max_held)
         return -ENOBUFS;
-    }
     recv_arg ra = {.sub = sub, .smp = sample};
     shmipc__wait_spec w = {.notify = &ps_sub(&sub->ps, sub->j)->data, .mode = sub->wait_mode,
                            .timeout_ms = timeout_ms, .relative = true, .adapt = &sub->adapt};
@@ -389,7 +374,6 @@ int shmipc_pubsub_subscriber_close(shmipc_pubsub_subscriber *sub)
         return 0;
     shmipc__ps *ps = &sub->ps;
     if (atomic_load_explicit(&ps_sub(ps, sub->j)->part, memory_order_relaxed) == (uint32_t)ps->slot + 1) {
-        sub_settle(sub);
         while (sub->nheld)
             sub_drop_held(sub, 0);
         uint64_t bit = UINT64_C(1) << sub->j;
@@ -422,7 +406,6 @@ static uint32_t sub_ready(void *p, uint32_t events, bool slow)
     for (uint32_t k = 0; k < ps->max_pubs; k++)
         if (!sub->peers[k].broken && shmipc__conn_rx_ready(&sub->peers[k].rx))
             return events;
-    sub_settle(sub); /* the waitset sleeps next */
     return 0;
 }
 
