@@ -138,7 +138,8 @@ SHMIPC_INTERNAL bool shmipc__owner_release(_Atomic uint64_t *word, uint64_t me, 
  *  1. the condition is tried once (timeout 0: -EAGAIN if unmet, with no clock read);
  *  2. SPIN polls it until the deadline; HYBRID (the default) polls for a time budget (spin_ns, default
  *     SHMIPC__WAIT_SPIN_NS, stretched to twice the recent waits, up to 256 us, while an adapt state shows
- *     that most recent waits ended within 256 us), then sleeps; BLOCK sleeps at once;
+ *     that most recent waits ended within 256 us; SHMIPC__WAIT_SPIN_SPARSE_NS, unless the caller set
+ *     spin_ns, once most were longer), then sleeps; BLOCK sleeps at once;
  *  3. a sleep follows the notify protocol on w->notify (announce, re-check, futex wait) and lasts at most
  *     one slice (SHMIPC__WAIT_SLICE_NS), after which the condition runs with slow = true: the place to
  *     check the awaited peer's liveness (and return -EPIPE, or reclaim) and anything costly;
@@ -151,6 +152,7 @@ SHMIPC_INTERNAL bool shmipc__owner_release(_Atomic uint64_t *word, uint64_t me, 
  */
 #define SHMIPC__WAIT_SLICE_NS (20u * 1000u * 1000u)
 #define SHMIPC__WAIT_SPIN_NS (20u * 1000u)
+#define SHMIPC__WAIT_SPIN_SPARSE_NS (5u * 1000u)
 
 typedef int (*shmipc__wait_cond_fn)(void *arg, bool slow);
 

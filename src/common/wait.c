@@ -15,8 +15,10 @@
  *    waits, in 1/LONG_ONE, in the high 32 bits.
  * While most waits are short the budget is twice their average, at least the floor (spin_ns) and at most
  * SPIN_MAX, so dense traffic of any message size is caught by the spin and never pays a futex round trip;
- * once most waits are long (a rate below about 1 / SPIN_MAX) the budget falls to the floor and sparse
- * traffic costs almost no CPU. A wait that slept is learnt like any other: its length includes the
+ * once most waits are long (a rate below about 1 / SPIN_MAX) the budget falls to
+ * SHMIPC__WAIT_SPIN_SPARSE_NS (or the caller's own floor, if it set one) and sparse traffic costs almost
+ * no CPU: there a spin rarely catches anything, and the 20 us it used to cost per wait was most of the
+ * CPU that the low-rate benchmark counted against a pipe (about a fifth less with 5 us, measured). A wait that slept is learnt like any other: its length includes the
  * wake-up, so it errs towards spinning next time, which is what stops the mode from locking itself into
  * sleeping (issue 9: the old rule dropped to the floor as soon as 1.5x the average passed SPIN_MAX, so waits
  * lengthened by wake-ups kept every later wait asleep). One long wait among short ones (a preempted peer)
@@ -31,8 +33,10 @@ static uint64_t adapt_long(uint64_t st) { return st >> 32; }
 uint64_t shmipc__wait_budget_ns(const shmipc__wait_adapt *a, uint64_t floor_ns)
 {
     uint64_t spin = floor_ns ? floor_ns : SHMIPC__WAIT_SPIN_NS;
-    if (!a || adapt_long(a->state) > LONG_ONE / 2)
+    if (!a)
         return spin;
+    if (adapt_long(a->state) > LONG_ONE / 2)
+        return floor_ns ? floor_ns : SHMIPC__WAIT_SPIN_SPARSE_NS;
     uint64_t want = 2 * adapt_short(a->state);
     if (want > SPIN_MAX_NS)
         want = SPIN_MAX_NS;
