@@ -265,6 +265,9 @@ class Subscriber(Handle):
         self._held: "set[Sample]" = set()
         self._orphans: List[Tuple[MemoryWindow, L.PubsubSample]] = []
         self.name = name if isinstance(name, str) else name.decode()
+        # The service's sample size (for dynamic services the largest) and kind, as opened.
+        self.payload_size, self.dynamic = _geometry(ptr, C.shmipc_pubsub_subscriber_options,
+                                                    "shmipc_pubsub_subscriber_options")
 
     @classmethod
     def open(cls, name: Name, **opts: Any) -> "Subscriber":

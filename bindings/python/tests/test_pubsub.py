@@ -37,8 +37,8 @@ def test_options_left_out_accept_the_service_and_given_ones_must_match(name: str
         assert (pub.payload_size, pub.dynamic) == (100, True)
         with shmipc.Publisher.open(name, depth=16) as other:  # dynamic not given: the service's
             assert (other.payload_size, other.dynamic) == (100, True)
-        with shmipc.Subscriber.open(name, depth=16, dynamic=True):
-            pass
+        with shmipc.Subscriber.open(name, depth=16, dynamic=True) as sub:
+            assert (sub.payload_size, sub.dynamic) == (100, True)
         with pytest.raises(shmipc.Error) as e:
             shmipc.Subscriber.open(name, dynamic=False)
         assert e.value.errno == errno.EPROTOTYPE and "service is dynamic" in str(e.value)
