@@ -52,7 +52,7 @@ typedef struct shmipc_channel_opts {
     shmipc_channel_role role;     /* create, create_in: the creator's role; 0 = producer */
     shmipc_channel_full_policy full_policy; /* create, create_in */
     shmipc_wait_mode wait_mode;   /* this endpoint's wait mode; 0 = SHMIPC_WAIT_HYBRID */
-    unsigned spin_us;             /* SHMIPC_WAIT_HYBRID: least microseconds to spin before sleeping; 0 = 20 */
+    unsigned spin_us;             /* SHMIPC_WAIT_HYBRID: least microseconds to spin before sleeping; 0 = 20 (5 in sparse traffic) */
     unsigned mode;                /* create: permission bits of the segment, exactly; 0 = 0600 */
     unsigned seg_flags;           /* SHMIPC_SEG_ALLOW_FOREIGN (open), SHMIPC_SEG_NO_RESERVE (create) */
     uint32_t pad0;

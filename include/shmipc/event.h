@@ -45,7 +45,7 @@ typedef struct shmipc_event shmipc_event;
 typedef struct shmipc_event_opts {
     uint32_t size;                /* sizeof the structure: set by the opts_init function (docs/api.md) */
     shmipc_wait_mode wait_mode; /* how shmipc_event_wait waits; 0 = SHMIPC_WAIT_HYBRID */
-    unsigned spin_us;           /* HYBRID: least time to poll before sleeping, in us; 0 = default (20) */
+    unsigned spin_us;           /* HYBRID: least time to poll before sleeping, in us; 0 = default (20, 5 in sparse traffic) */
     unsigned mode;              /* create: permission bits of the segment; 0 = 0600 */
     unsigned flags;             /* open: 0 or SHMIPC_SEG_ALLOW_FOREIGN */
     uint32_t pad0;

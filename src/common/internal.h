@@ -182,8 +182,8 @@ typedef struct shmipc__wait_spec {
 /* Returns 0 (condition holds), its error, -EAGAIN (deadline 0, unmet), -ETIMEDOUT or -EINTR. */
 SHMIPC_INTERNAL int shmipc__wait(const shmipc__wait_spec *w, shmipc__wait_cond_fn cond, void *arg);
 /* The hybrid spin budget an adapt state gives (a NULL state: the floor): twice the recent short waits,
- * between floor_ns (0 = SHMIPC__WAIT_SPIN_NS) and 256 us; the floor once most recent waits were longer
- * than 256 us. */
+ * between floor_ns (0 = SHMIPC__WAIT_SPIN_NS) and 256 us; once most recent waits were longer than
+ * 256 us, floor_ns if the caller set one, else SHMIPC__WAIT_SPIN_SPARSE_NS. */
 SHMIPC_INTERNAL uint64_t shmipc__wait_budget_ns(const shmipc__wait_adapt *a, uint64_t floor_ns);
 /* Teach an adapt state one wait that took took_ns (shmipc__wait does it after every wait). */
 SHMIPC_INTERNAL void shmipc__wait_learn(shmipc__wait_adapt *a, uint64_t took_ns);

@@ -206,7 +206,7 @@ int shmipc__conn_pop(shmipc__conn_rx *rx)
     }
     if (rx->flags & SHMIPC__CONN_BATCH_WAKE) {
         /* release: as above. The handshake every batch pops (and at settle); in between, a waiter whose
-         * announcement is already visible (relaxed: a hint, the fence in settle is the guarantee). */
+         * announcement is already visible (relaxed: a hint, the RMW in settle is the guarantee). */
         atomic_store_explicit(&rx->c->tail, t + 1, memory_order_release);
         if (++rx->since >= rx->batch ||
             SHMIPC_UNLIKELY(atomic_load_explicit(&rx->wake->waiters, memory_order_relaxed) != 0))

@@ -218,6 +218,8 @@ static int ps_compat(const shmipc__ps *ps, const shmipc_pubsub_opts *o)
     CHECK_OPT(o->payload_size, ps->payload_max, "payload size");
     CHECK_OPT(o->payload_align, ps->align, "payload alignment");
     /* Like every other field, no flag accepts the service's choice; DYNAMIC or FIXED requires it. */
+    if (o->flags & ~(SHMIPC_PUBSUB_DYNAMIC | SHMIPC_PUBSUB_FIXED))
+        return -EINVAL;
     uint32_t want = o->flags & (SHMIPC_PUBSUB_DYNAMIC | SHMIPC_PUBSUB_FIXED);
     uint32_t have = (ps->flags & SHMIPC_PUBSUB_DYNAMIC) ? SHMIPC_PUBSUB_DYNAMIC : SHMIPC_PUBSUB_FIXED;
     if (want & ~have) {

@@ -532,8 +532,11 @@ static int rr_srv_cond(void *arg, bool slow)
         int r = rr_srv_take(c, i);
         if (r == -EMSGSIZE)
             s->cursor = i; /* stays first in line */
-        if (r)
+        if (r) {
+            if (r < 0)
+                rr_srv_settle(s); /* returning without a request */
             return r;
+        }
     }
     rr_srv_settle(s);
     return 0;
