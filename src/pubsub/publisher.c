@@ -204,7 +204,7 @@ int shmipc_pubsub_publisher_options(const shmipc_pubsub_publisher *pub, shmipc_p
     shmipc_pubsub_opts o;
     shmipc__ps_options(&pub->ps, &o);
     o.publish_timeout_ms = pub->publish_timeout_ms;
-    o.wait_mode = pub->wait_mode;
+    o.wait_mode = pub->wait_mode == SHMIPC_WAIT_DEFAULT ? SHMIPC_WAIT_HYBRID : pub->wait_mode;
     return shmipc__opts_give(out, &o, sizeof o);
 }
 

@@ -625,7 +625,7 @@ static int rr_options(const shmipc__svc *svc, const shmipc__rr_geom *g, shmipc_w
     o.max_response = g->max_response;
     o.depth = g->depth;
     o.max_clients = g->max_clients;
-    o.wait_mode = mode;
+    o.wait_mode = mode == SHMIPC_WAIT_DEFAULT ? SHMIPC_WAIT_HYBRID : mode; /* as the subscriber's */
     return shmipc__opts_give(out, &o, sizeof o);
 }
 
