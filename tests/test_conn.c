@@ -29,7 +29,7 @@ static shmipc__conn *conn_new(uint32_t cap)
     shmipc__conn *c = aligned_alloc(64, shmipc__conn_size(cap));
     assert_non_null(c);
     memset(c, 0xa5, shmipc__conn_size(cap)); /* garbage in the entries must not matter */
-    shmipc__conn_init(c);
+    shmipc__conn_init(c, cap);
     return c;
 }
 
@@ -119,8 +119,12 @@ static void impossible_indices_refused(void **state)
     assert_int_equal(shmipc__conn_rx_attach(&rx, c, 8, 0), 0);
     uint64_t a, b;
     atomic_store(&c->head, 1000); /* a hostile producer claims 1000 entries in a ring of 8 */
-    assert_int_equal(shmipc__conn_peek(&rx, &a, &b), -EBADMSG);
+    assert_int_equal(shmipc__conn_peek(&rx, &a, &b), -EAGAIN); /* entries' stamps are read, not head */
+    assert_false(shmipc__conn_rx_ready(&rx));
     assert_int_equal(shmipc__conn_avail(&rx), 0);
+    assert_int_equal(shmipc__conn_skip_to(&rx, 5), -EBADMSG);
+    shmipc__conn_tx tx2;
+    assert_int_equal(shmipc__conn_tx_attach(&tx2, c, 8, 0), -EBADMSG);
     atomic_store(&c->head, 0);
     for (int i = 0; i < 8; i++)
         assert_int_equal(shmipc__conn_push(&tx, 1, 1, NULL, NULL), 0);
@@ -130,11 +134,47 @@ static void impossible_indices_refused(void **state)
     assert_int_equal(shmipc__conn_tx_attach(&tx, c, 8, 0), -EBADMSG);
     assert_int_equal(shmipc__conn_rx_attach(&rx, c, 8, 0), -EBADMSG);
     /* Overwrite mode: a tail moved backwards is corruption too. */
-    shmipc__conn_init(c);
+    shmipc__conn_init(c, 8);
     assert_int_equal(shmipc__conn_rx_attach(&rx, c, 8, SHMIPC__CONN_OVERWRITE), 0);
     rx.tail = 5;
     rx.head_cache = 5;
     assert_int_equal(shmipc__conn_peek(&rx, &a, &b), -EBADMSG);
+    free(c);
+}
+
+/* A producer that dies after stamping its entries and before storing head: the consumer takes them
+ * (its tail passes the stored head), and a successor goes on after them, as do the scan and skip_to. */
+static void producer_dead_before_head_store(void **state)
+{
+    (void)state;
+    shmipc__conn *c = conn_new(8);
+    shmipc__conn_tx tx;
+    shmipc__conn_rx rx;
+    assert_int_equal(shmipc__conn_tx_attach(&tx, c, 8, 0), 0);
+    assert_int_equal(shmipc__conn_rx_attach(&rx, c, 8, 0), 0);
+    uint64_t a, b;
+    for (uint64_t i = 0; i < 11; i++) { /* 11: the stamps of the second lap are the ones that count */
+        assert_int_equal(shmipc__conn_push(&tx, i, i, NULL, NULL), 0);
+        shmipc__conn_publish(&tx);
+        if (i < 8) {
+            assert_int_equal(shmipc__conn_peek(&rx, &a, &b), 0);
+            assert_int_equal(shmipc__conn_pop(&rx), 0);
+        }
+    }
+    atomic_store(&c->head, 8); /* as if the last three head stores never happened */
+    assert_int_equal(shmipc__conn_head_scan(c, 8, 8, 8), 11);
+    assert_int_equal(shmipc__conn_peek(&rx, &a, &b), 0);
+    assert_int_equal(a, 8);
+    assert_int_equal(shmipc__conn_pop(&rx), 0); /* tail 9, stored head 8 */
+    shmipc__conn_tx succ;
+    assert_int_equal(shmipc__conn_tx_attach(&succ, c, 8, 0), 0);
+    assert_int_equal(succ.head, 11);
+    assert_int_equal(shmipc__conn_push(&succ, 11, 11, NULL, NULL), 0);
+    shmipc__conn_publish(&succ);
+    assert_int_equal(atomic_load(&c->head), 12);
+    assert_int_equal(shmipc__conn_skip_to(&rx, 11), 2); /* 9 and 10 dropped */
+    assert_int_equal(shmipc__conn_peek(&rx, &a, &b), 0);
+    assert_int_equal(a, 11);
     free(c);
 }
 
@@ -317,6 +357,7 @@ int main(void)
         cmocka_unit_test(fifo_and_capacity),
         cmocka_unit_test(overwrite_drops_oldest),
         cmocka_unit_test(impossible_indices_refused),
+        cmocka_unit_test(producer_dead_before_head_store),
         cmocka_unit_test(no_syscall_while_nobody_sleeps),
         cmocka_unit_test(threads_block_on_each_other),
         cmocka_unit_test(threads_overwrite_never_torn),

@@ -538,12 +538,12 @@ static void corrupt_state(void **state)
     /* slot 0: server, 1: c, 2: c2 */
     shmipc__conn *rq = shmipc__rr_req_conn(hd, &g, 1), *rs = shmipc__rr_resp_conn(hd, &g, 1);
     shmipc_reqresp_request_info ri;
-    /* request connection head far ahead of the tail */
+    /* request connection head far ahead of the tail: the server reads entries' stamps, never that head,
+     * and takes nothing */
     uint64_t h = atomic_load(&rq->head);
     atomic_store(&rq->head, h + 1000);
-    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), -EBADMSG);
-    assert_non_null(strstr(shmipc_service_error_detail(), "out of range"));
-    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 20), -ETIMEDOUT); /* reported once */
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), -EAGAIN);
+    assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 20), -ETIMEDOUT);
     /* the other client is still served */
     assert_int_equal(shmipc_reqresp_client_send(c2, "ok", 2, NULL, 0), 0);
     assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), 2);
@@ -556,10 +556,10 @@ static void corrupt_state(void **state)
     atomic_store(&e->b, SHMIPC__RR_REQ_ENTRY(0x7fffffff, atomic_load(&e->b) >> 32));
     assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), -EBADMSG);
     assert_int_equal(shmipc_reqresp_server_receive(s, &ri, buf, sizeof buf, 0), -EAGAIN); /* skipped */
-    /* a response connection head forged by a hostile server: the client refuses it */
+    /* a response connection head forged by a hostile server: not read, nothing taken */
     uint64_t rh = atomic_load(&rs->head);
     atomic_store(&rs->head, atomic_load(&rs->tail) + 999);
-    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 0), -EBADMSG);
+    assert_int_equal(shmipc_reqresp_client_receive(c, NULL, buf, sizeof buf, 0), -EAGAIN);
     atomic_store(&rs->head, rh);
     /* a tail forged by a hostile client (read past the head): the server refuses it once it needs room */
     assert_int_equal(shmipc_reqresp_client_send(c, "abc", 3, NULL, 0), 0);

@@ -153,26 +153,35 @@ static void scribbled_every_word(void **state)
 /* ------------------------------------------------------------------ connections flooded with stale entries */
 
 /*
- * The hostile peer: keeps the head of a connection `depth` ahead of its consumer. It runs from a signal
+ * The hostile peer: keeps `depth` entries ahead of its consumer stamped as published (and the head there). It runs from a signal
  * handler fired every 200 us (ITIMER_REAL) in the consumer's own thread, so it refills the connection
  * however loaded the machine is: a consumer that drained until empty in one call (65536 dropped entries
  * take longer than 200 us) would never get out. It stops after 10 s so that such a consumer still ends.
  */
-static _Atomic uint64_t *flood_head, *flood_tail;
+static shmipc__conn *flood_conn;
 static uint32_t flood_depth;
-static uint64_t flood_end_ms;
+static uint64_t flood_end_ms, flood_next; /* first position not stamped yet */
 
 static void flood_handler(int sig)
 {
     (void)sig;
-    if (test_now_ms() < flood_end_ms)
-        atomic_store(flood_head, atomic_load(flood_tail) + flood_depth);
+    if (test_now_ms() >= flood_end_ms)
+        return;
+    uint64_t t = atomic_load(&flood_conn->tail);
+    /* Only what the consumer took since the last tick: stamping the whole ring each time would keep the
+     * thread in this handler. */
+    for (uint64_t p = flood_next > t ? flood_next : t; p < t + flood_depth; p++) {
+        shmipc__conn_entry *e = &flood_conn->ring[p & (flood_depth - 1)];
+        atomic_store(&e->a, (atomic_load(&e->a) & ~SHMIPC__CONN_STAMP) | shmipc__conn_stamp(p, flood_depth));
+    }
+    flood_next = t + flood_depth;
+    atomic_store(&flood_conn->head, flood_next);
 }
 
 static void flood_start(shmipc__conn *c, uint32_t depth)
 {
-    flood_head = &c->head;
-    flood_tail = &c->tail;
+    flood_conn = c;
+    flood_next = 0;
     flood_depth = depth;
     flood_end_ms = test_now_ms() + 10000;
     struct sigaction sa = {.sa_handler = flood_handler, .sa_flags = SA_RESTART};

@@ -9,8 +9,13 @@
 
 #include <limits.h>
 
-void shmipc__conn_init(shmipc__conn *c)
+void shmipc__conn_init(shmipc__conn *c, uint32_t cap)
 {
+    /* Entries to 0: no stamp is fresh for the first lap (whose stamp is set), whatever was there. */
+    for (uint32_t i = 0; i < cap; i++) {
+        atomic_store_explicit(&c->ring[i].a, 0, memory_order_relaxed);
+        atomic_store_explicit(&c->ring[i].b, 0, memory_order_relaxed);
+    }
     atomic_store_explicit(&c->head, 0, memory_order_relaxed);
     atomic_store_explicit(&c->dropped, 0, memory_order_relaxed);
     atomic_store_explicit(&c->tail, 0, memory_order_relaxed);
@@ -20,11 +25,30 @@ void shmipc__conn_init(shmipc__conn *c)
 
 static bool sane(uint64_t tail, uint64_t head, uint32_t cap) { return tail <= head && head - tail <= cap; }
 
+
+static inline bool fresh(const shmipc__conn *c, uint64_t pos, uint32_t cap, memory_order mo)
+{
+    uint64_t a = atomic_load_explicit(&c->ring[pos & (cap - 1)].a, mo);
+    return (a & SHMIPC__CONN_STAMP) == shmipc__conn_stamp(pos, cap);
+}
+
+uint64_t shmipc__conn_head_scan(const shmipc__conn *c, uint32_t cap, uint64_t tail, uint64_t head)
+{
+    /* Entries at or after head whose stamp is fresh were published by a producer that died (or was
+     * stopped) between its stamps and its head store: they count as queued. At most cap of them, and
+     * none a lap past tail (that slot still holds the entry at tail). acquire: as the consumer's peek. */
+    for (uint32_t n = 0; n < cap && (head < tail || head - tail < cap) && fresh(c, head, cap, memory_order_acquire);
+         n++)
+        head++;
+    return head;
+}
+
 int shmipc__conn_tx_attach(shmipc__conn_tx *tx, shmipc__conn *c, uint32_t cap, uint32_t flags)
 {
     /* acquire: a predecessor's entries (published with release) are complete before we go on after them. */
     uint64_t head = atomic_load_explicit(&c->head, memory_order_acquire);
     uint64_t tail = atomic_load_explicit(&c->tail, memory_order_acquire);
+    head = shmipc__conn_head_scan(c, cap, tail, head);
     if (!sane(tail, head, cap))
         return -EBADMSG;
     *tx = (shmipc__conn_tx){.c = c, .head = head, .tail_cache = tail, .published = head, .wake = &c->data,
@@ -72,7 +96,7 @@ int shmipc__conn_push(shmipc__conn_tx *tx, uint64_t a, uint64_t b, shmipc__conn_
         if (t >= tx->published)
             shmipc__conn_publish(tx);
         shmipc__conn_entry *e = &tx->c->ring[t & mask];
-        uint64_t ea = atomic_load_explicit(&e->a, memory_order_relaxed);
+        uint64_t ea = atomic_load_explicit(&e->a, memory_order_relaxed) & ~SHMIPC__CONN_STAMP;
         uint64_t eb = atomic_load_explicit(&e->b, memory_order_relaxed);
         /* acq_rel: acquire pairs with a consumer CAS that won (its reads precede our rewrite); release so the
          * consumer's failed CAS, reloading tail, sees a value consistent with our entries. On success the
@@ -94,8 +118,10 @@ int shmipc__conn_push(shmipc__conn_tx *tx, uint64_t a, uint64_t b, shmipc__conn_
         }
     }
     shmipc__conn_entry *e = &tx->c->ring[tx->head & mask];
-    atomic_store_explicit(&e->a, a, memory_order_relaxed);
+    /* relaxed, with the stamp of the lap before: not yet published (publish sets the stamp with release). */
     atomic_store_explicit(&e->b, b, memory_order_relaxed);
+    atomic_store_explicit(&e->a, (a & ~SHMIPC__CONN_STAMP) | shmipc__conn_stamp(tx->head + tx->cap, tx->cap),
+                          memory_order_relaxed);
     tx->head++;
     return 0;
 }
@@ -104,18 +130,25 @@ int shmipc__conn_publish(shmipc__conn_tx *tx)
 {
     if (tx->head == tx->published)
         return 0;
-    /* seq_cst (a release is what the entries need): with the seq_cst load of waiters below, and the
-     * sleeping consumer's seq_cst announcement and re-read of head, a store-buffering handshake: either
-     * the consumer sees the new head or we see it announced. */
-    if (tx->flags & SHMIPC__CONN_CONSUMER_POLLS) {
-        /* release: the entries are written before the consumer can see the new head. */
-        atomic_store_explicit(&tx->c->head, tx->head, memory_order_release);
-        tx->published = tx->head;
-        return 0;
+    /* Each entry's stamp says it is published; the consumer polls the stamp of the entry it wants, never
+     * head, so the only line it reads is the one it needs anyway. release (CONSUMER_POLLS): the entry's b
+     * and the pattern's data before the stamp. seq_cst otherwise: with the load of waiters below, and the
+     * sleeping consumer's seq_cst announcement and re-read of the stamp it waits for (conn_rx_ready), a
+     * store-buffering handshake: either it sees the stamp or we see it announced. */
+    bool polls = (tx->flags & SHMIPC__CONN_CONSUMER_POLLS) != 0, ow = (tx->flags & SHMIPC__CONN_OVERWRITE) != 0;
+    memory_order mo = (polls || ow) ? memory_order_release : memory_order_seq_cst;
+    for (uint64_t pos = tx->published; pos != tx->head; pos++) {
+        shmipc__conn_entry *e = &tx->c->ring[pos & (tx->cap - 1)];
+        uint64_t a = atomic_load_explicit(&e->a, memory_order_relaxed);
+        atomic_store_explicit(&e->a, (a & ~SHMIPC__CONN_STAMP) | shmipc__conn_stamp(pos, tx->cap), mo);
     }
-    atomic_store_explicit(&tx->c->head, tx->head, memory_order_seq_cst);
+    /* release: head is what a successor, a recoverer and tools start from (shmipc__conn_head_scan goes on
+     * over stamps a producer that died here left behind). seq_cst under overwrite, whose consumer reads
+     * head, not stamps (the producer may have moved its tail): the store of the handshake there. */
+    atomic_store_explicit(&tx->c->head, tx->head, (ow && !polls) ? memory_order_seq_cst : memory_order_release);
     tx->published = tx->head;
-    if (SHMIPC_LIKELY(atomic_load_explicit(&tx->wake->waiters, memory_order_seq_cst) == 0))
+    if (polls ||
+        SHMIPC_LIKELY(atomic_load_explicit(&tx->wake->waiters, memory_order_seq_cst) == 0))
         return 0;
     return shmipc__notify_wake(tx->wake, INT32_MAX);
 }
@@ -175,13 +208,21 @@ static int rx_reload(shmipc__conn_rx *rx)
 
 int shmipc__conn_peek(shmipc__conn_rx *rx, uint64_t *a, uint64_t *b)
 {
-    if (SHMIPC_UNLIKELY(rx->tail >= rx->head_cache || (rx->flags & SHMIPC__CONN_OVERWRITE))) {
+    shmipc__conn_entry *e = &rx->c->ring[rx->tail & (rx->cap - 1)];
+    if (SHMIPC_UNLIKELY(rx->flags & SHMIPC__CONN_OVERWRITE)) {
         int err = rx_reload(rx);
         if (err)
             return err;
+        e = &rx->c->ring[rx->tail & (rx->cap - 1)];
+        *a = atomic_load_explicit(&e->a, memory_order_relaxed) & ~SHMIPC__CONN_STAMP;
+        *b = atomic_load_explicit(&e->b, memory_order_relaxed);
+        return 0;
     }
-    shmipc__conn_entry *e = &rx->c->ring[rx->tail & (rx->cap - 1)];
-    *a = atomic_load_explicit(&e->a, memory_order_relaxed);
+    /* acquire: pairs with publish's release of the stamp (the entry's b and the pattern's data before it). */
+    uint64_t x = atomic_load_explicit(&e->a, memory_order_acquire);
+    if ((x & SHMIPC__CONN_STAMP) != shmipc__conn_stamp(rx->tail, rx->cap))
+        return -EAGAIN;
+    *a = x & ~SHMIPC__CONN_STAMP;
     *b = atomic_load_explicit(&e->b, memory_order_relaxed);
     return 0;
 }
@@ -237,6 +278,8 @@ int64_t shmipc__conn_skip_to(shmipc__conn_rx *rx, uint64_t pos)
 {
     /* acquire: as in rx_reload (the entries up to head are complete). */
     uint64_t h = atomic_load_explicit(&rx->c->head, memory_order_acquire);
+    if (!(rx->flags & SHMIPC__CONN_OVERWRITE))
+        h = shmipc__conn_head_scan(rx->c, rx->cap, rx->tail, h);
     if (!sane(rx->tail, h, rx->cap))
         return -EBADMSG;
     rx->head_cache = h;
@@ -264,9 +307,14 @@ uint32_t shmipc__conn_avail(shmipc__conn_rx *rx)
 
 bool shmipc__conn_rx_ready(shmipc__conn_rx *rx)
 {
-    /* seq_cst: after the caller's seq_cst announcement on c->data, the consumer's half of the handshake. */
-    uint64_t h = atomic_load_explicit(&rx->c->head, memory_order_seq_cst);
-    return h != rx->tail; /* a corrupt head also counts as ready: the caller's next peek reports it */
+    if (rx->flags & SHMIPC__CONN_OVERWRITE) {
+        /* seq_cst: after the caller's seq_cst announcement, the consumer's half of the handshake. */
+        uint64_t h = atomic_load_explicit(&rx->c->head, memory_order_seq_cst);
+        return h != rx->tail; /* a corrupt head also counts as ready: the caller's next peek reports it */
+    }
+    /* seq_cst: after the caller's seq_cst announcement on its notify word, the consumer's half of the
+     * handshake with publish's seq_cst stamp store. */
+    return fresh(rx->c, rx->tail, rx->cap, memory_order_seq_cst);
 }
 
 bool shmipc__conn_tx_room(shmipc__conn_tx *tx)

@@ -45,6 +45,11 @@ SHMIPC_STATIC_ASSERT(offsetof(shmipc__conn, tail) == 64 && offsetof(shmipc__conn
                      "connection layout");
 
 #define SHMIPC__CONN_HDR_SIZE 256u
+/* Bit 63 of an entry's a: the stamp (see shmipc__conn_head_scan); a pattern's a values stay below it. */
+#define SHMIPC__CONN_STAMP (UINT64_C(1) << 63)
+/* The stamp an entry at position pos carries once published: set on even laps, clear on odd ones, so the
+ * entry a slot held one lap earlier (and the zeroes of a fresh ring, lap 0) never looks published. */
+static inline uint64_t shmipc__conn_stamp(uint64_t pos, uint32_t cap) { return (pos & cap) ? 0 : SHMIPC__CONN_STAMP; }
 #define SHMIPC__CONN_MAX_CAP (1u << 24)
 
 /* Bytes of a connection of cap entries (cap: power of two, 1 .. SHMIPC__CONN_MAX_CAP). */
@@ -84,8 +89,8 @@ typedef struct shmipc__conn_rx {
     uint32_t since;       /* BATCH_WAKE: pops since the last handshake */
 } shmipc__conn_rx;
 
-/* Initialise a fresh connection (nobody attached): indices, counters and notify words to 0. */
-SHMIPC_INTERNAL void shmipc__conn_init(shmipc__conn *c);
+/* Initialise a connection of cap entries (nobody attached): indices, counters, entries, notify words 0. */
+SHMIPC_INTERNAL void shmipc__conn_init(shmipc__conn *c, uint32_t cap);
 /*
  * Attach an end, continuing from the shared indices (a successor of a dead end goes on where it stopped).
  * Returns 0 or -EBADMSG (indices violate the invariant).
@@ -103,6 +108,12 @@ SHMIPC_INTERNAL int shmipc__conn_push(shmipc__conn_tx *tx, uint64_t a, uint64_t 
 /* Producer: make every pushed entry visible and wake the consumer if it sleeps. Returns 1 if a system
  * call was made, else 0. */
 SHMIPC_INTERNAL int shmipc__conn_publish(shmipc__conn_tx *tx);
+/*
+ * The head as the entries say: head advanced over the entries after it whose stamp says published (at
+ * most cap, never a lap past tail). A producer that dies between its stamps and its head store leaves
+ * such entries; consumers may have taken them already (tail past the stored head).
+ */
+SHMIPC_INTERNAL uint64_t shmipc__conn_head_scan(const shmipc__conn *c, uint32_t cap, uint64_t tail, uint64_t head);
 /* Producer: free entries as far as it knows (re-reading tail only when the cache says full). */
 SHMIPC_INTERNAL uint32_t shmipc__conn_space(shmipc__conn_tx *tx);
 /* Producer (or anyone, for tools): entries queued, from the shared indices, clamped to [0, cap]. */

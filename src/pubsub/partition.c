@@ -114,10 +114,11 @@ void shmipc__ps_part_recover(shmipc__ps *ps, uint32_t k)
         /* acquire: entries up to head are complete. */
         uint64_t t = atomic_load_explicit(&dc->tail, memory_order_acquire);
         uint64_t h = atomic_load_explicit(&dc->head, memory_order_acquire);
+        h = shmipc__conn_head_scan(dc, ps->dcap, t, h); /* what it published before its head store counts */
         if (t <= h && h - t <= ps->dcap) {
             for (uint64_t i = t; i < h; i++) {
                 shmipc__conn_entry *e = &dc->ring[i & (ps->dcap - 1)];
-                uint64_t a = atomic_load_explicit(&e->a, memory_order_relaxed);
+                uint64_t a = atomic_load_explicit(&e->a, memory_order_relaxed) & ~SHMIPC__CONN_STAMP;
                 uint64_t b = atomic_load_explicit(&e->b, memory_order_relaxed);
                 if ((b >> PS_SEQ_BITS) == served && holds(ps, k, a & PS_LOCAL_MASK, b & PS_SEQ_MASK))
                     seen[a & PS_LOCAL_MASK] = 1;
@@ -190,12 +191,12 @@ uint32_t shmipc__ps_pool_used(const shmipc__ps *ps)
             /* Returns not yet drained are released already. */
             shmipc__conn *rc = ps_rconn(ps, k, j);
             uint64_t t = atomic_load_explicit(&rc->tail, memory_order_acquire);
-            uint64_t h = atomic_load_explicit(&rc->head, memory_order_acquire);
+            uint64_t h = shmipc__conn_head_scan(rc, ps->rcap, t, atomic_load_explicit(&rc->head, memory_order_acquire));
             if (t > h || h - t > ps->rcap)
                 continue;
             for (uint64_t i = t; i < h; i++) {
                 shmipc__conn_entry *e = &rc->ring[i & (ps->rcap - 1)];
-                uint64_t a = atomic_load_explicit(&e->a, memory_order_relaxed);
+                uint64_t a = atomic_load_explicit(&e->a, memory_order_relaxed) & ~SHMIPC__CONN_STAMP;
                 uint64_t b = atomic_load_explicit(&e->b, memory_order_relaxed);
                 if (a < n && (b >> PS_SEQ_BITS) == served && holds(ps, k, a, b & PS_SEQ_MASK))
                     ret[a] |= UINT64_C(1) << j;

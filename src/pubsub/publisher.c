@@ -30,17 +30,31 @@ static int pub_claim(shmipc__ps *ps, int slot)
     return -EUSERS;
 }
 
+/* The free chunks are a FIFO (part_chunks entries): chunks are loaned again in the order they came back,
+ * so that in a stream the pool is walked in address order, as a ring's slots are, and the hardware
+ * prefetchers of both sides follow it. A stack would hand out the chunk the subscriber read last. */
 static void free_push(shmipc_pubsub_publisher *pub, uint32_t c)
 {
-    if (pub->nfree < pub->ps.part_chunks)
-        pub->free[pub->nfree++] = c;
+    if (pub->nfree < pub->ps.part_chunks) {
+        uint32_t i = pub->free_head + pub->nfree++;
+        pub->free[i < pub->ps.part_chunks ? i : i - pub->ps.part_chunks] = c;
+    }
 }
 
-/* The free stack from the reference words (after a sweep, or when it ran dry). */
+static uint32_t free_pop(shmipc_pubsub_publisher *pub)
+{
+    uint32_t c = pub->free[pub->free_head];
+    pub->free_head = pub->free_head + 1 < pub->ps.part_chunks ? pub->free_head + 1 : 0;
+    pub->nfree--;
+    return c;
+}
+
+/* The free chunks from the reference words (after a sweep, or when they ran out). */
 static void free_rebuild(shmipc_pubsub_publisher *pub)
 {
     pub->nfree = 0;
-    for (uint32_t c = pub->ps.part_chunks; c-- > 0;)
+    pub->free_head = 0;
+    for (uint32_t c = 0; c < pub->ps.part_chunks; c++)
         if (atomic_load_explicit(&pub->desc[c].refs, memory_order_relaxed) == 0)
             pub->free[pub->nfree++] = c;
 }
@@ -239,7 +253,7 @@ int shmipc_pubsub_publisher_loan(shmipc_pubsub_publisher *pub, size_t len, void 
     pub_refresh(pub);
     for (int pass = 0; pass < 3; pass++) {
         while (pub->nfree) {
-            uint32_t c = pub->free[--pub->nfree];
+            uint32_t c = free_pop(pub);
             if (!pub_take(pub, c))
                 continue;
             pub->loans[pub->nloans++] = c;

@@ -18,8 +18,8 @@
 #include "service/service_internal.h"
 #include <shmipc/pubsub.h>
 
-#define SHMIPC_PS_MAGIC 0x32425350u      /* "PSB2" */
-#define SHMIPC_PS_POOL_MAGIC 0x32505350u /* "PSP2" */
+#define SHMIPC_PS_MAGIC 0x33425350u      /* "PSB3" */
+#define SHMIPC_PS_POOL_MAGIC 0x33505350u /* "PSP3" */
 #define SHMIPC_PS_MAX_DEPTH 65536u
 #define SHMIPC_PS_MAX_CHUNKS (1u << 20)  /* whole pool; also bounds one partition (20-bit local index) */
 #define SHMIPC_PS_MAX_ALIGN 4096u
@@ -255,8 +255,8 @@ struct shmipc_pubsub_publisher {
     uint64_t seq;         /* last sequence used */
     uint64_t published, delivered, dropped; /* mirrors of our figures */
     shmipc__ps_chunk *desc; /* our partition's descriptors */
-    uint32_t *free;       /* stack of free local chunk indices */
-    uint32_t nfree;
+    uint32_t *free;       /* FIFO of free local chunk indices (part_chunks entries) */
+    uint32_t nfree, free_head;
     shmipc__wait_adapt adapt;
     shmipc__conn_entry *scratch; /* dcap entries: what an overwrite push takes back */
     ps_pub_peer *peers;   /* max_subs */

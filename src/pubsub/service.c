@@ -349,8 +349,8 @@ static int ps_create(shmipc__ps *ps, const char *name, const shmipc_pubsub_opts 
     if (!err) {
         for (uint32_t k = 0; k < ps->max_pubs; k++)
             for (uint32_t j = 0; j < ps->max_subs; j++) {
-                shmipc__conn_init(ps_dconn(ps, k, j));
-                shmipc__conn_init(ps_rconn(ps, k, j));
+                shmipc__conn_init(ps_dconn(ps, k, j), ps->dcap);
+                shmipc__conn_init(ps_rconn(ps, k, j), ps->rcap);
             }
     }
     if (!err)

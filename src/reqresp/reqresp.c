@@ -176,10 +176,12 @@ static int rr_reclaim(shmipc__svc *svc, uint32_t slot, uint32_t role, uint32_t u
         return 0;
     }
     if (role == SHMIPC_ROLE_CLIENT) {
-        /* The dead client's request head: it no longer moves (relaxed: any value is only a position the
-         * server clamps to its own view). */
+        /* The dead client's request head, with what it published before it stored head: it no longer
+         * moves (relaxed: any value is only a position the server clamps to its own view). */
         shmipc__conn *rq = shmipc__rr_req_conn(svc->pattern_area, &g, slot);
-        rr_end_generation(svc->pattern_area, &g, slot, atomic_load_explicit(&rq->head, memory_order_relaxed));
+        uint64_t head = shmipc__conn_head_scan(rq, g.depth, atomic_load_explicit(&rq->tail, memory_order_relaxed),
+                                               atomic_load_explicit(&rq->head, memory_order_relaxed));
+        rr_end_generation(svc->pattern_area, &g, slot, head);
     }
     return 0;
 }
@@ -289,8 +291,8 @@ static int rr_create(const char *name, const shmipc_reqresp_opts *o, shmipc__svc
     h->max_clients = g->max_clients;
     shmipc__notify_init(&h->srv_notify); /* the rest is zero-filled by the segment layer */
     for (uint32_t i = 0; i < g->nareas; i++) {
-        shmipc__conn_init(shmipc__rr_req_conn(svc->pattern_area, g, i));
-        shmipc__conn_init(shmipc__rr_resp_conn(svc->pattern_area, g, i));
+        shmipc__conn_init(shmipc__rr_req_conn(svc->pattern_area, g, i), g->depth);
+        shmipc__conn_init(shmipc__rr_resp_conn(svc->pattern_area, g, i), g->depth);
     }
     err = shmipc__svc_publish(svc);
     if (err) {
@@ -455,12 +457,12 @@ static int rr_srv_take(rr_srv_recv *c, uint32_t i)
     /* At most one connection's worth per call: a client that keeps refilling its connection with requests
      * the server drops (stale epoch) must not keep the server here past its timeout. */
     for (uint32_t n = 0; n < s->g.depth; n++) {
-        /* seq_cst head load (conn_rx_ready) when our cache is empty: the server's half of the sleep
-         * handshake on srv_notify, after the wait primitive's announcement. */
-        if (p->req.tail >= p->req.head_cache && !shmipc__conn_rx_ready(&p->req))
-            return 0;
         uint64_t id, b;
         int r = shmipc__conn_peek(&p->req, &id, &b);
+        /* seq_cst stamp load (conn_rx_ready) when it looks empty: the server's half of the sleep
+         * handshake on srv_notify, after the wait primitive's announcement. */
+        if (r == -EAGAIN && shmipc__conn_rx_ready(&p->req))
+            r = shmipc__conn_peek(&p->req, &id, &b);
         if (r == -EAGAIN)
             return 0;
         if (r) {
@@ -813,11 +815,11 @@ static int rr_cli_take_ring(rr_cli_recv *r)
     /* At most one connection's worth per call: a server that keeps refilling it with responses we skip
      * (another generation's) must not keep us here past our timeout. */
     for (uint32_t n = 0; n < c->g.depth; n++) {
-        /* seq_cst head load when the cache is empty: our half of the sleep handshake. */
-        if (c->resp.tail >= c->resp.head_cache && !shmipc__conn_rx_ready(&c->resp))
-            return 0;
         uint64_t id, b;
         int res = shmipc__conn_peek(&c->resp, &id, &b);
+        /* seq_cst stamp load when it looks empty: our half of the sleep handshake. */
+        if (res == -EAGAIN && shmipc__conn_rx_ready(&c->resp))
+            res = shmipc__conn_peek(&c->resp, &id, &b);
         if (res == -EAGAIN)
             return 0;
         if (res) {
@@ -938,7 +940,7 @@ static uint32_t rr_srv_ready(void *h, uint32_t events, bool slow)
         rr_peer *p = &s->peers[i];
         if (!p->attached)
             rr_peer_attach(s, i); /* as receive would: local views only, nothing is consumed */
-        if (p->attached && !p->reported && (p->req.tail < p->req.head_cache || shmipc__conn_rx_ready(&p->req)))
+        if (p->attached && !p->reported && shmipc__conn_rx_ready(&p->req))
             return events; /* maybe a request of a gone server's epoch, which receive drops: then -EAGAIN */
     }
     rr_srv_settle(s); /* the waitset sleeps next */
@@ -960,7 +962,7 @@ static uint32_t rr_cli_ready(void *h, uint32_t events, bool slow)
     shmipc_reqresp_client *c = h;
     uint32_t r = 0;
     if ((events & SHMIPC_WAITSET_IN) &&
-        (c->resp.tail < c->resp.head_cache || shmipc__conn_rx_ready(&c->resp)))
+        shmipc__conn_rx_ready(&c->resp))
         r |= SHMIPC_WAITSET_IN;
     if ((events & SHMIPC_WAITSET_OUT) && (shmipc__conn_space(&c->req) > 0 || shmipc__conn_tx_room(&c->req)))
         r |= SHMIPC_WAITSET_OUT;

@@ -11,7 +11,7 @@
 #include "service/service_internal.h"
 #include <shmipc/reqresp.h>
 
-#define SHMIPC_RR_MAGIC 0x32515252u /* "RRQ2" */
+#define SHMIPC_RR_MAGIC 0x33515252u /* "RRQ3" */
 
 /* Pattern header, at the pattern area's start. Line 0 is written once by the creator. */
 typedef struct shmipc__rr_hdr {
