@@ -246,9 +246,10 @@ int shmipc__conn_pop(shmipc__conn_rx *rx)
         return 0;
     }
     if (rx->flags & SHMIPC__CONN_BATCH_WAKE) {
-        /* release: as above. The handshake every batch pops (and at settle); in between, a waiter whose
-         * announcement is already visible (relaxed: a hint, the RMW in settle is the guarantee). */
-        atomic_store_explicit(&rx->c->tail, t + 1, memory_order_release);
+        /* tail is stored, and the handshake made, every batch pops and at settle: the producer, which
+         * reloads tail when it finds the ring full, then finds a batch of room at once instead of pulling
+         * the line across for every entry. In between, a waiter whose announcement is already visible
+         * settles at once (relaxed: a hint, the RMW in settle is the guarantee). */
         if (++rx->since >= rx->batch ||
             SHMIPC_UNLIKELY(atomic_load_explicit(&rx->wake->waiters, memory_order_relaxed) != 0))
             shmipc__conn_rx_settle(rx);
@@ -266,6 +267,9 @@ void shmipc__conn_rx_settle(shmipc__conn_rx *rx)
     if (rx->since == 0)
         return;
     rx->since = 0;
+    /* release: our reads of the entries popped since the last store are done before the producer may
+     * rewrite them. */
+    atomic_store_explicit(&rx->c->tail, rx->tail, memory_order_release);
     /* seq_cst read-modify-write of waiters (adding 0): it either reads the producer's announcement (an
      * RMW too), or the announcement reads from it, and then our tail stores, sequenced before it, happen
      * before the producer's re-read of tail. The same store-buffering handshake as pop's seq_cst store,
