@@ -250,7 +250,7 @@ int shmipc__conn_pop(shmipc__conn_rx *rx)
          * reloads tail when it finds the ring full, then finds a batch of room at once instead of pulling
          * the line across for every entry. In between, a waiter whose announcement is already visible
          * settles at once (relaxed: a hint, the RMW in settle is the guarantee). */
-        if (++rx->since >= rx->batch ||
+        if (++rx->since >= rx->batch || !fresh(rx->c, rx->tail, rx->cap, memory_order_relaxed) ||
             SHMIPC_UNLIKELY(atomic_load_explicit(&rx->wake->waiters, memory_order_relaxed) != 0))
             shmipc__conn_rx_settle(rx);
         return 0;
