@@ -166,6 +166,9 @@ static void producer_dead_before_head_store(void **state)
     assert_int_equal(shmipc__conn_peek(&rx, &a, &b), 0);
     assert_int_equal(a, 8);
     assert_int_equal(shmipc__conn_pop(&rx), 0); /* tail 9, stored head 8 */
+    shmipc__conn_rx rx2; /* a consumer attaching now (tail past the stored head) is not refused */
+    assert_int_equal(shmipc__conn_rx_attach(&rx2, c, 8, 0), 0);
+    assert_int_equal(rx2.tail, 9);
     shmipc__conn_tx succ;
     assert_int_equal(shmipc__conn_tx_attach(&succ, c, 8, 0), 0);
     assert_int_equal(succ.head, 11);

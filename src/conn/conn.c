@@ -60,6 +60,8 @@ int shmipc__conn_rx_attach(shmipc__conn_rx *rx, shmipc__conn *c, uint32_t cap, u
 {
     uint64_t head = atomic_load_explicit(&c->head, memory_order_acquire);
     uint64_t tail = atomic_load_explicit(&c->tail, memory_order_acquire);
+    /* A consumer may have taken entries a dead producer stamped but whose head it never stored. */
+    head = shmipc__conn_head_scan(c, cap, tail, head);
     if (!sane(tail, head, cap))
         return -EBADMSG;
     *rx = (shmipc__conn_rx){
