@@ -181,6 +181,76 @@ static void producer_dead_before_head_store(void **state)
     free(c);
 }
 
+/* A consumer takes entries as soon as their stamps say published, before the producer stores head; a
+ * successor that read that old head, while the producer went on a lap, still attaches where the
+ * consumer stopped (the slots below tail hold newer entries by then) and counts what is queued. */
+static void consumer_ahead_of_stored_head(void **state)
+{
+    (void)state;
+    shmipc__conn *c = conn_new(4);
+    shmipc__conn_tx tx;
+    shmipc__conn_rx rx;
+    assert_int_equal(shmipc__conn_tx_attach(&tx, c, 4, 0), 0);
+    assert_int_equal(shmipc__conn_rx_attach(&rx, c, 4, 0), 0);
+    uint64_t a, b;
+    for (uint64_t i = 0; i < 4; i++) {
+        assert_int_equal(shmipc__conn_push(&tx, i, i, NULL, NULL), 0);
+        shmipc__conn_publish(&tx);
+        assert_int_equal(shmipc__conn_peek(&rx, &a, &b), 0);
+        assert_int_equal(shmipc__conn_pop(&rx), 0);
+    }
+    for (uint64_t i = 4; i < 7; i++) { /* positions 4..6 reuse slots 0..2 */
+        assert_int_equal(shmipc__conn_push(&tx, i, i, NULL, NULL), 0);
+        shmipc__conn_publish(&tx);
+    }
+    /* what a successor that loaded head before the producer's stores sees: head 2, tail 4 */
+    assert_int_equal(shmipc__conn_head_scan(c, 4, 4, 2), 7);
+    atomic_store(&c->head, 2);
+    shmipc__conn_rx succ;
+    assert_int_equal(shmipc__conn_rx_attach(&succ, c, 4, 0), 0);
+    assert_int_equal(succ.tail, 4);
+    assert_int_equal(shmipc__conn_avail(&succ), 3);
+    assert_int_equal(shmipc__conn_skip_to(&succ, 6), 2);
+    assert_int_equal(shmipc__conn_peek(&succ, &a, &b), 0);
+    assert_int_equal(a, 6);
+    atomic_store(&c->head, 7);
+    free(c);
+}
+
+/* Batched pops: tail reaches the producer once a batch, at settle, and as soon as the ring is empty. */
+static void batched_pops_store_tail_per_batch(void **state)
+{
+    (void)state;
+    shmipc__conn *c = conn_new(16);
+    shmipc__conn_tx tx;
+    shmipc__conn_rx rx;
+    const uint32_t f = SHMIPC__CONN_PRODUCER_SLEEPS | SHMIPC__CONN_BATCH_WAKE;
+    assert_int_equal(shmipc__conn_tx_attach(&tx, c, 16, 0), 0);
+    assert_int_equal(shmipc__conn_rx_attach(&rx, c, 16, f), 0);
+    rx.batch = 4;
+    uint64_t a, b;
+    for (uint64_t i = 0; i < 10; i++)
+        assert_int_equal(shmipc__conn_push(&tx, i, i, NULL, NULL), 0);
+    shmipc__conn_publish(&tx);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(shmipc__conn_peek(&rx, &a, &b), 0);
+        assert_int_equal(shmipc__conn_pop(&rx), 0);
+    }
+    assert_int_equal(atomic_load(&c->tail), 0); /* within a batch */
+    assert_int_equal(shmipc__conn_pop(&rx), 0);
+    assert_int_equal(atomic_load(&c->tail), 4); /* a batch */
+    assert_int_equal(shmipc__conn_pop(&rx), 0);
+    shmipc__conn_rx_settle(&rx);
+    assert_int_equal(atomic_load(&c->tail), 5); /* settle */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(shmipc__conn_pop(&rx), 0);
+    assert_int_equal(atomic_load(&c->tail), 9);
+    assert_int_equal(shmipc__conn_pop(&rx), 0);
+    assert_int_equal(atomic_load(&c->tail), 10); /* the ring is empty */
+    assert_int_equal(shmipc__conn_peek(&rx, &a, &b), -EAGAIN);
+    free(c);
+}
+
 static void no_syscall_while_nobody_sleeps(void **state)
 {
     (void)state;
@@ -361,6 +431,8 @@ int main(void)
         cmocka_unit_test(overwrite_drops_oldest),
         cmocka_unit_test(impossible_indices_refused),
         cmocka_unit_test(producer_dead_before_head_store),
+        cmocka_unit_test(consumer_ahead_of_stored_head),
+        cmocka_unit_test(batched_pops_store_tail_per_batch),
         cmocka_unit_test(no_syscall_while_nobody_sleeps),
         cmocka_unit_test(threads_block_on_each_other),
         cmocka_unit_test(threads_overwrite_never_torn),

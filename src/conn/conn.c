@@ -34,11 +34,18 @@ static inline bool fresh(const shmipc__conn *c, uint64_t pos, uint32_t cap, memo
 
 uint64_t shmipc__conn_head_scan(const shmipc__conn *c, uint32_t cap, uint64_t tail, uint64_t head)
 {
+    /* A consumer takes an entry once its stamp says published, which may be before the producer stores
+     * head: a head behind tail (by at most cap) is such a head, and the entries below tail were
+     * published. Scanning from that old head would read slots the producer may have reused since. */
+    if (head < tail) {
+        if (tail - head > cap)
+            return head; /* impossible: the caller's check refuses it */
+        head = tail;
+    }
     /* Entries at or after head whose stamp is fresh were published by a producer that died (or was
      * stopped) between its stamps and its head store: they count as queued. At most cap of them, and
      * none a lap past tail (that slot still holds the entry at tail). acquire: as the consumer's peek. */
-    for (uint32_t n = 0; n < cap && (head < tail || head - tail < cap) && fresh(c, head, cap, memory_order_acquire);
-         n++)
+    while (head - tail < cap && fresh(c, head, cap, memory_order_acquire))
         head++;
     return head;
 }
@@ -193,26 +200,12 @@ static int rx_reload_overwrite(shmipc__conn_rx *rx)
     return -EAGAIN;
 }
 
-/* Make head_cache cover our position. Returns 0 (an entry is there), -EAGAIN, -EBADMSG. */
-static int rx_reload(shmipc__conn_rx *rx)
-{
-    if (rx->flags & SHMIPC__CONN_OVERWRITE)
-        return rx_reload_overwrite(rx);
-    if (rx->tail < rx->head_cache)
-        return 0;
-    /* acquire: the entries up to head were written before the producer's (seq_cst) store of it. */
-    uint64_t h = atomic_load_explicit(&rx->c->head, memory_order_acquire);
-    if (!sane(rx->tail, h, rx->cap))
-        return -EBADMSG;
-    rx->head_cache = h;
-    return h == rx->tail ? -EAGAIN : 0;
-}
 
 int shmipc__conn_peek(shmipc__conn_rx *rx, uint64_t *a, uint64_t *b)
 {
     shmipc__conn_entry *e = &rx->c->ring[rx->tail & (rx->cap - 1)];
     if (SHMIPC_UNLIKELY(rx->flags & SHMIPC__CONN_OVERWRITE)) {
-        int err = rx_reload(rx);
+        int err = rx_reload_overwrite(rx);
         if (err)
             return err;
         e = &rx->c->ring[rx->tail & (rx->cap - 1)];
@@ -306,9 +299,15 @@ int64_t shmipc__conn_skip_to(shmipc__conn_rx *rx, uint64_t pos)
 
 uint32_t shmipc__conn_avail(shmipc__conn_rx *rx)
 {
-    if (rx->tail >= rx->head_cache && rx_reload(rx) != 0)
-        return 0;
-    return (uint32_t)(rx->head_cache - rx->tail);
+    if (rx->flags & SHMIPC__CONN_OVERWRITE) {
+        if (rx->tail >= rx->head_cache && rx_reload_overwrite(rx) != 0)
+            return 0;
+        return (uint32_t)(rx->head_cache - rx->tail);
+    }
+    /* The entries whose stamps say published, from our position (head is only where to start). */
+    uint64_t h = shmipc__conn_head_scan(rx->c, rx->cap, rx->tail,
+                                        atomic_load_explicit(&rx->c->head, memory_order_acquire));
+    return sane(rx->tail, h, rx->cap) ? (uint32_t)(h - rx->tail) : 0;
 }
 
 bool shmipc__conn_rx_ready(shmipc__conn_rx *rx)

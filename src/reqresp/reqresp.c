@@ -349,8 +349,15 @@ static void rr_peer_resync(shmipc_reqresp_server *s, uint32_t i, uint32_t gen)
     int64_t n = shmipc__conn_skip_to(&p->req, base);
     if (n > 0)
         shmipc__svc_stat_add(&s->svc, RR_STAT_DROPPED, (uint64_t)n);
-    else if (n < 0)
-        rr_peer_attach(s, i); /* impossible head: start over from the shared indices (repairing ours) */
+    else if (n < 0) {
+        /* Impossible head: start over from the shared indices (repairing ours), with our batched pops
+         * settled first so that their tail is not lost, and drop what precedes the generation again. */
+        shmipc__conn_rx_settle(&p->req);
+        rr_peer_attach(s, i);
+        int64_t m = p->attached ? shmipc__conn_skip_to(&p->req, base) : 0;
+        if (m > 0)
+            shmipc__svc_stat_add(&s->svc, RR_STAT_DROPPED, (uint64_t)m);
+    }
 }
 
 int shmipc_reqresp_server_create(const char *name, const shmipc_reqresp_opts *opts, shmipc_reqresp_server **out)
