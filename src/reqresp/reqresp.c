@@ -930,7 +930,7 @@ int shmipc_reqresp_unlink(const char *name)
 }
 
 /* ---- waitset readiness (common/waitable.h): what the receive and send conditions look at, taking
- * nothing. The head and tail reloads in conn_rx_ready / conn_tx_room are seq_cst: the sleeper's half of
+ * nothing. The stamp and tail loads in conn_rx_ready / conn_tx_room are seq_cst: the sleeper's half of
  * each connection's handshake after the waitset announced itself on the words. */
 
 static uint32_t rr_srv_ready(void *h, uint32_t events, bool slow)
