@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pubsub/publisher.c - the publisher side: claiming a publisher slot (and with it a partition of the
- * pool), loaning its chunks from a private free stack refilled by draining the return connections,
+ * pool), loaning its chunks from a private free FIFO refilled by draining the return connections,
  * publishing (one push on each served subscriber's deliver connection, then the history), the two
  * full-connection policies (drop oldest by the connection's overwrite, or wait through the common wait
  * primitive), following the membership epoch, discarding, closing. Nothing here locks, and in the steady
@@ -465,8 +465,9 @@ int shmipc_pubsub_publisher_publish(shmipc_pubsub_publisher *pub, void *ptr, siz
     uint64_t seq = pub->seq = (pub->seq + 1) & PS_SEQ_MASK;
     if (seq == 0)
         seq = pub->seq = 1;
-    /* relaxed: our own lines; delivered to subscribers by each connection's release of head (the entry
-     * carries length and sequence), to recoverers by the participant reclaim. */
+    /* relaxed: our own lines; delivered to subscribers by each connection's publish (the stamp store, or
+     * under drop oldest the head store; the entry carries length and sequence), to recoverers by the
+     * participant reclaim. */
     atomic_store_explicit(&p->next_seq, seq, memory_order_relaxed);
     atomic_store_explicit(&d->len, len, memory_order_relaxed);
     atomic_store_explicit(&d->seq, seq, memory_order_relaxed);
