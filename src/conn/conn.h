@@ -2,20 +2,27 @@
 /*
  * conn/conn.h - the connection: a lock-free single-producer single-consumer ring of 16-byte entries in
  * shared memory, the one ring that publish/subscribe and request/response are built from. The producer
- * alone writes the head line, the consumer alone the tail line (except under overwrite, where a full
- * producer advances tail with a CAS), so on the fast path no cache line is written by both sides.
+ * alone writes the head line and the entries, the consumer alone the tail line (except under overwrite,
+ * where a full producer advances tail with a CAS), so on the fast path no cache line is written by both
+ * sides. Outside overwrite mode the consumer learns that an entry is published from the stamp in bit 63
+ * of its a (SHMIPC__CONN_STAMP), never from head.
  * Entries mean what the pattern says (a chunk index, a length, a sequence number); every entry and both
  * indices read from shared memory are validated before use, because the peer may be hostile.
  *
  * Layout (offsets from the start of the connection; 64-byte aligned):
- *    0  head     u64  next entry the producer writes (monotonic)     producer; release / seq_cst store
+ *    0  head     u64  next entry the producer writes, as of its last  producer; release store after the
+ *                    publish (monotonic; what successors,            stamps (seq_cst under overwrite where
+ *                    recoverers and tools start from)                the consumer may sleep: it reads head)
  *    8  dropped  u64  entries the producer overwrote (overwrite mode) producer; relaxed
  *   64  tail     u64  next entry the consumer reads (monotonic)      consumer; release / seq_cst store
  *                                                                    (overwrite: CAS by either side)
  *  128  data     notify  the consumer sleeps here for entries         consumer announces, producer wakes
  *  192  space    notify  the producer sleeps here for room            producer announces, consumer wakes
- *  256  entries  cap x 16 bytes (cap a power of two, kept by the pattern, never read back)
- * Invariant checked on every reload: tail <= head and head - tail <= cap, else -EBADMSG.
+ *  256  entries  cap x 16 bytes (cap a power of two, kept by the     producer; push: b, then a, relaxed;
+ *                pattern, never read back); bit 63 of a: the stamp   publish: a's stamp, release (seq_cst
+ *                                                                    where the consumer may sleep)
+ * Invariant checked wherever an index pair is read: tail <= head and head - tail <= cap, else -EBADMSG
+ * (head as scanned, shmipc__conn_head_scan: at both attaches and skip_to).
  */
 #ifndef SHMIPC_CONN_H
 #define SHMIPC_CONN_H
@@ -23,8 +30,8 @@
 #include "common/internal.h"
 
 typedef struct shmipc__conn_entry {
-    _Atomic uint64_t a; /* relaxed: ordered by head and tail (and torn reads in overwrite mode are caught */
-    _Atomic uint64_t b; /* by the consumer's tail CAS) */
+    _Atomic uint64_t a; /* bit 63: the stamp (publish's release / seq_cst store, peek's acquire load) */
+    _Atomic uint64_t b; /* relaxed, ordered by the stamp (overwrite: by head; torn reads: the tail CAS) */
 } shmipc__conn_entry;
 
 typedef struct shmipc__conn {
@@ -120,8 +127,9 @@ SHMIPC_INTERNAL uint32_t shmipc__conn_space(shmipc__conn_tx *tx);
 SHMIPC_INTERNAL uint32_t shmipc__conn_depth(const shmipc__conn *c, uint32_t cap);
 
 /*
- * Consumer: look at the oldest entry without consuming it. Returns 0 (*e filled), -EAGAIN (empty),
- * -EBADMSG (the producer's head is impossible). In overwrite mode the entry is only valid if the
+ * Consumer: look at the oldest entry without consuming it (outside overwrite mode: if its stamp says
+ * published; head is not read). Returns 0 (*a, *b filled, the stamp masked off), -EAGAIN (empty), in
+ * overwrite mode -EBADMSG (head and tail impossible). In overwrite mode the entry is only valid if the
  * following shmipc__conn_pop returns 0.
  */
 SHMIPC_INTERNAL int shmipc__conn_peek(shmipc__conn_rx *rx, uint64_t *a, uint64_t *b);
@@ -133,8 +141,8 @@ SHMIPC_INTERNAL int shmipc__conn_pop(shmipc__conn_rx *rx);
 /*
  * Consumer: consume every entry before position pos (not in overwrite mode), as if each were popped: a
  * successor that knows where its own entries begin drops what a predecessor left. pos outside
- * [our position, head] is clamped to it. Returns the number of entries dropped, or -EBADMSG (head
- * impossible).
+ * [our position, head] is clamped to it (head as shmipc__conn_head_scan gives it). Returns the number of
+ * entries dropped, or -EBADMSG (head impossible).
  */
 SHMIPC_INTERNAL int64_t shmipc__conn_skip_to(shmipc__conn_rx *rx, uint64_t pos);
 /*
@@ -145,11 +153,11 @@ SHMIPC_INTERNAL int64_t shmipc__conn_skip_to(shmipc__conn_rx *rx, uint64_t pos);
  * price of no per-pop fence, paid only by a producer waiting for room while the consumer stops taking.
  */
 SHMIPC_INTERNAL void shmipc__conn_rx_settle(shmipc__conn_rx *rx);
-/* Consumer: entries available (reloads head when the cache is empty); 0 on a corrupt head. */
+/* Consumer: entries available, as their stamps say (overwrite mode: as head says); 0 on a corrupt head. */
 SHMIPC_INTERNAL uint32_t shmipc__conn_avail(shmipc__conn_rx *rx);
 
-/* Did the producer publish entries the consumer has not taken? (for wait conditions; seq_cst load, the
- * consumer's half of the sleep handshake) */
+/* Did the producer publish entries the consumer has not taken? (for wait conditions; a seq_cst load of
+ * the stamp at our tail, of head in overwrite mode: the consumer's half of the sleep handshake) */
 SHMIPC_INTERNAL bool shmipc__conn_rx_ready(shmipc__conn_rx *rx);
 /* Is there room for the producer? (seq_cst reload of tail, the producer's half of the handshake) */
 SHMIPC_INTERNAL bool shmipc__conn_tx_room(shmipc__conn_tx *tx);

@@ -465,8 +465,9 @@ int shmipc_pubsub_publisher_publish(shmipc_pubsub_publisher *pub, void *ptr, siz
     uint64_t seq = pub->seq = (pub->seq + 1) & PS_SEQ_MASK;
     if (seq == 0)
         seq = pub->seq = 1;
-    /* relaxed: our own lines; delivered to subscribers by each entry's stamp, stored with release (the entry
-     * carries length and sequence), to recoverers by the participant reclaim. */
+    /* relaxed: our own lines; delivered to subscribers by each connection's publish (the stamp store, or
+     * under drop oldest the head store; the entry carries length and sequence), to recoverers by the
+     * participant reclaim. */
     atomic_store_explicit(&p->next_seq, seq, memory_order_relaxed);
     atomic_store_explicit(&d->len, len, memory_order_relaxed);
     atomic_store_explicit(&d->seq, seq, memory_order_relaxed);

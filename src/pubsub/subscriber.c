@@ -392,8 +392,9 @@ int shmipc_pubsub_subscriber_close(shmipc_pubsub_subscriber *sub)
 }
 
 /* The waitset's readiness check (common/waitable.h): what recv_cond looks at, taking nothing: history
- * pinned at join not yet received, or an entry on any deliver connection (seq_cst load of its stamp in
- * shmipc__conn_rx_ready, the sleeper's half of publish's handshake). A slot no longer ours is ERR. */
+ * pinned at join not yet received, or an entry on any deliver connection (the seq_cst stamp load, of head
+ * under drop oldest, in shmipc__conn_rx_ready: the sleeper's half of publish's handshake). A slot no
+ * longer ours is ERR. */
 static uint32_t sub_ready(void *p, uint32_t events, bool slow)
 {
     (void)slow;

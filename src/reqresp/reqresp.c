@@ -310,7 +310,8 @@ static int rr_client_start(shmipc_reqresp_client *c, shmipc_wait_mode mode, shmi
 /*
  * Attach our view of slot i's connections from the shared indices. Our own index of each (the request
  * tail, the response head) is ours to repair: one a peer left impossible is set to the other side's, so a
- * slot is never lost to a scribbled word (what was queued there is dropped).
+ * slot is never lost to a scribbled word (a tail so set drops what was queued; a head so set drops only
+ * what is not stamped).
  */
 static void rr_peer_attach(shmipc_reqresp_server *s, uint32_t i)
 {
@@ -329,7 +330,8 @@ static void rr_peer_attach(shmipc_reqresp_server *s, uint32_t i)
     /* A quarter of the ring between handshakes with a client waiting for room (at most 64). */
     p->req.batch = s->g.depth / 4 < 1 ? 1 : s->g.depth / 4 > 64 ? 64 : s->g.depth / 4;
     if (shmipc__conn_tx_attach(&p->resp, rs, s->g.depth, SHMIPC__RR_CONN_FLAGS) != 0) {
-        /* release: the client reads no entry behind a head we lower to its tail. */
+        /* release: as publish's head store. Entries after the tail whose stamp is fresh stay published:
+         * the client reads them and our attach's scan goes on after them. */
         atomic_store_explicit(&rs->head, atomic_load_explicit(&rs->tail, memory_order_relaxed), memory_order_release);
         if (shmipc__conn_tx_attach(&p->resp, rs, s->g.depth, SHMIPC__RR_CONN_FLAGS) != 0)
             return;
@@ -481,7 +483,7 @@ static int rr_srv_take(rr_srv_recv *c, uint32_t i)
             return -EBADMSG;
         }
         p->reported = 0;
-        /* acquire, after the head that showed us the entry: a new generation's entries are published
+        /* acquire, after the stamp that showed us the entry: a new generation's entries are published
          * after its gen (release), so an entry of it is never taken under the old one. */
         uint32_t gen = atomic_load_explicit(&shmipc__rr_ctl_at(s->svc.pattern_area, &s->g, i)->gen,
                                             memory_order_acquire);
@@ -726,9 +728,11 @@ static int rr_client_start(shmipc_reqresp_client *c, shmipc_wait_mode mode, shmi
     c->ctl = shmipc__rr_ctl_at(pa, &c->g, c->slot);
     shmipc__conn *rq = shmipc__rr_req_conn(pa, &c->g, c->slot), *rs = shmipc__rr_resp_conn(pa, &c->g, c->slot);
     /* Our own index of each connection (request head, response tail) is ours to repair when a peer left
-     * it impossible: it is set to the other side's, which drops what was queued there. */
+     * it impossible: it is set to the other side's (a tail so set drops what was queued; a head so set
+     * drops only what is not stamped). */
     if (shmipc__conn_tx_attach(&c->req, rq, c->g.depth, SHMIPC__RR_CONN_FLAGS) != 0) {
-        /* release: the server sees no entry behind a head lowered to its tail. */
+        /* release: as publish's head store. Entries after the tail whose stamp is fresh stay published:
+         * the server reads them and our attach's scan goes on after them. */
         atomic_store_explicit(&rq->head, atomic_load_explicit(&rq->tail, memory_order_relaxed), memory_order_release);
         err = shmipc__conn_tx_attach(&c->req, rq, c->g.depth, SHMIPC__RR_CONN_FLAGS);
     }
@@ -930,8 +934,8 @@ int shmipc_reqresp_unlink(const char *name)
 }
 
 /* ---- waitset readiness (common/waitable.h): what the receive and send conditions look at, taking
- * nothing. The stamp and tail loads in conn_rx_ready / conn_tx_room are seq_cst: the sleeper's half of
- * each connection's handshake after the waitset announced itself on the words. */
+ * nothing. The stamp load in conn_rx_ready and the tail reload in conn_tx_room are seq_cst: the sleeper's
+ * half of each connection's handshake after the waitset announced itself on the words. */
 
 static uint32_t rr_srv_ready(void *h, uint32_t events, bool slow)
 {
