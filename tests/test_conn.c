@@ -33,6 +33,23 @@ static shmipc__conn *conn_new(uint32_t cap)
     return c;
 }
 
+/* Push one entry (a = b = v) and publish it. */
+static void put(shmipc__conn_tx *tx, uint64_t v)
+{
+    assert_int_equal(shmipc__conn_push(tx, v, v, NULL, NULL), 0);
+    shmipc__conn_publish(tx);
+}
+
+/* Take the next entry, which must be v. */
+static void take(shmipc__conn_rx *rx, uint64_t v)
+{
+    uint64_t a, b;
+    assert_int_equal(shmipc__conn_peek(rx, &a, &b), 0);
+    assert_int_equal(a, v);
+    assert_int_equal(b, v);
+    assert_int_equal(shmipc__conn_pop(rx), 0);
+}
+
 static void fifo_and_capacity(void **state)
 {
     (void)state;
@@ -152,32 +169,24 @@ static void producer_dead_before_head_store(void **state)
     shmipc__conn_rx rx;
     assert_int_equal(shmipc__conn_tx_attach(&tx, c, 8, 0), 0);
     assert_int_equal(shmipc__conn_rx_attach(&rx, c, 8, 0), 0);
-    uint64_t a, b;
     for (uint64_t i = 0; i < 11; i++) { /* 11: the stamps of the second lap are the ones that count */
-        assert_int_equal(shmipc__conn_push(&tx, i, i, NULL, NULL), 0);
-        shmipc__conn_publish(&tx);
-        if (i < 8) {
-            assert_int_equal(shmipc__conn_peek(&rx, &a, &b), 0);
-            assert_int_equal(shmipc__conn_pop(&rx), 0);
-        }
+        put(&tx, i);
+        if (i < 8)
+            take(&rx, i);
     }
     atomic_store(&c->head, 8); /* as if the last three head stores never happened */
     assert_int_equal(shmipc__conn_head_scan(c, 8, 8, 8), 11);
-    assert_int_equal(shmipc__conn_peek(&rx, &a, &b), 0);
-    assert_int_equal(a, 8);
-    assert_int_equal(shmipc__conn_pop(&rx), 0); /* tail 9, stored head 8 */
+    take(&rx, 8); /* tail 9, stored head 8 */
     shmipc__conn_rx rx2; /* a consumer attaching now (tail past the stored head) is not refused */
     assert_int_equal(shmipc__conn_rx_attach(&rx2, c, 8, 0), 0);
     assert_int_equal(rx2.tail, 9);
     shmipc__conn_tx succ;
     assert_int_equal(shmipc__conn_tx_attach(&succ, c, 8, 0), 0);
     assert_int_equal(succ.head, 11);
-    assert_int_equal(shmipc__conn_push(&succ, 11, 11, NULL, NULL), 0);
-    shmipc__conn_publish(&succ);
+    put(&succ, 11);
     assert_int_equal(atomic_load(&c->head), 12);
     assert_int_equal(shmipc__conn_skip_to(&rx, 11), 2); /* 9 and 10 dropped */
-    assert_int_equal(shmipc__conn_peek(&rx, &a, &b), 0);
-    assert_int_equal(a, 11);
+    take(&rx, 11);
     free(c);
 }
 
@@ -192,17 +201,12 @@ static void consumer_ahead_of_stored_head(void **state)
     shmipc__conn_rx rx;
     assert_int_equal(shmipc__conn_tx_attach(&tx, c, 4, 0), 0);
     assert_int_equal(shmipc__conn_rx_attach(&rx, c, 4, 0), 0);
-    uint64_t a, b;
     for (uint64_t i = 0; i < 4; i++) {
-        assert_int_equal(shmipc__conn_push(&tx, i, i, NULL, NULL), 0);
-        shmipc__conn_publish(&tx);
-        assert_int_equal(shmipc__conn_peek(&rx, &a, &b), 0);
-        assert_int_equal(shmipc__conn_pop(&rx), 0);
+        put(&tx, i);
+        take(&rx, i);
     }
-    for (uint64_t i = 4; i < 7; i++) { /* positions 4..6 reuse slots 0..2 */
-        assert_int_equal(shmipc__conn_push(&tx, i, i, NULL, NULL), 0);
-        shmipc__conn_publish(&tx);
-    }
+    for (uint64_t i = 4; i < 7; i++) /* positions 4..6 reuse slots 0..2 */
+        put(&tx, i);
     /* what a successor that loaded head before the producer's stores sees: head 2, tail 4 */
     assert_int_equal(shmipc__conn_head_scan(c, 4, 4, 2), 7);
     atomic_store(&c->head, 2);
@@ -211,8 +215,7 @@ static void consumer_ahead_of_stored_head(void **state)
     assert_int_equal(succ.tail, 4);
     assert_int_equal(shmipc__conn_avail(&succ), 3);
     assert_int_equal(shmipc__conn_skip_to(&succ, 6), 2);
-    assert_int_equal(shmipc__conn_peek(&succ, &a, &b), 0);
-    assert_int_equal(a, 6);
+    take(&succ, 6);
     atomic_store(&c->head, 7);
     free(c);
 }

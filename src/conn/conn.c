@@ -25,7 +25,6 @@ void shmipc__conn_init(shmipc__conn *c, uint32_t cap)
 
 static bool sane(uint64_t tail, uint64_t head, uint32_t cap) { return tail <= head && head - tail <= cap; }
 
-
 static inline bool fresh(const shmipc__conn *c, uint64_t pos, uint32_t cap, memory_order mo)
 {
     uint64_t a = atomic_load_explicit(&c->ring[pos & (cap - 1)].a, mo);
@@ -185,7 +184,9 @@ uint32_t shmipc__conn_depth(const shmipc__conn *c, uint32_t cap)
 static int rx_reload_overwrite(shmipc__conn_rx *rx)
 {
     for (int tries = 0; tries < 16; tries++) {
-        uint64_t h = atomic_load_explicit(&rx->c->head, memory_order_acquire);
+        /* seq_cst (acquire is what the entries need): after a wait's announcement, the consumer's half of
+         * the sleep handshake with publish's seq_cst head store, as in peek outside overwrite mode. */
+        uint64_t h = atomic_load_explicit(&rx->c->head, memory_order_seq_cst);
         uint64_t t = atomic_load_explicit(&rx->c->tail, memory_order_acquire);
         if (t < rx->tail)
             return -EBADMSG; /* tail never moves backwards */
@@ -200,25 +201,25 @@ static int rx_reload_overwrite(shmipc__conn_rx *rx)
     return -EAGAIN;
 }
 
-
 int shmipc__conn_peek(shmipc__conn_rx *rx, uint64_t *a, uint64_t *b)
 {
-    shmipc__conn_entry *e = &rx->c->ring[rx->tail & (rx->cap - 1)];
+    uint64_t x;
     if (SHMIPC_UNLIKELY(rx->flags & SHMIPC__CONN_OVERWRITE)) {
         int err = rx_reload_overwrite(rx);
         if (err)
             return err;
-        e = &rx->c->ring[rx->tail & (rx->cap - 1)];
-        *a = atomic_load_explicit(&e->a, memory_order_relaxed) & ~SHMIPC__CONN_STAMP;
-        *b = atomic_load_explicit(&e->b, memory_order_relaxed);
-        return 0;
+        x = atomic_load_explicit(&rx->c->ring[rx->tail & (rx->cap - 1)].a, memory_order_relaxed);
+    } else {
+        /* seq_cst (acquire is what the entry needs: publish's release of the stamp orders its b and the
+         * pattern's data before it): after a wait's seq_cst announcement this load is also the consumer's
+         * half of the sleep handshake, so a wait condition that peeks needs no second look
+         * (shmipc__conn_rx_ready is the same load, for checks that take nothing). */
+        x = atomic_load_explicit(&rx->c->ring[rx->tail & (rx->cap - 1)].a, memory_order_seq_cst);
+        if ((x & SHMIPC__CONN_STAMP) != shmipc__conn_stamp(rx->tail, rx->cap))
+            return -EAGAIN;
     }
-    /* acquire: pairs with publish's release of the stamp (the entry's b and the pattern's data before it). */
-    uint64_t x = atomic_load_explicit(&e->a, memory_order_acquire);
-    if ((x & SHMIPC__CONN_STAMP) != shmipc__conn_stamp(rx->tail, rx->cap))
-        return -EAGAIN;
     *a = x & ~SHMIPC__CONN_STAMP;
-    *b = atomic_load_explicit(&e->b, memory_order_relaxed);
+    *b = atomic_load_explicit(&rx->c->ring[rx->tail & (rx->cap - 1)].b, memory_order_relaxed);
     return 0;
 }
 
@@ -275,10 +276,9 @@ void shmipc__conn_rx_settle(shmipc__conn_rx *rx)
 
 int64_t shmipc__conn_skip_to(shmipc__conn_rx *rx, uint64_t pos)
 {
-    /* acquire: as in rx_reload (the entries up to head are complete). */
-    uint64_t h = atomic_load_explicit(&rx->c->head, memory_order_acquire);
-    if (!(rx->flags & SHMIPC__CONN_OVERWRITE))
-        h = shmipc__conn_head_scan(rx->c, rx->cap, rx->tail, h);
+    /* acquire: the entries up to head are complete (and the scan's loads of stamps acquire too). */
+    uint64_t h = shmipc__conn_head_scan(rx->c, rx->cap, rx->tail,
+                                        atomic_load_explicit(&rx->c->head, memory_order_acquire));
     if (!sane(rx->tail, h, rx->cap))
         return -EBADMSG;
     rx->head_cache = h;

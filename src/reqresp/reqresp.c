@@ -23,7 +23,6 @@ typedef struct rr_peer {
     shmipc__conn_tx resp; /* we produce responses */
     uint32_t gen;         /* the connection generation our view belongs to */
     uint8_t attached;     /* req and resp attached (indices were sane) */
-    uint8_t reported;     /* a corrupt request connection was reported once; skipped until sane */
 } rr_peer;
 
 struct shmipc_reqresp_server {
@@ -467,22 +466,10 @@ static int rr_srv_take(rr_srv_recv *c, uint32_t i)
      * the server drops (stale epoch) must not keep the server here past its timeout. */
     for (uint32_t n = 0; n < s->g.depth; n++) {
         uint64_t id, b;
-        int r = shmipc__conn_peek(&p->req, &id, &b);
-        /* seq_cst stamp load (conn_rx_ready) when it looks empty: the server's half of the sleep
-         * handshake on srv_notify, after the wait primitive's announcement. */
-        if (r == -EAGAIN && shmipc__conn_rx_ready(&p->req))
-            r = shmipc__conn_peek(&p->req, &id, &b);
-        if (r == -EAGAIN)
+        /* peek's seq_cst stamp load: also the server's half of the sleep handshake on srv_notify, after
+         * the wait primitive's announcement. It reads no index, so it fails only with -EAGAIN. */
+        if (shmipc__conn_peek(&p->req, &id, &b) != 0)
             return 0;
-        if (r) {
-            /* Reported once, then skipped: a hostile client cannot keep the server busy failing. */
-            if (p->reported)
-                return 0;
-            p->reported = 1;
-            shmipc__svc_set_detail("reqresp: client %u request connection indices out of range", i);
-            return -EBADMSG;
-        }
-        p->reported = 0;
         /* acquire, after the stamp that showed us the entry: a new generation's entries are published
          * after its gen (release), so an entry of it is never taken under the old one. */
         uint32_t gen = atomic_load_explicit(&shmipc__rr_ctl_at(s->svc.pattern_area, &s->g, i)->gen,
@@ -827,18 +814,11 @@ static int rr_cli_take_ring(rr_cli_recv *r)
      * (another generation's) must not keep us here past our timeout. */
     for (uint32_t n = 0; n < c->g.depth; n++) {
         uint64_t id, b;
-        int res = shmipc__conn_peek(&c->resp, &id, &b);
-        /* seq_cst stamp load when it looks empty: our half of the sleep handshake. */
-        if (res == -EAGAIN && shmipc__conn_rx_ready(&c->resp))
-            res = shmipc__conn_peek(&c->resp, &id, &b);
-        if (res == -EAGAIN)
+        /* peek's seq_cst stamp load: also our half of the sleep handshake (it fails only with -EAGAIN). */
+        if (shmipc__conn_peek(&c->resp, &id, &b) != 0)
             return 0;
-        if (res) {
-            shmipc__svc_set_detail("reqresp: response connection indices out of range");
-            return -EBADMSG; /* cannot be skipped safely: nothing is consumed */
-        }
         uint32_t len = SHMIPC__RR_RESP_LEN(b), flags = SHMIPC__RR_RESP_FLAGS(b), gen = (uint32_t)(b >> 32);
-        res = 1;
+        int res = 1;
         if (gen != c->gen) {
             res = 0; /* meant for an earlier connection in this slot */
         } else if (len > c->g.max_response || (flags & ~SHMIPC_RR_MORE)) {
@@ -951,7 +931,7 @@ static uint32_t rr_srv_ready(void *h, uint32_t events, bool slow)
         rr_peer *p = &s->peers[i];
         if (!p->attached)
             rr_peer_attach(s, i); /* as receive would: local views only, nothing is consumed */
-        if (p->attached && !p->reported && shmipc__conn_rx_ready(&p->req))
+        if (p->attached && shmipc__conn_rx_ready(&p->req))
             return events; /* maybe a request of a gone server's epoch, which receive drops: then -EAGAIN */
     }
     rr_srv_settle(s); /* the waitset sleeps next */
