@@ -121,11 +121,18 @@ int shmipc__notify_sleep_many(shmipc__notify *const *ns, const uint32_t *seen, u
     return r;
 }
 
+/* When this thread last woke a sleeper (shmipc__now_ns; 0: never). Private to the thread: it is a hint for
+ * its own next wait, read by no one else. */
+static _Thread_local uint64_t woke_at;
+
+uint64_t shmipc__notify_woke_at(void) { return woke_at; }
+
 int shmipc__notify_wake(shmipc__notify *n, int count)
 {
     atomic_fetch_add_explicit(&n->seq, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&n->waiters, memory_order_seq_cst) == 0)
         return 0;
     shmipc__futex_wake(&n->seq, count);
+    woke_at = shmipc__now_ns();
     return 1;
 }

@@ -88,6 +88,9 @@ SHMIPC_INTERNAL int shmipc__notify_sleep_many(shmipc__notify *const *ns, const u
 /* Bump seq and wake up to count sleepers (INT32_MAX = all) if any are announced. Returns 1 if a
  * system call was made. */
 SHMIPC_INTERNAL int shmipc__notify_wake(shmipc__notify *n, int count);
+/* When this thread last made a futex wake through shmipc__notify_wake (shmipc__now_ns; 0: never): the
+ * wait primitive's hint that the peer it waits for next may be one it has just woken. */
+SHMIPC_INTERNAL uint64_t shmipc__notify_woke_at(void);
 
 /* ---- process identity ---- */
 /* Start time (clock ticks since boot) of pid, or 0 if it does not exist / cannot be read. If zombie is
@@ -139,7 +142,9 @@ SHMIPC_INTERNAL bool shmipc__owner_release(_Atomic uint64_t *word, uint64_t me, 
  *  2. SPIN polls it until the deadline; HYBRID (the default) polls for a time budget (spin_ns, default
  *     SHMIPC__WAIT_SPIN_NS, stretched to twice the recent waits, up to 256 us, while an adapt state shows
  *     that most recent waits ended within 256 us; SHMIPC__WAIT_SPIN_SPARSE_NS, unless the caller set
- *     spin_ns, once most were longer), then sleeps; BLOCK sleeps at once;
+ *     spin_ns, once most were longer or when the wait begins over 256 us after the last one ended; no
+ *     spin at all then if this thread made a futex wake within SHMIPC__WAIT_SPIN_NS), then sleeps; BLOCK
+ *     sleeps at once;
  *  3. a sleep follows the notify protocol on w->notify (announce, re-check, futex wait) and lasts at most
  *     one slice (SHMIPC__WAIT_SLICE_NS), after which the condition runs with slow = true: the place to
  *     check the awaited peer's liveness (and return -EPIPE, or reclaim) and anything costly;
@@ -156,9 +161,9 @@ SHMIPC_INTERNAL bool shmipc__owner_release(_Atomic uint64_t *word, uint64_t me, 
 
 typedef int (*shmipc__wait_cond_fn)(void *arg, bool slow);
 
-/* Per-handle memory of how long recent waits took (private memory, never shared): one word, so that a
- * handle shared by threads can keep it in an atomic (queues). Zero is the initial state. The encoding is
- * wait.c's (short-wait average and long-wait share, see there). */
+/* Per-handle memory of how long recent waits took and when the last one ended (private memory, never
+ * shared): one word, so that a handle shared by threads can keep it in an atomic (queues). Zero is the
+ * initial state. The encoding is wait.c's (short-wait average, long-wait share, last end, see there). */
 typedef struct shmipc__wait_adapt {
     uint64_t state;
 } shmipc__wait_adapt;
@@ -181,12 +186,16 @@ typedef struct shmipc__wait_spec {
 
 /* Returns 0 (condition holds), its error, -EAGAIN (deadline 0, unmet), -ETIMEDOUT or -EINTR. */
 SHMIPC_INTERNAL int shmipc__wait(const shmipc__wait_spec *w, shmipc__wait_cond_fn cond, void *arg);
-/* The hybrid spin budget an adapt state gives (a NULL state: the floor): twice the recent short waits,
- * between floor_ns (0 = SHMIPC__WAIT_SPIN_NS) and 256 us; once most recent waits were longer than
- * 256 us, floor_ns if the caller set one, else SHMIPC__WAIT_SPIN_SPARSE_NS. */
-SHMIPC_INTERNAL uint64_t shmipc__wait_budget_ns(const shmipc__wait_adapt *a, uint64_t floor_ns);
-/* Teach an adapt state one wait that took took_ns (shmipc__wait does it after every wait). */
-SHMIPC_INTERNAL void shmipc__wait_learn(shmipc__wait_adapt *a, uint64_t took_ns);
+/* The hybrid spin budget an adapt state gives a wait beginning at now_ns (a NULL state: the floor):
+ * twice the recent short waits, between floor_ns (0 = SHMIPC__WAIT_SPIN_NS) and 256 us; once most recent
+ * waits were longer than 256 us, or when this wait begins more than 256 us after the last one ended,
+ * floor_ns if the caller set one, else SHMIPC__WAIT_SPIN_SPARSE_NS, or 0 when just_woke says that the
+ * caller has just woken a sleeping peer (which cannot answer before it has been scheduled). */
+SHMIPC_INTERNAL uint64_t shmipc__wait_budget_ns(const shmipc__wait_adapt *a, uint64_t floor_ns, uint64_t now_ns,
+                                                bool just_woke);
+/* Teach an adapt state one wait that took took_ns and ended at end_ns (shmipc__wait does it after every
+ * wait). */
+SHMIPC_INTERNAL void shmipc__wait_learn(shmipc__wait_adapt *a, uint64_t took_ns, uint64_t end_ns);
 /* The deadline for a timeout as common.h defines it: 0 (try once), negative (none), else now + ms. */
 static inline uint64_t shmipc__wait_deadline(int timeout_ms)
 {

@@ -8,42 +8,68 @@
 #include "common/internal.h"
 
 /*
- * Adaptive hybrid spin. A handle remembers two things about its recent waits (shmipc__wait_adapt.state):
+ * Adaptive hybrid spin. A handle remembers three things about its recent waits (shmipc__wait_adapt.state):
  *  - how long the waits that a spin could have covered took (those that ended within SPIN_MAX):
- *    an average over about four of them, in the low 32 bits, in ns;
+ *    an average over about four of them, in ns (bits 0-17);
  *  - which share of all recent waits were longer than that (sparse traffic): an average over about eight
- *    waits, in 1/LONG_ONE, in the high 32 bits.
+ *    waits, in 1/LONG_ONE (bits 18-28);
+ *  - when the last wait ended, in units of 1024 ns modulo 2^32 (bits 32-63; bit 29 says it is set).
  * While most waits are short the budget is twice their average, at least the floor (spin_ns) and at most
- * SPIN_MAX, so dense traffic of any message size is caught by the spin and never pays a futex round trip;
- * once most waits are long (a rate below about 1 / SPIN_MAX) the budget falls to
- * SHMIPC__WAIT_SPIN_SPARSE_NS (or the caller's own floor, if it set one) and sparse traffic costs almost
- * no CPU: there a spin rarely catches anything, and the 20 us it used to cost per wait was most of the
- * CPU that the low-rate benchmark counted against a pipe (about a fifth less with 5 us, measured). A wait that slept is learnt like any other: its length includes the
- * wake-up, so it errs towards spinning next time, which is what stops the mode from locking itself into
- * sleeping (issue 9: the old rule dropped to the floor as soon as 1.5x the average passed SPIN_MAX, so waits
- * lengthened by wake-ups kept every later wait asleep). One long wait among short ones (a preempted peer)
- * moves the share by 1/8 only and does not throw the budget away.
+ * SPIN_MAX, so dense traffic of any message size is caught by the spin and never pays a futex round trip.
+ * Traffic is sparse, and the budget falls to SHMIPC__WAIT_SPIN_SPARSE_NS (or the caller's own floor, if it
+ * set one), in two cases, both a rate on this handle below about 1 / SPIN_MAX:
+ *  - most recent waits were long: there a spin rarely catches anything, and the 20 us it used to cost per
+ *    wait was most of the CPU that the low-rate benchmark counted against a pipe;
+ *  - this wait begins more than SPIN_MAX after the previous one ended: the caller is paced by something
+ *    else (a timer, another descriptor, a human) and waits, briefly, for a peer that it has just woken: a
+ *    reply to a request sent to a sleeping server takes the server's wake-up, and the client would spin
+ *    through all of it (25-50 us per round trip here, half the CPU of a pipe's round trip). Sleeping
+ *    costs such a caller one wake-up per SPIN_MAX at most, under a tenth of its time, however busy it is
+ *    between waits (large messages included), and whether it sleeps does not change the gap, so the rule
+ *    cannot lock itself in.
+ * In sparse traffic the short spin is still worth its CPU when the peer is awake (a busy server answers
+ * within a microsecond or two), but not when this thread has just woken a sleeper, most likely the peer
+ * that will answer: it cannot run before the scheduler has switched to it, far beyond the spin, so such a
+ * wait sleeps at once. That leaves a low-rate exchange of sleeping peers the CPU cost of blocking waits.
+ * A wait that slept is learnt like any other: its length includes the wake-up, so it errs towards spinning
+ * next time, which is what stops the mode from locking itself into sleeping (issue 9: the old rule dropped
+ * to the floor as soon as 1.5x the average passed SPIN_MAX, so waits lengthened by wake-ups kept every later
+ * wait asleep). One long wait among short ones (a preempted peer) moves the share by 1/8 only and does not
+ * throw the budget away.
  */
 #define SPIN_MAX_NS (256u * 1000u)
 #define LONG_ONE 1024u
+#define SHORT_MASK ((1u << 18) - 1)
+#define LONG_SHIFT 18
+#define END_SET (1u << 29)
+#define END_SHIFT 10 /* end times are kept in units of 1024 ns */
 
-static uint64_t adapt_short(uint64_t st) { return st & 0xffffffffu; }
-static uint64_t adapt_long(uint64_t st) { return st >> 32; }
+static uint64_t adapt_short(uint64_t st) { return st & SHORT_MASK; }
+static uint64_t adapt_long(uint64_t st) { return (st >> LONG_SHIFT) & 2047u; }
 
-uint64_t shmipc__wait_budget_ns(const shmipc__wait_adapt *a, uint64_t floor_ns)
+/* Whether a wait beginning at now_ns begins more than SPIN_MAX after the state's last wait ended. */
+static bool adapt_gap_long(uint64_t st, uint64_t now_ns)
+{
+    if (!(st & END_SET))
+        return false; /* no wait ended yet: nothing known */
+    uint32_t gap = (uint32_t)(now_ns >> END_SHIFT) - (uint32_t)(st >> 32); /* modulo 2^32: wraps are harmless */
+    return (uint64_t)gap << END_SHIFT > SPIN_MAX_NS;
+}
+
+uint64_t shmipc__wait_budget_ns(const shmipc__wait_adapt *a, uint64_t floor_ns, uint64_t now_ns, bool just_woke)
 {
     uint64_t spin = floor_ns ? floor_ns : SHMIPC__WAIT_SPIN_NS;
     if (!a)
         return spin;
-    if (adapt_long(a->state) > LONG_ONE / 2)
-        return floor_ns ? floor_ns : SHMIPC__WAIT_SPIN_SPARSE_NS;
+    if (adapt_long(a->state) > LONG_ONE / 2 || adapt_gap_long(a->state, now_ns))
+        return floor_ns ? floor_ns : just_woke ? 0 : SHMIPC__WAIT_SPIN_SPARSE_NS;
     uint64_t want = 2 * adapt_short(a->state);
     if (want > SPIN_MAX_NS)
         want = SPIN_MAX_NS;
     return want > spin ? want : spin;
 }
 
-void shmipc__wait_learn(shmipc__wait_adapt *a, uint64_t took_ns)
+void shmipc__wait_learn(shmipc__wait_adapt *a, uint64_t took_ns, uint64_t end_ns)
 {
     if (!a)
         return;
@@ -59,7 +85,7 @@ void shmipc__wait_learn(shmipc__wait_adapt *a, uint64_t took_ns)
         lg = lg * 7 / 8;
         sh = (sh * 3 + took_ns) / 4;
     }
-    a->state = lg << 32 | sh;
+    a->state = (uint64_t)(uint32_t)(end_ns >> END_SHIFT) << 32 | END_SET | lg << LONG_SHIFT | sh;
 }
 
 /* Condition polls between two clock reads while spinning (a power of two dividing 1024). */
@@ -72,10 +98,15 @@ static uint64_t spin_budget(const shmipc__wait_spec *w, uint64_t now)
     case SHMIPC_WAIT_BLOCK: return now;
     default: break;
     }
-    return now + shmipc__wait_budget_ns(w->adapt, w->spin_ns);
+    /* A peer this thread has just woken (most likely the one that will answer) is not running yet. */
+    bool just_woke = now - shmipc__notify_woke_at() < SHMIPC__WAIT_SPIN_NS;
+    return now + shmipc__wait_budget_ns(w->adapt, w->spin_ns, now, just_woke);
 }
 
-static void learn(const shmipc__wait_spec *w, uint64_t start, uint64_t now) { shmipc__wait_learn(w->adapt, now - start); }
+static void learn(const shmipc__wait_spec *w, uint64_t start, uint64_t now)
+{
+    shmipc__wait_learn(w->adapt, now - start, now);
+}
 
 int shmipc__wait(const shmipc__wait_spec *w, shmipc__wait_cond_fn cond, void *arg)
 {
