@@ -118,6 +118,10 @@ done
 ntargets=$(grep -cE "^[a-zA-Z0-9@-]+ +$line_re" "$tmp/targets")
 [ "$ntargets" -eq 15 ] || fail "--targets printed $ntargets target lines, expected 15"
 grep -qE "^[0-9]+ of 15 targets met$" "$tmp/targets" || fail "--targets: no summary line"
+ref_re='[0-9]+\.[0-9]{2} +-  ref '
+for t in fanout-pipes; do
+    grep -qE "^$t +$ref_re" "$tmp/targets" || fail "--targets: no reference line for $t"
+done
 grep -q 'error' "$tmp/targets" && fail "--targets: a cell failed"
 "$cli" bench --targets --quick --sizes 64 --duration 0.05 --rate-count 20 --repeat 2 --json --quiet >"$tmp/tjson" \
     2>"$tmp/tjson.err" || {
@@ -131,11 +135,15 @@ if command -v python3 >/dev/null; then
 import json, sys
 d = json.load(open(sys.argv[1]))
 t = d["targets"]
-assert len(t) == 11, len(t)  # hybrid targets at the one size given
+assert len(t) == 12, len(t)  # hybrid targets at the one size given, and a reference
 for x in t:
     assert x["op"] in (">=", "<=") and isinstance(x["bound"], float), x
-    assert isinstance(x["ratio"], float) and isinstance(x["met"], bool), x
-    assert x["result"] == ("met" if x["met"] else "not met"), x
+    assert isinstance(x["ratio"], float), x
+    if x["reference"]:
+        assert x["met"] is None and x["result"] == "ref", x
+    else:
+        assert isinstance(x["met"], bool) and x["result"] == ("met" if x["met"] else "not met"), x
+assert {x["target"] for x in t if x["reference"]} == {"fanout-pipes"}
 assert {x["target"] for x in t} >= {"fanout-1to8", "hybrid-channel@64", "lowrate-pubsub"}
 assert d["results"] and d["config"]["repeat"] == 2
 PY
