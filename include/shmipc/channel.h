@@ -142,7 +142,9 @@ SHMIPC_API shmipc_segment *shmipc_channel_segment(const shmipc_channel *ch);
  * Waiting, for every send and receive below: timeout_ms 0 = do not wait (-EAGAIN), negative = no limit,
  * positive = at most that long (-ETIMEDOUT), in this endpoint's wait mode: SPIN polls, BLOCK sleeps at
  * once, HYBRID (default) spins for spin_us (stretched up to 256 us while recent waits of this handle ended
- * within that time; with spin_us 0, only 5 us once most recent waits were longer) and then sleeps. Sleeps last at most 20 ms; between them the call checks the peer: if
+ * within that time; with spin_us 0, only 5 us in sparse traffic: most recent waits longer, or this wait
+ * beginning over 256 us after the last one ended; none at all there right after this thread woke a
+ * sleeping peer) and then sleeps. Sleeps last at most 20 ms; between them the call checks the peer: if
  * the peer endpoint was closed, or its process died, a receive on an empty ring or a send that finds no
  * room returns -EPIPE (a closed peer is seen at once). A receive always delivers the messages already
  * committed before reporting -EPIPE. An endpoint that nobody has opened yet is waited for. The deadline is

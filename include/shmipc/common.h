@@ -52,7 +52,8 @@ SHMIPC_API const char *shmipc_version(void);
  * Signals: a handler that runs while the caller sleeps ends the call with -EINTR (whether or not the
  * handler was installed with SA_RESTART), so a program can act on SIGINT or SIGTERM; retry to go on.
  * HYBRID spins for a budget that adapts to the traffic (20 us, up to 256 us while recent waits ended
- * within that time), then sleeps.
+ * within that time; 5 us in sparse traffic, and none right after the caller woke a sleeping peer), then
+ * sleeps.
  */
 typedef enum shmipc_wait_mode {
     SHMIPC_WAIT_DEFAULT = 0, /* the endpoint's own mode (SHMIPC_WAIT_HYBRID unless set otherwise) */
