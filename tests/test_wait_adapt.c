@@ -127,16 +127,18 @@ static void paced_caller_spins_briefly(void **state)
     shmipc__wait_adapt a = {0};
     teach(&a, 40 * US, 32);
     assert_true(budget(&a, 0) >= 75 * US);
-    assert_int_equal(shmipc__wait_budget_ns(&a, 0, clock_ns + 1000 * US, false), SHMIPC__WAIT_SPIN_SPARSE_NS);
+    assert_int_equal(shmipc__wait_budget_ns(&a, 0, clock_ns + 1000 * US, true), 0);
+    assert_int_equal(shmipc__wait_budget_ns(&a, 0, clock_ns + 262 * US, true), 0);
+    /* Without a wake just made the gap alone says nothing (a busy handle that rarely waits). */
+    assert_true(shmipc__wait_budget_ns(&a, 0, clock_ns + 1000 * US, false) >= 75 * US);
     /* The caller's own floor is kept, as in sparse traffic. */
-    assert_int_equal(shmipc__wait_budget_ns(&a, 50 * US, clock_ns + 1000 * US, false), 50 * US);
-    /* Up to 256 us after the last wait the traffic still counts as dense (a consumer busy with a large
-     * message between waits keeps its spin). */
-    assert_true(shmipc__wait_budget_ns(&a, 0, clock_ns + 200 * US, false) >= 75 * US);
+    assert_int_equal(shmipc__wait_budget_ns(&a, 50 * US, clock_ns + 1000 * US, true), 50 * US);
+    /* Up to 256 us after the last wait the traffic still counts as dense. */
+    assert_true(shmipc__wait_budget_ns(&a, 0, clock_ns + 250 * US, true) >= 75 * US);
     /* The gap decides each wait on its own: learning the paced waits does not change the dense budget. */
     for (unsigned i = 0; i < 32; i++) {
         clock_ns += 1000 * US;
-        assert_int_equal(shmipc__wait_budget_ns(&a, 0, clock_ns, false), SHMIPC__WAIT_SPIN_SPARSE_NS);
+        assert_int_equal(shmipc__wait_budget_ns(&a, 0, clock_ns, true), 0);
         learn(&a, 40 * US);
     }
     assert_true(budget(&a, 0) >= 75 * US);
@@ -158,6 +160,23 @@ static void just_woken_peer_is_not_spun_for(void **state)
     assert_int_equal(shmipc__wait_budget_ns(&a, 0, clock_ns + 1000 * US, true), 0);
 }
 
+static void a_wake_is_remembered(void **state)
+{
+    (void)state;
+    /* shmipc__notify_wake records the time of a wake it had to make (a sleeper announced), and only then. */
+    shmipc__notify n;
+    shmipc__notify_init(&n);
+    uint64_t before = shmipc__notify_woke_at();
+    shmipc__notify_wake(&n, 1);
+    assert_true(shmipc__notify_woke_at() == before);
+    (void)shmipc__notify_prepare(&n);
+    uint64_t t0 = shmipc__now_ns();
+    shmipc__notify_wake(&n, 1);
+    uint64_t at = shmipc__notify_woke_at();
+    assert_true(at >= t0 && at <= shmipc__now_ns());
+    shmipc__notify_cancel(&n);
+}
+
 static void end_times_wrap(void **state)
 {
     (void)state;
@@ -167,8 +186,8 @@ static void end_times_wrap(void **state)
     uint64_t wrap = (uint64_t)1 << 42;
     for (unsigned i = 0; i < 32; i++)
         shmipc__wait_learn(&a, 40 * US, wrap - 10 * US);
-    assert_true(shmipc__wait_budget_ns(&a, 0, wrap + 10 * US, false) >= 75 * US);
-    assert_int_equal(shmipc__wait_budget_ns(&a, 0, wrap + 1000 * US, false), SHMIPC__WAIT_SPIN_SPARSE_NS);
+    assert_true(shmipc__wait_budget_ns(&a, 0, wrap + 10 * US, true) >= 75 * US);
+    assert_int_equal(shmipc__wait_budget_ns(&a, 0, wrap + 1000 * US, true), 0);
     /* A fresh state knows no last wait: the floor, whenever the wait begins. */
     shmipc__wait_adapt f = {0};
     assert_int_equal(shmipc__wait_budget_ns(&f, 0, wrap + 1000 * US, false), SHMIPC__WAIT_SPIN_NS);
@@ -185,6 +204,7 @@ int main(void)
         cmocka_unit_test(corrupt_state_stays_in_range),
         cmocka_unit_test(paced_caller_spins_briefly),
         cmocka_unit_test(just_woken_peer_is_not_spun_for),
+        cmocka_unit_test(a_wake_is_remembered),
         cmocka_unit_test(end_times_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

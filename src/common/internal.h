@@ -142,8 +142,9 @@ SHMIPC_INTERNAL bool shmipc__owner_release(_Atomic uint64_t *word, uint64_t me, 
  *  2. SPIN polls it until the deadline; HYBRID (the default) polls for a time budget (spin_ns, default
  *     SHMIPC__WAIT_SPIN_NS, stretched to twice the recent waits, up to 256 us, while an adapt state shows
  *     that most recent waits ended within 256 us; SHMIPC__WAIT_SPIN_SPARSE_NS, unless the caller set
- *     spin_ns, once most were longer or when the wait begins over 256 us after the last one ended; no
- *     spin at all then if this thread made a futex wake within SHMIPC__WAIT_SPIN_NS), then sleeps; BLOCK
+ *     spin_ns, once most were longer, or when the wait begins over 256 us after the last one ended right
+ *     after this thread made a futex wake (within SHMIPC__WAIT_SPIN_NS); no spin at all in sparse traffic
+ *     after such a wake unless the caller set spin_ns), then sleeps; BLOCK
  *     sleeps at once;
  *  3. a sleep follows the notify protocol on w->notify (announce, re-check, futex wait) and lasts at most
  *     one slice (SHMIPC__WAIT_SLICE_NS), after which the condition runs with slow = true: the place to
@@ -188,9 +189,9 @@ typedef struct shmipc__wait_spec {
 SHMIPC_INTERNAL int shmipc__wait(const shmipc__wait_spec *w, shmipc__wait_cond_fn cond, void *arg);
 /* The hybrid spin budget an adapt state gives a wait beginning at now_ns (a NULL state: the floor):
  * twice the recent short waits, between floor_ns (0 = SHMIPC__WAIT_SPIN_NS) and 256 us; once most recent
- * waits were longer than 256 us, or when this wait begins more than 256 us after the last one ended,
- * floor_ns if the caller set one, else SHMIPC__WAIT_SPIN_SPARSE_NS, or 0 when just_woke says that the
- * caller has just woken a sleeping peer (which cannot answer before it has been scheduled). */
+ * waits were longer than 256 us, or when this wait begins more than 256 us after the last one ended and
+ * just_woke says that the caller has just woken a sleeping peer (which cannot answer before it has been
+ * scheduled), floor_ns if the caller set one, else SHMIPC__WAIT_SPIN_SPARSE_NS, or 0 with just_woke. */
 SHMIPC_INTERNAL uint64_t shmipc__wait_budget_ns(const shmipc__wait_adapt *a, uint64_t floor_ns, uint64_t now_ns,
                                                 bool just_woke);
 /* Teach an adapt state one wait that took took_ns and ended at end_ns (shmipc__wait does it after every

@@ -20,8 +20,10 @@
  * set one), in two cases, both a rate on this handle below about 1 / SPIN_MAX:
  *  - most recent waits were long: there a spin rarely catches anything, and the 20 us it used to cost per
  *    wait was most of the CPU that the low-rate benchmark counted against a pipe;
- *  - this wait begins more than SPIN_MAX after the previous one ended: the caller is paced by something
- *    else (a timer, another descriptor, a human) and waits, briefly, for a peer that it has just woken: a
+ *  - this wait begins more than SPIN_MAX after the previous one ended and this thread has just woken a
+ *    sleeper: the caller is paced by something else (a timer, another descriptor, a human) and waits,
+ *    briefly, for a peer that it has just woken (only then: a busy handle that rarely waits keeps its
+ *    spin, since its calls that find their condition true teach nothing): a
  *    reply to a request sent to a sleeping server takes the server's wake-up, and the client would spin
  *    through all of it (25-50 us per round trip here, half the CPU of a pipe's round trip). Sleeping
  *    costs such a caller one wake-up per SPIN_MAX at most, under a tenth of its time, however busy it is
@@ -61,7 +63,7 @@ uint64_t shmipc__wait_budget_ns(const shmipc__wait_adapt *a, uint64_t floor_ns, 
     uint64_t spin = floor_ns ? floor_ns : SHMIPC__WAIT_SPIN_NS;
     if (!a)
         return spin;
-    if (adapt_long(a->state) > LONG_ONE / 2 || adapt_gap_long(a->state, now_ns))
+    if (adapt_long(a->state) > LONG_ONE / 2 || (just_woke && adapt_gap_long(a->state, now_ns)))
         return floor_ns ? floor_ns : just_woke ? 0 : SHMIPC__WAIT_SPIN_SPARSE_NS;
     uint64_t want = 2 * adapt_short(a->state);
     if (want > SPIN_MAX_NS)
