@@ -121,10 +121,9 @@ int shmipc__notify_sleep_many(shmipc__notify *const *ns, const uint32_t *seen, u
     return r;
 }
 
-/* When this thread last woke a sleeper (shmipc__now_ns; 0: never). Private to the thread: it is a hint for
- * its own next wait, read by no one else. */
-/* initial-exec: no lazy allocation on first use when the library was dlopen'ed, so shmipc_event_post
- * stays async-signal-safe. */
+/* When this thread last woke a sleeper (shmipc__now_ns; 0: never): a hint for its own next wait, read by
+ * no one else. initial-exec: no lazy allocation on first use when the library was dlopen'ed, so
+ * shmipc_event_post stays async-signal-safe. */
 static _Thread_local uint64_t woke_at __attribute__((tls_model("initial-exec")));
 
 uint64_t shmipc__notify_woke_at(void) { return woke_at; }

@@ -144,8 +144,7 @@ SHMIPC_INTERNAL bool shmipc__owner_release(_Atomic uint64_t *word, uint64_t me, 
  *     that most recent waits ended within 256 us; SHMIPC__WAIT_SPIN_SPARSE_NS, unless the caller set
  *     spin_ns, once most were longer, or when the wait begins over 256 us after the last one ended right
  *     after this thread made a futex wake (within SHMIPC__WAIT_SPIN_NS); no spin at all in sparse traffic
- *     after such a wake unless the caller set spin_ns), then sleeps; BLOCK
- *     sleeps at once;
+ *     after such a wake unless the caller set spin_ns), then sleeps; BLOCK sleeps at once;
  *  3. a sleep follows the notify protocol on w->notify (announce, re-check, futex wait) and lasts at most
  *     one slice (SHMIPC__WAIT_SLICE_NS), after which the condition runs with slow = true: the place to
  *     check the awaited peer's liveness (and return -EPIPE, or reclaim) and anything costly;

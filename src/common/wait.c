@@ -16,23 +16,22 @@
  *  - when the last wait ended, in units of 1024 ns modulo 2^32 (bits 32-63; bit 29 says it is set).
  * While most waits are short the budget is twice their average, at least the floor (spin_ns) and at most
  * SPIN_MAX, so dense traffic of any message size is caught by the spin and never pays a futex round trip.
- * Traffic is sparse, and the budget falls to SHMIPC__WAIT_SPIN_SPARSE_NS (or the caller's own floor, if it
- * set one), in two cases, both a rate on this handle below about 1 / SPIN_MAX:
- *  - most recent waits were long: there a spin rarely catches anything, and the 20 us it used to cost per
- *    wait was most of the CPU that the low-rate benchmark counted against a pipe;
+ * Traffic is sparse in two cases, and the budget then falls to SHMIPC__WAIT_SPIN_SPARSE_NS (or the
+ * caller's own floor, if it set one):
+ *  - most recent waits were long (a rate below about 1 / SPIN_MAX): there a spin rarely catches anything,
+ *    and the 20 us it used to cost per wait was most of the CPU the low-rate benchmark counted against a
+ *    pipe;
  *  - this wait begins more than SPIN_MAX after the previous one ended and this thread has just woken a
- *    sleeper: the caller is paced by something else (a timer, another descriptor, a human) and waits,
- *    briefly, for a peer that it has just woken (only then: a busy handle that rarely waits keeps its
- *    spin, since its calls that find their condition true teach nothing): a
- *    reply to a request sent to a sleeping server takes the server's wake-up, and the client would spin
- *    through all of it (25-50 us per round trip here, half the CPU of a pipe's round trip). Sleeping
- *    costs such a caller one wake-up per SPIN_MAX at most, under a tenth of its time, however busy it is
- *    between waits (large messages included), and whether it sleeps does not change the gap, so the rule
- *    cannot lock itself in.
- * In sparse traffic the short spin is still worth its CPU when the peer is awake (a busy server answers
- * within a microsecond or two), but not when this thread has just woken a sleeper, most likely the peer
- * that will answer: it cannot run before the scheduler has switched to it, far beyond the spin, so such a
- * wait sleeps at once. That leaves a low-rate exchange of sleeping peers the CPU cost of blocking waits.
+ *    sleeper: a caller paced by something else (a timer, another descriptor) waiting for the reply of a
+ *    server it has just woken, which takes the server's wake-up (25-50 us here, half the CPU of a pipe's
+ *    round trip if spun through). Only then: a busy handle that rarely waits keeps its spin, since its
+ *    calls that find their condition true teach the state nothing. Whether it sleeps does not change the
+ *    gap, so the rule cannot lock itself in.
+ * In sparse traffic the short spin is worth its CPU when the peer is awake (a busy server answers within
+ * a microsecond or two), but not right after this thread woke a sleeper, most likely the peer that will
+ * answer: it cannot run before the scheduler has switched to it, far beyond the spin, so such a wait
+ * sleeps at once (budget 0, unless the caller set a floor). A low-rate exchange of sleeping peers then
+ * costs what blocking waits cost.
  * A wait that slept is learnt like any other: its length includes the wake-up, so it errs towards spinning
  * next time, which is what stops the mode from locking itself into sleeping (issue 9: the old rule dropped
  * to the floor as soon as 1.5x the average passed SPIN_MAX, so waits lengthened by wake-ups kept every later
@@ -47,7 +46,7 @@
 #define END_SHIFT 10 /* end times are kept in units of 1024 ns */
 
 static uint64_t adapt_short(uint64_t st) { return st & SHORT_MASK; }
-static uint64_t adapt_long(uint64_t st) { return (st >> LONG_SHIFT) & 2047u; }
+static uint64_t adapt_long(uint64_t st) { return (st >> LONG_SHIFT) & (2 * LONG_ONE - 1); /* 11 bits */ }
 
 /* Whether a wait beginning at now_ns begins more than SPIN_MAX after the state's last wait ended. */
 static bool adapt_gap_long(uint64_t st, uint64_t now_ns)
