@@ -404,8 +404,11 @@ static int chan_cond(void *p, bool slow)
          * close that made no wake call (it saw no waiter) is still seen here before we sleep. */
         gone = shmipc__chan_peer_closed(ch);
     }
-    if (!gone && !slow && !peer_moved(ch))
+    if (!gone && !slow && !peer_moved(ch)) {
+        if (ch->role == SHMIPC_CHANNEL_CONSUMER)
+            shmipc__prefetch_next(rec_at(ch, ch->pos));
         return 0;
+    }
     int r = w->fn(ch, w->arg);
     if (r == -EAGAIN)
         return gone ? -EPIPE : 0;

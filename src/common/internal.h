@@ -31,6 +31,17 @@ static inline void shmipc__cpu_relax(void)
 #endif
 }
 
+/*
+ * A consumer that found nothing yet, while it spins: ask for the line its next message will be read from
+ * (a channel's next record, a request/response payload slot, the chunk a publisher most likely loans
+ * next). The consumer learns of a message from one line (an index or an entry's stamp) and then reads
+ * another; without the hint that second miss starts only once the first is resolved. With it, the line
+ * is fetched again each poll after the producer's write invalidated it, so both misses overlap: about
+ * one cache-line transfer less per message on the latency path. Only a hint: it never faults, and a
+ * wrong guess costs one fetch of a line nobody needs.
+ */
+static inline void shmipc__prefetch_next(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 static inline size_t shmipc__align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 
 /* ---- clocks and deadlines (CLOCK_MONOTONIC nanoseconds) ---- */

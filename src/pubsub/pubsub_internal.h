@@ -269,6 +269,7 @@ typedef struct ps_sub_peer {
     shmipc__conn_tx tx; /* return */
     uint64_t base;      /* deliver connection's dropped count at join */
     uint64_t hist_max;  /* highest sequence taken from this publisher's history at join */
+    uint32_t guess;     /* the chunk this publisher most likely delivers next (last one + 1) */
     bool broken;
 } ps_sub_peer;
 

@@ -208,8 +208,12 @@ static int sub_take(shmipc_pubsub_subscriber *sub, shmipc_pubsub_sample *smp)
         for (uint32_t tries = 0; tries <= ps->dcap; tries++) {
             uint64_t a, b;
             int r = shmipc__conn_peek(&peer->rx, &a, &b);
-            if (r == -EAGAIN)
+            if (r == -EAGAIN) {
+                /* A publisher loans its chunks in the order they came back (its free FIFO), so in
+                 * address order: the next chunk after the last one it delivered is the likely one. */
+                shmipc__prefetch_next(ps->pool + ((size_t)k * ps->part_chunks + peer->guess) * ps->stride);
                 break;
+            }
             if (r) {
                 shmipc__svc_set_detail("pubsub: deliver connection %u -> %u indices corrupt", k, sub->j);
                 err = r;
@@ -243,6 +247,7 @@ static int sub_take(shmipc_pubsub_subscriber *sub, shmipc_pubsub_sample *smp)
                 atomic_store_explicit(&s->held[rec].a, 0, memory_order_release);
                 continue;
             }
+            peer->guess = c + 1 < ps->part_chunks ? (uint32_t)c + 1 : 0;
             ps_held *h = &sub->held[sub->nheld++];
             *h = (ps_held){.k = k, .c = (uint32_t)c, .seq = seq, .len = len, .rec = rec};
             fill(sub, smp, h);

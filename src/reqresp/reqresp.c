@@ -468,8 +468,10 @@ static int rr_srv_take(rr_srv_recv *c, uint32_t i)
         uint64_t id, b;
         /* peek's seq_cst stamp load: also the server's half of the sleep handshake on srv_notify, after
          * the wait primitive's announcement. It reads no index, so it fails only with -EAGAIN. */
-        if (shmipc__conn_peek(&p->req, &id, &b) != 0)
+        if (shmipc__conn_peek(&p->req, &id, &b) != 0) {
+            shmipc__prefetch_next(shmipc__rr_req_payload(s->svc.pattern_area, &s->g, i, p->req.tail));
             return 0;
+        }
         /* acquire, after the stamp that showed us the entry: a new generation's entries are published
          * after its gen (release), so an entry of it is never taken under the old one. */
         uint32_t gen = atomic_load_explicit(&shmipc__rr_ctl_at(s->svc.pattern_area, &s->g, i)->gen,
@@ -815,8 +817,10 @@ static int rr_cli_take_ring(rr_cli_recv *r)
     for (uint32_t n = 0; n < c->g.depth; n++) {
         uint64_t id, b;
         /* peek's seq_cst stamp load: also our half of the sleep handshake (it fails only with -EAGAIN). */
-        if (shmipc__conn_peek(&c->resp, &id, &b) != 0)
+        if (shmipc__conn_peek(&c->resp, &id, &b) != 0) {
+            shmipc__prefetch_next(shmipc__rr_resp_payload(c->svc.pattern_area, &c->g, c->slot, c->resp.tail));
             return 0;
+        }
         uint32_t len = SHMIPC__RR_RESP_LEN(b), flags = SHMIPC__RR_RESP_FLAGS(b), gen = (uint32_t)(b >> 32);
         int res = 1;
         if (gen != c->gen) {
