@@ -341,8 +341,10 @@ static int queue_acquire(shmipc_queue *q, queue_op *op, int timeout_ms)
             return r;
     }
     /* The adapt state lives in the handle as an atomic (threads may share a handle); each wait works on
-     * a copy, a hint either way. */
-    shmipc__wait_adapt adapt = {atomic_load_explicit(&q->adapt_ns, memory_order_relaxed)};
+     * a copy, a hint either way, stored back only if the wait learnt something (a wait that timed out
+     * did not, and must not undo what another thread learnt meanwhile). */
+    uint64_t learnt = atomic_load_explicit(&q->adapt_ns, memory_order_relaxed);
+    shmipc__wait_adapt adapt = {learnt};
     shmipc__wait_spec spec = {
         .notify = op->push ? &q->hdr->not_full : &q->hdr->not_empty,
         .mode = (shmipc_wait_mode)atomic_load_explicit(&q->wait_mode, memory_order_relaxed),
@@ -350,7 +352,8 @@ static int queue_acquire(shmipc_queue *q, queue_op *op, int timeout_ms)
         .adapt = &adapt,
     };
     r = shmipc__wait(&spec, queue_cond, &w);
-    atomic_store_explicit(&q->adapt_ns, adapt.state, memory_order_relaxed);
+    if (adapt.state != learnt)
+        atomic_store_explicit(&q->adapt_ns, adapt.state, memory_order_relaxed);
     return r;
 }
 
