@@ -272,19 +272,14 @@ int shmipc_pubsub_publisher_loan(shmipc_pubsub_publisher *pub, size_t len, void 
     return -ENOBUFS;
 }
 
-/* Index in pub->loans of the chunk at ptr, or -1. */
+/* Index in pub->loans of the chunk at ptr, or -1. Compared with each loan's address (there are at most
+ * max_loans): no division on the publish path. */
 static int pub_find_loan(const shmipc_pubsub_publisher *pub, const void *ptr)
 {
     const shmipc__ps *ps = &pub->ps;
-    uintptr_t p = (uintptr_t)ptr, base = (uintptr_t)(ps->pool + (size_t)pub->k * ps->part_chunks * ps->stride);
-    if (p < base)
-        return -1;
-    uint64_t off = (uint64_t)(p - base);
-    if (off % ps->stride || off / ps->stride >= ps->part_chunks)
-        return -1;
-    uint32_t c = (uint32_t)(off / ps->stride);
+    const unsigned char *part = ps->pool + (size_t)pub->k * ps->part_chunks * ps->stride;
     for (uint32_t i = 0; i < pub->nloans; i++)
-        if (pub->loans[i] == c)
+        if (part + (size_t)pub->loans[i] * ps->stride == (const unsigned char *)ptr)
             return (int)i;
     return -1;
 }
